@@ -1,0 +1,24 @@
+// Bundles the CLI into dist/trunkline.js with esbuild. One ESM file starts fast, and
+// bundling inlines the official parser's schema JSON, which it imports without an import
+// attribute (plain Node 20 refuses that import). The banner gives bundled CommonJS
+// dependencies the `require` that ESM lacks.
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/cli/bin.ts"],
+  outfile: "dist/trunkline.js",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: "linked",
+  legalComments: "none",
+  logLevel: "warning",
+  banner: {
+    js: [
+      "#!/usr/bin/env node",
+      'import { createRequire as __trunklineCreateRequire } from "node:module";',
+      "const require = __trunklineCreateRequire(import.meta.url);",
+    ].join("\n"),
+  },
+});

@@ -1,0 +1,129 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { formatDiagnostic } from "../common/diagnostic.js";
+import { InputError } from "../common/errors.js";
+import { planRun } from "../planner/plan-run.js";
+import type { TriggerEvent } from "../triggers/event.js";
+import { changedFiles, currentRef, headSha } from "./git.js";
+import { loadRepo } from "./load-repo.js";
+import { planToJson, renderPlan } from "./render-plan.js";
+import type { Output } from "./terminal.js";
+
+/** Options of `trunkline plan`, as parsed from the command line. */
+export interface PlanOptions {
+  readonly cwd: string;
+  readonly event: string;
+  readonly ref?: string;
+  readonly sha?: string;
+  readonly before?: string;
+  readonly changedFiles?: readonly string[];
+  readonly input: Readonly<Record<string, string>>;
+  readonly vars: Readonly<Record<string, string>>;
+  readonly eventFile?: string;
+  readonly action?: string;
+  readonly base?: string;
+  readonly head?: string;
+  readonly cron?: string;
+  readonly workflows: readonly string[];
+  readonly json: boolean;
+}
+
+const ZERO_SHA = "0".repeat(40);
+
+/**
+ * `trunkline plan`: which workflows an event triggers and what becomes of each job. Returns
+ * the exit code: 0, or 1 when a workflow has errors or a triggered workflow cannot start.
+ */
+export async function planCommand(options: PlanOptions, io: Output): Promise<number> {
+  const repo = await loadRepo(options.cwd, options.workflows);
+  const errors = repo.diagnostics.filter((d) => d.severity === "error");
+  for (const d of errors) io.err(io.errColors.red(formatDiagnostic(d)));
+  const event = await buildEvent(options);
+  const plan = planRun(repo.workflows, event, { config: repo.config, vars: options.vars });
+  if (options.json) io.out(JSON.stringify(planToJson(plan), null, 2));
+  else io.out(renderPlan(plan, io.colors));
+  const blocked = plan.workflows.some((w) => w.errors.length > 0);
+  return errors.length > 0 || blocked ? 1 : 0;
+}
+
+/** Builds the event from flags, an optional webhook payload file and the git repository. */
+export async function buildEvent(options: PlanOptions): Promise<TriggerEvent> {
+  const payload = options.eventFile
+    ? await readPayload(resolve(options.cwd, options.eventFile))
+    : undefined;
+  const pr = payload?.pull_request as
+    | { base?: { ref?: string }; head?: { ref?: string; sha?: string }; number?: number }
+    | undefined;
+  const isPr = options.event.startsWith("pull_request");
+  const ref =
+    normaliseRef(options.ref) ??
+    (typeof payload?.ref === "string" ? payload.ref : undefined) ??
+    (isPr && pr?.number !== undefined ? `refs/pull/${pr.number}/merge` : undefined) ??
+    (await currentRef(options.cwd)) ??
+    "refs/heads/main";
+  const sha =
+    options.sha ??
+    (typeof payload?.after === "string" ? payload.after : undefined) ??
+    pr?.head?.sha ??
+    (await headSha(options.cwd)) ??
+    ZERO_SHA;
+  let files = options.changedFiles?.length ? [...options.changedFiles] : payloadFiles(payload);
+  if (!files && options.before) {
+    files = await changedFiles(options.cwd, options.before, sha);
+    if (!files)
+      throw new InputError(`--before ${options.before}: git cannot diff it against ${sha}`);
+  }
+  const action =
+    options.action ?? (typeof payload?.action === "string" ? payload.action : undefined);
+  const baseRef = options.base ?? pr?.base?.ref ?? (isPr ? "main" : undefined);
+  const headRef = options.head ?? pr?.head?.ref;
+  return {
+    name: options.event,
+    ref,
+    sha,
+    ...(action !== undefined ? { action } : {}),
+    ...(baseRef !== undefined ? { baseRef } : {}),
+    ...(headRef !== undefined ? { headRef } : {}),
+    ...(files ? { changedFiles: files } : {}),
+    ...(options.event === "workflow_dispatch" ? { inputs: options.input } : {}),
+    ...(options.cron ? { cron: options.cron } : {}),
+    ...(payload ? { payload } : {}),
+  };
+}
+
+/** `main` means `refs/heads/main`; full refs pass through. */
+function normaliseRef(ref: string | undefined): string | undefined {
+  if (ref === undefined) return undefined;
+  return ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+}
+
+async function readPayload(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new InputError(`--event-file ${path}: no such file`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      throw new Error("not a JSON object");
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`--event-file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Changed files of a push payload: the union of its commits' added, modified and removed lists. */
+function payloadFiles(payload: Record<string, unknown> | undefined): string[] | undefined {
+  const commits = payload?.commits;
+  if (!Array.isArray(commits)) return undefined;
+  const files = new Set<string>();
+  for (const commit of commits as Record<string, unknown>[]) {
+    for (const key of ["added", "modified", "removed"]) {
+      const list = commit[key];
+      if (Array.isArray(list)) for (const f of list) if (typeof f === "string") files.add(f);
+    }
+  }
+  return [...files];
+}

@@ -1,0 +1,72 @@
+import { type Diagnostic, formatDiagnostic, hasErrors } from "../common/diagnostic.js";
+import { loadRepo } from "./load-repo.js";
+import type { Output } from "./terminal.js";
+
+/** Options of `trunkline validate`. */
+export interface ValidateOptions {
+  readonly cwd: string;
+  readonly files: readonly string[];
+  readonly json: boolean;
+}
+
+/**
+ * `trunkline validate`: reads every workflow and the repository config, reports each problem
+ * as `file:line:col: message`. Returns the exit code: 0 when there is no error (warnings
+ * allowed), 1 otherwise.
+ */
+export async function validateCommand(options: ValidateOptions, io: Output): Promise<number> {
+  const repo = await loadRepo(options.cwd, options.files);
+  const failed = hasErrors(repo.diagnostics);
+  if (options.json) {
+    io.out(
+      JSON.stringify(
+        { valid: !failed, files: repo.files, diagnostics: repo.diagnostics.map(toJson) },
+        null,
+        2,
+      ),
+    );
+    return failed ? 1 : 0;
+  }
+  const c = io.colors;
+  for (const d of repo.diagnostics) {
+    const text = formatDiagnostic(d);
+    const colon = text.indexOf(": ");
+    io.out(
+      c.bold(text.slice(0, colon + 1)) +
+        (d.severity === "warning" ? c.yellow(text.slice(colon + 1)) : c.red(text.slice(colon + 1))),
+    );
+  }
+  const errors = repo.diagnostics.filter((d) => d.severity === "error").length;
+  const warnings = repo.diagnostics.length - errors;
+  const files = repo.files.length;
+  const noun = `${files} workflow file${files === 1 ? "" : "s"}`;
+  if (errors > 0) {
+    const bad = new Set(repo.diagnostics.filter((d) => d.severity === "error").map((d) => d.file))
+      .size;
+    io.out(
+      c.red(
+        `✗ ${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""} in ${bad} of ${noun}`,
+      ),
+    );
+  } else if (warnings > 0) {
+    io.out(c.yellow(`✓ ${noun} valid, ${plural(warnings, "warning")}`));
+  } else {
+    io.out(c.green(`✓ ${noun} valid`));
+  }
+  return failed ? 1 : 0;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function toJson(d: Diagnostic) {
+  return {
+    file: d.file,
+    line: d.position.line,
+    column: d.position.column,
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+  };
+}

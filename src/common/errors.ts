@@ -1,0 +1,64 @@
+/**
+ * Stable error codes. Codes never change meaning once released; scripts and the API match
+ * on them rather than on messages.
+ */
+export const ErrorCode = {
+  /** The user's input (a flag, a file, a value) is wrong; the message says where. */
+  InvalidInput: "invalid_input",
+  /** A workflow or config file has errors; `diagnostics` lists them all. */
+  InvalidWorkflow: "invalid_workflow",
+  /** A file or directory the user named does not exist or cannot be read. */
+  NotFound: "not_found",
+  /** An expression failed to evaluate. */
+  Expression: "expression_error",
+  /** A bug in Trunkline itself. */
+  Internal: "internal",
+} as const;
+
+/** One of {@link ErrorCode}'s values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The root of Trunkline's error tree. Every error raised on purpose is one of these, with a
+ * stable `code`; anything else reaching the top is a bug and is reported as `internal`.
+ * `userFacing` errors are printed as their message alone, never with a stack trace.
+ */
+export class TrunklineError extends Error {
+  override readonly name: string = "TrunklineError";
+  readonly code: ErrorCode;
+  readonly userFacing: boolean;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; userFacing?: boolean },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.userFacing = options?.userFacing ?? code !== ErrorCode.Internal;
+  }
+}
+
+/** A user mistake: a bad flag, value or file. The message names the place. */
+export class InputError extends TrunklineError {
+  override readonly name = "InputError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.InvalidInput, message, options);
+  }
+}
+
+/** Something the user named does not exist. */
+export class NotFoundError extends TrunklineError {
+  override readonly name = "NotFoundError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NotFound, message, options);
+  }
+}
+
+/** An expression that cannot be evaluated; the message carries its position when known. */
+export class ExpressionError extends TrunklineError {
+  override readonly name = "ExpressionError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Expression, message, options);
+  }
+}

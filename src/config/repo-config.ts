@@ -1,0 +1,215 @@
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
+import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
+import { FILE_START, type Position } from "../common/position.js";
+import { compileFilterPattern, isPattern } from "../workflow/filter-pattern.js";
+import { checkInputLimits } from "../workflow/input-limits.js";
+import type { LocatedString } from "../workflow/model.js";
+
+/** Where a repository keeps its Trunkline settings, relative to its root. */
+export const REPO_CONFIG_PATH = ".trunkline/config.yml";
+
+/**
+ * An environment's protection rules, as GitHub's environment settings have them: required
+ * reviewers (and how many must approve), a wait timer, and which branches and tags may
+ * deploy to it.
+ */
+export interface EnvironmentConfig {
+  readonly name: string;
+  readonly reviewers: readonly string[];
+  /** Approvals needed before jobs proceed. @default 1 when reviewers are set */
+  readonly requiredApprovals: number;
+  /** Minutes to wait before jobs proceed. @default 0 */
+  readonly waitTimer: number;
+  /** Branch name patterns allowed to deploy; undefined means any branch. */
+  readonly deploymentBranches?: readonly LocatedString[];
+  /** Tag name patterns allowed to deploy; undefined means any tag. */
+  readonly deploymentTags?: readonly LocatedString[];
+  /** Whether whoever triggered the run may approve it. @default true */
+  readonly allowSelfReview: boolean;
+  /** Plain (non-secret) variables for jobs using this environment, as `vars.*`. */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+/** The repository's `.trunkline/config.yml`. */
+export interface RepoConfig {
+  readonly environments: Readonly<Record<string, EnvironmentConfig>>;
+  /** Repository variables, as `vars.*`. */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+/** The config of a repository without a config file. */
+export const EMPTY_REPO_CONFIG: RepoConfig = Object.freeze({ environments: {}, variables: {} });
+
+/** The result of reading a config file: the config (defaults where it is broken) and its problems. */
+export interface ReadConfigResult {
+  readonly config: RepoConfig;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const ENV_KEYS = new Set([
+  "reviewers",
+  "required-approvals",
+  "wait-timer",
+  "deployment-branches",
+  "deployment-tags",
+  "allow-self-review",
+  "variables",
+]);
+
+/** Parses and validates `.trunkline/config.yml`; never throws on user input. */
+export function readRepoConfig(file: string, content: string): ReadConfigResult {
+  const refused = checkInputLimits(file, content);
+  if (refused.length > 0) return { config: EMPTY_REPO_CONFIG, diagnostics: refused };
+  const lines = new LineCounter();
+  const doc = parseDocument(content, { lineCounter: lines });
+  const out: Diagnostic[] = [];
+  const at = (node: Node | null | undefined): Position => {
+    const offset = node?.range?.[0];
+    if (offset === undefined) return FILE_START;
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const err = (node: Node | null | undefined, message: string) =>
+    out.push(diagnostic(file, at(node), "config/invalid", message));
+  for (const e of doc.errors) {
+    const p = e.linePos?.[0];
+    out.push(
+      diagnostic(
+        file,
+        p ? { line: p.line, column: p.col } : FILE_START,
+        "config/yaml",
+        e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, ""),
+      ),
+    );
+  }
+  if (out.length > 0) return { config: EMPTY_REPO_CONFIG, diagnostics: out };
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null))
+    return { config: EMPTY_REPO_CONFIG, diagnostics: [] };
+  if (!isMap(root)) {
+    err(root, "the config must be a mapping with 'environments' and 'variables'");
+    return { config: EMPTY_REPO_CONFIG, diagnostics: out };
+  }
+  const environments: Record<string, EnvironmentConfig> = {};
+  let variables: Record<string, string> = {};
+  for (const pair of (root as YAMLMap<Node, Node>).items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : "";
+    if (key === "environments") {
+      if (!isMap(pair.value)) {
+        err(pair.value ?? pair.key, "'environments' must map environment names to their settings");
+        continue;
+      }
+      for (const envPair of (pair.value as YAMLMap<Node, Node>).items) {
+        const name = isScalar(envPair.key) ? String(envPair.key.value) : "";
+        environments[name] = readEnvironment(name, envPair.value, err);
+      }
+    } else if (key === "variables") {
+      variables = readVariables(pair.value, "variables", err);
+    } else {
+      err(pair.key, `unknown key '${key}'; expected 'environments' or 'variables'`);
+    }
+  }
+  return { config: { environments, variables }, diagnostics: out };
+
+  function readEnvironment(name: string, node: Node | null, report: typeof err): EnvironmentConfig {
+    const env = {
+      name,
+      reviewers: [] as string[],
+      requiredApprovals: 0,
+      waitTimer: 0,
+      allowSelfReview: true,
+      variables: {} as Record<string, string>,
+    } as { -readonly [K in keyof EnvironmentConfig]: EnvironmentConfig[K] };
+    if (node === null || (isScalar(node) && node.value === null)) return env;
+    if (!isMap(node)) {
+      report(node, `environment '${name}' must be a mapping of settings`);
+      return env;
+    }
+    for (const pair of (node as YAMLMap<Node, Node>).items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "";
+      const value = pair.value;
+      const field = `environments.${name}.${key}`;
+      if (!ENV_KEYS.has(key)) {
+        report(
+          pair.key,
+          `unknown key '${key}' in environment '${name}'; expected one of ${[...ENV_KEYS].join(", ")}`,
+        );
+      } else if (key === "reviewers") {
+        env.reviewers = strings(value, field, report).map((s) => s.value);
+      } else if (key === "required-approvals" || key === "wait-timer") {
+        const n = isScalar(value) ? value.value : undefined;
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+          report(
+            value ?? pair.key,
+            `${field} must be a whole number of ${key === "wait-timer" ? "minutes" : "approvals"}`,
+          );
+        } else if (key === "wait-timer") env.waitTimer = n;
+        else env.requiredApprovals = n;
+      } else if (key === "deployment-branches" || key === "deployment-tags") {
+        const patterns = strings(value, field, report);
+        for (const p of patterns) {
+          const compiled = compileFilterPattern(p.value);
+          if (!isPattern(compiled)) {
+            out.push(
+              diagnostic(
+                file,
+                p.at,
+                "config/invalid",
+                `invalid ${field} pattern '${p.value}': ${compiled.message}`,
+              ),
+            );
+          }
+        }
+        if (key === "deployment-branches") env.deploymentBranches = patterns;
+        else env.deploymentTags = patterns;
+      } else if (key === "allow-self-review") {
+        const b = isScalar(value) ? value.value : undefined;
+        if (typeof b !== "boolean") report(value ?? pair.key, `${field} must be true or false`);
+        else env.allowSelfReview = b;
+      } else if (key === "variables") {
+        env.variables = readVariables(value, field, report);
+      }
+    }
+    if (env.reviewers.length > 0 && env.requiredApprovals === 0) env.requiredApprovals = 1;
+    if (env.requiredApprovals > env.reviewers.length && env.reviewers.length > 0) {
+      report(
+        node,
+        `environment '${name}' requires ${env.requiredApprovals} approvals but names ${env.reviewers.length} reviewer(s)`,
+      );
+    }
+    return env;
+  }
+
+  function strings(node: Node | null, field: string, report: typeof err): LocatedString[] {
+    const items = isSeq(node) ? (node.items as Node[]) : node ? [node] : [];
+    const result: LocatedString[] = [];
+    for (const item of items) {
+      if (isScalar(item) && (typeof item.value === "string" || typeof item.value === "number")) {
+        result.push({ value: String(item.value), at: at(item) });
+      } else report(item, `${field} must be a list of names`);
+    }
+    return result;
+  }
+
+  function readVariables(
+    node: Node | null,
+    field: string,
+    report: typeof err,
+  ): Record<string, string> {
+    const vars: Record<string, string> = {};
+    if (node === null) return vars;
+    if (!isMap(node)) {
+      report(node, `${field} must map names to values`);
+      return vars;
+    }
+    for (const pair of (node as YAMLMap<Node, Node>).items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "";
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+        report(pair.key, `variable name '${key}' must be letters, digits and '_'`);
+      else if (!isScalar(pair.value))
+        report(pair.value ?? pair.key, `variable ${key} must be a single value`);
+      else vars[key] = String(pair.value.value ?? "");
+    }
+    return vars;
+  }
+}

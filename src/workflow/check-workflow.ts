@@ -1,0 +1,79 @@
+import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
+import { FILE_START } from "../common/position.js";
+import { compileFilterPattern, isPattern } from "./filter-pattern.js";
+import { expandMatrix } from "./matrix.js";
+import type { PatternList, Workflow } from "./model.js";
+import { lintSecurity } from "./security-lint.js";
+
+/**
+ * Trunkline's checks beyond the official schema: filter patterns, exclusive filter pairs,
+ * matrices, and the security lint (warnings). Pure.
+ */
+export function checkWorkflow(workflow: Workflow): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const { file, on } = workflow;
+  const events = [
+    ["push", on.push],
+    ["pull_request", on.pull_request],
+    ["pull_request_target", on.pull_request_target],
+  ] as const;
+  for (const [event, trigger] of events) {
+    if (!trigger) continue;
+    const lists: [string, PatternList | undefined][] = [
+      ["branches", trigger.branches],
+      ["branches-ignore", trigger.branchesIgnore],
+      ["paths", trigger.paths],
+      ["paths-ignore", trigger.pathsIgnore],
+    ];
+    if ("tags" in trigger || "tagsIgnore" in trigger) {
+      const push = trigger as { tags?: PatternList; tagsIgnore?: PatternList };
+      lists.push(["tags", push.tags], ["tags-ignore", push.tagsIgnore]);
+    }
+    for (const [key, list] of lists) out.push(...checkPatterns(file, `on.${event}.${key}`, list));
+    for (const [a, b] of [
+      ["branches", "branches-ignore"],
+      ["tags", "tags-ignore"],
+      ["paths", "paths-ignore"],
+    ] as const) {
+      const first = lists.find(([k]) => k === a)?.[1];
+      const second = lists.find(([k]) => k === b)?.[1];
+      if (first && second) {
+        out.push(
+          diagnostic(
+            file,
+            second[0]?.at ?? FILE_START,
+            "workflow/exclusive-filters",
+            `on.${event} cannot use both '${a}' and '${b}'; use '!' patterns in '${a}' instead`,
+          ),
+        );
+      }
+    }
+  }
+  for (const job of workflow.jobs) {
+    const matrix = expandMatrix(job.strategy);
+    if (matrix.kind === "error") {
+      for (const e of matrix.errors)
+        out.push(diagnostic(file, e.at ?? job.at, `workflow/${e.code}`, e.message));
+    }
+  }
+  out.push(...lintSecurity(workflow));
+  return out;
+}
+
+function checkPatterns(file: string, field: string, list: PatternList | undefined): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const pattern of list ?? []) {
+    const compiled = compileFilterPattern(pattern.value);
+    if (!isPattern(compiled)) {
+      out.push(
+        diagnostic(
+          file,
+          pattern.at,
+          "workflow/filter-pattern",
+          `invalid ${field} pattern '${pattern.value}': ${compiled.message}`,
+        ),
+      );
+    }
+  }
+  return out;
+}

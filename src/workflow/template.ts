@@ -1,0 +1,93 @@
+import type { Position } from "../common/position.js";
+
+/**
+ * A value from a workflow file as plain, serialisable data, with every `${{ }}` kept for
+ * later evaluation. This is what the model holds wherever GitHub allows expressions; the
+ * compiler evaluates it against a job's contexts.
+ *
+ * - `expr`: a whole-value expression, or a string with embedded expressions, which the
+ *   parser has already rewritten to `format('...', a, b)`.
+ */
+export type Template =
+  | { readonly kind: "string"; readonly value: string; readonly at?: Position }
+  | { readonly kind: "number"; readonly value: number; readonly at?: Position }
+  | { readonly kind: "boolean"; readonly value: boolean; readonly at?: Position }
+  | { readonly kind: "null"; readonly at?: Position }
+  | {
+      readonly kind: "expr";
+      readonly expr: string;
+      readonly at?: Position;
+      /** For a string with embedded expressions: each `${{ }}` as written, with its place. */
+      readonly parts?: readonly { readonly expr: string; readonly at: Position }[];
+    }
+  | { readonly kind: "seq"; readonly items: readonly Template[]; readonly at?: Position }
+  | {
+      readonly kind: "map";
+      readonly entries: readonly (readonly [string, Template])[];
+      readonly at?: Position;
+    };
+
+/** A literal string template. */
+export function literal(value: string): Template {
+  return { kind: "string", value };
+}
+
+/** True when the template holds no expression anywhere. */
+export function isLiteralTemplate(t: Template): boolean {
+  switch (t.kind) {
+    case "expr":
+      return false;
+    case "seq":
+      return t.items.every(isLiteralTemplate);
+    case "map":
+      return t.entries.every(([, v]) => isLiteralTemplate(v));
+    default:
+      return true;
+  }
+}
+
+/** Plain JSON of a template with no expressions; undefined if it holds any. */
+export function literalValue(t: Template): unknown {
+  switch (t.kind) {
+    case "string":
+    case "number":
+    case "boolean":
+      return t.value;
+    case "null":
+      return null;
+    case "expr":
+      return undefined;
+    case "seq": {
+      const out: unknown[] = [];
+      for (const item of t.items) {
+        const v = literalValue(item);
+        if (v === undefined) return undefined;
+        out.push(v);
+      }
+      return out;
+    }
+    case "map": {
+      const out: Record<string, unknown> = {};
+      for (const [k, item] of t.entries) {
+        const v = literalValue(item);
+        if (v === undefined) return undefined;
+        out[k] = v;
+      }
+      return out;
+    }
+  }
+}
+
+/** The value under `key` in a map template. */
+export function mapGet(t: Template | undefined, key: string): Template | undefined {
+  if (t?.kind !== "map") return undefined;
+  return t.entries.find(([k]) => k === key)?.[1];
+}
+
+/** The text of a literal scalar template, or undefined for expressions and collections. */
+export function scalarText(t: Template | undefined): string | undefined {
+  if (!t) return undefined;
+  if (t.kind === "string") return t.value;
+  if (t.kind === "number" || t.kind === "boolean") return String(t.value);
+  return undefined;
+}
