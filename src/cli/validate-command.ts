@@ -1,4 +1,10 @@
-import { type Diagnostic, formatDiagnostic, hasErrors } from "../common/diagnostic.js";
+import {
+  type Diagnostic,
+  formatDiagnostic,
+  hasErrors,
+  sortDiagnostics,
+} from "../common/diagnostic.js";
+import { lintSecurity } from "../lint/security-lint.js";
 import { loadRepo } from "./load-repo.js";
 import type { Output } from "./terminal.js";
 
@@ -15,7 +21,14 @@ export interface ValidateOptions {
  * allowed), 1 otherwise.
  */
 export async function validateCommand(options: ValidateOptions, io: Output): Promise<number> {
-  const repo = await loadRepo(options.cwd, options.files);
+  const loaded = await loadRepo(options.cwd, options.files);
+  const repo = {
+    ...loaded,
+    diagnostics: sortDiagnostics([
+      ...loaded.diagnostics,
+      ...loaded.workflows.flatMap(lintSecurity),
+    ]),
+  };
   const failed = hasErrors(repo.diagnostics);
   if (options.json) {
     io.out(

@@ -1,13 +1,13 @@
 import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
 import { FILE_START } from "../common/position.js";
+import { explainCron } from "./cron.js";
 import { compileFilterPattern, isPattern } from "./filter-pattern.js";
 import { expandMatrix } from "./matrix.js";
 import type { PatternList, Workflow } from "./model.js";
-import { lintSecurity } from "./security-lint.js";
 
 /**
- * Trunkline's checks beyond the official schema: filter patterns, exclusive filter pairs,
- * matrices, and the security lint (warnings). Pure.
+ * Trunkline's checks beyond the official schema: filter patterns, exclusive filter pairs and
+ * matrices. Pure.
  */
 export function checkWorkflow(workflow: Workflow): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -49,14 +49,27 @@ export function checkWorkflow(workflow: Workflow): Diagnostic[] {
       }
     }
   }
+  for (const schedule of on.schedule ?? []) {
+    const problem = explainCron(schedule.cron);
+    if (problem) out.push(diagnostic(file, schedule.at, "workflow/cron", problem));
+  }
   for (const job of workflow.jobs) {
+    if (job.kind === "steps" && job.steps.length === 0) {
+      out.push(
+        diagnostic(
+          file,
+          job.at,
+          "workflow/no-steps",
+          `job '${job.id}' has no steps; give it steps: or call a reusable workflow with uses:`,
+        ),
+      );
+    }
     const matrix = expandMatrix(job.strategy);
     if (matrix.kind === "error") {
       for (const e of matrix.errors)
         out.push(diagnostic(file, e.at ?? job.at, `workflow/${e.code}`, e.message));
     }
   }
-  out.push(...lintSecurity(workflow));
   return out;
 }
 

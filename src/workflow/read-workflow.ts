@@ -82,8 +82,18 @@ export async function readWorkflow(
   if (!parsed.value || !converted)
     return { workflow: undefined, diagnostics: sortDiagnostics(diagnostics) };
   const workflow = buildWorkflow(file, parsed.value, converted);
-  diagnostics.push(...checkWorkflow(workflow));
-  return { workflow, diagnostics: sortDiagnostics(diagnostics) };
+  const ours = checkWorkflow(workflow);
+  // Our cron check explains field by field what the parser reports as plain "invalid":
+  // where both speak of the same place, ours replaces the parser's.
+  const explained = new Set(
+    ours
+      .filter((d) => d.code === "workflow/cron")
+      .map((d) => `${d.position.line}:${d.position.column}`),
+  );
+  const kept = diagnostics.filter(
+    (d) => d.code !== "workflow/cron" || !explained.has(`${d.position.line}:${d.position.column}`),
+  );
+  return { workflow, diagnostics: sortDiagnostics([...kept, ...ours]) };
 }
 
 function buildWorkflow(file: string, root: TemplateToken, converted: WorkflowTemplate): Workflow {

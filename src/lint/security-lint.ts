@@ -1,6 +1,9 @@
 import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
-import type { Job, Step, Workflow } from "./model.js";
-import { mapGet, type Template } from "./template.js";
+import { contextsUsed } from "../expressions/evaluate.js";
+import { decideCondition } from "../planner/job-condition.js";
+import { githubContext } from "../triggers/event.js";
+import type { Job, Step, Workflow } from "../workflow/model.js";
+import { mapGet, type Template } from "../workflow/template.js";
 
 /**
  * Text an outsider controls: whoever opens an issue, a pull request or pushes a branch
@@ -20,12 +23,39 @@ const UNTRUSTED: readonly RegExp[] = [
 
 const PR_HEAD = /\bgithub\.(?:head_ref|event\.pull_request\.head\.(?:sha|ref))\b|refs\/pull\//;
 const SECRET = /\bsecrets\.(\w+)/g;
-const FORK_GUARD = /head\.repo\.(?:fork|full_name)/;
+const STATIC_CONTEXTS = new Set(["github", "inputs", "vars"]);
+
+/** The contexts of a run for a pull request from a fork, to ask whether a job or step can run in one. */
+const FORK_PR_CONTEXTS = {
+  github: githubContext({
+    name: "pull_request",
+    ref: "refs/pull/1/merge",
+    sha: "0".repeat(40),
+    baseRef: "main",
+    headRef: "patch-1",
+    repository: "owner/repository",
+    payload: {
+      action: "opened",
+      pull_request: {
+        number: 1,
+        base: { ref: "main", repo: { full_name: "owner/repository", fork: false } },
+        head: {
+          ref: "patch-1",
+          sha: "0".repeat(40),
+          repo: { full_name: "someone/repository", fork: true },
+        },
+      },
+    },
+  }),
+  inputs: {},
+  vars: {},
+};
 
 /**
  * Warns about dangerous patterns, each at its place: untrusted event text interpolated into
  * a script (script injection), `pull_request_target` checking out the pull request's head,
- * and secrets handed to steps of workflows that pull requests from forks trigger.
+ * and secrets handed to steps that can run for pull requests from forks (a step whose
+ * conditions rule that out, e.g. a tag-only deploy, is not reported).
  */
 export function lintSecurity(workflow: Workflow): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -59,7 +89,7 @@ export function lintSecurity(workflow: Workflow): Diagnostic[] {
           );
         }
       }
-      if ((prEvent || prTarget) && !guardsForks(job, step)) {
+      if ((prEvent || prTarget) && canRunForForks(job, step)) {
         for (const name of secretsUsed(step)) {
           warn(
             step.at,
@@ -88,8 +118,30 @@ function isCheckout(step: Step): boolean {
   return step.uses?.toLowerCase().startsWith("actions/checkout@") ?? false;
 }
 
-function guardsForks(job: Job, step: Step): boolean {
-  return FORK_GUARD.test(job.if) || FORK_GUARD.test(step.if);
+/**
+ * Whether the job and step can run for a fork's pull request: their `if:` conditions are
+ * tried against such an event; only a condition that is surely false rules the step out.
+ */
+function canRunForForks(job: Job, step: Step): boolean {
+  const unknownNeeds = {
+    someSkipped: false,
+    someFail: false,
+    someUnknown: job.needs.length > 0,
+    skippedNames: [],
+  };
+  if (decideCondition(job.if, FORK_PR_CONTEXTS, unknownNeeds).kind === "false") return false;
+  let used: Set<string>;
+  try {
+    used = contextsUsed(step.if);
+  } catch {
+    return true;
+  }
+  // A step condition that reads run-time state (steps, env, matrix, ...) cannot be ruled out.
+  if ([...used].some((c) => !STATIC_CONTEXTS.has(c))) return true;
+  return (
+    decideCondition(step.if, FORK_PR_CONTEXTS, { ...unknownNeeds, someUnknown: true }).kind !==
+    "false"
+  );
 }
 
 function secretsUsed(step: Step): string[] {
