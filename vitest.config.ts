@@ -22,6 +22,7 @@ export default defineConfig({
   plugins: [dropUpstreamSourceMaps()],
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
     // The official parser imports its schema JSON without an import attribute, which plain
     // Node 20 refuses; inlining lets Vite transform it (the CLI bundle solves it with esbuild).
     server: { deps: { inline: ["@actions/workflow-parser", "@actions/expressions"] } },

@@ -53,7 +53,20 @@ export function checkWorkflow(workflow: Workflow): Diagnostic[] {
     const problem = explainCron(schedule.cron);
     if (problem) out.push(diagnostic(file, schedule.at, "workflow/cron", problem));
   }
+  const ids = new Set(workflow.jobs.map((j) => j.id));
   for (const job of workflow.jobs) {
+    for (const need of job.needs) {
+      if (!ids.has(need.value)) {
+        out.push(
+          diagnostic(
+            file,
+            need.at,
+            "workflow/unknown-need",
+            `Job '${job.id}' depends on unknown job '${need.value}'.`,
+          ),
+        );
+      }
+    }
     if (job.kind === "steps" && job.steps.length === 0) {
       out.push(
         diagnostic(

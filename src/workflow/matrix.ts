@@ -96,16 +96,17 @@ export function expandMatrix(strategy: Template | undefined): MatrixExpansion {
     if (combos.length > MAX_MATRIX_JOBS * 16) break; // far past the limit: stop multiplying
   }
   combos = combos.filter((combo) => !exclude.some((entry) => partialMatch(combo, entry)));
+  // Include entries merge only into the product's own combinations (never into ones an
+  // earlier include added), and never overwrite the product's original values.
   const originals = combos.map((c) => ({ ...c }));
   for (const entry of include) {
     let added = false;
-    combos.forEach((combo, i) => {
-      const original = originals[i] as Record<string, unknown>;
+    originals.forEach((original, i) => {
       const overwrites = Object.entries(entry).some(
         ([k, v]) => k in original && !deepEqual(original[k], v),
       );
       if (!overwrites) {
-        Object.assign(combo, entry);
+        Object.assign(combos[i] as Record<string, unknown>, entry);
         added = true;
       }
     });

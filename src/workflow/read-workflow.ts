@@ -82,18 +82,24 @@ export async function readWorkflow(
   if (!parsed.value || !converted)
     return { workflow: undefined, diagnostics: sortDiagnostics(diagnostics) };
   const workflow = buildWorkflow(file, parsed.value, converted);
-  const ours = checkWorkflow(workflow);
-  // Our cron check explains field by field what the parser reports as plain "invalid":
-  // where both speak of the same place, ours replaces the parser's.
-  const explained = new Set(
-    ours
-      .filter((d) => d.code === "workflow/cron")
-      .map((d) => `${d.position.line}:${d.position.column}`),
-  );
-  const kept = diagnostics.filter(
-    (d) => d.code !== "workflow/cron" || !explained.has(`${d.position.line}:${d.position.column}`),
-  );
-  return { workflow, diagnostics: sortDiagnostics([...kept, ...ours]) };
+  return { workflow, diagnostics: merge(diagnostics, checkWorkflow(workflow)) };
+}
+
+/**
+ * Joins the parser's diagnostics with ours where they overlap: our cron check explains
+ * field by field what the parser calls plain "invalid", and our unknown-needs check names
+ * the missing job where the parser, seeing no job without needs, says only that.
+ */
+function merge(parser: Diagnostic[], ours: Diagnostic[]): Diagnostic[] {
+  const place = (d: Diagnostic) => `${d.position.line}:${d.position.column}`;
+  const explainedCron = new Set(ours.filter((d) => d.code === "workflow/cron").map(place));
+  const unknownNeed = ours.some((d) => d.code === "workflow/unknown-need");
+  const kept = parser.filter((d) => {
+    if (d.code === "workflow/cron") return !explainedCron.has(place(d));
+    if (d.code === "workflow/no-root-job") return !unknownNeed;
+    return true;
+  });
+  return sortDiagnostics([...kept, ...ours]);
 }
 
 function buildWorkflow(file: string, root: TemplateToken, converted: WorkflowTemplate): Workflow {
@@ -146,7 +152,7 @@ function schemaMessage(message: string): string {
 const CODES: readonly [RegExp, string][] = [
   [/depends on unknown job/, "workflow/unknown-need"],
   [/cycle in the dependency graph/, "workflow/need-cycle"],
-  [/at least one job with no dependencies/, "workflow/need-cycle"],
+  [/at least one job with no dependencies/, "workflow/no-root-job"],
   [/is already defined/, "workflow/duplicate-id"],
   [/cron/i, "workflow/cron"],
   [
