@@ -10,7 +10,10 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export function ensurePeers() {
   const dir = join(ROOT, "bench", "peers");
   if (!existsSync(join(dir, "node_modules"))) {
-    execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--silent"], { cwd: dir, stdio: "inherit" });
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--silent"], {
+      cwd: dir,
+      stdio: "inherit",
+    });
   }
   return dir;
 }
@@ -28,10 +31,16 @@ export function ensureBuilt() {
  */
 export function timeOnce(cmd, args, { cwd = ROOT, expectCode = 0 } = {}) {
   const start = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== expectCode) {
-    throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}, expected ${expectCode}:\n${r.stdout}\n${r.stderr}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited ${r.status}, expected ${expectCode}:\n${r.stdout}\n${r.stderr}`,
+    );
   }
   const rssKiB = Number(r.stderr.trim().split("\n").pop());
   return { ms, rssKiB };
@@ -65,7 +74,10 @@ export function race(contenders, rounds) {
     return {
       name: c.name,
       medianMs: median(s.map((x) => x.ms)),
-      p90Ms: percentile(s.map((x) => x.ms), 90),
+      p90Ms: percentile(
+        s.map((x) => x.ms),
+        90,
+      ),
       rssMiB: median(s.map((x) => x.rssKiB)) / 1024,
     };
   });
@@ -78,6 +90,8 @@ export function printTable(title, results) {
   console.log("| contender | median ms | p90 ms | peak RSS MiB | ratio to first |");
   console.log("| --- | ---: | ---: | ---: | ---: |");
   for (const r of results) {
-    console.log(`| ${r.name} | ${r.medianMs.toFixed(1)} | ${r.p90Ms.toFixed(1)} | ${r.rssMiB.toFixed(1)} | ${(r.medianMs / base).toFixed(2)} |`);
+    console.log(
+      `| ${r.name} | ${r.medianMs.toFixed(1)} | ${r.p90Ms.toFixed(1)} | ${r.rssMiB.toFixed(1)} | ${(r.medianMs / base).toFixed(2)} |`,
+    );
   }
 }
