@@ -82,7 +82,6 @@ const CASES: [fixture: string, expected: string[]][] = [
   [
     "bad-expressions.yml",
     [
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the parser's message quotes ${{ literally
       "broken/bad-expressions.yml:6:14: The expression is not closed. An unescaped ${{ sequence was found, but the closing }} sequence was not found.",
       "broken/bad-expressions.yml:7:19: Unrecognized named-value: 'nope'",
       "broken/bad-expressions.yml:8:19: Unrecognized function: 'fromJSONN'",
