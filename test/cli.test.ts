@@ -74,6 +74,15 @@ describe("trunkline validate", () => {
     ]);
   });
 
+  test("a directory or an unreadable file in the way is a diagnostic, not a crash", async () => {
+    const { dir } = repo({ ".github/workflows/dir.yml/x": "", ".github/workflows/ok.yml": GOOD });
+    const result = await runCli(["validate", "-C", dir]);
+    expect(result.stdout.split("\n")).toEqual([
+      ".github/workflows/dir.yml:1:1: not a regular file",
+      "✗ 1 error in 1 of 2 workflow files",
+    ]);
+  });
+
   test("a file over the size limit is refused unread", async () => {
     const { dir } = repo({
       ".github/workflows/huge.yml": `${GOOD}${"#".repeat(2 * 1024 * 1024)}\n`,

@@ -70,31 +70,42 @@ async function listWorkflowFiles(root: string): Promise<string[]> {
     .map((e) => join(dir, e));
 }
 
-/** Reads a file unless it is larger than the input limit (then a diagnostic says so, unread). */
+/** Reads a file unless it is larger than the input limit or unreadable (then a diagnostic says so). */
 async function readBounded(
   path: string,
   name: string,
   out: Diagnostic[],
   optional = false,
 ): Promise<string | undefined> {
-  let size: number;
+  const problem = (message: string) =>
+    out.push(diagnostic(name, FILE_START, "file/unreadable", message));
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
-    size = (await stat(path)).size;
+    info = await stat(path);
   } catch {
-    if (!optional) out.push(diagnostic(name, FILE_START, "file/not-found", "no such file"));
+    if (!optional) problem("no such file");
     return undefined;
   }
-  if (size > DEFAULT_INPUT_LIMITS.maxBytes) {
+  if (!info.isFile()) {
+    problem("not a regular file");
+    return undefined;
+  }
+  if (info.size > DEFAULT_INPUT_LIMITS.maxBytes) {
     const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
     out.push(
       diagnostic(
         name,
         FILE_START,
         "workflow/limit",
-        `file is ${mib(size)}; the limit is ${mib(DEFAULT_INPUT_LIMITS.maxBytes)}`,
+        `file is ${mib(info.size)}; the limit is ${mib(DEFAULT_INPUT_LIMITS.maxBytes)}`,
       ),
     );
     return undefined;
   }
-  return readFile(path, "utf8");
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    problem(`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return undefined;
+  }
 }
