@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
 import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
 import { FILE_START, type Position } from "../common/position.js";
-import { compileFilterPattern, isPattern } from "../workflow/filter-pattern.js";
+import { patternDiagnostics } from "../workflow/filter-pattern.js";
 import { checkInputLimits } from "../workflow/input-limits.js";
 import type { LocatedString } from "../workflow/model.js";
 
@@ -147,19 +147,7 @@ export function readRepoConfig(file: string, content: string): ReadConfigResult 
         else env.requiredApprovals = n;
       } else if (key === "deployment-branches" || key === "deployment-tags") {
         const patterns = strings(value, field, report);
-        for (const p of patterns) {
-          const compiled = compileFilterPattern(p.value);
-          if (!isPattern(compiled)) {
-            out.push(
-              diagnostic(
-                file,
-                p.at,
-                "config/invalid",
-                `invalid ${field} pattern '${p.value}': ${compiled.message}`,
-              ),
-            );
-          }
-        }
+        out.push(...patternDiagnostics(file, field, patterns, "config/invalid"));
         if (key === "deployment-branches") env.deploymentBranches = patterns;
         else env.deploymentTags = patterns;
       } else if (key === "allow-self-review") {

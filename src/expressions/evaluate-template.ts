@@ -1,4 +1,4 @@
-import type { Template } from "../workflow/template.js";
+import { resolveTemplate, type Template } from "../workflow/template.js";
 import {
   ALL_SUCCEEDED,
   evaluateExpression,
@@ -17,28 +17,7 @@ export function evaluateTemplate(
   status: StatusFunctions = ALL_SUCCEEDED,
   functions: FunctionTable = {},
 ): unknown {
-  switch (t.kind) {
-    case "string":
-    case "number":
-    case "boolean":
-      return t.value;
-    case "null":
-      return null;
-    case "expr":
-      return evaluateExpression(t.expr, contexts, status, functions);
-    case "seq":
-      return t.items.map((item) => evaluateTemplate(item, contexts, status, functions));
-    case "map": {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of t.entries) out[k] = evaluateTemplate(v, contexts, status, functions);
-      return out;
-    }
-  }
-}
-
-/** Like {@link evaluateTemplate}, then coerced to a string the way GitHub prints values. */
-export function evaluateToString(t: Template, contexts: Readonly<Record<string, unknown>>): string {
-  return coerceString(evaluateTemplate(t, contexts));
+  return resolveTemplate(t, (expr) => evaluateExpression(expr, contexts, status, functions));
 }
 
 /** GitHub's string coercion: null is '', booleans and numbers print plainly, objects as JSON. */

@@ -1,7 +1,7 @@
 import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
 import { FILE_START } from "../common/position.js";
 import { explainCron } from "./cron.js";
-import { compileFilterPattern, isPattern } from "./filter-pattern.js";
+import { patternDiagnostics } from "./filter-pattern.js";
 import { expandMatrix } from "./matrix.js";
 import type { PatternList, Workflow } from "./model.js";
 
@@ -29,7 +29,8 @@ export function checkWorkflow(workflow: Workflow): Diagnostic[] {
       const push = trigger as { tags?: PatternList; tagsIgnore?: PatternList };
       lists.push(["tags", push.tags], ["tags-ignore", push.tagsIgnore]);
     }
-    for (const [key, list] of lists) out.push(...checkPatterns(file, `on.${event}.${key}`, list));
+    for (const [key, list] of lists)
+      out.push(...patternDiagnostics(file, `on.${event}.${key}`, list, "workflow/filter-pattern"));
     for (const [a, b] of [
       ["branches", "branches-ignore"],
       ["tags", "tags-ignore"],
@@ -81,24 +82,6 @@ export function checkWorkflow(workflow: Workflow): Diagnostic[] {
     if (matrix.kind === "error") {
       for (const e of matrix.errors)
         out.push(diagnostic(file, e.at ?? job.at, `workflow/${e.code}`, e.message));
-    }
-  }
-  return out;
-}
-
-function checkPatterns(file: string, field: string, list: PatternList | undefined): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const pattern of list ?? []) {
-    const compiled = compileFilterPattern(pattern.value);
-    if (!isPattern(compiled)) {
-      out.push(
-        diagnostic(
-          file,
-          pattern.at,
-          "workflow/filter-pattern",
-          `invalid ${field} pattern '${pattern.value}': ${compiled.message}`,
-        ),
-      );
     }
   }
   return out;

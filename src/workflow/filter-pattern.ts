@@ -1,3 +1,6 @@
+import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
+import type { LocatedString } from "./model.js";
+
 /**
  * GitHub's filter patterns for branches, tags and paths (the "filter pattern cheat sheet"):
  * `*` any run of characters but `/`; `**` any run of characters; `?` zero or one and `+` one
@@ -116,4 +119,28 @@ export function matchesIncludeList(patterns: readonly FilterPattern[], name: str
     if (p.regex.test(name)) included = !p.negative;
   }
   return included;
+}
+
+/** A diagnostic for each invalid pattern of a list, at the pattern, naming the field. */
+export function patternDiagnostics(
+  file: string,
+  field: string,
+  list: readonly LocatedString[] | undefined,
+  code: string,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const pattern of list ?? []) {
+    const compiled = compileFilterPattern(pattern.value);
+    if (!isPattern(compiled)) {
+      out.push(
+        diagnostic(
+          file,
+          pattern.at,
+          code,
+          `invalid ${field} pattern '${pattern.value}': ${compiled.message}`,
+        ),
+      );
+    }
+  }
+  return out;
 }

@@ -27,27 +27,14 @@ export type Template =
       readonly at?: Position;
     };
 
-/** A literal string template. */
-export function literal(value: string): Template {
-  return { kind: "string", value };
-}
-
-/** True when the template holds no expression anywhere. */
-export function isLiteralTemplate(t: Template): boolean {
-  switch (t.kind) {
-    case "expr":
-      return false;
-    case "seq":
-      return t.items.every(isLiteralTemplate);
-    case "map":
-      return t.entries.every(([, v]) => isLiteralTemplate(v));
-    default:
-      return true;
-  }
-}
-
-/** Plain JSON of a template with no expressions; undefined if it holds any. */
-export function literalValue(t: Template): unknown {
+/**
+ * Folds a template into plain JSON, turning each expression into a value with `resolve`.
+ * The one walk over templates: evaluation and literal reading both go through it.
+ */
+export function resolveTemplate(
+  t: Template,
+  resolve: (expr: string, at?: Position) => unknown,
+): unknown {
   switch (t.kind) {
     case "string":
     case "number":
@@ -56,25 +43,28 @@ export function literalValue(t: Template): unknown {
     case "null":
       return null;
     case "expr":
-      return undefined;
-    case "seq": {
-      const out: unknown[] = [];
-      for (const item of t.items) {
-        const v = literalValue(item);
-        if (v === undefined) return undefined;
-        out.push(v);
-      }
-      return out;
-    }
+      return resolve(t.expr, t.at);
+    case "seq":
+      return t.items.map((item) => resolveTemplate(item, resolve));
     case "map": {
       const out: Record<string, unknown> = {};
-      for (const [k, item] of t.entries) {
-        const v = literalValue(item);
-        if (v === undefined) return undefined;
-        out[k] = v;
-      }
+      for (const [k, v] of t.entries) out[k] = resolveTemplate(v, resolve);
       return out;
     }
+  }
+}
+
+const HAS_EXPRESSION = Symbol("has expression");
+
+/** Plain JSON of a template with no expressions; undefined if it holds any. */
+export function literalValue(t: Template): unknown {
+  try {
+    return resolveTemplate(t, () => {
+      throw HAS_EXPRESSION;
+    });
+  } catch (err) {
+    if (err === HAS_EXPRESSION) return undefined;
+    throw err;
   }
 }
 
