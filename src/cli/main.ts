@@ -1,7 +1,10 @@
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
-import { planCommand } from "./plan-command.js";
+import { HostExecutor } from "../executors/host/host-executor.js";
+import { type PlanOptions, planCommand } from "./plan-command.js";
+import { runCommand } from "./run-command.js";
 import { type Output, processOutput } from "./terminal.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -19,6 +22,54 @@ function collectPairs(flag: string) {
 
 function collectList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").filter(Boolean)];
+}
+
+/** Adds the flags that describe an event (shared by `plan` and `run`). */
+function addEventOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--event <name>", "event name").default("push"))
+    .option(
+      "--ref <ref>",
+      "ref of the event (refs/heads/x, refs/tags/v1; a bare name is a branch); default: the checked-out branch",
+    )
+    .option("--sha <sha>", "commit of the event; default: HEAD")
+    .option("--before <rev>", "for push: changed files are the diff from this revision to --sha")
+    .option(
+      "--changed-files <files...>",
+      "changed files, for path filters (repeatable, or comma-separated)",
+      collectList,
+    )
+    .option("--input <k=v>", "workflow_dispatch input (repeatable)", collectPairs("--input"), {})
+    .option("--var <k=v>", "variable for vars.* (repeatable)", collectPairs("--var"), {})
+    .option("--event-file <file>", "webhook payload (GitHub's JSON) for github.event.*")
+    .option("--action <type>", "activity type, e.g. opened or synchronize for pull_request")
+    .option("--base <branch>", "pull_request: target branch (default main)")
+    .option("--head <branch>", "pull_request: source branch")
+    .option("--cron <expr>", "schedule: the cron expression that fired")
+    .option("-W, --workflow <file>", "only this workflow file (repeatable)", collectList);
+}
+
+/** The event flags as {@link PlanOptions}. */
+function eventOptions(cwd: string, opts: Record<string, unknown>): PlanOptions {
+  const optional = (key: string, name: string = key) =>
+    opts[key] !== undefined ? { [name]: opts[key] } : {};
+  return {
+    cwd,
+    event: opts.event as string,
+    ...optional("ref"),
+    ...optional("sha"),
+    ...optional("before"),
+    ...optional("changedFiles"),
+    input: opts.input as Record<string, string>,
+    vars: opts.var as Record<string, string>,
+    ...optional("eventFile"),
+    ...optional("action"),
+    ...optional("base"),
+    ...optional("head"),
+    ...optional("cron"),
+    workflows: (opts.workflow as string[] | undefined) ?? [],
+    json: opts.json === true,
+  };
 }
 
 /** Builds the command tree; every action resolves to an exit code through `done`. */
@@ -43,57 +94,94 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       done(await validateCommand({ cwd, files, json: opts.json === true }, io));
     });
 
-  program
+  const plan = program
     .command("plan")
-    .description("show which workflows and jobs an event would run, skip, or hold for approval")
-    .addOption(new Option("--event <name>", "event name").default("push"))
-    .option(
-      "--ref <ref>",
-      "ref of the event (refs/heads/x, refs/tags/v1; a bare name is a branch); default: the checked-out branch",
-    )
-    .option("--sha <sha>", "commit of the event; default: HEAD")
-    .option("--before <rev>", "for push: changed files are the diff from this revision to --sha")
-    .option(
-      "--changed-files <files...>",
-      "changed files, for path filters (repeatable, or comma-separated)",
-      collectList,
-    )
-    .option("--input <k=v>", "workflow_dispatch input (repeatable)", collectPairs("--input"), {})
-    .option("--var <k=v>", "variable for vars.* (repeatable)", collectPairs("--var"), {})
-    .option("--event-file <file>", "webhook payload (GitHub's JSON) for github.event.*")
-    .option("--action <type>", "activity type, e.g. opened or synchronize for pull_request")
-    .option("--base <branch>", "pull_request: target branch (default main)")
-    .option("--head <branch>", "pull_request: source branch")
-    .option("--cron <expr>", "schedule: the cron expression that fired")
-    .option("-W, --workflow <file>", "plan only this workflow file (repeatable)", collectList)
+    .description("show which workflows and jobs an event would run, skip, or hold for approval");
+  addEventOptions(plan)
     .option("--json", "print the plan as JSON")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
-      const code = await planCommand(
-        {
-          cwd,
-          event: opts.event as string,
-          ...(opts.ref !== undefined ? { ref: opts.ref as string } : {}),
-          ...(opts.sha !== undefined ? { sha: opts.sha as string } : {}),
-          ...(opts.before !== undefined ? { before: opts.before as string } : {}),
-          ...(opts.changedFiles !== undefined
-            ? { changedFiles: opts.changedFiles as string[] }
-            : {}),
-          input: opts.input as Record<string, string>,
-          vars: opts.var as Record<string, string>,
-          ...(opts.eventFile !== undefined ? { eventFile: opts.eventFile as string } : {}),
-          ...(opts.action !== undefined ? { action: opts.action as string } : {}),
-          ...(opts.base !== undefined ? { base: opts.base as string } : {}),
-          ...(opts.head !== undefined ? { head: opts.head as string } : {}),
-          ...(opts.cron !== undefined ? { cron: opts.cron as string } : {}),
-          workflows: (opts.workflow as string[] | undefined) ?? [],
-          json: opts.json === true,
-        },
-        io,
-      );
-      done(code);
+      done(await planCommand(eventOptions(cwd, opts), io));
+    });
+  const run = program
+    .command("run")
+    .description("run the jobs an event triggers, on this machine, as GitHub Actions would")
+    .option("-j, --job <id>", "run only this job and the jobs it needs (repeatable)", collectList)
+    .option("--jobs <n>", "most jobs running at once (default: number of CPUs)", (v) =>
+      positiveInt("--jobs", v),
+    )
+    .option("--secret-file <file>", "secrets as KEY=VALUE lines (repeatable)", collectList)
+    .option(
+      "-s, --secret <name[=value]>",
+      "a secret; without =value it is read from the environment (repeatable)",
+      collectList,
+    )
+    .option(
+      "--approve <environment>",
+      "approve deployments to this environment ('*' for all) (repeatable)",
+      collectList,
+    )
+    .option(
+      "--label <label>",
+      "an extra runner label this host answers to (repeatable)",
+      collectList,
+    )
+    .option(
+      "--action-mirror <dir|owner/repo=path>",
+      "where remote actions are found without internet (repeatable)",
+      collectList,
+    )
+    .option("--run-dir <dir>", "where the run's logs, summaries and outputs are kept")
+    .option("--keep", "keep each job's workspace after the run");
+  addEventOptions(run)
+    .option("--json", "stream the run's events as JSON lines")
+    .action(async (opts: Record<string, unknown>) => {
+      const cwd = resolve(program.opts<{ cwd: string }>().cwd);
+      const cancel = new AbortController();
+      let interrupts = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        interrupts++;
+        if (interrupts === 1) {
+          io.err(`trunkline: ${signal}: cancelling the run (again to stop at once)`);
+          cancel.abort();
+        } else {
+          HostExecutor.killEverything();
+          process.exit(130);
+        }
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        const code = await runCommand(
+          {
+            ...eventOptions(cwd, opts),
+            jobs: (opts.job as string[] | undefined) ?? [],
+            parallel: (opts.jobs as number | undefined) ?? availableParallelism(),
+            secretFiles: (opts.secretFile as string[] | undefined) ?? [],
+            secrets: (opts.secret as string[] | undefined) ?? [],
+            approve: (opts.approve as string[] | undefined) ?? [],
+            labels: (opts.label as string[] | undefined) ?? [],
+            actionMirrors: (opts.actionMirror as string[] | undefined) ?? [],
+            ...(opts.runDir !== undefined ? { runDir: resolve(opts.runDir as string) } : {}),
+            keep: opts.keep === true,
+          },
+          io,
+          cancel.signal,
+        );
+        done(code);
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
     });
   return program;
+}
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`${flag} ${value}: expected a whole number of at least 1`);
+  return n;
 }
 
 /**

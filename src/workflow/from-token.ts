@@ -8,6 +8,7 @@ import {
 } from "@actions/workflow-parser";
 import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
 import type { Position } from "../common/position.js";
+import { formatExpression, multiLineValue } from "./block-scalar.js";
 import type { LocatedString } from "./model.js";
 import type { Template } from "./template.js";
 
@@ -22,9 +23,17 @@ export function toTemplate(token: TemplateToken): Template {
   const at = tokenAt(token);
   if (isBasicExpression(token)) {
     const parts = token.originalExpressions?.map((e) => ({ expr: e.expression, at: tokenAt(e) }));
-    return parts
-      ? { kind: "expr", expr: token.expression, at, parts }
-      : { kind: "expr", expr: token.expression, at };
+    const multiLine = token.source?.includes("\n") && token.originalExpressions !== undefined;
+    const value = multiLine
+      ? multiLineValue(token.source as string, token.blockScalarHeader)
+      : undefined;
+    return {
+      kind: "expr",
+      expr: (value !== undefined ? formatExpression(value) : undefined) ?? token.expression,
+      at,
+      ...(parts ? { parts } : {}),
+      ...(token.source !== undefined ? { source: token.source } : {}),
+    };
   }
   if (isString(token)) return { kind: "string", value: token.value, at };
   if (isNumber(token)) return { kind: "number", value: token.value, at };

@@ -34,20 +34,46 @@ export function expandMatrix(strategy: Template | undefined): MatrixExpansion {
   if (matrix.kind === "expr")
     return { kind: "runtime", reason: `matrix is computed by \${{ ${matrix.expr} }}` };
   if (matrix.kind !== "map") return { kind: "none" };
+  for (const [key, value] of matrix.entries) {
+    if (literalValue(value) === undefined) {
+      return { kind: "runtime", reason: `matrix '${key}' is computed by an expression` };
+    }
+  }
+  const locate = (key: string, index?: number): Position | undefined => {
+    if (key === "") return matrix.at;
+    const value = mapGet(matrix, key);
+    if (index !== undefined && value?.kind === "seq") return value.items[index]?.at;
+    return value?.at;
+  };
+  return expandMatrixValue(literalValue(matrix), locate);
+}
+
+/**
+ * Expands a matrix given as plain JSON (evaluated at run time, or read from the file), with
+ * the rules of {@link expandMatrix}. `locate` gives the place of a key (`""` for the matrix
+ * itself), or of an entry of `include`/`exclude`, for error messages.
+ */
+export function expandMatrixValue(
+  matrix: unknown,
+  locate: (key: string, index?: number) => Position | undefined = () => undefined,
+): MatrixExpansion {
+  if (!isRecord(matrix)) {
+    return {
+      kind: "error",
+      errors: [{ code: "matrix/shape", at: undefined, message: "matrix must be a mapping" }],
+    };
+  }
   const errors: MatrixError[] = [];
   const vectors: [string, unknown[]][] = [];
   let include: Record<string, unknown>[] = [];
   let exclude: Record<string, unknown>[] = [];
-  for (const [key, value] of matrix.entries) {
-    const literal = literalValue(value);
-    if (literal === undefined) {
-      return { kind: "runtime", reason: `matrix '${key}' is computed by an expression` };
-    }
+  for (const [key, literal] of Object.entries(matrix)) {
+    const at = locate(key);
     if (key === "include" || key === "exclude") {
       if (!Array.isArray(literal) || !literal.every(isRecord)) {
         errors.push({
           code: "matrix/shape",
-          at: value.at,
+          at,
           message: `matrix '${key}' must be a list of mappings`,
         });
         continue;
@@ -57,15 +83,11 @@ export function expandMatrix(strategy: Template | undefined): MatrixExpansion {
       continue;
     }
     if (!Array.isArray(literal)) {
-      errors.push({
-        code: "matrix/shape",
-        at: value.at,
-        message: `matrix vector '${key}' must be a list`,
-      });
+      errors.push({ code: "matrix/shape", at, message: `matrix vector '${key}' must be a list` });
     } else if (literal.length === 0) {
       errors.push({
         code: "matrix/empty",
-        at: value.at,
+        at,
         message: `matrix vector '${key}' does not contain any values`,
       });
     } else {
@@ -73,11 +95,10 @@ export function expandMatrix(strategy: Template | undefined): MatrixExpansion {
     }
   }
   const keys = new Set(vectors.map(([k]) => k));
-  const excludeTokens = mapGet(matrix, "exclude");
   exclude.forEach((entry, index) => {
     for (const key of Object.keys(entry)) {
       if (!keys.has(key)) {
-        const at = excludeTokens?.kind === "seq" ? excludeTokens.items[index]?.at : undefined;
+        const at = locate("exclude", index);
         errors.push({
           code: "matrix/exclude-key",
           at,
@@ -118,7 +139,7 @@ export function expandMatrix(strategy: Template | undefined): MatrixExpansion {
       errors: [
         {
           code: "matrix/too-large",
-          at: matrix.at,
+          at: locate(""),
           message: `matrix creates ${combos.length} jobs; GitHub's limit is ${MAX_MATRIX_JOBS}`,
         },
       ],

@@ -17,6 +17,8 @@ export type Template =
       readonly kind: "expr";
       readonly expr: string;
       readonly at?: Position;
+      /** The text as written in the file, `${{ }}` and all, when the parser kept it. */
+      readonly source?: string;
       /** For a string with embedded expressions: each `${{ }}` as written, with its place. */
       readonly parts?: readonly { readonly expr: string; readonly at: Position }[];
     }

@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { formatDiagnostic } from "../common/diagnostic.js";
+import { InputError } from "../common/errors.js";
+import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
+import type { RunEvent } from "../engine/run-events.js";
+import { HostExecutor } from "../executors/host/host-executor.js";
+import { RunLog } from "../logs/run-log.js";
+import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
+import { planRun } from "../planner/plan-run.js";
+import { ActionResolver } from "../runner/actions/action-resolver.js";
+import { runJob } from "../runner/job-runner.js";
+import { writeEventFile } from "../runner/step-env.js";
+import { parseDotenv } from "./dotenv.js";
+import { loadRepo } from "./load-repo.js";
+import { buildEvent, type PlanOptions } from "./plan-command.js";
+import { RunView } from "./run-view.js";
+import { exportSource, seedWorkspace } from "./run-workspace.js";
+import type { Output } from "./terminal.js";
+
+/** Options of `trunkline run`. */
+export interface RunOptions extends PlanOptions {
+  readonly jobs: readonly string[];
+  readonly parallel: number;
+  readonly secretFiles: readonly string[];
+  readonly secrets: readonly string[];
+  readonly approve: readonly string[];
+  readonly labels: readonly string[];
+  readonly runDir?: string;
+  readonly keep: boolean;
+  readonly actionMirrors: readonly string[];
+}
+
+/** Labels this host answers to by default: its own, and GitHub's hosted Linux labels, which workflows name. */
+export const DEFAULT_LABELS: readonly string[] = [
+  "self-hosted",
+  "linux",
+  process.arch === "arm64" ? "arm64" : "x64",
+  "ubuntu-latest",
+  "ubuntu-24.04",
+  "ubuntu-22.04",
+  "ubuntu-20.04",
+];
+
+/** Exit code of a cancelled run, as for a process ended by Ctrl-C. */
+export const CANCELLED_EXIT_CODE = 130;
+
+/**
+ * `trunkline run`: plans the event, then runs every job that should run on this machine
+ * with the engine and the host runner. Returns the exit code: 0 when the run succeeded,
+ * 1 when it failed, 130 when it was cancelled.
+ */
+export async function runCommand(
+  options: RunOptions,
+  io: Output,
+  cancel: AbortSignal,
+): Promise<number> {
+  const repo = await loadRepo(options.cwd, options.workflows);
+  const errors = repo.diagnostics.filter((d) => d.severity === "error");
+  for (const d of errors) io.err(io.errColors.red(formatDiagnostic(d)));
+  if (errors.length > 0) return 1;
+  const event = await buildEvent(options);
+  const plan = planRun(repo.workflows, event, { config: repo.config, vars: options.vars });
+  const firing: EngineWorkflow[] = [];
+  for (const wf of repo.workflows) {
+    const planned = plan.workflows.find((p) => p.file === wf.file);
+    if (!planned?.fires) continue;
+    if (planned.errors.length > 0) {
+      for (const e of planned.errors) io.err(`${wf.file}: ${e}`);
+      return 1;
+    }
+    const inputs =
+      event.name === "workflow_dispatch"
+        ? resolveDispatchInputs(wf.on.workflow_dispatch?.inputs ?? [], event.inputs ?? {})
+        : undefined;
+    firing.push({ workflow: wf, inputs: inputs?.ok ? inputs.inputs : {} });
+  }
+  if (options.jobs.length > 0) {
+    const known = new Set(firing.flatMap((f) => f.workflow.jobs.map((j) => j.id)));
+    const unknown = options.jobs.filter((j) => !known.has(j));
+    if (unknown.length > 0)
+      throw new InputError(
+        `-j ${unknown.join(", ")}: no such job in the workflows this event triggers`,
+      );
+  }
+  if (firing.length === 0) {
+    io.out(`No workflow is triggered by ${event.name} ${event.ref}.`);
+    return 0;
+  }
+  const secrets = await loadSecrets(options);
+  const runId = `${Date.now()}`;
+  const runDir = resolve(
+    options.runDir ??
+      join(
+        process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"),
+        "trunkline",
+        "runs",
+        `${runId}-${randomUUID().slice(0, 8)}`,
+      ),
+  );
+  const source = join(runDir, "source");
+  await exportSource(options.cwd, event.sha, source);
+  const log = new RunLog(runDir);
+  const view = new RunView(io, process.stdout.isTTY === true && !options.json);
+  const sink = (e: RunEvent) => {
+    log.write(e);
+    if (options.json) io.out(JSON.stringify(e));
+    else view.handle(e);
+  };
+  const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
+  const actions = new ActionResolver({
+    mirrors: options.actionMirrors,
+    cacheDir: join(runDir, "actions"),
+    repoRoot: options.cwd,
+    runDir,
+  });
+  let jobCounter = 0;
+  const result = await executeRun(
+    {
+      runId,
+      event,
+      workflows: firing,
+      config: repo.config,
+      vars: options.vars,
+      secrets,
+      ...(options.jobs.length ? { only: options.jobs } : {}),
+    },
+    {
+      maxParallel: options.parallel,
+      sink: (e) => sink(e),
+      cancel,
+      approved: (env) => options.approve.includes(env) || options.approve.includes("*"),
+      unrunnable: (wanted) => {
+        const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
+        return missing.length === 0
+          ? undefined
+          : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
+      },
+      execute: async (spec, jobCancel) => {
+        const executor = new HostExecutor({
+          root: join(runDir, "jobs", String(++jobCounter)),
+          keep: options.keep,
+          toolCache: join(runDir, "tool-cache"),
+        });
+        await executor.prepare();
+        await seedWorkspace(source, executor.paths.workspace);
+        await writeEventFile(executor.paths, event, spec);
+        return runJob(spec, {
+          executor,
+          sink: (e) => sink({ ...e, at: Date.now() }),
+          cancel: jobCancel,
+          actions,
+          baseEnv: hostEnv(),
+        });
+      },
+    },
+  );
+  await log.close();
+  await rm(source, { recursive: true, force: true });
+  if (!options.json) io.out(io.colors.dim(`Logs, annotations, summaries and outputs: ${runDir}`));
+  if (result.status === "cancelled") return 130;
+  return result.status === "success" ? 0 : 1;
+}
+
+async function loadSecrets(options: RunOptions): Promise<Record<string, string>> {
+  const secrets: Record<string, string> = { GITHUB_TOKEN: process.env.GITHUB_TOKEN ?? "" };
+  for (const file of options.secretFiles) {
+    const path = resolve(options.cwd, file);
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch {
+      throw new InputError(`--secret-file ${file}: no such file`);
+    }
+    Object.assign(secrets, parseDotenv(text, file));
+  }
+  for (const entry of options.secrets) {
+    const eq = entry.indexOf("=");
+    if (eq === -1) {
+      const value = process.env[entry];
+      if (value === undefined)
+        throw new InputError(`--secret ${entry}: no such environment variable`);
+      secrets[entry] = value;
+    } else {
+      secrets[entry.slice(0, eq)] = entry.slice(eq + 1);
+    }
+  }
+  return secrets;
+}
+
+/** The host environment jobs inherit, without variables that would confuse a job about where it runs. */
+function hostEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (
+      v === undefined ||
+      k.startsWith("GITHUB_") ||
+      k.startsWith("RUNNER_") ||
+      k.startsWith("INPUT_")
+    )
+      continue;
+    out[k] = v;
+  }
+  return out;
+}

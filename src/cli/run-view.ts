@@ -1,0 +1,207 @@
+import type { RunEvent, RunStatus } from "../engine/run-events.js";
+import type { JobStatus } from "../runner/runner-events.js";
+import type { Output } from "./terminal.js";
+
+/** Job colours for log prefixes, cycled in the order jobs start. */
+const JOB_COLOURS = ["cyan", "magenta", "blue", "yellow", "green"] as const;
+
+/**
+ * The terminal view of a run: live log lines prefixed by their job, steps as they start and
+ * end, groups indented, a progress line (jobs done / running / waiting) on a TTY, and a final
+ * table of jobs with their status and duration.
+ */
+export class RunView {
+  private readonly colours = new Map<string, (s: string) => string>();
+  private readonly names = new Map<string, string>();
+  private readonly depth = new Map<string, number>();
+  private readonly finished = new Map<
+    string,
+    { status: JobStatus; durationMs: number; reason?: string }
+  >();
+  private readonly annotations: string[] = [];
+  private runningJobs = new Set<string>();
+  private queuedJobs = new Set<string>();
+  private statusShown = false;
+  private workflowCount = 1;
+  private width = 0;
+
+  constructor(
+    private readonly io: Output,
+    private readonly tty: boolean,
+  ) {}
+
+  /** Shows one event. */
+  handle(event: RunEvent): void {
+    const c = this.io.colors;
+    switch (event.type) {
+      case "run.started":
+        this.workflowCount = event.workflows.length;
+        break;
+      case "job.queued":
+        this.names.set(event.job, event.name);
+        this.queuedJobs.add(event.job);
+        break;
+      case "job.waiting":
+        this.print(`${this.prefix(event.job)}${c.yellow("⏸")} ${event.detail}`);
+        break;
+      case "job.started":
+        this.names.set(event.job, event.name);
+        this.queuedJobs.delete(event.job);
+        this.runningJobs.add(event.job);
+        this.width = Math.max(this.width, this.short(event.job).length);
+        break;
+      case "step.started":
+        this.print(`${this.prefix(event.job)}${c.bold(`▶ ${event.name}`)}`);
+        break;
+      case "step.finished": {
+        if (event.outcome === "skipped") break;
+        const mark =
+          event.conclusion === "success"
+            ? c.green("✓")
+            : event.conclusion === "cancelled"
+              ? c.yellow("⊘")
+              : c.red("✗");
+        const note =
+          event.outcome !== event.conclusion ? c.dim(` (${event.outcome}, continue-on-error)`) : "";
+        this.print(
+          `${this.prefix(event.job)}${mark} ${event.name} ${c.dim(seconds(event.durationMs))}${note}`,
+        );
+        break;
+      }
+      case "log": {
+        const indent = "  ".repeat(this.depth.get(event.job) ?? 0);
+        const text =
+          event.stream === "runner"
+            ? c.dim(event.text)
+            : event.stream === "stderr"
+              ? c.red(event.text)
+              : event.text;
+        this.print(`${this.prefix(event.job)}${indent}${text}`);
+        break;
+      }
+      case "group.started":
+        this.print(
+          `${this.prefix(event.job)}${"  ".repeat(this.depth.get(event.job) ?? 0)}${c.bold(`▾ ${event.title}`)}`,
+        );
+        this.depth.set(event.job, (this.depth.get(event.job) ?? 0) + 1);
+        break;
+      case "group.ended":
+        this.depth.set(event.job, Math.max(0, (this.depth.get(event.job) ?? 1) - 1));
+        break;
+      case "annotation": {
+        const a = event.annotation;
+        const where = a.file
+          ? `${a.file}${a.line ? `:${a.line}` : ""}${a.column ? `:${a.column}` : ""}: `
+          : "";
+        const paint = a.level === "error" ? c.red : a.level === "warning" ? c.yellow : c.cyan;
+        this.annotations.push(
+          `${paint(a.level)} ${c.dim(`[${this.short(event.job)}]`)} ${where}${a.title ? `${a.title}: ` : ""}${a.message}`,
+        );
+        break;
+      }
+      case "job.finished":
+        this.runningJobs.delete(event.job);
+        this.queuedJobs.delete(event.job);
+        this.names.set(event.job, event.name);
+        this.finished.set(event.job, {
+          status: event.status,
+          durationMs: event.durationMs,
+          ...(event.reason ? { reason: event.reason } : {}),
+        });
+        if (event.reason && event.status !== "success") {
+          this.print(
+            `${this.prefix(event.job)}${event.status === "skipped" ? c.dim(event.reason) : c.red(event.reason)}`,
+          );
+        }
+        break;
+      case "run.finished":
+        this.clearStatus();
+        this.summary(event.status, event.durationMs);
+        return;
+      default:
+        break;
+    }
+    this.drawStatus();
+  }
+
+  private summary(status: RunStatus, durationMs: number): void {
+    const c = this.io.colors;
+    if (this.annotations.length > 0) {
+      this.io.out("");
+      this.io.out(c.bold("Annotations"));
+      for (const a of this.annotations) this.io.out(`  ${a}`);
+    }
+    this.io.out("");
+    const rows = [...this.finished.entries()];
+    const width = Math.max(3, ...rows.map(([job]) => this.short(job).length));
+    this.io.out(c.bold(`${"job".padEnd(width)}  status     duration`));
+    for (const [job, r] of rows) {
+      const paint =
+        r.status === "success"
+          ? c.green
+          : r.status === "failure"
+            ? c.red
+            : r.status === "cancelled"
+              ? c.yellow
+              : c.dim;
+      this.io.out(
+        `${this.short(job).padEnd(width)}  ${paint(r.status.padEnd(9))}  ${seconds(r.durationMs)}`,
+      );
+    }
+    const paint = status === "success" ? c.green : status === "failure" ? c.red : c.yellow;
+    this.io.out("");
+    this.io.out(paint(`Run ${status} in ${seconds(durationMs)}`));
+  }
+
+  private prefix(job: string): string {
+    let colour = this.colours.get(job);
+    if (!colour) {
+      const name = JOB_COLOURS[
+        this.colours.size % JOB_COLOURS.length
+      ] as (typeof JOB_COLOURS)[number];
+      colour =
+        (this.io.colors as unknown as Record<string, (s: string) => string>)[name] ??
+        ((s: string) => s);
+      this.colours.set(job, colour);
+    }
+    return `${colour(`[${this.short(job).padEnd(this.width)}]`)} `;
+  }
+
+  /** `file / job` shortened: the job's key alone when the run has one workflow, else `file-stem/key`. */
+  private short(job: string): string {
+    const at = job.indexOf(" / ");
+    if (at === -1) return job;
+    const key = job.slice(at + 3);
+    if (this.workflowCount <= 1) return key;
+    const stem = job
+      .slice(0, at)
+      .replace(/^.*\//, "")
+      .replace(/\.ya?ml$/, "");
+    return `${stem}/${key}`;
+  }
+
+  private print(line: string): void {
+    this.clearStatus();
+    this.io.out(line);
+  }
+
+  private drawStatus(): void {
+    if (!this.tty) return;
+    const done = this.finished.size;
+    const text = this.io.colors.dim(
+      `jobs: ${done} done, ${this.runningJobs.size} running, ${this.queuedJobs.size} waiting`,
+    );
+    process.stdout.write(`\r\x1b[2K${text}`);
+    this.statusShown = true;
+  }
+
+  private clearStatus(): void {
+    if (!this.tty || !this.statusShown) return;
+    process.stdout.write("\r\x1b[2K");
+    this.statusShown = false;
+  }
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}

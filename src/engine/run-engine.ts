@@ -1,0 +1,571 @@
+import { compileJob } from "../compiler/compile-job.js";
+import type { JobSpec } from "../compiler/job-spec.js";
+import type { RepoConfig } from "../config/repo-config.js";
+import { isTruthy } from "../expressions/evaluate.js";
+import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
+import { checkEnvironmentGate } from "../planner/environment-gate.js";
+import type { JobResult } from "../runner/job-runner.js";
+import type { JobStatus } from "../runner/runner-events.js";
+import { githubContext, type TriggerEvent } from "../triggers/event.js";
+import { expandMatrixValue, type MatrixCombination } from "../workflow/matrix.js";
+import type { Job, StepsJob, Workflow } from "../workflow/model.js";
+import { mapGet } from "../workflow/template.js";
+import { type ConcurrencyGroup, ConcurrencyGroups } from "./concurrency.js";
+import type { RunSink, RunStatus } from "./run-events.js";
+
+/** A workflow to run, with its resolved `inputs`. */
+export interface EngineWorkflow {
+  readonly workflow: Workflow;
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+/** Everything one run is made of. */
+export interface RunRequest {
+  readonly runId: string;
+  readonly event: TriggerEvent;
+  readonly workflows: readonly EngineWorkflow[];
+  readonly config: RepoConfig;
+  readonly vars: Readonly<Record<string, string>>;
+  readonly secrets: Readonly<Record<string, string>>;
+  /** Run only these job ids and the jobs they need. */
+  readonly only?: readonly string[];
+}
+
+/** The engine's collaborators. */
+export interface EngineOptions {
+  /** Most jobs running at once. */
+  readonly maxParallel: number;
+  /** Runs one job to its end; must resolve, never reject. */
+  execute(spec: JobSpec, cancel: AbortSignal): Promise<JobResult>;
+  readonly sink: RunSink;
+  /** Aborted to cancel the run. */
+  readonly cancel: AbortSignal;
+  /** Whether jobs may deploy to a protected environment without waiting (local approval). */
+  approved(environment: string): boolean;
+  /** Why no runner can take a job with these labels, or undefined when one can. */
+  unrunnable(labels: readonly string[]): string | undefined;
+  readonly now?: () => number;
+}
+
+/** How the run ended, per job. */
+export interface RunResult {
+  readonly status: RunStatus;
+  readonly jobs: ReadonlyMap<
+    string,
+    { status: JobStatus; outputs: Record<string, string>; reason?: string }
+  >;
+}
+
+interface Node {
+  readonly wf: EngineWorkflow;
+  readonly job: Job;
+  readonly key: string;
+  status?: JobStatus;
+  reason?: string;
+  outputs: Record<string, string>;
+  instances: Instance[];
+  maxParallel: number;
+  failFast: boolean;
+}
+
+interface Instance {
+  readonly node: Node;
+  readonly key: string;
+  readonly name: string;
+  readonly spec: JobSpec;
+  readonly abort: AbortController;
+  readonly group?: ConcurrencyGroup;
+  readonly continueOnError: boolean;
+  state: "queued" | "running" | "done";
+  status?: JobStatus;
+  waitingSaid?: string;
+}
+
+/**
+ * Runs the jobs of one or more workflows with GitHub's semantics: a job starts as soon as
+ * the jobs it needs have finished (never waiting for a whole "stage"), its `if:` decided with
+ * their real results; matrices expand when the job is ready (so they may read `needs`);
+ * fail-fast cancels a failed matrix's siblings; concurrency groups hold or cancel jobs;
+ * environments' rules hold or refuse deployments. Every state change is a {@link RunEvent}.
+ */
+export async function executeRun(request: RunRequest, options: EngineOptions): Promise<RunResult> {
+  const now = options.now ?? Date.now;
+  const began = now();
+  const sink = options.sink;
+  const nodes = buildNodes(request);
+  const groups = new ConcurrencyGroups();
+  const running = new Map<Instance, Promise<void>>();
+  let cancelled = options.cancel.aborted;
+  const onCancel = () => {
+    cancelled = true;
+    for (const instance of running.keys()) instance.abort.abort();
+  };
+  options.cancel.addEventListener("abort", onCancel, { once: true });
+  sink({
+    type: "run.started",
+    runId: request.runId,
+    workflows: request.workflows.map((w) => ({ file: w.workflow.file, name: w.workflow.name })),
+    at: began,
+  });
+
+  const finishNode = (node: Node, status: JobStatus, reason?: string) => {
+    node.status = status;
+    if (reason) node.reason = reason;
+    const name = node.job.id;
+    sink({
+      type: "job.finished",
+      job: node.key,
+      name,
+      workflow: node.wf.workflow.file,
+      status,
+      ...(reason ? { reason } : {}),
+      durationMs: 0,
+      outputs: node.outputs,
+      at: now(),
+    });
+  };
+
+  const decide = (node: Node) => {
+    const needs = needsContext(node, nodes);
+    const contexts = {
+      github: githubContext(request.event, node.wf.workflow),
+      inputs: node.wf.inputs,
+      vars: { ...request.config.variables, ...request.vars },
+      needs,
+    };
+    const needStatuses = node.job.needs.map((n) => nodes.get(keyOf(node.wf, n.value))?.status);
+    const failedAncestor = ancestors(node, nodes).some((a) => a.status === "failure");
+    let run: boolean;
+    try {
+      run = isTruthy(
+        evaluateTemplate({ kind: "expr", expr: node.job.if }, contexts, {
+          success: () => !cancelled && needStatuses.every((s) => s === "success"),
+          failure: () => failedAncestor,
+          cancelled: () => cancelled,
+        }),
+      );
+    } catch (err) {
+      finishNode(node, "failure", `if: ${(err as Error).message}`);
+      return;
+    }
+    if (!run) {
+      finishNode(node, cancelled ? "cancelled" : "skipped");
+      return;
+    }
+    if (node.job.kind !== "steps") {
+      finishNode(
+        node,
+        "failure",
+        `reusable workflows (uses: ${node.job.uses}) are not supported yet`,
+      );
+      return;
+    }
+    expand(node, node.job, contexts);
+  };
+
+  const expand = (
+    node: Node,
+    job: StepsJob,
+    contexts: {
+      github: Record<string, unknown>;
+      inputs: Readonly<Record<string, unknown>>;
+      vars: Record<string, string>;
+      needs: Record<string, unknown>;
+    },
+  ) => {
+    let strategy: Record<string, unknown> = {};
+    try {
+      strategy = (job.strategy ? evaluateTemplate(job.strategy, contexts) : {}) as Record<
+        string,
+        unknown
+      >;
+    } catch (err) {
+      finishNode(node, "failure", `strategy: ${(err as Error).message}`);
+      return;
+    }
+    const matrix =
+      strategy?.matrix === undefined
+        ? { kind: "none" as const }
+        : expandMatrixValue(strategy.matrix);
+    if (matrix.kind === "error") {
+      finishNode(node, "failure", matrix.errors.map((e) => e.message).join("; "));
+      return;
+    }
+    const combos: (MatrixCombination | undefined)[] =
+      matrix.kind === "expanded" ? [...matrix.combinations] : [undefined];
+    if (combos.length === 0) {
+      finishNode(node, "skipped", "the matrix has no combinations");
+      return;
+    }
+    node.failFast = strategy["fail-fast"] !== false && strategy["fail-fast"] !== "false";
+    node.maxParallel = Number(strategy["max-parallel"] ?? 0) || Number.POSITIVE_INFINITY;
+    combos.forEach((combo, index) => {
+      const key = combo
+        ? `${job.id} (${Object.values(combo).map(coerceString).join(", ")})`
+        : job.id;
+      const strategyContext = {
+        "fail-fast": node.failFast,
+        "job-index": index,
+        "job-total": combos.length,
+        "max-parallel": Number.isFinite(node.maxParallel) ? node.maxParallel : combos.length,
+      };
+      const ctx = { ...contexts, matrix: combo ?? {}, strategy: strategyContext };
+      let envName: string | undefined;
+      let spec: JobSpec;
+      let group: ConcurrencyGroup | undefined;
+      try {
+        envName = environmentName(job, ctx);
+        const environment = envName
+          ? { name: envName, vars: request.config.environments[envName]?.variables ?? {} }
+          : undefined;
+        spec = compileJob({
+          runId: request.runId,
+          workflow: node.wf.workflow,
+          job,
+          key,
+          contexts: {
+            ...ctx,
+            secrets: request.secrets,
+            needs: contexts.needs as JobSpec["contexts"]["needs"],
+          },
+          ...(environment ? { environment } : {}),
+        });
+        group = concurrencyOf(job.concurrency, ctx);
+      } catch (err) {
+        node.instances.push(
+          doneInstance(node, `${node.wf.workflow.file} / ${key}`, key, "failure"),
+        );
+        sink({
+          type: "job.finished",
+          job: `${node.wf.workflow.file} / ${key}`,
+          name: key,
+          workflow: node.wf.workflow.file,
+          status: "failure",
+          reason: (err as Error).message,
+          durationMs: 0,
+          outputs: {},
+          at: now(),
+        });
+        return;
+      }
+      const refusal = envName ? gate(envName, request, options) : undefined;
+      const unrunnable = options.unrunnable(spec.runsOn);
+      if (refusal || unrunnable) {
+        const status = refusal?.status ?? "failure";
+        node.instances.push(doneInstance(node, spec.key, spec.name, status));
+        sink({
+          type: "job.finished",
+          job: spec.key,
+          name: spec.name,
+          workflow: node.wf.workflow.file,
+          status,
+          reason: refusal?.reason ?? unrunnable,
+          durationMs: 0,
+          outputs: {},
+          at: now(),
+        });
+        return;
+      }
+      const instance: Instance = {
+        node,
+        key: spec.key,
+        name: spec.name,
+        spec,
+        abort: new AbortController(),
+        ...(group ? { group } : {}),
+        continueOnError: spec.continueOnError,
+        state: "queued",
+      };
+      node.instances.push(instance);
+      sink({
+        type: "job.queued",
+        job: instance.key,
+        name: instance.name,
+        workflow: node.wf.workflow.file,
+        at: now(),
+      });
+      if (group) {
+        for (const victim of groups.enqueue(instance, group)) cancelInstance(victim as Instance);
+      }
+    });
+    settleNode(node);
+  };
+
+  const cancelInstance = (instance: Instance) => {
+    if (instance.state === "running") {
+      instance.abort.abort();
+    } else if (instance.state === "queued") {
+      instance.state = "done";
+      instance.status = "cancelled";
+      groups.release(instance);
+      sink({
+        type: "job.finished",
+        job: instance.key,
+        name: instance.name,
+        workflow: instance.node.wf.workflow.file,
+        status: "cancelled",
+        reason: "cancelled by a newer run in its concurrency group",
+        durationMs: 0,
+        outputs: {},
+        at: now(),
+      });
+      settleNode(instance.node);
+    }
+  };
+
+  /** When every instance of a node is done, the node's result is theirs combined. */
+  const settleNode = (node: Node) => {
+    if (node.status || node.instances.some((i) => i.state !== "done")) return;
+    const statuses = node.instances.map((i) =>
+      i.status === "failure" && i.continueOnError ? "success" : i.status,
+    );
+    const status: JobStatus = statuses.includes("failure")
+      ? "failure"
+      : statuses.includes("cancelled")
+        ? "cancelled"
+        : statuses.every((s) => s === "skipped")
+          ? "skipped"
+          : "success";
+    node.status = status;
+  };
+
+  const start = (instance: Instance) => {
+    instance.state = "running";
+    const startedAt = now();
+    sink({ type: "job.started", job: instance.key, name: instance.name, at: startedAt });
+    const promise = options
+      .execute(instance.spec, instance.abort.signal)
+      .catch(
+        (err: unknown): JobResult => ({
+          status: "failure",
+          outputs: {},
+          reason: `internal error: ${(err as Error).message}`,
+        }),
+      )
+      .then((result) => {
+        instance.state = "done";
+        instance.status = result.status;
+        groups.release(instance);
+        running.delete(instance);
+        Object.assign(instance.node.outputs, result.outputs);
+        sink({
+          type: "job.finished",
+          job: instance.key,
+          name: instance.name,
+          workflow: instance.node.wf.workflow.file,
+          status: result.status,
+          ...(result.reason ? { reason: result.reason } : {}),
+          durationMs: now() - startedAt,
+          outputs: result.outputs,
+          at: now(),
+        });
+        if (result.status === "failure" && !instance.continueOnError && instance.node.failFast) {
+          for (const sibling of instance.node.instances)
+            if (sibling !== instance) cancelInstance(sibling);
+        }
+        settleNode(instance.node);
+      });
+    running.set(instance, promise);
+  };
+
+  for (;;) {
+    for (const node of nodes.values()) {
+      if (node.status || node.instances.length > 0) continue;
+      const needs = node.job.needs.map((n) => nodes.get(keyOf(node.wf, n.value)));
+      if (needs.every((n) => n?.status !== undefined)) decide(node);
+    }
+    for (const node of nodes.values()) {
+      for (const instance of node.instances) {
+        if (instance.state !== "queued") continue;
+        if (cancelled) {
+          cancelInstance(instance);
+          continue;
+        }
+        if (running.size >= options.maxParallel) break;
+        const active = node.instances.filter((i) => i.state === "running").length;
+        if (active >= node.maxParallel) continue;
+        if (instance.group && !groups.canStart(instance)) {
+          const detail = `waiting for concurrency group '${instance.group.name}'`;
+          if (instance.waitingSaid !== detail) {
+            instance.waitingSaid = detail;
+            sink({
+              type: "job.waiting",
+              job: instance.key,
+              reason: "concurrency",
+              detail,
+              at: now(),
+            });
+          }
+          continue;
+        }
+        start(instance);
+      }
+    }
+    if (running.size === 0) {
+      const undecided = [...nodes.values()].filter((n) => !n.status);
+      const progress = undecided.some(
+        (n) =>
+          n.instances.length === 0 &&
+          n.job.needs.every((x) => nodes.get(keyOf(n.wf, x.value))?.status),
+      );
+      if (undecided.length === 0) break;
+      if (!progress) {
+        for (const n of undecided)
+          finishNode(n, "cancelled", "could not start: waiting on something that will not happen");
+        break;
+      }
+      continue;
+    }
+    await Promise.race(running.values());
+  }
+  options.cancel.removeEventListener("abort", onCancel);
+  const all = [...nodes.values()];
+  const status: RunStatus = cancelled
+    ? "cancelled"
+    : all.some((n) => n.status === "failure")
+      ? "failure"
+      : "success";
+  sink({
+    type: "run.finished",
+    runId: request.runId,
+    status,
+    durationMs: now() - began,
+    at: now(),
+  });
+  const jobs = new Map<
+    string,
+    { status: JobStatus; outputs: Record<string, string>; reason?: string }
+  >();
+  for (const n of all)
+    jobs.set(n.key, {
+      status: n.status ?? "cancelled",
+      outputs: n.outputs,
+      ...(n.reason ? { reason: n.reason } : {}),
+    });
+  return { status, jobs };
+}
+
+function keyOf(wf: EngineWorkflow, jobId: string): string {
+  return `${wf.workflow.file} / ${jobId}`;
+}
+
+function buildNodes(request: RunRequest): Map<string, Node> {
+  const nodes = new Map<string, Node>();
+  for (const wf of request.workflows) {
+    const wanted = request.only?.length ? closure(wf.workflow, request.only) : undefined;
+    for (const job of wf.workflow.jobs) {
+      if (wanted && !wanted.has(job.id)) continue;
+      nodes.set(keyOf(wf, job.id), {
+        wf,
+        job,
+        key: keyOf(wf, job.id),
+        outputs: {},
+        instances: [],
+        maxParallel: Number.POSITIVE_INFINITY,
+        failFast: true,
+      });
+    }
+  }
+  return nodes;
+}
+
+/** The named jobs and, transitively, the jobs they need. */
+function closure(workflow: Workflow, only: readonly string[]): Set<string> {
+  const byId = new Map(workflow.jobs.map((j) => [j.id, j] as const));
+  const out = new Set<string>();
+  const stack = only.filter((id) => byId.has(id));
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (out.has(id)) continue;
+    out.add(id);
+    for (const n of byId.get(id)?.needs ?? []) stack.push(n.value);
+  }
+  return out;
+}
+
+function needsContext(node: Node, nodes: ReadonlyMap<string, Node>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of node.job.needs) {
+    const need = nodes.get(keyOf(node.wf, n.value));
+    out[n.value] = { result: need?.status ?? "skipped", outputs: need?.outputs ?? {} };
+  }
+  return out;
+}
+
+function ancestors(node: Node, nodes: ReadonlyMap<string, Node>): Node[] {
+  const out: Node[] = [];
+  const seen = new Set<string>();
+  const stack = [...node.job.needs.map((n) => keyOf(node.wf, n.value))];
+  while (stack.length > 0) {
+    const key = stack.pop() as string;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const n = nodes.get(key);
+    if (!n) continue;
+    out.push(n);
+    stack.push(...n.job.needs.map((x) => keyOf(n.wf, x.value)));
+  }
+  return out;
+}
+
+function environmentName(job: StepsJob, contexts: Record<string, unknown>): string | undefined {
+  if (!job.environment) return undefined;
+  const t = job.environment.kind === "map" ? mapGet(job.environment, "name") : job.environment;
+  if (!t) return undefined;
+  const name = coerceString(evaluateTemplate(t, contexts));
+  return name === "" ? undefined : name;
+}
+
+function concurrencyOf(
+  t: Job["concurrency"],
+  contexts: Record<string, unknown>,
+): ConcurrencyGroup | undefined {
+  if (!t) return undefined;
+  const value = evaluateTemplate(t, contexts);
+  if (value && typeof value === "object") {
+    const v = value as { group?: unknown; "cancel-in-progress"?: unknown };
+    const name = coerceString(v.group);
+    return name
+      ? {
+          name,
+          cancelInProgress: v["cancel-in-progress"] === true || v["cancel-in-progress"] === "true",
+        }
+      : undefined;
+  }
+  const name = coerceString(value);
+  return name ? { name, cancelInProgress: false } : undefined;
+}
+
+function gate(
+  envName: string,
+  request: RunRequest,
+  options: EngineOptions,
+): { status: JobStatus; reason: string } | undefined {
+  const verdict = checkEnvironmentGate(request.config.environments[envName], request.event.ref);
+  switch (verdict.kind) {
+    case "refused":
+      return { status: "failure", reason: verdict.reason };
+    case "approval":
+      return options.approved(envName)
+        ? undefined
+        : {
+            status: "skipped",
+            reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")}); run with --approve ${envName} to approve it locally`,
+          };
+    default:
+      return undefined;
+  }
+}
+
+function doneInstance(node: Node, key: string, name: string, status: JobStatus): Instance {
+  return {
+    node,
+    key,
+    name,
+    spec: undefined as unknown as JobSpec,
+    abort: new AbortController(),
+    continueOnError: false,
+    state: "done",
+    status,
+  };
+}

@@ -1,0 +1,147 @@
+import { spawn } from "node:child_process";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
+
+/** Options of the host executor. */
+export interface HostExecutorOptions {
+  /** The job's own directory; workspace, temp and runner files live under it. */
+  readonly root: string;
+  /** Shared tool cache. @default `<root>/tool-cache` */
+  readonly toolCache?: string;
+  /** Time between SIGTERM and SIGKILL when a process tree is ended. @default 5000 ms */
+  readonly graceMs?: number;
+  /** Keep the job's directory after the job (for debugging). @default false */
+  readonly keep?: boolean;
+}
+
+/** Executors whose jobs have not been released, for a forced exit. */
+const live = new Set<HostExecutor>();
+
+/**
+ * Runs a job's processes directly on this machine. Each process leads its own process
+ * group, so ending it (cancel, timeout) signals the whole tree: SIGTERM, then SIGKILL after
+ * the grace period, to the group. A process that escapes its group (setsid) is beyond reach.
+ */
+export class HostExecutor implements Executor {
+  readonly kind = "host";
+  readonly paths: JobPaths;
+  private readonly graceMs: number;
+  private readonly keep: boolean;
+  private readonly root: string;
+  /** Process groups this job started, ended for good by `release`. */
+  private readonly groups = new Set<number>();
+
+  constructor(options: HostExecutorOptions) {
+    this.root = options.root;
+    this.paths = {
+      workspace: join(options.root, "workspace"),
+      temp: join(options.root, "temp"),
+      toolCache: options.toolCache ?? join(options.root, "tool-cache"),
+      files: join(options.root, "runner"),
+    };
+    this.graceMs = options.graceMs ?? 5000;
+    this.keep = options.keep ?? false;
+  }
+
+  async prepare(): Promise<void> {
+    live.add(this);
+    for (const dir of Object.values(this.paths)) await mkdir(dir, { recursive: true });
+  }
+
+  exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        resolve({ exitCode: null, signal: null, aborted: true });
+        return;
+      }
+      const [command, ...args] = request.argv;
+      if (!command) {
+        reject(new Error("exec: empty argv"));
+        return;
+      }
+      const child = spawn(command, args, {
+        cwd: request.cwd,
+        env: request.env,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+      let aborted = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      const signalGroup = (sig: NodeJS.Signals) => {
+        if (child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          // The group is already gone.
+        }
+      };
+      const onAbort = () => {
+        aborted = true;
+        signalGroup("SIGTERM");
+        killTimer = setTimeout(() => signalGroup("SIGKILL"), this.graceMs);
+        killTimer.unref();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      const out = new StringDecoder("utf8");
+      const err = new StringDecoder("utf8");
+      child.stdout.on("data", (b: Buffer) => output.stdout(out.write(b)));
+      child.stderr.on("data", (b: Buffer) => output.stderr(err.write(b)));
+      child.on("error", (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      });
+      if (child.pid !== undefined) this.groups.add(child.pid);
+      let settled = false;
+      const finish = (code: number | null, sig: NodeJS.Signals | null) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        const restOut = out.end();
+        const restErr = err.end();
+        if (restOut) output.stdout(restOut);
+        if (restErr) output.stderr(restErr);
+        // An ended step takes everything it started with it; a step that exited on its own
+        // may leave background processes (a server for later steps) until the job ends.
+        if (aborted) signalGroup("SIGKILL");
+        if (killTimer) clearTimeout(killTimer);
+        resolve({ exitCode: code, signal: sig, aborted });
+      };
+      child.on("close", (code, sig) => finish(code, sig));
+      // A background process may hold the pipes open after the step's process exited: the
+      // step is over when its own process is, as on GitHub.
+      child.on("exit", (code, sig) => {
+        setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          finish(code, sig);
+        }, 100).unref();
+      });
+    });
+  }
+
+  /** Ends every process the job started that is still alive, then removes its directory. */
+  async release(): Promise<void> {
+    this.killAll();
+    live.delete(this);
+    if (!this.keep) await rm(this.root, { recursive: true, force: true });
+  }
+
+  /** Ends, at once and for good, every process group this job started. Synchronous. */
+  killAll(): void {
+    for (const pid of this.groups) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    this.groups.clear();
+  }
+
+  /** Ends every process of every job still running in this process (a forced exit). */
+  static killEverything(): void {
+    for (const executor of live) executor.killAll();
+  }
+}

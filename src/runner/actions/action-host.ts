@@ -1,0 +1,56 @@
+import type { SecretMasker } from "../../logs/secret-masker.js";
+import type { Step } from "../../workflow/model.js";
+import type { JobState } from "../job-state.js";
+import type { StepOutput } from "../step-output.js";
+
+/** A `uses:` step, with its inputs evaluated. */
+export interface ActionRequest {
+  readonly step: Step;
+  readonly uses: string;
+  /** `with:` inputs, evaluated and coerced to strings. */
+  readonly with: Readonly<Record<string, string>>;
+  /** The process environment the step would have (defaults, env files, env:). */
+  readonly env: Readonly<Record<string, string>>;
+  /** The `env` context of the step (job env, GITHUB_ENV, step env). */
+  readonly stepEnv: Readonly<Record<string, string>>;
+  readonly number: number;
+  readonly name: string;
+}
+
+/** The job around an action step. */
+export interface ActionContext {
+  readonly state: JobState;
+  readonly output: StepOutput;
+  readonly signal: AbortSignal;
+  readonly masker: SecretMasker;
+  /** Expression contexts of the job with the given `env` context. */
+  contexts(env: Readonly<Record<string, string>>): Record<string, unknown>;
+  /** Schedules a post step (actions' `post:`, cache saves); they run in reverse order. */
+  registerPost(post: PostStep): void;
+}
+
+/** How an action step ended. */
+export interface ActionResult {
+  readonly ok: boolean;
+  readonly outputs: Record<string, string>;
+  readonly message?: string;
+}
+
+/** A step that runs after every main step, like an action's `post:`. */
+export interface PostStep {
+  readonly name: string;
+  /** Its condition; GitHub's default for posts is `always()`. */
+  readonly if: string;
+  readonly env: Readonly<Record<string, string>>;
+  run(context: {
+    env: Record<string, string>;
+    output: StepOutput;
+    signal: AbortSignal;
+    state: JobState;
+  }): Promise<{ ok: boolean; message?: string }>;
+}
+
+/** Resolves and runs `uses:` steps: local, mirrored remote, built-in and composite actions. */
+export interface ActionHost {
+  run(request: ActionRequest, context: ActionContext): Promise<ActionResult>;
+}

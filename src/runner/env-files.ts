@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseKeyValueFile, parsePathFile } from "./file-command.js";
+
+/** The environment files of one step, created empty before it runs. */
+export interface StepFiles {
+  readonly GITHUB_ENV: string;
+  readonly GITHUB_OUTPUT: string;
+  readonly GITHUB_PATH: string;
+  readonly GITHUB_STATE: string;
+  readonly GITHUB_STEP_SUMMARY: string;
+}
+
+/** What a step wrote to its environment files. */
+export interface StepFileResults {
+  readonly env: [string, string][];
+  readonly outputs: [string, string][];
+  readonly state: [string, string][];
+  readonly path: string[];
+  readonly summary: string;
+  /** Problems reading the files (a heredoc without its delimiter, ...); each fails the step. */
+  readonly errors: string[];
+}
+
+/** GitHub's limit on one step's summary. */
+export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+
+/** Creates fresh, empty environment files for a step in `dir`. */
+export async function createStepFiles(dir: string): Promise<StepFiles> {
+  const id = randomUUID();
+  const files = {
+    GITHUB_ENV: join(dir, `set_env_${id}`),
+    GITHUB_OUTPUT: join(dir, `set_output_${id}`),
+    GITHUB_PATH: join(dir, `add_path_${id}`),
+    GITHUB_STATE: join(dir, `save_state_${id}`),
+    GITHUB_STEP_SUMMARY: join(dir, `step_summary_${id}`),
+  };
+  await Promise.all(Object.values(files).map((f) => writeFile(f, "")));
+  return files;
+}
+
+/** Reads what the step wrote to its files, with the runner's parsing rules. */
+export async function readStepFiles(files: StepFiles): Promise<StepFileResults> {
+  const errors: string[] = [];
+  const read = async (path: string) => {
+    try {
+      return await readFile(path, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const pairs = async (name: keyof StepFiles) => {
+    // As the runner does, what was read before an error still applies.
+    const parsed = parseKeyValueFile(await read(files[name]));
+    if (parsed.error !== undefined) errors.push(`${name}: ${parsed.error}`);
+    return parsed.pairs;
+  };
+  const summary = await read(files.GITHUB_STEP_SUMMARY);
+  if (Buffer.byteLength(summary) > SUMMARY_LIMIT_BYTES) {
+    errors.push(
+      `$GITHUB_STEP_SUMMARY supports content up to a size of 1024k, got ${Math.ceil(Buffer.byteLength(summary) / 1024)}k`,
+    );
+  }
+  return {
+    env: await pairs("GITHUB_ENV"),
+    outputs: await pairs("GITHUB_OUTPUT"),
+    state: await pairs("GITHUB_STATE"),
+    path: parsePathFile(await read(files.GITHUB_PATH)),
+    summary: Buffer.byteLength(summary) > SUMMARY_LIMIT_BYTES ? "" : summary,
+    errors,
+  };
+}

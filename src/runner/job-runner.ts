@@ -1,0 +1,454 @@
+import type { JobSpec } from "../compiler/job-spec.js";
+import type { Executor } from "../executors/executor.js";
+import { isTruthy } from "../expressions/evaluate.js";
+import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
+import { SecretMasker } from "../logs/secret-masker.js";
+import type { Step } from "../workflow/model.js";
+import { scalarText } from "../workflow/template.js";
+import type { ActionHost, PostStep } from "./actions/action-host.js";
+import { createStepFiles, readStepFiles, type StepFiles } from "./env-files.js";
+import { hashFiles } from "./hash-files.js";
+import { JobState } from "./job-state.js";
+import { runScript } from "./run-script.js";
+import type { JobStatus, RunnerSink, StepStage, StepStatus } from "./runner-events.js";
+import { buildStepEnv } from "./step-env.js";
+import { StepOutput } from "./step-output.js";
+
+/** What a finished job hands back to the engine. */
+export interface JobResult {
+  readonly status: JobStatus;
+  /** Job outputs; values that contain a secret are left out, as on GitHub. */
+  readonly outputs: Record<string, string>;
+  /** Why the job failed, when the runner knows (timeout, setup error). */
+  readonly reason?: string;
+}
+
+/** What the job runner needs besides the spec. */
+export interface JobRunnerOptions {
+  readonly executor: Executor;
+  readonly sink: RunnerSink;
+  /** Aborted to cancel the job: running steps end, `always()` steps still run. */
+  readonly cancel: AbortSignal;
+  /** Resolves and runs `uses:` steps. */
+  readonly actions: ActionHost;
+  /** Extra environment for every process (the host's PATH, HOME, ...). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+/**
+ * Runs one job: its steps in order with GitHub's semantics (`if:` with status functions,
+ * `continue-on-error`, `timeout-minutes`, environment files, workflow commands, masking),
+ * then the post steps of actions in reverse order, then the job's outputs.
+ */
+export async function runJob(spec: JobSpec, options: JobRunnerOptions): Promise<JobResult> {
+  const runner = new JobRunner(spec, options);
+  return runner.run();
+}
+
+class JobRunner {
+  private readonly state: JobState;
+  private readonly masker = new SecretMasker();
+  private readonly posts: PostStep[] = [];
+  private stepNumber = 0;
+  private reason: string | undefined;
+  /** Functions expressions may call beyond GitHub's built-ins, bound to this job. */
+  private readonly functions = {
+    hashFiles: (...patterns: unknown[]) =>
+      hashFiles(this.options.executor.paths.workspace, patterns),
+  };
+
+  constructor(
+    private readonly spec: JobSpec,
+    private readonly options: JobRunnerOptions,
+  ) {
+    this.state = new JobState(spec, options.executor.paths);
+    for (const secret of spec.masks) this.masker.add(secret);
+  }
+
+  async run(): Promise<JobResult> {
+    const { executor, cancel } = this.options;
+    const timeout = AbortSignal.timeout(this.spec.timeoutMinutes * 60_000);
+    const jobSignal = AbortSignal.any([cancel, timeout]);
+    const onAbort = () => {
+      this.state.cancelled = true;
+      if (timeout.aborted && !cancel.aborted) {
+        this.reason = `The job has exceeded the maximum execution time of ${this.spec.timeoutMinutes} minutes.`;
+        this.state.status = "failure";
+      }
+    };
+    jobSignal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await executor.prepare();
+      for (const step of this.spec.steps) await this.runStep(step, jobSignal);
+      for (const post of this.posts.reverse()) await this.runPost(post, jobSignal);
+      const outputs = this.jobOutputs();
+      return {
+        status: this.finalStatus(),
+        outputs,
+        ...(this.reason ? { reason: this.reason } : {}),
+      };
+    } catch (err) {
+      this.say(`Error: ${(err as Error).message}`);
+      return { status: "failure", outputs: {}, reason: (err as Error).message };
+    } finally {
+      jobSignal.removeEventListener("abort", onAbort);
+      await executor.release().catch(() => undefined);
+    }
+  }
+
+  private finalStatus(): JobStatus {
+    if (this.reason) return "failure";
+    if (this.state.cancelled) return "cancelled";
+    return this.state.status;
+  }
+
+  private async runStep(step: Step, signal: AbortSignal): Promise<void> {
+    const number = ++this.stepNumber;
+    const env = this.state.jobEnv();
+    const name = this.displayName(step, env);
+    const verdict = this.condition(step.if, env);
+    if (verdict !== true) {
+      if (verdict instanceof Error) {
+        this.started(number, name, "main");
+        this.say(`Error: ${verdict.message}`, number);
+        this.fail(step, number, name, "main", 0, "failure");
+        return;
+      }
+      this.record(step, "skipped", "skipped", {});
+      this.options.sink({
+        type: "step.finished",
+        job: this.spec.key,
+        step: number,
+        name,
+        stage: "main",
+        outcome: "skipped",
+        conclusion: "skipped",
+        durationMs: 0,
+      });
+      return;
+    }
+    this.started(number, name, "main");
+    const began = performance.now();
+    const output = new StepOutput(
+      this.spec.key,
+      number,
+      this.masker,
+      this.options.sink,
+      this.debug(),
+    );
+    let outcome: StepStatus = "success";
+    let outputs: Record<string, string> = {};
+    try {
+      const stepEnv = this.evaluate(step.env, env, "env") as Record<string, unknown> | undefined;
+      const fullEnv = { ...env, ...stringify(stepEnv) };
+      const timeoutMinutes = Number(
+        this.evaluate(step.timeoutMinutes, fullEnv, "timeout-minutes") ?? 0,
+      );
+      const stepSignal =
+        timeoutMinutes > 0
+          ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMinutes * 60_000)])
+          : signal;
+      const files = await createStepFiles(this.options.executor.paths.files);
+      const processEnv = buildStepEnv(
+        this.state,
+        this.options.baseEnv,
+        fullEnv,
+        files,
+        this.spec.runId,
+      );
+      if (step.run) {
+        const script = coerceString(this.evaluate(step.run, fullEnv, "run"));
+        const shell = step.shell ?? this.spec.defaults.shell;
+        const wd = step.workingDirectory
+          ? coerceString(this.evaluate(step.workingDirectory, fullEnv, "working-directory"))
+          : this.spec.defaults.workingDirectory;
+        const result = await runScript(
+          this.options.executor,
+          {
+            script,
+            ...(shell ? { shell } : {}),
+            ...(wd ? { workingDirectory: wd } : {}),
+            env: processEnv,
+          },
+          output,
+          stepSignal,
+        );
+        if (!result.ok) {
+          outcome = result.aborted && signal.aborted ? "cancelled" : "failure";
+          if (result.aborted && !signal.aborted)
+            output.annotate({
+              level: "error",
+              message: `The action '${name}' has timed out after ${timeoutMinutes} minutes.`,
+            });
+          else if (result.message && !result.aborted)
+            output.annotate({ level: "error", message: result.message });
+        }
+      } else if (step.uses) {
+        const withInputs = this.evaluate(step.with, fullEnv, "with") as
+          | Record<string, unknown>
+          | undefined;
+        const result = await this.options.actions.run(
+          {
+            step,
+            uses: step.uses,
+            with: stringify(withInputs),
+            env: processEnv,
+            stepEnv: fullEnv,
+            number,
+            name,
+          },
+          {
+            state: this.state,
+            output,
+            signal: stepSignal,
+            masker: this.masker,
+            contexts: (e) => this.state.contexts(e),
+            registerPost: (p) => this.posts.push(p),
+          },
+        );
+        outcome = result.ok
+          ? "success"
+          : stepSignal.aborted && signal.aborted
+            ? "cancelled"
+            : "failure";
+        outputs = result.outputs;
+        if (!result.ok && result.message)
+          output.annotate({ level: "error", message: result.message });
+      }
+      outcome = await this.applyFiles(files, output, outcome, outputs);
+      Object.assign(outputs, output.outputs);
+      if (output.errors.length > 0) outcome = "failure";
+    } catch (err) {
+      output.flush();
+      output.annotate({ level: "error", message: (err as Error).message });
+      outcome = "failure";
+    }
+    const continueOnError = outcome === "failure" && this.continueOnError(step, env);
+    const conclusion: StepStatus = continueOnError ? "success" : outcome;
+    if (conclusion === "failure") this.state.status = "failure";
+    this.record(step, outcome, conclusion, outputs);
+    this.options.sink({
+      type: "step.finished",
+      job: this.spec.key,
+      step: number,
+      name,
+      stage: "main",
+      outcome,
+      conclusion,
+      durationMs: performance.now() - began,
+    });
+  }
+
+  /** Reads the step's environment files into the job, its outputs and the summary. */
+  private async applyFiles(
+    files: StepFiles,
+    output: StepOutput,
+    outcome: StepStatus,
+    outputs: Record<string, string>,
+  ): Promise<StepStatus> {
+    const read = await readStepFiles(files);
+    for (const [k, v] of read.env) this.state.addedEnv[k] = v;
+    for (const p of read.path) this.state.addedPath.unshift(p);
+    for (const [k, v] of read.outputs) outputs[k] = v;
+    if (read.summary.trim().length > 0) {
+      this.options.sink({
+        type: "summary",
+        job: this.spec.key,
+        step: this.stepNumber,
+        markdown: this.masker.mask(read.summary),
+      });
+    }
+    for (const e of read.errors) output.annotate({ level: "error", message: e });
+    return read.errors.length > 0 ? "failure" : outcome;
+  }
+
+  private async runPost(post: PostStep, signal: AbortSignal): Promise<void> {
+    const number = ++this.stepNumber;
+    const env = this.state.jobEnv();
+    const verdict = this.condition(post.if, env);
+    if (verdict !== true) return;
+    const name = `Post ${post.name}`;
+    this.started(number, name, "post");
+    const began = performance.now();
+    const output = new StepOutput(
+      this.spec.key,
+      number,
+      this.masker,
+      this.options.sink,
+      this.debug(),
+    );
+    const files = await createStepFiles(this.options.executor.paths.files);
+    const processEnv = buildStepEnv(
+      this.state,
+      this.options.baseEnv,
+      { ...env, ...post.env },
+      files,
+      this.spec.runId,
+    );
+    let ok = false;
+    try {
+      const result = await post.run({ env: processEnv, output, signal, state: this.state });
+      ok = result.ok;
+      if (!result.ok && result.message)
+        output.annotate({ level: "error", message: result.message });
+    } catch (err) {
+      output.flush();
+      output.annotate({ level: "error", message: (err as Error).message });
+    }
+    const status: StepStatus = ok ? "success" : "failure";
+    if (!ok) this.state.status = "failure";
+    this.options.sink({
+      type: "step.finished",
+      job: this.spec.key,
+      step: number,
+      name,
+      stage: "post",
+      outcome: status,
+      conclusion: status,
+      durationMs: performance.now() - began,
+    });
+  }
+
+  /** True, false, or the error that makes the condition unusable (which fails the step). */
+  private condition(expr: string, env: Record<string, string>): boolean | Error {
+    try {
+      return isTruthy(
+        evaluateTemplate(
+          { kind: "expr", expr },
+          this.state.contexts(env),
+          this.state.statusFunctions(),
+          this.functions,
+        ),
+      );
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  private continueOnError(step: Step, env: Record<string, string>): boolean {
+    try {
+      const v = this.evaluate(step.continueOnError, env, "continue-on-error");
+      return v === true || v === "true";
+    } catch {
+      return false;
+    }
+  }
+
+  private evaluate(t: Step["run"], env: Record<string, string>, field: string): unknown {
+    if (!t) return undefined;
+    try {
+      return evaluateTemplate(
+        t,
+        this.state.contexts(env),
+        this.state.statusFunctions(),
+        this.functions,
+      );
+    } catch (err) {
+      throw new Error(`${field}: ${(err as Error).message}`);
+    }
+  }
+
+  private displayName(step: Step, env: Record<string, string>): string {
+    if (step.name) {
+      try {
+        return this.masker.mask(coerceString(this.evaluate(step.name, env, "name")));
+      } catch {
+        return scalarText(step.name) ?? step.id;
+      }
+    }
+    if (step.run) {
+      const text =
+        step.run.kind === "string"
+          ? step.run.value
+          : step.run.kind === "expr"
+            ? (step.run.source ?? step.run.expr)
+            : "";
+      return `Run ${this.masker.mask(text.trim().split("\n")[0] ?? "")}`;
+    }
+    return `Run ${step.uses ?? step.id}`;
+  }
+
+  private jobOutputs(): Record<string, string> {
+    if (!this.spec.outputs) return {};
+    const out: Record<string, string> = {};
+    const env = this.state.jobEnv();
+    let values: unknown;
+    try {
+      values = evaluateTemplate(
+        this.spec.outputs,
+        this.state.contexts(env),
+        this.state.statusFunctions(),
+        this.functions,
+      );
+    } catch (err) {
+      this.say(`Error: outputs: ${(err as Error).message}`);
+      this.state.status = "failure";
+      return {};
+    }
+    for (const [k, v] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+      const text = coerceString(v);
+      if (this.masker.mask(text) !== text) {
+        this.say(`Warning: Skip output '${k}' since it may contain secret.`);
+        continue;
+      }
+      out[k] = text;
+    }
+    return out;
+  }
+
+  private record(
+    step: Step,
+    outcome: StepStatus,
+    conclusion: StepStatus,
+    outputs: Record<string, string>,
+  ): void {
+    this.state.steps[step.id] = { outputs, outcome, conclusion };
+  }
+
+  private fail(
+    step: Step,
+    number: number,
+    name: string,
+    stage: StepStage,
+    durationMs: number,
+    outcome: StepStatus,
+  ): void {
+    this.state.status = "failure";
+    this.record(step, outcome, outcome, {});
+    this.options.sink({
+      type: "step.finished",
+      job: this.spec.key,
+      step: number,
+      name,
+      stage,
+      outcome,
+      conclusion: outcome,
+      durationMs,
+    });
+  }
+
+  private started(step: number, name: string, stage: StepStage): void {
+    this.options.sink({ type: "step.started", job: this.spec.key, step, name, stage });
+  }
+
+  private say(text: string, step?: number): void {
+    this.options.sink({
+      type: "log",
+      job: this.spec.key,
+      ...(step !== undefined ? { step } : {}),
+      stream: "runner",
+      text: this.masker.mask(text),
+    });
+  }
+
+  private debug(): boolean {
+    const { vars, secrets } = this.spec.contexts;
+    return vars.ACTIONS_STEP_DEBUG === "true" || secrets.ACTIONS_STEP_DEBUG === "true";
+  }
+}
+
+function stringify(value: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value ?? {})) out[k] = coerceString(v);
+  return out;
+}

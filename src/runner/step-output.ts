@@ -1,0 +1,184 @@
+import type { SecretMasker } from "../logs/secret-masker.js";
+import type { Annotation, RunnerSink } from "./runner-events.js";
+import {
+  CommandScanner,
+  DEPRECATED_COMMAND_MESSAGES,
+  DISABLED_COMMAND_MESSAGES,
+  toAnnotation,
+  type WorkflowCommand,
+} from "./workflow-command.js";
+
+/** Longest partial line kept waiting for its newline before it is processed anyway. */
+const MAX_PENDING_LINE = 64 * 1024;
+
+/**
+ * Turns a step's raw output into runner events: splits it into lines, acts on workflow
+ * commands (`::add-mask::`, `::group::`, `::error::`, ...) on either stream, and masks
+ * every line before it leaves. Output is processed line by line, so a secret cut across two
+ * chunks is whole again before it is masked.
+ */
+export class StepOutput {
+  /** Outputs set with the deprecated `::set-output::`. */
+  readonly outputs: Record<string, string> = {};
+  /** State saved with the deprecated `::save-state::`. */
+  readonly state: Record<string, string> = {};
+  /** Errors that fail the step (a disabled command was used). */
+  readonly errors: string[] = [];
+  private readonly scanner = new CommandScanner();
+  private readonly pending = { stdout: "", stderr: "" };
+  private groupOpen = false;
+
+  constructor(
+    private readonly job: string,
+    private readonly step: number,
+    private readonly masker: SecretMasker,
+    private readonly sink: RunnerSink,
+    private readonly debug: boolean,
+  ) {}
+
+  /** Accepts a chunk of standard output. */
+  stdout(chunk: string): void {
+    this.take("stdout", chunk);
+  }
+
+  /** Accepts a chunk of standard error. */
+  stderr(chunk: string): void {
+    this.take("stderr", chunk);
+  }
+
+  /** Processes what is left of both streams; call once the process has exited. */
+  flush(): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const rest = this.pending[stream];
+      this.pending[stream] = "";
+      if (rest.length > 0) this.line(stream, rest);
+    }
+    if (this.groupOpen) this.endGroup();
+  }
+
+  /** Emits a message of the runner's own (masked) into the step's log. */
+  note(text: string): void {
+    this.sink({
+      type: "log",
+      job: this.job,
+      step: this.step,
+      stream: "runner",
+      text: this.masker.mask(text),
+    });
+  }
+
+  /** Raises an annotation (masked), shown in the log too. */
+  annotate(annotation: Annotation): void {
+    const masked: Annotation = {
+      ...annotation,
+      message: this.masker.mask(annotation.message),
+      ...(annotation.title !== undefined ? { title: this.masker.mask(annotation.title) } : {}),
+    };
+    this.sink({ type: "annotation", job: this.job, step: this.step, annotation: masked });
+    const label =
+      masked.level === "error" ? "Error" : masked.level === "warning" ? "Warning" : "Notice";
+    this.note(`${label}: ${masked.title ? `${masked.title}: ` : ""}${masked.message}`);
+  }
+
+  private take(stream: "stdout" | "stderr", chunk: string): void {
+    let text = this.pending[stream] + chunk;
+    let newline = text.indexOf("\n");
+    while (newline !== -1) {
+      this.line(stream, text.slice(0, newline));
+      text = text.slice(newline + 1);
+      newline = text.indexOf("\n");
+    }
+    if (text.length > MAX_PENDING_LINE) {
+      this.line(stream, text);
+      text = "";
+    }
+    this.pending[stream] = text;
+  }
+
+  private line(stream: "stdout" | "stderr", raw: string): void {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const command = this.scanner.scan(line);
+    if (command) {
+      this.command(command, line);
+      return;
+    }
+    if (this.scanner.outcome === "refused") {
+      const message = this.scanner.error ?? "invalid stop-commands token";
+      this.annotate({ level: "error", message });
+      this.errors.push(message);
+      return;
+    }
+    // The runner prints stop and resume lines, and hides a stop token long enough to be a secret.
+    const token = this.scanner.stopToken;
+    if (this.scanner.outcome === "stopped" && token !== undefined && token.length > 6)
+      this.masker.add(token);
+    this.sink({
+      type: "log",
+      job: this.job,
+      step: this.step,
+      stream,
+      text: this.masker.mask(line),
+    });
+  }
+
+  private command(cmd: WorkflowCommand, line: string): void {
+    switch (cmd.name) {
+      case "add-mask":
+        this.masker.add(cmd.data);
+        return;
+      case "set-output":
+        this.annotate({ level: "warning", message: DEPRECATED_COMMAND_MESSAGES["set-output"] });
+        if (cmd.properties.name) this.outputs[cmd.properties.name] = cmd.data;
+        return;
+      case "save-state":
+        this.annotate({ level: "warning", message: DEPRECATED_COMMAND_MESSAGES["save-state"] });
+        if (cmd.properties.name) this.state[cmd.properties.name] = cmd.data;
+        return;
+      case "group":
+        if (this.groupOpen) this.endGroup();
+        this.groupOpen = true;
+        this.sink({
+          type: "group.started",
+          job: this.job,
+          step: this.step,
+          title: this.masker.mask(cmd.data),
+        });
+        return;
+      case "endgroup":
+        if (this.groupOpen) this.endGroup();
+        return;
+      case "debug":
+        if (this.debug) this.note(`##[debug]${cmd.data}`);
+        return;
+      case "error":
+      case "warning":
+      case "notice": {
+        const annotation = toAnnotation(cmd);
+        if (annotation) this.annotate(annotation);
+        return;
+      }
+      case "set-env":
+      case "add-path": {
+        const message = DISABLED_COMMAND_MESSAGES[cmd.name];
+        this.annotate({ level: "error", message });
+        this.errors.push(message);
+        return;
+      }
+      case "echo":
+        return;
+      default:
+        this.sink({
+          type: "log",
+          job: this.job,
+          step: this.step,
+          stream: "stdout",
+          text: this.masker.mask(line),
+        });
+    }
+  }
+
+  private endGroup(): void {
+    this.groupOpen = false;
+    this.sink({ type: "group.ended", job: this.job, step: this.step });
+  }
+}
