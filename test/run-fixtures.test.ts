@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { runCli } from "./helpers/capture.js";
 import { tempRepo } from "./helpers/temp-repo.js";
@@ -14,6 +14,7 @@ const DIR = join(import.meta.dirname, "fixtures", "run");
  *   # args: --secret-file secrets.env (extra flags for `trunkline run`)
  *   # file: secrets.env: TOKEN=abc    (a file in the repository, before the run)
  *   # cancelled: a; b (x)             (exactly these jobs end cancelled)
+ * and a folder `<name>.files/`, when there is one, is copied into the repository first.
  */
 interface Fixture {
   readonly name: string;
@@ -57,6 +58,17 @@ function readFixture(name: string): Fixture {
   };
 }
 
+/** Every file under `dir`, keyed by its path relative to `dir`. */
+function filesUnder(dir: string, root = dir): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) Object.assign(out, filesUnder(path, root));
+    else out[relative(root, path)] = readFileSync(path, "utf8");
+  }
+  return out;
+}
+
 const fixtures = readdirSync(DIR)
   .filter((f) => f.endsWith(".yml"))
   .sort()
@@ -76,8 +88,13 @@ interface JobFinished {
 
 describe("trunkline run: self-checking workflows", () => {
   test.each(fixtures.map((f) => [f.name, f] as const))("%s", async (_name, fixture) => {
+    const extra = join(DIR, fixture.name.replace(/\.yml$/, ".files"));
     const repo = tempRepo(
-      { ".github/workflows/test.yml": fixture.content, ...fixture.files },
+      {
+        ".github/workflows/test.yml": fixture.content,
+        ...fixture.files,
+        ...(existsSync(extra) ? filesUnder(extra) : {}),
+      },
       { git: true },
     );
     cleanups.push(repo.cleanup);

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -92,13 +92,7 @@ export async function runCommand(
   const secrets = await loadSecrets(options);
   const runId = `${Date.now()}`;
   const runDir = resolve(
-    options.runDir ??
-      join(
-        process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"),
-        "trunkline",
-        "runs",
-        `${runId}-${randomUUID().slice(0, 8)}`,
-      ),
+    options.runDir ?? join(stateDir(), "runs", `${runId}-${randomUUID().slice(0, 8)}`),
   );
   const source = join(runDir, "source");
   await exportSource(options.cwd, event.sha, source);
@@ -111,10 +105,15 @@ export async function runCommand(
   };
   const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
   const actions = new ActionResolver({
-    mirrors: options.actionMirrors,
-    cacheDir: join(runDir, "actions"),
+    mirrors: options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
+    cacheDir: join(stateDir(), "actions"),
     repoRoot: options.cwd,
-    runDir,
+    artifactDir: join(runDir, "artifacts"),
+    actionsCacheDir: join(
+      stateDir(),
+      "cache",
+      createHash("sha256").update(resolve(options.cwd)).digest("hex").slice(0, 16),
+    ),
   });
   let jobCounter = 0;
   const result = await executeRun(
@@ -162,6 +161,19 @@ export async function runCommand(
   if (!options.json) io.out(io.colors.dim(`Logs, annotations, summaries and outputs: ${runDir}`));
   if (result.status === "cancelled") return 130;
   return result.status === "success" ? 0 : 1;
+}
+
+/** A mirror's directory relative to the repository, as the user wrote it; URLs pass through. */
+function resolveMirror(mirror: string, cwd: string): string {
+  const eq = mirror.indexOf("=");
+  const [prefix, place] =
+    eq === -1 ? ["", mirror] : [mirror.slice(0, eq + 1), mirror.slice(eq + 1)];
+  return /^[a-z]+:\/\//.test(place) ? mirror : `${prefix}${resolve(cwd, place)}`;
+}
+
+/** Trunkline's own state (runs, resolved actions, caches): `$XDG_STATE_HOME/trunkline`. */
+function stateDir(): string {
+  return join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "trunkline");
 }
 
 async function loadSecrets(options: RunOptions): Promise<Record<string, string>> {

@@ -18,9 +18,20 @@ export async function exportSource(
   await mkdir(dest, { recursive: true });
   if (sha && !/^0+$/.test(sha)) {
     try {
+      // A project in a sub-folder of a repository gets that folder's files, as its own root.
+      const { stdout } = await run("git", ["-C", root, "rev-parse", "--show-prefix"]);
+      const prefix = stdout.trim().replace(/\/$/, "");
+      const treeish = prefix ? `${sha}:${prefix}` : sha;
       await run(
         "sh",
-        ["-c", 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', "export", root, sha, dest],
+        [
+          "-c",
+          'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"',
+          "export",
+          root,
+          treeish,
+          dest,
+        ],
         {
           maxBuffer: 64 * 1024 * 1024,
         },

@@ -27,6 +27,8 @@ export interface RunRequest {
   readonly config: RepoConfig;
   readonly vars: Readonly<Record<string, string>>;
   readonly secrets: Readonly<Record<string, string>>;
+  /** The run's number in its repository (`github.run_number`). @default "1" */
+  readonly runNumber?: string;
   /** Run only these job ids and the jobs they need. */
   readonly only?: readonly string[];
 }
@@ -128,7 +130,10 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
   const decide = (node: Node) => {
     const needs = needsContext(node, nodes);
     const contexts = {
-      github: githubContext(request.event, node.wf.workflow),
+      github: githubContext(request.event, node.wf.workflow, {
+        id: request.runId,
+        number: request.runNumber ?? "1",
+      }),
       inputs: node.wf.inputs,
       vars: { ...request.config.variables, ...request.vars },
       needs,

@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { RunEvent } from "../engine/run-events.js";
 import type { Annotation } from "../runner/runner-events.js";
 
@@ -57,9 +57,20 @@ export class RunLog {
     }
   }
 
-  /** The file name a job's log is kept under. */
-  static fileName(job: string): string {
-    return `${job.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "")}.log`;
+  /**
+   * Where a job's files are kept, relative to a folder of the run: `<workflow>/<job key>`,
+   * the workflow by its file name without extension (`pipeline/test (linux, 20)`).
+   */
+  static jobPath(job: string): string {
+    const at = job.indexOf(" / ");
+    const safe = (s: string) =>
+      s.replace(/[^A-Za-z0-9 ().,_-]+/g, "_").replace(/^[ .]+|[ .]+$/g, "") || "_";
+    if (at === -1) return safe(job);
+    const workflow = job
+      .slice(0, at)
+      .replace(/^.*\//, "")
+      .replace(/\.ya?ml$/, "");
+    return `${safe(workflow)}/${safe(job.slice(at + 3))}`;
   }
 
   /** Writes the run's annotations, outputs and summaries, and closes every file. */
@@ -76,10 +87,9 @@ export class RunLog {
     if (this.summaries.size > 0) {
       mkdirSync(join(this.dir, "summaries"), { recursive: true });
       for (const [job, md] of this.summaries) {
-        await writeFile(
-          join(this.dir, "summaries", RunLog.fileName(job).replace(/\.log$/, ".md")),
-          md,
-        );
+        const path = join(this.dir, "summaries", `${RunLog.jobPath(job)}.md`);
+        mkdirSync(dirname(path), { recursive: true });
+        await writeFile(path, md);
       }
     }
   }
@@ -87,7 +97,9 @@ export class RunLog {
   private log(job: string): WriteStream {
     let stream = this.jobLogs.get(job);
     if (!stream) {
-      stream = createWriteStream(join(this.dir, "logs", RunLog.fileName(job)));
+      const path = join(this.dir, "logs", `${RunLog.jobPath(job)}.log`);
+      mkdirSync(dirname(path), { recursive: true });
+      stream = createWriteStream(path);
       this.jobLogs.set(job, stream);
     }
     return stream;

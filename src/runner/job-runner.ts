@@ -1,6 +1,6 @@
 import type { JobSpec } from "../compiler/job-spec.js";
 import type { Executor } from "../executors/executor.js";
-import { isTruthy } from "../expressions/evaluate.js";
+import { isTruthy, type StatusFunctions } from "../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
 import { SecretMasker } from "../logs/secret-masker.js";
 import type { Step } from "../workflow/model.js";
@@ -8,11 +8,21 @@ import { scalarText } from "../workflow/template.js";
 import type { ActionHost, PostStep } from "./actions/action-host.js";
 import { createStepFiles, readStepFiles, type StepFiles } from "./env-files.js";
 import { hashFiles } from "./hash-files.js";
-import { JobState } from "./job-state.js";
+import { JobState, type StepRecord } from "./job-state.js";
 import { runScript } from "./run-script.js";
 import type { JobStatus, RunnerSink, StepStage, StepStatus } from "./runner-events.js";
 import { buildStepEnv } from "./step-env.js";
 import { StepOutput } from "./step-output.js";
+
+/** The state of a composite action while its steps run. */
+export interface CompositeScope {
+  readonly steps: Record<string, StepRecord>;
+  readonly inputs: Record<string, string>;
+  readonly actionPath: string;
+  /** The calling step's environment, which the action's steps inherit. */
+  readonly env: Record<string, string>;
+  failed: boolean;
+}
 
 /** What a finished job hands back to the engine. */
 export interface JobResult {
@@ -51,6 +61,10 @@ class JobRunner {
   private readonly posts: PostStep[] = [];
   private stepNumber = 0;
   private reason: string | undefined;
+  /** Never aborted: steps after a cancel run to their end or their own timeout. */
+  private readonly afterCancel = new AbortController();
+  /** Set while a composite action's steps run. */
+  private scope: CompositeScope | undefined;
   /** Functions expressions may call beyond GitHub's built-ins, bound to this job. */
   private readonly functions = {
     hashFiles: (...patterns: unknown[]) =>
@@ -102,9 +116,10 @@ class JobRunner {
     return this.state.status;
   }
 
-  private async runStep(step: Step, signal: AbortSignal): Promise<void> {
+  private async runStep(step: Step, jobSignal: AbortSignal): Promise<void> {
+    const signal = this.live(jobSignal);
     const number = ++this.stepNumber;
-    const env = this.state.jobEnv();
+    const env = { ...this.state.jobEnv(), ...(this.scope?.env ?? {}) };
     const name = this.displayName(step, env);
     const verdict = this.condition(step.if, env);
     if (verdict !== true) {
@@ -202,8 +217,10 @@ class JobRunner {
             output,
             signal: stepSignal,
             masker: this.masker,
-            contexts: (e) => this.state.contexts(e),
+            executor: this.options.executor,
+            contexts: (e) => this.ctx(e),
             registerPost: (p) => this.posts.push(p),
+            runComposite: (steps, scope) => this.runComposite(steps, scope, stepSignal),
           },
         );
         outcome = result.ok
@@ -225,7 +242,7 @@ class JobRunner {
     }
     const continueOnError = outcome === "failure" && this.continueOnError(step, env);
     const conclusion: StepStatus = continueOnError ? "success" : outcome;
-    if (conclusion === "failure") this.state.status = "failure";
+    if (conclusion === "failure") this.markFailed();
     this.record(step, outcome, conclusion, outputs);
     this.options.sink({
       type: "step.finished",
@@ -262,7 +279,8 @@ class JobRunner {
     return read.errors.length > 0 ? "failure" : outcome;
   }
 
-  private async runPost(post: PostStep, signal: AbortSignal): Promise<void> {
+  private async runPost(post: PostStep, jobSignal: AbortSignal): Promise<void> {
+    const signal = this.live(jobSignal);
     const number = ++this.stepNumber;
     const env = this.state.jobEnv();
     const verdict = this.condition(post.if, env);
@@ -313,12 +331,7 @@ class JobRunner {
   private condition(expr: string, env: Record<string, string>): boolean | Error {
     try {
       return isTruthy(
-        evaluateTemplate(
-          { kind: "expr", expr },
-          this.state.contexts(env),
-          this.state.statusFunctions(),
-          this.functions,
-        ),
+        evaluateTemplate({ kind: "expr", expr }, this.ctx(env), this.statusFns(), this.functions),
       );
     } catch (err) {
       return err as Error;
@@ -337,12 +350,7 @@ class JobRunner {
   private evaluate(t: Step["run"], env: Record<string, string>, field: string): unknown {
     if (!t) return undefined;
     try {
-      return evaluateTemplate(
-        t,
-        this.state.contexts(env),
-        this.state.statusFunctions(),
-        this.functions,
-      );
+      return evaluateTemplate(t, this.ctx(env), this.statusFns(), this.functions);
     } catch (err) {
       throw new Error(`${field}: ${(err as Error).message}`);
     }
@@ -402,7 +410,64 @@ class JobRunner {
     conclusion: StepStatus,
     outputs: Record<string, string>,
   ): void {
-    this.state.steps[step.id] = { outputs, outcome, conclusion };
+    (this.scope?.steps ?? this.state.steps)[step.id] = { outputs, outcome, conclusion };
+  }
+
+  /**
+   * The signal that ends a step starting now. Steps that run after the job was cancelled
+   * (`always()`, `cancelled()`, posts) must be able to finish, as on GitHub: they are ended
+   * only by their own timeout or a forced stop.
+   */
+  private live(jobSignal: AbortSignal): AbortSignal {
+    return this.state.cancelled ? this.afterCancel.signal : jobSignal;
+  }
+
+  /** The contexts at this point: the job's, or a composite action's inside one. */
+  private ctx(env: Record<string, string>): Record<string, unknown> {
+    const base = this.state.contexts(env);
+    const scope = this.scope;
+    if (!scope) return base;
+    return {
+      ...base,
+      steps: scope.steps,
+      inputs: scope.inputs,
+      github: { ...(base.github as object), action_path: scope.actionPath },
+    };
+  }
+
+  /** Status functions of the job, or of the composite action being run. */
+  private statusFns(): StatusFunctions {
+    const scope = this.scope;
+    if (!scope) return this.state.statusFunctions();
+    return {
+      success: () => !scope.failed && !this.state.cancelled,
+      failure: () => scope.failed,
+      cancelled: () => this.state.cancelled,
+    };
+  }
+
+  private markFailed(): void {
+    if (this.scope) this.scope.failed = true;
+    else this.state.status = "failure";
+  }
+
+  /**
+   * Runs a composite action's steps in their own scope (own `steps` and `inputs` contexts,
+   * own status); returns whether they all succeeded.
+   */
+  private async runComposite(
+    steps: readonly Step[],
+    scope: CompositeScope,
+    signal: AbortSignal,
+  ): Promise<CompositeScope> {
+    const outer = this.scope;
+    this.scope = scope;
+    try {
+      for (const step of steps) await this.runStep(step, signal);
+    } finally {
+      this.scope = outer;
+    }
+    return scope;
   }
 
   private fail(

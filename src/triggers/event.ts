@@ -47,6 +47,7 @@ export const DEFAULT_PULL_REQUEST_TYPES: readonly string[] = ["opened", "synchro
 export function githubContext(
   event: TriggerEvent,
   workflow?: { name: string; file: string },
+  run: { id: string; number: string } = { id: "0", number: "0" },
 ): Record<string, unknown> {
   const ref = parseRef(event.ref);
   const repository = event.repository ?? "local/repository";
@@ -68,8 +69,8 @@ export function githubContext(
     workflow_ref: workflow ? `${repository}/${workflow.file}@${event.ref}` : "",
     server_url: "http://localhost",
     api_url: "http://localhost/api",
-    run_id: "0",
-    run_number: "0",
+    run_id: run.id,
+    run_number: run.number,
     run_attempt: "1",
     retention_days: "90",
   };

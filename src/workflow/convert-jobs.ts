@@ -88,7 +88,11 @@ function convertJob(
   };
 }
 
-function convertStep(
+/**
+ * Converts one step token; `upstream` is the official converter's view of it (for the
+ * implicit `success() &&` and the generated id).
+ */
+export function convertStep(
   token: TemplateToken,
   upstream: { id: string; if?: { expression: string } } | undefined,
   index: number,

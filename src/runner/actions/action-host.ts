@@ -1,5 +1,7 @@
+import type { Executor } from "../../executors/executor.js";
 import type { SecretMasker } from "../../logs/secret-masker.js";
 import type { Step } from "../../workflow/model.js";
+import type { CompositeScope } from "../job-runner.js";
 import type { JobState } from "../job-state.js";
 import type { StepOutput } from "../step-output.js";
 
@@ -20,6 +22,8 @@ export interface ActionRequest {
 /** The job around an action step. */
 export interface ActionContext {
   readonly state: JobState;
+  /** Where the job's processes run. */
+  readonly executor: Executor;
   readonly output: StepOutput;
   readonly signal: AbortSignal;
   readonly masker: SecretMasker;
@@ -27,6 +31,8 @@ export interface ActionContext {
   contexts(env: Readonly<Record<string, string>>): Record<string, unknown>;
   /** Schedules a post step (actions' `post:`, cache saves); they run in reverse order. */
   registerPost(post: PostStep): void;
+  /** Runs a composite action's steps in the given scope; resolves to the scope afterwards. */
+  runComposite(steps: readonly Step[], scope: CompositeScope): Promise<CompositeScope>;
 }
 
 /** How an action step ended. */

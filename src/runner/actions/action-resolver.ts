@@ -1,24 +1,288 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
+import { formatDiagnostic } from "../../common/diagnostic.js";
+import type { Executor } from "../../executors/executor.js";
+import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
+import { type ActionManifest, readAction } from "../../workflow/read-action.js";
+import { parseKeyValueFile } from "../file-command.js";
 import type { ActionContext, ActionHost, ActionRequest, ActionResult } from "./action-host.js";
+import { ActionMirror } from "./action-mirror.js";
+import { parseActionReference } from "./action-reference.js";
+import { findBuiltin } from "./builtin/index.js";
 
 /** Where remote actions come from and where resolved ones are kept. */
 export interface ActionResolverOptions {
   /** Mirrors: a directory holding `<owner>/<repo>`, or `owner/repo=<dir or git URL>`. */
   readonly mirrors: readonly string[];
-  /** Resolved actions, one directory per commit. */
+  /** Resolved remote actions, one directory per commit. */
   readonly cacheDir: string;
+  /** The repository being built. */
   readonly repoRoot: string;
-  readonly runDir: string;
+  /** The run's artifact store. */
+  readonly artifactDir: string;
+  /** The cache store, kept across runs. */
+  readonly actionsCacheDir: string;
 }
 
-/** Resolves `uses:` to an action and runs it. */
-export class ActionResolver implements ActionHost {
-  constructor(private readonly options: ActionResolverOptions) {}
+/** A resolved action on disk. */
+interface ResolvedAction {
+  readonly dir: string;
+  readonly repository: string;
+  readonly ref: string;
+  readonly manifest: ActionManifest;
+}
 
-  async run(request: ActionRequest, _context: ActionContext): Promise<ActionResult> {
+/**
+ * Runs `uses:` steps: Trunkline's built-in actions first (checkout, setup-node, cache,
+ * artifacts), then local actions (`./path`, from the workspace) and remote ones
+ * (`owner/repo[/path]@ref`, from the configured mirrors, cached by commit). Node actions run
+ * on the host's Node with their `pre` and `post`; composite actions run their steps in their
+ * own scope. Docker actions need a container executor, which the host runner does not have.
+ */
+export class ActionResolver implements ActionHost {
+  private readonly mirror: ActionMirror;
+
+  constructor(private readonly options: ActionResolverOptions) {
+    this.mirror = new ActionMirror(options.mirrors, options.cacheDir);
+  }
+
+  async run(request: ActionRequest, context: ActionContext): Promise<ActionResult> {
+    const executor = context.executor;
+    const builtin = findBuiltin(request.uses);
+    if (builtin) {
+      return builtin.run(request, context, {
+        executor,
+        repoRoot: this.options.repoRoot,
+        artifactDir: this.options.artifactDir,
+        cacheDir: this.options.actionsCacheDir,
+      });
+    }
+    const resolved = await this.resolve(request.uses, executor);
+    if ("error" in resolved) return { ok: false, outputs: {}, message: resolved.error };
+    const { manifest } = resolved;
+    const inputs = this.inputs(manifest, request, context);
+    switch (manifest.runs.using) {
+      case "docker":
+        return {
+          ok: false,
+          outputs: {},
+          message: `'${request.uses}' is a Docker action: it needs the container executor, and this run uses the host executor (no Docker or Podman engine is configured)`,
+        };
+      case "composite":
+        return this.runComposite(resolved, manifest.runs.steps, inputs, request, context);
+      default:
+        return this.runNode(resolved, manifest.runs, inputs, request, context, executor);
+    }
+  }
+
+  private async resolve(
+    uses: string,
+    executor: Executor,
+  ): Promise<ResolvedAction | { error: string }> {
+    const ref = parseActionReference(uses);
+    if (!ref)
+      return {
+        error: `'${uses}' is not an action reference: use ./path, owner/repo[/path]@ref or docker://image`,
+      };
+    if (ref.kind === "docker") {
+      return {
+        error: `'${uses}' is a Docker action: it needs the container executor, and this run uses the host executor (no Docker or Podman engine is configured)`,
+      };
+    }
+    let dir: string;
+    let repository: string;
+    let version: string;
+    if (ref.kind === "local") {
+      const workspace = executor.paths.workspace;
+      dir = resolve(workspace, ref.path);
+      if (relative(workspace, dir).startsWith(".."))
+        return { error: `'${uses}' points outside the workspace` };
+      repository = "";
+      version = "";
+    } else {
+      const found = await this.mirror.resolve(ref.owner, ref.repo, ref.ref);
+      if ("error" in found) return { error: `cannot resolve action '${uses}': ${found.error}` };
+      dir = ref.path ? join(found.root, ref.path) : found.root;
+      if (relative(found.root, dir).startsWith(".."))
+        return { error: `'${uses}' points outside its repository` };
+      repository = `${ref.owner}/${ref.repo}`;
+      version = ref.ref;
+    }
+    const file = ["action.yml", "action.yaml"].map((f) => join(dir, f)).find((f) => existsSync(f));
+    if (!file)
+      return { error: `cannot find action '${uses}': no action.yml or action.yaml in ${dir}` };
+    const read = readAction(`${uses}/${basename(file)}`, await readFile(file, "utf8"));
+    if (!read.action) {
+      return {
+        error: `invalid action '${uses}': ${read.diagnostics.map(formatDiagnostic).join("; ")}`,
+      };
+    }
+    return { dir, repository, ref: version, manifest: read.action };
+  }
+
+  /** The action's inputs: given ones, then defaults (evaluated); warns as GitHub does. */
+  private inputs(
+    manifest: ActionManifest,
+    request: ActionRequest,
+    context: ActionContext,
+  ): Record<string, string> {
+    const out: Record<string, string> = {};
+    const known = new Set(manifest.inputs.map((i) => i.id.toLowerCase()));
+    const unexpected = Object.keys(request.with).filter((k) => !known.has(k.toLowerCase()));
+    if (unexpected.length > 0) {
+      context.output.annotate({
+        level: "warning",
+        message: `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${manifest.inputs.map((i) => i.id).join("', '")}']`,
+      });
+    }
+    for (const input of manifest.inputs) {
+      const given = Object.entries(request.with).find(
+        ([k]) => k.toLowerCase() === input.id.toLowerCase(),
+      )?.[1];
+      if (given !== undefined) {
+        out[input.id] = given;
+        if (input.deprecationMessage) {
+          context.output.annotate({
+            level: "warning",
+            message: `Input '${input.id}' has been deprecated with message: ${input.deprecationMessage}`,
+          });
+        }
+      } else if (input.default) {
+        out[input.id] = coerceString(
+          evaluateTemplate(input.default, context.contexts(request.stepEnv)),
+        );
+      } else {
+        if (input.required)
+          context.output.annotate({
+            level: "warning",
+            message: `Input required and not supplied: ${input.id}`,
+          });
+        out[input.id] = "";
+      }
+    }
+    return out;
+  }
+
+  private async runNode(
+    action: ResolvedAction,
+    runs: Extract<ActionManifest["runs"], { using: "node" }>,
+    inputs: Record<string, string>,
+    request: ActionRequest,
+    context: ActionContext,
+    executor: Executor,
+  ): Promise<ActionResult> {
+    const env: Record<string, string> = { ...request.env, ...actionEnv(action, request, inputs) };
+    const state: Record<string, string> = {};
+    const script = async (
+      entry: string,
+      extra: Record<string, string>,
+      output = context.output,
+      signal = context.signal,
+    ) => {
+      const path = resolve(action.dir, entry);
+      if (relative(action.dir, path).startsWith(".."))
+        return { ok: false, message: `'${entry}' points outside the action` };
+      const result = await executor.exec(
+        {
+          argv: [process.execPath, path],
+          env: { ...env, ...extra },
+          cwd: executor.paths.workspace,
+        },
+        output,
+        signal,
+      );
+      output.flush();
+      if (result.aborted) return { ok: false, message: "the step was ended" };
+      return result.exitCode === 0
+        ? { ok: true }
+        : {
+            ok: false,
+            message: `${action.repository || "the action"} (${entry}) failed with exit code ${result.exitCode ?? result.signal}`,
+          };
+    };
+    const collectState = async () => {
+      const file = request.env.GITHUB_STATE;
+      if (file && existsSync(file)) {
+        for (const [k, v] of parseKeyValueFile(await readFile(file, "utf8")).pairs) state[k] = v;
+      }
+      Object.assign(state, context.output.state);
+    };
+    if (runs.pre) {
+      const pre = await script(runs.pre, {});
+      await collectState();
+      if (!pre.ok)
+        return { ok: false, outputs: {}, ...(pre.message ? { message: pre.message } : {}) };
+    }
+    const main = await script(runs.main, stateEnv(state));
+    await collectState();
+    if (runs.post) {
+      const post = runs.post;
+      context.registerPost({
+        name: request.name.replace(/^Run /, ""),
+        if: runs.postIf,
+        env: {},
+        run: async ({ env: postEnv, output, signal }) =>
+          script(
+            post,
+            { ...postEnv, ...actionEnv(action, request, inputs), ...stateEnv(state) },
+            output,
+            signal,
+          ),
+      });
+    }
+    return { ok: main.ok, outputs: {}, ...(main.message ? { message: main.message } : {}) };
+  }
+
+  private async runComposite(
+    action: ResolvedAction,
+    steps: Extract<ActionManifest["runs"], { using: "composite" }>["steps"],
+    inputs: Record<string, string>,
+    request: ActionRequest,
+    context: ActionContext,
+  ): Promise<ActionResult> {
+    const scope = await context.runComposite(steps, {
+      steps: {},
+      inputs,
+      actionPath: action.dir,
+      env: { ...request.stepEnv, GITHUB_ACTION_PATH: action.dir },
+      failed: false,
+    });
+    const outputs: Record<string, string> = {};
+    const contexts = { ...context.contexts(request.stepEnv), steps: scope.steps, inputs };
+    for (const output of action.manifest.outputs) {
+      if (!output.value) continue;
+      try {
+        outputs[output.id] = coerceString(evaluateTemplate(output.value, contexts));
+      } catch (err) {
+        return { ok: false, outputs, message: `output '${output.id}': ${(err as Error).message}` };
+      }
+    }
     return {
-      ok: false,
-      outputs: {},
-      message: `cannot resolve action '${request.uses}' (${this.options.mirrors.length} mirrors)`,
+      ok: !scope.failed,
+      outputs,
+      ...(scope.failed ? { message: `composite action '${request.uses}' failed` } : {}),
     };
   }
+}
+
+/** `INPUT_*` and the `GITHUB_ACTION_*` variables of an action's processes. */
+function actionEnv(
+  action: ResolvedAction,
+  request: ActionRequest,
+  inputs: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    GITHUB_ACTION: request.step.id,
+    GITHUB_ACTION_PATH: action.dir,
+    GITHUB_ACTION_REPOSITORY: action.repository,
+    GITHUB_ACTION_REF: action.ref,
+  };
+  for (const [name, value] of Object.entries(inputs))
+    env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] = value;
+  return env;
+}
+
+function stateEnv(state: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
 }

@@ -1,0 +1,28 @@
+import type { Executor } from "../../../executors/executor.js";
+import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
+
+/**
+ * An action Trunkline implements itself instead of running the published one, because the
+ * published one needs GitHub's services (artifact and cache storage) or the internet
+ * (checkout, tool downloads). Each keeps the published action's inputs and outputs.
+ */
+export interface BuiltinAction {
+  /** `owner/repo` as written in `uses:` (any ref matches). */
+  readonly name: string;
+  run(
+    request: ActionRequest,
+    context: ActionContext,
+    env: BuiltinEnvironment,
+  ): Promise<ActionResult>;
+}
+
+/** What built-in actions may use beyond the step. */
+export interface BuiltinEnvironment {
+  readonly executor: Executor;
+  /** The repository being built (its `.git`), for checkout. */
+  readonly repoRoot: string;
+  /** The run's artifact store: one directory per run. */
+  readonly artifactDir: string;
+  /** The cache store: kept across runs, one per repository. */
+  readonly cacheDir: string;
+}

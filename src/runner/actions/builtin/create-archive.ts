@@ -1,0 +1,55 @@
+import { createWriteStream } from "node:fs";
+import { Pack } from "tar";
+
+/** How {@link createArchive} packs. */
+export interface CreateArchiveOptions {
+  /** Store what links point to (artifacts), or the links themselves (caches, like tar). */
+  readonly followSymlinks: boolean;
+  /** gzip level 0-9 (0 stores without compressing). */
+  readonly gzipLevel: number;
+}
+
+/**
+ * A link cache that never remembers: node-tar would store the second name of a file with
+ * several hard links as a hard-link entry, which extraction refuses; every file is stored
+ * whole instead.
+ */
+class NoHardLinks extends Map<`${number}:${number}`, string> {
+  override get(): undefined {
+    return undefined;
+  }
+  override set(): this {
+    return this;
+  }
+}
+
+/**
+ * Writes a gzip-compressed tar archive `file` holding `paths` (files or links, relative to
+ * `cwd`, never directories), each under its relative path, with its mode and mtime but no
+ * owner. Names are added as given: node-tar's `@archive` shortcut is not involved.
+ */
+export function createArchive(
+  file: string,
+  cwd: string,
+  paths: readonly string[],
+  options: CreateArchiveOptions,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pack = new Pack({
+      cwd,
+      portable: true,
+      follow: options.followSymlinks,
+      noDirRecurse: true,
+      strict: true,
+      gzip: { level: options.gzipLevel },
+      linkCache: new NoHardLinks(),
+    });
+    const out = createWriteStream(file, { mode: 0o600 });
+    pack.on("error", reject);
+    out.on("error", reject);
+    out.on("close", () => resolve());
+    pack.pipe(out);
+    for (const path of paths) pack.add(path);
+    pack.end();
+  });
+}
