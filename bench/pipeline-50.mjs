@@ -49,7 +49,8 @@ const results = race(
     {
       name: "gitlab-ci-local 4.56.2 (shell executor)",
       cmd: join(peers, "node_modules", ".bin", "gitlab-ci-local"),
-      args: ["--cwd", dir, "--shell-isolation=false"],
+      args: ["--shell-isolation=false"],
+      options: { cwd: dir },
     },
   ],
   rounds,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseKeyValueFile, parsePathFile } from "./file-command.js";
 
@@ -26,8 +26,11 @@ export interface StepFileResults {
 /** GitHub's limit on one step's summary. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
 
-/** Creates fresh, empty environment files for a step in `dir`. */
-export async function createStepFiles(dir: string): Promise<StepFiles> {
+/**
+ * Creates fresh, empty environment files for a step in `dir`. Synchronous on purpose: five
+ * tiny files cost less than five trips through the thread pool, once per step.
+ */
+export function createStepFiles(dir: string): StepFiles {
   const id = randomUUID();
   const files = {
     GITHUB_ENV: join(dir, `set_env_${id}`),
@@ -36,37 +39,37 @@ export async function createStepFiles(dir: string): Promise<StepFiles> {
     GITHUB_STATE: join(dir, `save_state_${id}`),
     GITHUB_STEP_SUMMARY: join(dir, `step_summary_${id}`),
   };
-  await Promise.all(Object.values(files).map((f) => writeFile(f, "")));
+  for (const f of Object.values(files)) closeSync(openSync(f, "w"));
   return files;
 }
 
 /** Reads what the step wrote to its files, with the runner's parsing rules. */
-export async function readStepFiles(files: StepFiles): Promise<StepFileResults> {
+export function readStepFiles(files: StepFiles): StepFileResults {
   const errors: string[] = [];
-  const read = async (path: string) => {
+  const read = (path: string) => {
     try {
-      return await readFile(path, "utf8");
+      return readFileSync(path, "utf8");
     } catch {
       return "";
     }
   };
-  const pairs = async (name: keyof StepFiles) => {
+  const pairs = (name: keyof StepFiles) => {
     // As the runner does, what was read before an error still applies.
-    const parsed = parseKeyValueFile(await read(files[name]));
+    const parsed = parseKeyValueFile(read(files[name]));
     if (parsed.error !== undefined) errors.push(`${name}: ${parsed.error}`);
     return parsed.pairs;
   };
-  const summary = await read(files.GITHUB_STEP_SUMMARY);
+  const summary = read(files.GITHUB_STEP_SUMMARY);
   if (Buffer.byteLength(summary) > SUMMARY_LIMIT_BYTES) {
     errors.push(
       `$GITHUB_STEP_SUMMARY supports content up to a size of 1024k, got ${Math.ceil(Buffer.byteLength(summary) / 1024)}k`,
     );
   }
   return {
-    env: await pairs("GITHUB_ENV"),
-    outputs: await pairs("GITHUB_OUTPUT"),
-    state: await pairs("GITHUB_STATE"),
-    path: parsePathFile(await read(files.GITHUB_PATH)),
+    env: pairs("GITHUB_ENV"),
+    outputs: pairs("GITHUB_OUTPUT"),
+    state: pairs("GITHUB_STATE"),
+    path: parsePathFile(read(files.GITHUB_PATH)),
     summary: Buffer.byteLength(summary) > SUMMARY_LIMIT_BYTES ? "" : summary,
     errors,
   };

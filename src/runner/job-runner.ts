@@ -163,7 +163,7 @@ class JobRunner {
         timeoutMinutes > 0
           ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMinutes * 60_000)])
           : signal;
-      const files = await createStepFiles(this.options.executor.paths.files);
+      const files = createStepFiles(this.options.executor.paths.files);
       const processEnv = buildStepEnv(
         this.state,
         this.options.baseEnv,
@@ -263,7 +263,7 @@ class JobRunner {
     outcome: StepStatus,
     outputs: Record<string, string>,
   ): Promise<StepStatus> {
-    const read = await readStepFiles(files);
+    const read = readStepFiles(files);
     for (const [k, v] of read.env) this.state.addedEnv[k] = v;
     for (const p of read.path) this.state.addedPath.unshift(p);
     for (const [k, v] of read.outputs) outputs[k] = v;
@@ -295,7 +295,7 @@ class JobRunner {
       this.options.sink,
       this.debug(),
     );
-    const files = await createStepFiles(this.options.executor.paths.files);
+    const files = createStepFiles(this.options.executor.paths.files);
     const processEnv = buildStepEnv(
       this.state,
       this.options.baseEnv,

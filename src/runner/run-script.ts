@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Executor } from "../executors/executor.js";
 import { resolveShell } from "./shell.js";
@@ -36,7 +36,7 @@ export async function runScript(
   const shell = resolveShell(request.shell, `${base}${extensionPlaceholder}`);
   const path = `${base}${shell.extension}`;
   const argv = shell.argv.map((a) => a.replaceAll(`${base}${extensionPlaceholder}`, path));
-  await writeFile(path, request.script);
+  writeFileSync(path, request.script);
   const cwd = request.workingDirectory
     ? isAbsolute(request.workingDirectory)
       ? request.workingDirectory

@@ -61,16 +61,21 @@ export function resolveInputPath(
 
 /**
  * Runs an action's body and turns a user-facing {@link TrunklineError} (a user mistake) into
- * a failed result carrying its message, so a mistake never surfaces as a thrown error; any
- * other error is a bug or an I/O failure and is rethrown for the runner to report.
+ * a failed result carrying its message, so a mistake never surfaces as a thrown error. After
+ * `signal` was aborted any error is a failed result, which the runner reports as cancelled.
+ * Any other error is a bug or an I/O failure and is rethrown for the runner to report.
  */
-export async function guarded(body: () => Promise<ActionResult>): Promise<ActionResult> {
+export async function guarded(
+  signal: AbortSignal,
+  body: () => Promise<ActionResult>,
+): Promise<ActionResult> {
   try {
     return await body();
   } catch (err) {
     if (err instanceof TrunklineError && err.userFacing) {
       return { ok: false, outputs: {}, message: err.message };
     }
+    if (signal.aborted) return { ok: false, outputs: {}, message: "The step was cancelled." };
     throw err;
   }
 }

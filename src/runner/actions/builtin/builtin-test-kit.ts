@@ -91,6 +91,7 @@ export class BuiltinTestKit {
     action: BuiltinAction,
     inputs: Record<string, string>,
     env: Record<string, string> = {},
+    signal: AbortSignal = new AbortController().signal,
   ): Promise<ActionResult> {
     const request: ActionRequest = {
       step: { id: "step", hasExplicitId: false, at: { line: 1, column: 1 }, if: "success()" },
@@ -105,7 +106,7 @@ export class BuiltinTestKit {
       state: this.state,
       executor: this.executor,
       output: this.output(),
-      signal: new AbortController().signal,
+      signal,
       masker: new SecretMasker(),
       contexts: (e) => this.state.contexts(e),
       registerPost: (post) => this.posts.push(post),

@@ -37,7 +37,7 @@ interface CacheInputs {
 export const CACHE: BuiltinAction = {
   name: "actions/cache",
   run: (request, context, env) =>
-    guarded(async () => {
+    guarded(context.signal, async () => {
       const inputs = readInputs(request, context.state.paths.workspace);
       const store = new CacheStore(env.cacheDir);
       const restored = await restore(inputs, store, request, context.output, context.signal);
@@ -63,7 +63,7 @@ export const CACHE: BuiltinAction = {
 export const CACHE_RESTORE: BuiltinAction = {
   name: "actions/cache/restore",
   run: (request, context, env) =>
-    guarded(async () => {
+    guarded(context.signal, async () => {
       const inputs = readInputs(request, context.state.paths.workspace);
       const store = new CacheStore(env.cacheDir);
       return restore(inputs, store, request, context.output, context.signal);
@@ -74,7 +74,7 @@ export const CACHE_RESTORE: BuiltinAction = {
 export const CACHE_SAVE: BuiltinAction = {
   name: "actions/cache/save",
   run: (request, context, env) =>
-    guarded(async () => {
+    guarded(context.signal, async () => {
       const inputs = readInputs(request, context.state.paths.workspace);
       const result = await save(
         inputs,

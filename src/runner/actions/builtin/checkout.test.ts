@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { tempRepo } from "../../../../test/helpers/temp-repo.js";
@@ -107,6 +107,25 @@ describe("actions/checkout", () => {
     await writeFiles(kit.workspace, { "build/out.js": "o" });
     expect((await kit.run(CHECKOUT, { clean: "false" })).ok).toBe(true);
     expect(existsSync(join(kit.workspace, "build/out.js"))).toBe(true);
+  });
+
+  test("fetch-depth 0 deepens a shallow clone it reuses", async () => {
+    expect((await kit.run(CHECKOUT, {})).ok).toBe(true);
+    expect(git(kit.workspace, "rev-list", "--count", "HEAD")).toBe("1");
+    expect((await kit.run(CHECKOUT, { "fetch-depth": "0" })).ok).toBe(true);
+    expect(git(kit.workspace, "rev-list", "--count", "HEAD")).toBe("2");
+  });
+
+  test("a path leading out of the workspace through a link is refused, and nothing is removed", async () => {
+    const outside = join(kit.root, "precious");
+    await writeFiles(outside, { "keep.txt": "k" });
+    await symlink(outside, join(kit.workspace, "link"));
+    const result = await kit.run(CHECKOUT, { path: "link" });
+    expect(result).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("outside the workspace"),
+    });
+    expect(await readFile(join(outside, "keep.txt"), "utf8")).toBe("k");
   });
 
   test("another repository is refused", async () => {

@@ -39,7 +39,7 @@ const GIT_LOCATION_VARIABLES = [
  */
 export const CHECKOUT: BuiltinAction = {
   name: "actions/checkout",
-  run: (request, context, env) => guarded(() => checkout(request, context, env)),
+  run: (request, context, env) => guarded(context.signal, () => checkout(request, context, env)),
 };
 
 /** What to check out, resolved against the repository being built. */
@@ -105,6 +105,10 @@ async function checkout(
   await mkdir(dest, { recursive: true });
   const realDest = await realpath(dest);
   const realSource = await realpath(source);
+  // The directory is emptied below: a link must not lead that outside the workspace.
+  if (!isWithin(await realpath(workspace), realDest)) {
+    return failure(`Repository path '${dest}' leads to '${realDest}', outside the workspace`);
+  }
   if (isWithin(realDest, realSource)) {
     return failure(`refusing to check out into '${dest}': it holds the repository being built`);
   }
@@ -121,8 +125,10 @@ async function checkout(
   const tags = "+refs/tags/*:refs/tags/*";
   const tracking = target.branch ? `refs/remotes/origin/${target.branch}` : undefined;
   if (depth === 0) {
+    const shallow = await git.tryRun(dest, ["rev-parse", "--is-shallow-repository"]);
     await git.run(dest, [
       ...fetch,
+      ...(shallow?.trim() === "true" ? ["--unshallow"] : []),
       "--tags",
       "origin",
       "+refs/heads/*:refs/remotes/origin/*",
@@ -193,7 +199,7 @@ async function resolveTarget(
     const sha = String(github.sha ?? "");
     const runRef = String(github.ref ?? "");
     if (!FULL_SHA.test(sha) || /^0+$/.test(sha)) {
-      throw new InputError("nothing to check out: the run has no commit (github.sha is empty)");
+      throw new InputError(`nothing to check out: the run has no commit (github.sha is '${sha}')`);
     }
     const commit = await commitOf(sha);
     if (!commit) throw new InputError(`commit ${sha} is not in the repository being built`);

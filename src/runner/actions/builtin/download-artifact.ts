@@ -19,7 +19,7 @@ import { sha256File } from "./upload-artifact.js";
  */
 export const DOWNLOAD_ARTIFACT: BuiltinAction = {
   name: "actions/download-artifact",
-  run: (request, context, env) => guarded(() => download(request, context, env)),
+  run: (request, context, env) => guarded(context.signal, () => download(request, context, env)),
 };
 
 async function download(

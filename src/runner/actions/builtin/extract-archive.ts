@@ -183,15 +183,19 @@ class EntryWriter {
     });
   }
 
-  /** Fails if a link the archive made now resolves outside the root (a later entry moved it). */
+  /**
+   * Removes every link the archive made that now resolves outside the root (a later entry
+   * redirected a part of its target), then fails naming the first.
+   */
   async verifyLinks(): Promise<void> {
+    let first: UnsafeArchiveError | undefined;
     for (const link of this.links) {
       const target = await resolvePhysically(link.path);
-      if (target === undefined || !isWithin(this.root, target)) {
-        await unlink(link.path).catch(() => undefined);
-        throw refusal(link.entry, outsideReason(target), this.options.label);
-      }
+      if (target !== undefined && isWithin(this.root, target)) continue;
+      await unlink(link.path).catch(() => undefined);
+      first ??= refusal(link.entry, outsideReason(target), this.options.label);
     }
+    if (first) throw first;
   }
 
   private async write(entry: ReadEntry): Promise<void> {

@@ -29,7 +29,7 @@ const PACKAGE_MANAGERS = ["npm", "yarn", "pnpm"];
  */
 export const SETUP_NODE: BuiltinAction = {
   name: "actions/setup-node",
-  run: (request, context) => guarded(() => setupNode(request, context)),
+  run: (request, context) => guarded(context.signal, () => setupNode(request, context)),
 };
 
 /** A Node.js binary found on this machine. */

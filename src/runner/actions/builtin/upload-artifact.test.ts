@@ -231,6 +231,13 @@ describe("names and inputs", () => {
   });
 });
 
+test("a cancelled upload fails instead of throwing", async () => {
+  await writeFiles(kit.workspace, { "f.txt": "f" });
+  const result = await kit.run(UPLOAD_ARTIFACT, { path: "f.txt" }, {}, AbortSignal.abort());
+  expect(result).toEqual({ ok: false, outputs: {}, message: "The step was cancelled." });
+  expect(existsSync(join(kit.env.artifactDir, "artifact.json"))).toBe(false);
+});
+
 describe("paths outside the workspace", () => {
   test("a relative path climbing out is refused", async () => {
     await writeFiles(kit.root, { "secret.txt": "s" });

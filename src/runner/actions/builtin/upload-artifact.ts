@@ -26,7 +26,7 @@ const MAX_RETENTION_DAYS = 90;
  */
 export const UPLOAD_ARTIFACT: BuiltinAction = {
   name: "actions/upload-artifact",
-  run: (request, context, env) => guarded(() => upload(request, context, env)),
+  run: (request, context, env) => guarded(context.signal, () => upload(request, context, env)),
 };
 
 async function upload(
