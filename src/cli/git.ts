@@ -13,14 +13,50 @@ async function git(cwd: string, args: string[]): Promise<string | undefined> {
   }
 }
 
-/** The commit HEAD points at, or undefined outside a repository or before the first commit. */
-export function headSha(cwd: string): Promise<string | undefined> {
-  return git(cwd, ["rev-parse", "--verify", "-q", "HEAD"]);
+/** Where a directory stands in its git repository. */
+export interface RepoInfo {
+  /** The directory's path inside the repository (`examples/app`), "" at the top. */
+  readonly prefix: string;
+  /** The commit HEAD points at; undefined before the first commit. */
+  readonly sha?: string;
+  /** The checked-out branch (`refs/heads/main`); undefined when HEAD is detached. */
+  readonly ref?: string;
 }
 
-/** The full ref of the checked-out branch (`refs/heads/main`), or undefined when detached. */
-export function currentRef(cwd: string): Promise<string | undefined> {
-  return git(cwd, ["symbolic-ref", "-q", "HEAD"]);
+const infos = new Map<string, Promise<RepoInfo | undefined>>();
+
+/**
+ * Prefix, HEAD commit and branch of the repository at `cwd`, from one git process, remembered
+ * per directory for the life of the command. Undefined outside a repository.
+ */
+export function repoInfo(cwd: string): Promise<RepoInfo | undefined> {
+  let info = infos.get(cwd);
+  if (!info) {
+    info = (async () => {
+      const out = await git(cwd, [
+        "rev-parse",
+        "--show-prefix",
+        "HEAD",
+        "--symbolic-full-name",
+        "HEAD",
+      ]);
+      if (out === undefined) {
+        // Outside a repository, or before its first commit.
+        const prefix = await git(cwd, ["rev-parse", "--show-prefix"]);
+        return prefix === undefined ? undefined : { prefix: prefix.replace(/\/$/, "") };
+      }
+      const lines = `${out}`.split("\n");
+      // --show-prefix prints an empty line at the top of the repository, which trim() removed.
+      const [prefix, sha, ref] = lines.length === 3 ? lines : ["", ...lines];
+      return {
+        prefix: (prefix ?? "").replace(/\/$/, ""),
+        ...(sha && /^[0-9a-f]{40,64}$/.test(sha) ? { sha } : {}),
+        ...(ref?.startsWith("refs/") ? { ref } : {}),
+      };
+    })();
+    infos.set(cwd, info);
+  }
+  return info;
 }
 
 /** Files that differ between two commits, or undefined if git cannot tell. */

@@ -4,7 +4,7 @@ import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError } from "../common/errors.js";
 import { planRun } from "../planner/plan-run.js";
 import type { TriggerEvent } from "../triggers/event.js";
-import { changedFiles, currentRef, headSha } from "./git.js";
+import { changedFiles, repoInfo } from "./git.js";
 import { loadRepo } from "./load-repo.js";
 import { planToJson, renderPlan } from "./render-plan.js";
 import type { Output } from "./terminal.js";
@@ -59,13 +59,13 @@ export async function buildEvent(options: PlanOptions): Promise<TriggerEvent> {
     normaliseRef(options.ref) ??
     (typeof payload?.ref === "string" ? payload.ref : undefined) ??
     (isPr && pr?.number !== undefined ? `refs/pull/${pr.number}/merge` : undefined) ??
-    (await currentRef(options.cwd)) ??
+    (await repoInfo(options.cwd))?.ref ??
     "refs/heads/main";
   const sha =
     options.sha ??
     (typeof payload?.after === "string" ? payload.after : undefined) ??
     pr?.head?.sha ??
-    (await headSha(options.cwd)) ??
+    (await repoInfo(options.cwd))?.sha ??
     ZERO_SHA;
   let files = options.changedFiles?.length ? [...options.changedFiles] : payloadFiles(payload);
   if (!files && options.before) {

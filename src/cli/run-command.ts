@@ -140,7 +140,8 @@ export async function runCommand(
       execute: async (spec, jobCancel) => {
         const executor = new HostExecutor({
           root: join(runDir, "jobs", String(++jobCounter)),
-          keep: options.keep,
+          // Workspaces are removed together when the run ends, off the jobs' critical path.
+          keep: true,
           toolCache: join(runDir, "tool-cache"),
         });
         await executor.prepare();
@@ -158,6 +159,7 @@ export async function runCommand(
   );
   await log.close();
   await rm(source, { recursive: true, force: true });
+  if (!options.keep) await rm(join(runDir, "jobs"), { recursive: true, force: true });
   if (!options.json) io.out(io.colors.dim(`Logs, annotations, summaries and outputs: ${runDir}`));
   if (result.status === "cancelled") return 130;
   return result.status === "success" ? 0 : 1;

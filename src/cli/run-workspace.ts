@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cp, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { extract } from "tar";
+import { repoInfo } from "./git.js";
 
 /**
  * Exports the files of commit `sha` of the repository at `root` into `dest`, once per run;
@@ -16,36 +15,41 @@ export async function exportSource(
   dest: string,
 ): Promise<"commit" | "working-tree"> {
   await mkdir(dest, { recursive: true });
-  if (sha && !/^0+$/.test(sha)) {
-    try {
-      // A project in a sub-folder of a repository gets that folder's files, as its own root.
-      const { stdout } = await run("git", ["-C", root, "rev-parse", "--show-prefix"]);
-      const prefix = stdout.trim().replace(/\/$/, "");
-      const treeish = prefix ? `${sha}:${prefix}` : sha;
-      await run(
-        "sh",
-        [
-          "-c",
-          'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"',
-          "export",
-          root,
-          treeish,
-          dest,
-        ],
-        {
-          maxBuffer: 64 * 1024 * 1024,
-        },
-      );
-      return "commit";
-    } catch {
-      // Not a commit of this repository: fall back to the working tree.
-    }
+  const info = await repoInfo(root);
+  if (info && sha && !/^0+$/.test(sha)) {
+    // A project in a sub-folder of a repository gets that folder's files, as its own root.
+    const treeish = info.prefix ? `${sha}:${info.prefix}` : sha;
+    if (await archiveInto(root, treeish, dest)) return "commit";
   }
   for (const entry of await readdir(root)) {
     if (entry === ".git") continue;
     await cp(join(root, entry), join(dest, entry), { recursive: true, verbatimSymlinks: true });
   }
   return "working-tree";
+}
+
+/** `git archive <treeish>` unpacked into `dest` in-process; false when git refuses it. */
+async function archiveInto(root: string, treeish: string, dest: string): Promise<boolean> {
+  const child = spawn("git", ["-C", root, "archive", "--format=tar", treeish], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const unpack = extract({ cwd: dest, strict: true });
+  const unpacked = new Promise<void>((resolve, reject) => {
+    unpack.on("close", () => resolve());
+    unpack.on("finish", () => resolve());
+    unpack.on("error", reject);
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.on("error", () => resolve(null));
+    child.on("close", (code) => resolve(code));
+  });
+  child.stdout.pipe(unpack);
+  try {
+    const [code] = await Promise.all([exited, unpacked]);
+    return code === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Fills a job's workspace from the exported source. */

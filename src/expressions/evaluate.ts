@@ -50,16 +50,26 @@ const EXTRA_FUNCTIONS = [
   { name: "hashFiles", minArgs: 1, maxArgs: 255 },
 ];
 
+/** Parsed expressions by text: a job evaluates the same few (`success()`, ...) again and again. */
+const parsed = new Map<string, Expr>();
+const PARSED_LIMIT = 2048;
+
 /** Parses an expression (without `${{ }}`); throws {@link ExpressionError} with the reason. */
 export function parseExpression(expr: string): Expr {
+  const known = parsed.get(expr);
+  if (known) return known;
+  let tree: Expr;
   try {
     const lexed = new Lexer(expr).lex();
-    return new Parser(lexed.tokens, [...CONTEXT_NAMES], EXTRA_FUNCTIONS).parse();
+    tree = new Parser(lexed.tokens, [...CONTEXT_NAMES], EXTRA_FUNCTIONS).parse();
   } catch (err) {
     throw new ExpressionError(`invalid expression '${expr}': ${(err as Error).message}`, {
       cause: err,
     });
   }
+  if (parsed.size >= PARSED_LIMIT) parsed.clear();
+  parsed.set(expr, tree);
+  return tree;
 }
 
 /** Extra functions an evaluation may provide, beyond GitHub's built-ins. */
@@ -91,7 +101,14 @@ export function evaluateExpression(
     define(name, 0, 255, (...args) => toData(fn(...args.map(fromData))));
   }
   try {
-    const result = new Evaluator(tree, toData(contexts) as data.Dictionary, table).evaluate();
+    // Only the contexts the expression reads are converted: the github context alone may
+    // carry a large event payload, and a job evaluates many small expressions.
+    const used = contextsOf(expr, tree);
+    const dict = new data.Dictionary();
+    for (const [name, value] of Object.entries(contexts)) {
+      if (used.has(name.toLowerCase())) dict.add(name, toData(value));
+    }
+    const result = new Evaluator(tree, dict, table).evaluate();
     return fromData(result);
   } catch (err) {
     if (err instanceof ExpressionError) throw err;
@@ -110,10 +127,22 @@ export function isTruthy(value: unknown): boolean {
 
 /** The context names an expression reads (`github`, `needs`, ...), lower-cased. */
 export function contextsUsed(expr: string): Set<string> {
-  const names = new Set<string>();
-  walk(parseExpression(expr), (node) => {
-    if (node instanceof ContextAccess) names.add(node.name.lexeme.toLowerCase());
-  });
+  return new Set(contextsOf(expr, parseExpression(expr)));
+}
+
+const contextNames = new Map<string, ReadonlySet<string>>();
+
+function contextsOf(expr: string, tree: Expr): ReadonlySet<string> {
+  let names = contextNames.get(expr);
+  if (!names) {
+    const found = new Set<string>();
+    walk(tree, (node) => {
+      if (node instanceof ContextAccess) found.add(node.name.lexeme.toLowerCase());
+    });
+    if (contextNames.size >= PARSED_LIMIT) contextNames.clear();
+    contextNames.set(expr, found);
+    names = found;
+  }
   return names;
 }
 

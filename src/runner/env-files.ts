@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { parseKeyValueFile, parsePathFile } from "./file-command.js";
 
@@ -27,8 +27,9 @@ export interface StepFileResults {
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
 
 /**
- * Creates fresh, empty environment files for a step in `dir`. Synchronous on purpose: five
- * tiny files cost less than five trips through the thread pool, once per step.
+ * Creates the empty environment files of a job's steps in `dir` (steps run one at a time and
+ * share them; {@link readStepFiles} empties them after each step). Synchronous on purpose:
+ * five tiny files cost less than five trips through the thread pool.
  */
 export function createStepFiles(dir: string): StepFiles {
   const id = randomUUID();
@@ -43,12 +44,17 @@ export function createStepFiles(dir: string): StepFiles {
   return files;
 }
 
-/** Reads what the step wrote to its files, with the runner's parsing rules. */
+/** Reads what the step wrote to its files, and empties them, with the runner's parsing rules. */
 export function readStepFiles(files: StepFiles): StepFileResults {
   const errors: string[] = [];
+  // The files are shared by the steps of a job: what a step wrote is read, then emptied for
+  // the next one. Most steps write nothing, which costs one stat per file.
   const read = (path: string) => {
     try {
-      return readFileSync(path, "utf8");
+      if (statSync(path).size === 0) return "";
+      const text = readFileSync(path, "utf8");
+      truncateSync(path);
+      return text;
     } catch {
       return "";
     }

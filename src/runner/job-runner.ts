@@ -61,6 +61,7 @@ class JobRunner {
   private readonly posts: PostStep[] = [];
   private stepNumber = 0;
   private reason: string | undefined;
+  private files: StepFiles | undefined;
   /** Never aborted: steps after a cancel run to their end or their own timeout. */
   private readonly afterCancel = new AbortController();
   /** Set while a composite action's steps run. */
@@ -163,7 +164,7 @@ class JobRunner {
         timeoutMinutes > 0
           ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMinutes * 60_000)])
           : signal;
-      const files = createStepFiles(this.options.executor.paths.files);
+      const files = this.stepFiles();
       const processEnv = buildStepEnv(
         this.state,
         this.options.baseEnv,
@@ -295,7 +296,7 @@ class JobRunner {
       this.options.sink,
       this.debug(),
     );
-    const files = createStepFiles(this.options.executor.paths.files);
+    const files = this.stepFiles();
     const processEnv = buildStepEnv(
       this.state,
       this.options.baseEnv,
@@ -420,6 +421,12 @@ class JobRunner {
    */
   private live(jobSignal: AbortSignal): AbortSignal {
     return this.state.cancelled ? this.afterCancel.signal : jobSignal;
+  }
+
+  /** The environment files the steps of this job share, created on first use. */
+  private stepFiles(): StepFiles {
+    this.files ??= createStepFiles(this.options.executor.paths.files);
+    return this.files;
   }
 
   /** The contexts at this point: the job's, or a composite action's inside one. */

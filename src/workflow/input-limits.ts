@@ -35,6 +35,9 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({
 
 const CODE = "workflow/limit";
 
+/** An anchor (`&name`) where YAML allows one; false positives only cost the slower check. */
+const ANCHOR = /(?:^|[\s[{,:-])&[^\s&]/m;
+
 /**
  * Checks `content` against `limits` in time linear in its size. Returns the problems found;
  * an empty list means the file is safe to hand to the official parser.
@@ -59,6 +62,9 @@ export function checkInputLimits(
   if (shallow) return [shallow];
   const expression = scanExpressions(file, content, limits.maxExpressionLength);
   if (expression) return [expression];
+  // Without an anchor nothing can be expanded, and the scan above bounds the nesting: the
+  // exact walk below (a full parse) is only needed for files that use anchors.
+  if (!ANCHOR.test(content)) return [];
   const doc = parseDocument(content, { uniqueKeys: false });
   const exhausted = doc.errors.find((e) => e.code === "RESOURCE_EXHAUSTION");
   if (exhausted) {

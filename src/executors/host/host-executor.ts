@@ -32,6 +32,7 @@ export class HostExecutor implements Executor {
   private readonly root: string;
   /** Process groups this job started, ended for good by `release`. */
   private readonly groups = new Set<number>();
+  private prepared = false;
 
   constructor(options: HostExecutorOptions) {
     this.root = options.root;
@@ -47,6 +48,8 @@ export class HostExecutor implements Executor {
 
   async prepare(): Promise<void> {
     live.add(this);
+    if (this.prepared) return;
+    this.prepared = true;
     for (const dir of Object.values(this.paths)) await mkdir(dir, { recursive: true });
   }
 
