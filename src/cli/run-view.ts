@@ -23,6 +23,8 @@ export class RunView {
   private queuedJobs = new Set<string>();
   private statusShown = false;
   private workflowCount = 1;
+  /** Jobs in the order they were first seen. */
+  private readonly order: string[] = [];
   private width = 0;
 
   constructor(
@@ -33,6 +35,12 @@ export class RunView {
   /** Shows one event. */
   handle(event: RunEvent): void {
     const c = this.io.colors;
+    if (
+      (event.type === "job.queued" || event.type === "job.finished") &&
+      !this.order.includes(event.job)
+    ) {
+      this.order.push(event.job);
+    }
     switch (event.type) {
       case "run.started":
         this.workflowCount = event.workflows.length;
@@ -132,7 +140,12 @@ export class RunView {
       for (const a of this.annotations) this.io.out(`  ${a}`);
     }
     this.io.out("");
-    const rows = [...this.finished.entries()];
+    // Jobs in the order they were first queued (the order of the workflow), not of finishing.
+    const rank = new Map(this.order.map((job, i) => [job, i]));
+    const rows = [...this.finished.entries()].sort(
+      ([a], [b]) =>
+        (rank.get(a) ?? Number.MAX_SAFE_INTEGER) - (rank.get(b) ?? Number.MAX_SAFE_INTEGER),
+    );
     const width = Math.max(3, ...rows.map(([job]) => this.short(job).length));
     this.io.out(c.bold(`${"job".padEnd(width)}  status     duration`));
     for (const [job, r] of rows) {
