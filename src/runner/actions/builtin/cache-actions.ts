@@ -192,6 +192,8 @@ async function save(
         await createArchive(join(dir, plan.root.archive), plan.cwd, plan.paths, {
           followSymlinks: false,
           gzipLevel: 6,
+          onVanished: (path) =>
+            output.note(`Left out ${path}: it was removed while the cache was saved.`),
         });
       }
       return plans.map((p) => p.root);

@@ -1,4 +1,5 @@
-import { createWriteStream } from "node:fs";
+import { createWriteStream, lstatSync } from "node:fs";
+import { join } from "node:path";
 import { Pack } from "tar";
 
 /** How {@link createArchive} packs. */
@@ -7,6 +8,11 @@ export interface CreateArchiveOptions {
   readonly followSymlinks: boolean;
   /** gzip level 0-9 (0 stores without compressing). */
   readonly gzipLevel: number;
+  /**
+   * Called for a file that vanished between listing and packing (a tool's log rotated away
+   * under `~/.npm`, say); it is left out. Without it such a file fails the archive.
+   */
+  readonly onVanished?: (path: string) => void;
 }
 
 /**
@@ -20,6 +26,15 @@ class NoHardLinks extends Map<`${number}:${number}`, string> {
   }
   override set(): this {
     return this;
+  }
+}
+
+function existsNoFollow(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -49,7 +64,11 @@ export function createArchive(
     out.on("error", reject);
     out.on("close", () => resolve());
     pack.pipe(out);
-    for (const path of paths) pack.add(path);
+    for (const path of paths) {
+      // Checked just before packing; a file removed in the instant between still fails.
+      if (options.onVanished && !existsNoFollow(join(cwd, path))) options.onVanished(path);
+      else pack.add(path);
+    }
     pack.end();
   });
 }
