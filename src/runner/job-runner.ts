@@ -131,27 +131,10 @@ class JobRunner {
         return;
       }
       this.record(step, "skipped", "skipped", {});
-      this.options.sink({
-        type: "step.finished",
-        job: this.spec.key,
-        step: number,
-        name,
-        stage: "main",
-        outcome: "skipped",
-        conclusion: "skipped",
-        durationMs: 0,
-      });
+      this.finished(number, name, "main", "skipped", "skipped", 0);
       return;
     }
-    this.started(number, name, "main");
-    const began = performance.now();
-    const output = new StepOutput(
-      this.spec.key,
-      number,
-      this.masker,
-      this.options.sink,
-      this.debug(),
-    );
+    const { output, began } = this.begin(number, name, "main");
     let outcome: StepStatus = "success";
     let outputs: Record<string, string> = {};
     try {
@@ -245,16 +228,7 @@ class JobRunner {
     const conclusion: StepStatus = continueOnError ? "success" : outcome;
     if (conclusion === "failure") this.markFailed();
     this.record(step, outcome, conclusion, outputs);
-    this.options.sink({
-      type: "step.finished",
-      job: this.spec.key,
-      step: number,
-      name,
-      stage: "main",
-      outcome,
-      conclusion,
-      durationMs: performance.now() - began,
-    });
+    this.finished(number, name, "main", outcome, conclusion, performance.now() - began);
   }
 
   /** Reads the step's environment files into the job, its outputs and the summary. */
@@ -287,15 +261,7 @@ class JobRunner {
     const verdict = this.condition(post.if, env);
     if (verdict !== true) return;
     const name = `Post ${post.name}`;
-    this.started(number, name, "post");
-    const began = performance.now();
-    const output = new StepOutput(
-      this.spec.key,
-      number,
-      this.masker,
-      this.options.sink,
-      this.debug(),
-    );
+    const { output, began } = this.begin(number, name, "post");
     const files = this.stepFiles();
     const processEnv = buildStepEnv(
       this.state,
@@ -316,16 +282,7 @@ class JobRunner {
     }
     const status: StepStatus = ok ? "success" : "failure";
     if (!ok) this.state.status = "failure";
-    this.options.sink({
-      type: "step.finished",
-      job: this.spec.key,
-      step: number,
-      name,
-      stage: "post",
-      outcome: status,
-      conclusion: status,
-      durationMs: performance.now() - began,
-    });
+    this.finished(number, name, "post", status, status, performance.now() - began);
   }
 
   /** True, false, or the error that makes the condition unusable (which fails the step). */
@@ -487,14 +444,42 @@ class JobRunner {
   ): void {
     this.state.status = "failure";
     this.record(step, outcome, outcome, {});
+    this.finished(number, name, stage, outcome, outcome, durationMs);
+  }
+
+  /** Announces a step and gives it its output processor. */
+  private begin(
+    step: number,
+    name: string,
+    stage: StepStage,
+  ): { output: StepOutput; began: number } {
+    this.started(step, name, stage);
+    const output = new StepOutput(
+      this.spec.key,
+      step,
+      this.masker,
+      this.options.sink,
+      this.debug(),
+    );
+    return { output, began: performance.now() };
+  }
+
+  private finished(
+    step: number,
+    name: string,
+    stage: StepStage,
+    outcome: StepStatus,
+    conclusion: StepStatus,
+    durationMs: number,
+  ): void {
     this.options.sink({
       type: "step.finished",
       job: this.spec.key,
-      step: number,
+      step,
       name,
       stage,
       outcome,
-      conclusion: outcome,
+      conclusion,
       durationMs,
     });
   }

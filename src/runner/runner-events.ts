@@ -1,3 +1,5 @@
+import type { Annotation } from "./workflow-command.js";
+
 /** How a step ended: `outcome` before `continue-on-error`, `conclusion` after it. */
 export type StepStatus = "success" | "failure" | "cancelled" | "skipped";
 
@@ -5,16 +7,7 @@ export type StepStatus = "success" | "failure" | "cancelled" | "skipped";
 export type JobStatus = "success" | "failure" | "cancelled" | "skipped";
 
 /** An annotation from `::error::`, `::warning::` or `::notice::` (or raised by the runner). */
-export interface Annotation {
-  readonly level: "error" | "warning" | "notice";
-  readonly message: string;
-  readonly title?: string;
-  readonly file?: string;
-  readonly line?: number;
-  readonly endLine?: number;
-  readonly column?: number;
-  readonly endColumn?: number;
-}
+export type { Annotation };
 
 /**
  * What a runner reports while it runs a job. Every text in these events is already masked:
