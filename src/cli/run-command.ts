@@ -138,6 +138,8 @@ export async function runCommand(
           : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
       },
       execute: async (spec, jobCancel) => {
+        const needs = containerNeeds(spec);
+        if (needs) return { status: "failure", outputs: {}, reason: needs };
         const executor = new HostExecutor({
           root: join(runDir, "jobs", String(++jobCounter)),
           // Workspaces are removed together when the run ends, off the jobs' critical path.
@@ -176,6 +178,21 @@ function resolveMirror(mirror: string, cwd: string): string {
 /** Trunkline's own state (runs, resolved actions, caches): `$XDG_STATE_HOME/trunkline`. */
 function stateDir(): string {
   return join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "trunkline");
+}
+
+/** Why the host executor cannot run a job that asks for a container or services, if it does. */
+function containerNeeds(spec: {
+  container?: unknown;
+  services?: Readonly<Record<string, unknown>>;
+}): string | undefined {
+  const wants = [
+    spec.container !== undefined ? "a job container (container:)" : "",
+    spec.services && Object.keys(spec.services).length > 0
+      ? `services (${Object.keys(spec.services).join(", ")})`
+      : "",
+  ].filter(Boolean);
+  if (wants.length === 0) return undefined;
+  return `this job needs ${wants.join(" and ")}, which only the container executor (Docker or Podman) provides; this run uses the host executor`;
 }
 
 async function loadSecrets(options: RunOptions): Promise<Record<string, string>> {

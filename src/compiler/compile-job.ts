@@ -50,6 +50,8 @@ export function compileJob(input: CompileInput): JobSpec {
   const timeout = field("timeout-minutes", job.timeoutMinutes);
   const continueOnError = field("continue-on-error", job.continueOnError);
   const environment = environmentOf(job, input.environment?.name);
+  const container = field("container", job.container, { ...base, env });
+  const services = field("services", job.services, { ...base, env });
   return {
     runId: input.runId,
     jobId: job.id,
@@ -67,6 +69,10 @@ export function compileJob(input: CompileInput): JobSpec {
       typeof timeout === "number" && timeout > 0 ? timeout : DEFAULT_JOB_TIMEOUT_MINUTES,
     continueOnError: continueOnError === true || continueOnError === "true",
     masks: Object.values(contexts.secrets).filter((s) => s.length > 0),
+    ...(container !== undefined && container !== null && container !== "" ? { container } : {}),
+    ...(services && typeof services === "object"
+      ? { services: services as Record<string, unknown> }
+      : {}),
   };
 }
 

@@ -32,6 +32,10 @@ export interface JobSpec {
   readonly continueOnError: boolean;
   /** Values to mask in every sink: the secrets this job may see. */
   readonly masks: readonly string[];
+  /** `container:` evaluated (an image name or its full mapping); only a container executor can honour it. */
+  readonly container?: unknown;
+  /** `services:` evaluated, by service id; only a container executor can honour them. */
+  readonly services?: Readonly<Record<string, unknown>>;
 }
 
 /** The contexts fixed for the whole job. */
