@@ -5,7 +5,7 @@ import { coerceString, evaluateTemplate } from "../expressions/evaluate-template
 import { SecretMasker } from "../logs/secret-masker.js";
 import type { Step } from "../workflow/model.js";
 import { scalarText } from "../workflow/template.js";
-import type { ActionHost, PostStep } from "./actions/action-host.js";
+import type { ActionContext, ActionHost, PostStep } from "./actions/action-host.js";
 import { createStepFiles, readStepFiles, type StepFiles } from "./env-files.js";
 import { hashFiles } from "./hash-files.js";
 import { JobState, type StepRecord } from "./job-state.js";
@@ -94,6 +94,7 @@ class JobRunner {
     jobSignal.addEventListener("abort", onAbort, { once: true });
     try {
       await executor.prepare();
+      for (const step of this.spec.steps) if (step.uses) await this.runPre(step, jobSignal);
       for (const step of this.spec.steps) await this.runStep(step, jobSignal);
       for (const post of this.posts.reverse()) await this.runPost(post, jobSignal);
       const outputs = this.jobOutputs();
@@ -196,16 +197,7 @@ class JobRunner {
             number,
             name,
           },
-          {
-            state: this.state,
-            output,
-            signal: stepSignal,
-            masker: this.masker,
-            executor: this.options.executor,
-            contexts: (e) => this.ctx(e),
-            registerPost: (p) => this.posts.push(p),
-            runComposite: (steps, scope) => this.runComposite(steps, scope, stepSignal),
-          },
+          this.actionContext(output, stepSignal),
         );
         outcome = result.ok
           ? "success"
@@ -252,6 +244,82 @@ class JobRunner {
     }
     for (const e of read.errors) output.annotate({ level: "error", message: e });
     return read.errors.length > 0 ? "failure" : outcome;
+  }
+
+  /**
+   * Runs an action's `pre:` at the start of the job, as GitHub does, when the action has one
+   * and its `pre-if` holds. A step whose inputs cannot be evaluated yet is left to fail when
+   * it runs.
+   */
+  private async runPre(step: Step, jobSignal: AbortSignal): Promise<void> {
+    const pre = this.options.actions.pre;
+    if (!pre || !step.uses) return;
+    const env = this.state.jobEnv();
+    let request: Parameters<NonNullable<typeof pre>>[0];
+    try {
+      const stepEnv = {
+        ...env,
+        ...stringify(this.evaluate(step.env, env, "env") as Record<string, unknown> | undefined),
+      };
+      const withInputs = this.evaluate(step.with, stepEnv, "with") as
+        | Record<string, unknown>
+        | undefined;
+      const processEnv = buildStepEnv(
+        this.state,
+        this.options.baseEnv,
+        stepEnv,
+        this.stepFiles(),
+        this.spec.runId,
+      );
+      request = {
+        step,
+        uses: step.uses,
+        with: stringify(withInputs),
+        env: processEnv,
+        stepEnv,
+        number: 0,
+        name: this.displayName(step, env),
+      };
+    } catch {
+      return;
+    }
+    const context = this.actionContext(
+      new StepOutput(this.spec.key, 0, this.masker, this.options.sink, this.debug()),
+      jobSignal,
+    );
+    const script = await pre.call(this.options.actions, request, context).catch(() => undefined);
+    if (!script) return;
+    const number = ++this.stepNumber;
+    const name = `Pre ${request.name.replace(/^Run /, "")}`;
+    const { output, began } = this.begin(number, name, "pre");
+    const result = await script(output, jobSignal).catch((err: Error) => ({
+      ok: false,
+      message: err.message,
+    }));
+    if (!result.ok && result.message) output.annotate({ level: "error", message: result.message });
+    this.readFilesAfterPre();
+    if (!result.ok) this.state.status = "failure";
+    const status: StepStatus = result.ok ? "success" : "failure";
+    this.finished(number, name, "pre", status, status, performance.now() - began);
+  }
+
+  /** What an action step may use of its job. */
+  private actionContext(output: StepOutput, signal: AbortSignal): ActionContext {
+    return {
+      state: this.state,
+      output,
+      signal,
+      masker: this.masker,
+      executor: this.options.executor,
+      contexts: (e) => this.ctx(e),
+      registerPost: (p) => this.posts.push(p),
+      runComposite: (steps, scope) => this.runComposite(steps, scope, signal),
+    };
+  }
+
+  /** A pre script's environment files are the action's to keep (state); the rest is dropped. */
+  private readFilesAfterPre(): void {
+    readStepFiles(this.stepFiles());
   }
 
   private async runPost(post: PostStep, jobSignal: AbortSignal): Promise<void> {

@@ -59,4 +59,16 @@ export interface PostStep {
 /** Resolves and runs `uses:` steps: local, mirrored remote, built-in and composite actions. */
 export interface ActionHost {
   run(request: ActionRequest, context: ActionContext): Promise<ActionResult>;
+  /**
+   * At the start of the job: the action's `pre:` script to run now, if it has one (and its
+   * `pre-if` holds), as a function of the pre step's output; undefined when there is none.
+   * Local actions have none: GitHub cannot run them before the repository is checked out.
+   */
+  pre?(request: ActionRequest, context: ActionContext): Promise<PreStep | undefined>;
 }
+
+/** A `pre:` script ready to run. */
+export type PreStep = (
+  output: StepOutput,
+  signal: AbortSignal,
+) => Promise<{ ok: boolean; message?: string }>;

@@ -3,10 +3,18 @@ import { readFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { formatDiagnostic } from "../../common/diagnostic.js";
 import type { Executor } from "../../executors/executor.js";
+import { isTruthy } from "../../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
 import { type ActionManifest, readAction } from "../../workflow/read-action.js";
 import { parseKeyValueFile } from "../file-command.js";
-import type { ActionContext, ActionHost, ActionRequest, ActionResult } from "./action-host.js";
+import type { StepOutput } from "../step-output.js";
+import type {
+  ActionContext,
+  ActionHost,
+  ActionRequest,
+  ActionResult,
+  PreStep,
+} from "./action-host.js";
 import { ActionMirror } from "./action-mirror.js";
 import { parseActionReference } from "./action-reference.js";
 import { findBuiltin } from "./builtin/index.js";
@@ -45,6 +53,45 @@ export class ActionResolver implements ActionHost {
 
   constructor(private readonly options: ActionResolverOptions) {
     this.mirror = new ActionMirror(options.mirrors, options.cacheDir);
+  }
+
+  /** State saved by each job's `pre:` scripts, per step, for its main and post scripts. */
+  private readonly preStates = new WeakMap<object, Map<object, Record<string, string>>>();
+
+  async pre(request: ActionRequest, context: ActionContext): Promise<PreStep | undefined> {
+    if (findBuiltin(request.uses)) return undefined;
+    const ref = parseActionReference(request.uses);
+    if (ref?.kind !== "remote") return undefined;
+    const resolved = await this.resolve(request.uses, context.executor);
+    if ("error" in resolved) return undefined; // reported when the step itself runs
+    const runs = resolved.manifest.runs;
+    if (runs.using !== "node" || !runs.pre) return undefined;
+    const condition = evaluateTemplate(
+      { kind: "expr", expr: runs.preIf },
+      context.contexts(request.stepEnv),
+    );
+    if (!isTruthy(condition)) return undefined;
+    const inputs = this.inputs(resolved.manifest, request, context);
+    const pre = runs.pre;
+    return async (output, signal) => {
+      const state: Record<string, string> = {};
+      const result = await this.runScript(
+        resolved,
+        pre,
+        { ...request.env, ...actionEnv(resolved, request, inputs) },
+        output,
+        signal,
+        context.executor,
+      );
+      await readState(request.env, output, state);
+      let steps = this.preStates.get(context.state);
+      if (!steps) {
+        steps = new Map();
+        this.preStates.set(context.state, steps);
+      }
+      steps.set(request.step, state);
+      return result;
+    };
   }
 
   async run(request: ActionRequest, context: ActionContext): Promise<ActionResult> {
@@ -173,46 +220,21 @@ export class ActionResolver implements ActionHost {
     executor: Executor,
   ): Promise<ActionResult> {
     const env: Record<string, string> = { ...request.env, ...actionEnv(action, request, inputs) };
-    const state: Record<string, string> = {};
-    const script = async (
+    const state: Record<string, string> = {
+      ...(this.preStates.get(context.state)?.get(request.step) ?? {}),
+    };
+    const script = (
       entry: string,
       extra: Record<string, string>,
       output = context.output,
       signal = context.signal,
-    ) => {
-      const path = resolve(action.dir, entry);
-      if (relative(action.dir, path).startsWith(".."))
-        return { ok: false, message: `'${entry}' points outside the action` };
-      const result = await executor.exec(
-        {
-          argv: [process.execPath, path],
-          env: { ...env, ...extra },
-          cwd: executor.paths.workspace,
-        },
-        output,
-        signal,
-      );
-      output.flush();
-      if (result.aborted) return { ok: false, message: "the step was ended" };
-      return result.exitCode === 0
-        ? { ok: true }
-        : {
-            ok: false,
-            message: `${action.repository || "the action"} (${entry}) failed with exit code ${result.exitCode ?? result.signal}`,
-          };
-    };
-    const collectState = async () => {
-      const file = request.env.GITHUB_STATE;
-      if (file && existsSync(file)) {
-        for (const [k, v] of parseKeyValueFile(await readFile(file, "utf8")).pairs) state[k] = v;
-      }
-      Object.assign(state, context.output.state);
-    };
-    if (runs.pre) {
-      const pre = await script(runs.pre, {});
-      await collectState();
-      if (!pre.ok)
-        return { ok: false, outputs: {}, ...(pre.message ? { message: pre.message } : {}) };
+    ) => this.runScript(action, entry, { ...env, ...extra }, output, signal, executor);
+    const collectState = () => readState(request.env, context.output, state);
+    if (runs.pre && action.repository === "") {
+      context.output.annotate({
+        level: "warning",
+        message: `\`pre\` execution is not supported for local action from '${request.uses}'`,
+      });
     }
     const main = await script(runs.main, stateEnv(state));
     await collectState();
@@ -232,6 +254,33 @@ export class ActionResolver implements ActionHost {
       });
     }
     return { ok: main.ok, outputs: {}, ...(main.message ? { message: main.message } : {}) };
+  }
+
+  /** Runs one of a node action's scripts on the host's Node. */
+  private async runScript(
+    action: ResolvedAction,
+    entry: string,
+    env: Record<string, string>,
+    output: StepOutput,
+    signal: AbortSignal,
+    executor: Executor,
+  ): Promise<{ ok: boolean; message?: string }> {
+    const path = resolve(action.dir, entry);
+    if (relative(action.dir, path).startsWith(".."))
+      return { ok: false, message: `'${entry}' points outside the action` };
+    const result = await executor.exec(
+      { argv: [process.execPath, path], env, cwd: executor.paths.workspace },
+      output,
+      signal,
+    );
+    output.flush();
+    if (result.aborted) return { ok: false, message: "the step was ended" };
+    return result.exitCode === 0
+      ? { ok: true }
+      : {
+          ok: false,
+          message: `${action.repository || "the action"} (${entry}) failed with exit code ${result.exitCode ?? result.signal}`,
+        };
   }
 
   private async runComposite(
@@ -281,6 +330,19 @@ function actionEnv(
   for (const [name, value] of Object.entries(inputs))
     env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] = value;
   return env;
+}
+
+/** Adds what a script saved (`GITHUB_STATE`, or the deprecated `::save-state::`) to `state`. */
+async function readState(
+  env: Readonly<Record<string, string>>,
+  output: StepOutput,
+  state: Record<string, string>,
+): Promise<void> {
+  const file = env.GITHUB_STATE;
+  if (file && existsSync(file)) {
+    for (const [k, v] of parseKeyValueFile(await readFile(file, "utf8")).pairs) state[k] = v;
+  }
+  Object.assign(state, output.state);
 }
 
 function stateEnv(state: Record<string, string>): Record<string, string> {
