@@ -70,6 +70,12 @@ interface Node {
   failFast: boolean;
 }
 
+interface WorkflowMember {
+  readonly wf: EngineWorkflow;
+  readonly group?: ConcurrencyGroup;
+  released: boolean;
+}
+
 interface Instance {
   readonly node: Node;
   readonly key: string;
@@ -373,9 +379,54 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     running.set(instance, promise);
   };
 
+  // Workflow-level concurrency: a workflow's jobs wait while another workflow of the run holds
+  // its group; a newer one with cancel-in-progress cancels the older.
+  const workflowGroups = new ConcurrencyGroups();
+  const workflowMembers = new Map<EngineWorkflow, WorkflowMember>();
+  const cancelWorkflow = (wf: EngineWorkflow) => {
+    for (const node of nodes.values()) {
+      if (node.wf !== wf || node.status) continue;
+      if (node.instances.length === 0)
+        finishNode(node, "cancelled", "cancelled by a newer run in its concurrency group");
+      else for (const instance of node.instances) cancelInstance(instance);
+    }
+  };
+  const releaseFinishedWorkflows = () => {
+    for (const member of workflowMembers.values()) {
+      if (member.released || !member.group) continue;
+      if ([...nodes.values()].every((n) => n.wf !== member.wf || n.status)) {
+        member.released = true;
+        workflowGroups.release(member);
+      }
+    }
+  };
+  for (const wf of request.workflows) {
+    let group: ConcurrencyGroup | undefined;
+    try {
+      group = concurrencyOf(wf.workflow.concurrency, {
+        github: githubContext(request.event, wf.workflow, {
+          id: request.runId,
+          number: request.runNumber ?? "1",
+        }),
+        inputs: wf.inputs,
+        vars: { ...request.config.variables, ...request.vars },
+      });
+    } catch {
+      group = undefined;
+    }
+    const member: WorkflowMember = { wf, released: false, ...(group ? { group } : {}) };
+    workflowMembers.set(wf, member);
+    if (group)
+      for (const victim of workflowGroups.enqueue(member, group))
+        cancelWorkflow((victim as WorkflowMember).wf);
+  }
+
   for (;;) {
+    releaseFinishedWorkflows();
     for (const node of nodes.values()) {
       if (node.status || node.instances.length > 0) continue;
+      const wf = workflowMembers.get(node.wf);
+      if (wf && !workflowGroups.canStart(wf)) continue;
       const needs = node.job.needs.map((n) => nodes.get(keyOf(node.wf, n.value)));
       if (needs.every((n) => n?.status !== undefined)) decide(node);
     }
