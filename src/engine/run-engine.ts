@@ -3,15 +3,24 @@ import type { JobSpec } from "../compiler/job-spec.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import { isTruthy } from "../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
-import { checkEnvironmentGate } from "../planner/environment-gate.js";
 import type { JobResult } from "../runner/job-runner.js";
 import type { JobStatus } from "../runner/runner-events.js";
 import { githubContext, type TriggerEvent } from "../triggers/event.js";
 import { expandMatrixValue, type MatrixCombination } from "../workflow/matrix.js";
-import type { Job, StepsJob, Workflow } from "../workflow/model.js";
-import { mapGet } from "../workflow/template.js";
+import type { StepsJob, Workflow } from "../workflow/model.js";
 import { type ConcurrencyGroup, ConcurrencyGroups } from "./concurrency.js";
+import { concurrencyOf, environmentName, gate } from "./job-gates.js";
 import type { RunSink, RunStatus } from "./run-events.js";
+import {
+  ancestors,
+  buildNodes,
+  doneInstance,
+  type Instance,
+  keyOf,
+  type Node,
+  needsContext,
+  type WorkflowMember,
+} from "./run-graph.js";
 
 /** A workflow to run, with its resolved `inputs`. */
 export interface EngineWorkflow {
@@ -56,37 +65,6 @@ export interface RunResult {
     string,
     { status: JobStatus; outputs: Record<string, string>; reason?: string }
   >;
-}
-
-interface Node {
-  readonly wf: EngineWorkflow;
-  readonly job: Job;
-  readonly key: string;
-  status?: JobStatus;
-  reason?: string;
-  outputs: Record<string, string>;
-  instances: Instance[];
-  maxParallel: number;
-  failFast: boolean;
-}
-
-interface WorkflowMember {
-  readonly wf: EngineWorkflow;
-  readonly group?: ConcurrencyGroup;
-  released: boolean;
-}
-
-interface Instance {
-  readonly node: Node;
-  readonly key: string;
-  readonly name: string;
-  readonly spec: JobSpec;
-  readonly abort: AbortController;
-  readonly group?: ConcurrencyGroup;
-  readonly continueOnError: boolean;
-  state: "queued" | "running" | "done";
-  status?: JobStatus;
-  waitingSaid?: string;
 }
 
 /**
@@ -341,11 +319,13 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
   };
 
   const start = (instance: Instance) => {
+    const spec = instance.spec;
+    if (!spec) return; // ended before it could start: never queued
     instance.state = "running";
     const startedAt = now();
     sink({ type: "job.started", job: instance.key, name: instance.name, at: startedAt });
     const promise = options
-      .execute(instance.spec, instance.abort.signal)
+      .execute(spec, instance.abort.signal)
       .catch(
         (err: unknown): JobResult => ({
           status: "failure",
@@ -499,129 +479,4 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       ...(n.reason ? { reason: n.reason } : {}),
     });
   return { status, jobs };
-}
-
-function keyOf(wf: EngineWorkflow, jobId: string): string {
-  return `${wf.workflow.file} / ${jobId}`;
-}
-
-function buildNodes(request: RunRequest): Map<string, Node> {
-  const nodes = new Map<string, Node>();
-  for (const wf of request.workflows) {
-    const wanted = request.only?.length ? closure(wf.workflow, request.only) : undefined;
-    for (const job of wf.workflow.jobs) {
-      if (wanted && !wanted.has(job.id)) continue;
-      nodes.set(keyOf(wf, job.id), {
-        wf,
-        job,
-        key: keyOf(wf, job.id),
-        outputs: {},
-        instances: [],
-        maxParallel: Number.POSITIVE_INFINITY,
-        failFast: true,
-      });
-    }
-  }
-  return nodes;
-}
-
-/** The named jobs and, transitively, the jobs they need. */
-function closure(workflow: Workflow, only: readonly string[]): Set<string> {
-  const byId = new Map(workflow.jobs.map((j) => [j.id, j] as const));
-  const out = new Set<string>();
-  const stack = only.filter((id) => byId.has(id));
-  while (stack.length > 0) {
-    const id = stack.pop() as string;
-    if (out.has(id)) continue;
-    out.add(id);
-    for (const n of byId.get(id)?.needs ?? []) stack.push(n.value);
-  }
-  return out;
-}
-
-function needsContext(node: Node, nodes: ReadonlyMap<string, Node>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const n of node.job.needs) {
-    const need = nodes.get(keyOf(node.wf, n.value));
-    out[n.value] = { result: need?.status ?? "skipped", outputs: need?.outputs ?? {} };
-  }
-  return out;
-}
-
-function ancestors(node: Node, nodes: ReadonlyMap<string, Node>): Node[] {
-  const out: Node[] = [];
-  const seen = new Set<string>();
-  const stack = [...node.job.needs.map((n) => keyOf(node.wf, n.value))];
-  while (stack.length > 0) {
-    const key = stack.pop() as string;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const n = nodes.get(key);
-    if (!n) continue;
-    out.push(n);
-    stack.push(...n.job.needs.map((x) => keyOf(n.wf, x.value)));
-  }
-  return out;
-}
-
-function environmentName(job: StepsJob, contexts: Record<string, unknown>): string | undefined {
-  if (!job.environment) return undefined;
-  const t = job.environment.kind === "map" ? mapGet(job.environment, "name") : job.environment;
-  if (!t) return undefined;
-  const name = coerceString(evaluateTemplate(t, contexts));
-  return name === "" ? undefined : name;
-}
-
-function concurrencyOf(
-  t: Job["concurrency"],
-  contexts: Record<string, unknown>,
-): ConcurrencyGroup | undefined {
-  if (!t) return undefined;
-  const value = evaluateTemplate(t, contexts);
-  if (value && typeof value === "object") {
-    const v = value as { group?: unknown; "cancel-in-progress"?: unknown };
-    const name = coerceString(v.group);
-    return name
-      ? {
-          name,
-          cancelInProgress: v["cancel-in-progress"] === true || v["cancel-in-progress"] === "true",
-        }
-      : undefined;
-  }
-  const name = coerceString(value);
-  return name ? { name, cancelInProgress: false } : undefined;
-}
-
-function gate(
-  envName: string,
-  request: RunRequest,
-  options: EngineOptions,
-): { status: JobStatus; reason: string } | undefined {
-  const verdict = checkEnvironmentGate(request.config.environments[envName], request.event.ref);
-  switch (verdict.kind) {
-    case "refused":
-      return { status: "failure", reason: verdict.reason };
-    case "approval":
-      return options.approved(envName)
-        ? undefined
-        : {
-            status: "skipped",
-            reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")}); run with --approve ${envName} to approve it locally`,
-          };
-    default:
-      return undefined;
-  }
-}
-
-function doneInstance(node: Node, key: string, name: string, status: JobStatus): Instance {
-  return {
-    node,
-    key,
-    name,
-    spec: undefined as unknown as JobSpec,
-    abort: new AbortController(),
-    continueOnError: false,
-    state: "done",
-    status,
-  };
 }

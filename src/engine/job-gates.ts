@@ -1,0 +1,64 @@
+import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
+import { checkEnvironmentGate } from "../planner/environment-gate.js";
+import type { JobStatus } from "../runner/runner-events.js";
+import type { Job, StepsJob } from "../workflow/model.js";
+import { mapGet } from "../workflow/template.js";
+import type { ConcurrencyGroup } from "./concurrency.js";
+import type { EngineOptions, RunRequest } from "./run-engine.js";
+
+// What may hold a job back when it is ready: its environment's rules and its concurrency group.
+
+/** The environment a job deploys to, evaluated; undefined when it names none. */
+export function environmentName(
+  job: StepsJob,
+  contexts: Record<string, unknown>,
+): string | undefined {
+  if (!job.environment) return undefined;
+  const t = job.environment.kind === "map" ? mapGet(job.environment, "name") : job.environment;
+  if (!t) return undefined;
+  const name = coerceString(evaluateTemplate(t, contexts));
+  return name === "" ? undefined : name;
+}
+
+/** A job's or workflow's concurrency group, evaluated; undefined when it has none. */
+export function concurrencyOf(
+  t: Job["concurrency"],
+  contexts: Record<string, unknown>,
+): ConcurrencyGroup | undefined {
+  if (!t) return undefined;
+  const value = evaluateTemplate(t, contexts);
+  if (value && typeof value === "object") {
+    const v = value as { group?: unknown; "cancel-in-progress"?: unknown };
+    const name = coerceString(v.group);
+    return name
+      ? {
+          name,
+          cancelInProgress: v["cancel-in-progress"] === true || v["cancel-in-progress"] === "true",
+        }
+      : undefined;
+  }
+  const name = coerceString(value);
+  return name ? { name, cancelInProgress: false } : undefined;
+}
+
+/** What an environment's rules do to a job: nothing, or its final status and why. */
+export function gate(
+  envName: string,
+  request: RunRequest,
+  options: EngineOptions,
+): { status: JobStatus; reason: string } | undefined {
+  const verdict = checkEnvironmentGate(request.config.environments[envName], request.event.ref);
+  switch (verdict.kind) {
+    case "refused":
+      return { status: "failure", reason: verdict.reason };
+    case "approval":
+      return options.approved(envName)
+        ? undefined
+        : {
+            status: "skipped",
+            reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")}); run with --approve ${envName} to approve it locally`,
+          };
+    default:
+      return undefined;
+  }
+}
