@@ -13,6 +13,8 @@ await build({
   target: "node20",
   sourcemap: "linked",
   legalComments: "none",
+  // Native and optional modules stay in node_modules: they cannot be bundled.
+  external: ["better-sqlite3", "pg-native"],
   logLevel: "warning",
   banner: {
     js: [

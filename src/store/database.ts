@@ -1,0 +1,156 @@
+import type { ColumnType, Generated } from "kysely";
+
+/**
+ * The tables of Trunkline's store, as Kysely sees them. Times are milliseconds since the
+ * epoch; JSON columns hold text. The same schema serves SQLite and Postgres.
+ */
+export interface Database {
+  repositories: RepositoriesTable;
+  runs: RunsTable;
+  jobs: JobsTable;
+  steps: StepsTable;
+  log_chunks: LogChunksTable;
+  annotations: AnnotationsTable;
+  artifacts: ArtifactsTable;
+  environments: EnvironmentsTable;
+  secrets: SecretsTable;
+  tokens: TokensTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  events: EventsTable;
+}
+
+/** A repository the server builds: hosted (git smart HTTP) or reached by webhooks. */
+export interface RepositoriesTable {
+  id: string;
+  name: string;
+  default_branch: string;
+  created_at: number;
+}
+
+/** One run of one workflow for one event; reruns are new attempts of the same run. */
+export interface RunsTable {
+  id: string;
+  repository_id: string;
+  number: number;
+  attempt: number;
+  workflow_file: string;
+  workflow_name: string;
+  event: string;
+  ref: string;
+  sha: string;
+  status: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** The event payload, JSON. */
+  payload: string;
+}
+
+/** One job (one matrix combination) of a run attempt. */
+export interface JobsTable {
+  id: string;
+  run_id: string;
+  attempt: number;
+  key: string;
+  name: string;
+  status: string;
+  reason: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  /** Job outputs, JSON. */
+  outputs: string;
+}
+
+/** One step of a job (pre, main or post). */
+export interface StepsTable {
+  job_id: string;
+  number: number;
+  name: string;
+  stage: string;
+  outcome: string | null;
+  conclusion: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+/** A job's log, in chunks that start at a line offset: a retried chunk replaces itself. */
+export interface LogChunksTable {
+  job_id: string;
+  /** The number of the chunk's first line in the job's log, from 0. */
+  offset: number;
+  /** The chunk's lines, already masked, joined with newlines. */
+  lines: string;
+  line_count: number;
+}
+
+/** An annotation a job raised. */
+export interface AnnotationsTable {
+  id: Generated<number>;
+  job_id: string;
+  level: string;
+  message: string;
+  title: string | null;
+  file: string | null;
+  line: number | null;
+  column: number | null;
+}
+
+/** An artifact a run uploaded (its content lives in the artifact store). */
+export interface ArtifactsTable {
+  id: string;
+  run_id: string;
+  name: string;
+  size: number;
+  digest: string;
+  created_at: number;
+}
+
+/** A repository's environment and its protection rules (JSON). */
+export interface EnvironmentsTable {
+  repository_id: string;
+  name: string;
+  rules: string;
+}
+
+/** A secret, encrypted at rest; never returned by the API. */
+export interface SecretsTable {
+  id: string;
+  /** `organization`, `repository` or `environment`. */
+  scope: string;
+  /** "" for organisation secrets, so the unique key has no NULLs. */
+  repository_id: string;
+  /** "" unless the scope is an environment. */
+  environment: string;
+  name: string;
+  ciphertext: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An API token, stored hashed. */
+export interface TokensTable {
+  id: string;
+  name: string;
+  role: string;
+  hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** A webhook delivery seen, so a repeated `X-GitHub-Delivery` creates no second run. */
+export interface WebhookDeliveriesTable {
+  delivery_id: string;
+  repository_id: string;
+  event: string;
+  received_at: number;
+}
+
+/** The append-only event log: every state change, in order. */
+export interface EventsTable {
+  id: Generated<number>;
+  run_id: string | null;
+  type: string;
+  at: number;
+  /** The event, JSON. */
+  data: ColumnType<string, string, never>;
+}

@@ -1,0 +1,97 @@
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { ErrorCode, InputError, TrunklineError } from "../common/errors.js";
+import type { Database } from "./database.js";
+import { initialSchema } from "./migrations/0001-initial.js";
+
+/** Which database a store uses. */
+export type StoreDialect = "sqlite" | "postgres";
+
+/** An open store: the typed query builder, its dialect, and how to close it. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  close(): Promise<void>;
+}
+
+/** Where the store lives: a Postgres URL, or a data directory for the embedded SQLite file. */
+export interface StoreOptions {
+  /** `postgres://...`; when absent, SQLite in `dataDir`. */
+  readonly url?: string;
+  /** @default `./.trunkline-data` */
+  readonly dataDir?: string;
+}
+
+// Postgres returns bigint (int8) as strings by default; Trunkline's bigints are epoch
+// milliseconds and ids, far below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+/**
+ * Opens the store and brings its schema up to date. SQLite runs in WAL mode with foreign
+ * keys on; Postgres takes any `postgres://` URL. Throws a {@link TrunklineError} that says
+ * which database could not be opened, and why.
+ */
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const url = options.url;
+  let store: Store;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    try {
+      const client = await pool.connect();
+      client.release();
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new TrunklineError(
+        ErrorCode.NotFound,
+        `cannot connect to ${redact(url)}: ${(err as Error).message}`,
+      );
+    }
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    store = { db, dialect: "postgres", close: () => db.destroy() };
+  } else if (url) {
+    throw new InputError(
+      `--database ${redact(url)}: expected a postgres:// URL (without one, SQLite in the data directory is used)`,
+    );
+  } else {
+    const file = join(resolve(options.dataDir ?? ".trunkline-data"), "trunkline.db");
+    mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("busy_timeout = 5000");
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    store = { db, dialect: "sqlite", close: () => db.destroy() };
+  }
+  await migrate(store);
+  return store;
+}
+
+/** Every migration, in order; a new schema change is a new entry, never an edit. */
+function migrations(dialect: StoreDialect): Record<string, Migration> {
+  return { "0001-initial": initialSchema(dialect) };
+}
+
+/** Brings the schema to the latest migration; safe to call on every start. */
+export async function migrate(store: Store): Promise<void> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrations(store.dialect) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new TrunklineError(
+      ErrorCode.Internal,
+      `store migration ${failed} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** A database URL with its password hidden, for messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
