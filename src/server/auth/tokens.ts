@@ -1,0 +1,78 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { InputError } from "../../common/errors.js";
+import type { Database } from "../../store/database.js";
+
+/** What a token may do, from most to least: each role can do what the ones after it can. */
+export const ROLES = ["admin", "maintainer", "developer", "viewer"] as const;
+
+/** One of {@link ROLES}. */
+export type Role = (typeof ROLES)[number];
+
+/** A token as the server knows it: never its secret part. */
+export interface TokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+}
+
+const PREFIX = "tl_";
+
+/** The stored form of a token: its SHA-256. Tokens are random, so no salt or slow hash is needed. */
+function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** Whether `role` is at least `needed`. */
+export function allows(role: Role, needed: Role): boolean {
+  return ROLES.indexOf(role) <= ROLES.indexOf(needed);
+}
+
+/** Creates a token and returns its secret once; the store keeps only its hash. */
+export async function createToken(
+  db: Kysely<Database>,
+  name: string,
+  role: string,
+  now = Date.now(),
+): Promise<{ token: string; info: TokenInfo }> {
+  if (!(ROLES as readonly string[]).includes(role))
+    throw new InputError(`role '${role}' must be one of ${ROLES.join(", ")}`);
+  if (name.trim() === "") throw new InputError("a token needs a name");
+  const token = `${PREFIX}${randomBytes(32).toString("base64url")}`;
+  const info: TokenInfo = { id: randomUUID(), name, role: role as Role };
+  await db
+    .insertInto("tokens")
+    .values({
+      id: info.id,
+      name,
+      role,
+      hash: hashToken(token),
+      created_at: now,
+      last_used_at: null,
+    })
+    .execute();
+  return { token, info };
+}
+
+/** The token's holder, or undefined for an unknown token; records when it was last used. */
+export async function verifyToken(
+  db: Kysely<Database>,
+  token: string,
+  now = Date.now(),
+): Promise<TokenInfo | undefined> {
+  if (!token.startsWith(PREFIX)) return undefined;
+  const row = await db
+    .selectFrom("tokens")
+    .select(["id", "name", "role"])
+    .where("hash", "=", hashToken(token))
+    .executeTakeFirst();
+  if (!row) return undefined;
+  await db.updateTable("tokens").set({ last_used_at: now }).where("id", "=", row.id).execute();
+  return { id: row.id, name: row.name, role: row.role as Role };
+}
+
+/** Revokes a token; false when there was none. */
+export async function revokeToken(db: Kysely<Database>, id: string): Promise<boolean> {
+  const result = await db.deleteFrom("tokens").where("id", "=", id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
