@@ -13,7 +13,7 @@ export function verifySignature(
   rawBody: Buffer | string,
   signature: string | undefined,
 ): boolean {
-  if (!signature || !signature.startsWith("sha256=")) return false;
+  if (signature === undefined || !signature.startsWith("sha256=")) return false;
   const given = Buffer.from(signature.slice("sha256=".length), "hex");
   const expected = createHmac("sha256", secret).update(rawBody).digest();
   // A wrong length is refused up front (timingSafeEqual requires equal lengths); the length
