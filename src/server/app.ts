@@ -69,21 +69,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     const token = bearer(request);
     const caller = token ? await verifyToken(db, token) : undefined;
     if (!caller) {
-      await reply
-        .code(401)
-        .send({
-          code: "unauthorized",
-          message: "a valid API token is required (Authorization: Bearer <token>)",
-        });
+      await reply.code(401).send({
+        code: "unauthorized",
+        message: "a valid API token is required (Authorization: Bearer <token>)",
+      });
       return reply;
     }
     if (!allows(caller.role, role)) {
-      await reply
-        .code(403)
-        .send({
-          code: "forbidden",
-          message: `this needs the ${role} role; the token has ${caller.role}`,
-        });
+      await reply.code(403).send({
+        code: "forbidden",
+        message: `this needs the ${role} role; the token has ${caller.role}`,
+      });
       return reply;
     }
     request.caller = caller;
