@@ -226,3 +226,97 @@ describe.each([
     );
   });
 });
+
+describe("runs and logs through the API", () => {
+  test("list, show, and read logs from any line", async () => {
+    const database = sqliteDatabase();
+    const store = await openStore(database.options);
+    const app = await buildApp({ store, box: new SecretBox(randomBytes(32)), logger: false });
+    const { token } = await createToken(store.db, "reader", "viewer");
+    const headers = { authorization: `Bearer ${token}` };
+    await store.db
+      .insertInto("repositories")
+      .values({ id: "r1", name: "app", default_branch: "main", created_at: 1 })
+      .execute();
+    await store.db
+      .insertInto("runs")
+      .values({
+        id: "run1",
+        repository_id: "r1",
+        number: 7,
+        attempt: 1,
+        workflow_file: "ci.yml",
+        workflow_name: "CI",
+        event: "push",
+        ref: "refs/heads/main",
+        sha: "b".repeat(40),
+        status: "success",
+        created_at: 1,
+        started_at: 2,
+        finished_at: 3,
+        payload: "{}",
+      })
+      .execute();
+    await store.db
+      .insertInto("jobs")
+      .values({
+        id: "j1",
+        run_id: "run1",
+        attempt: 1,
+        key: "ci.yml / build",
+        name: "build",
+        status: "success",
+        reason: null,
+        started_at: 2,
+        finished_at: 3,
+        outputs: "{}",
+      })
+      .execute();
+    await store.db
+      .insertInto("log_chunks")
+      .values([
+        { job_id: "j1", offset: 0, lines: "a\nb", line_count: 2 },
+        { job_id: "j1", offset: 2, lines: "c", line_count: 1 },
+      ])
+      .execute();
+    const runs = (await app.inject({ url: "/api/v1/repositories/app/runs", headers })).json();
+    expect(runs).toEqual([
+      {
+        id: "run1",
+        number: 7,
+        attempt: 1,
+        workflow: "CI",
+        event: "push",
+        ref: "refs/heads/main",
+        sha: "b".repeat(40),
+        status: "success",
+        createdAt: 1,
+        startedAt: 2,
+        finishedAt: 3,
+      },
+    ]);
+    const shown = (await app.inject({ url: "/api/v1/runs/run1", headers })).json();
+    expect(shown.jobs).toEqual([
+      { id: "j1", key: "ci.yml / build", name: "build", status: "success", reason: null },
+    ]);
+    expect((await app.inject({ url: "/api/v1/jobs/j1/logs", headers })).json()).toEqual({
+      lines: ["a", "b", "c"],
+      next: 3,
+    });
+    expect((await app.inject({ url: "/api/v1/jobs/j1/logs?from=1", headers })).json()).toEqual({
+      lines: ["b", "c"],
+      next: 3,
+    });
+    expect((await app.inject({ url: "/api/v1/jobs/j1/logs?from=3", headers })).json()).toEqual({
+      lines: [],
+      next: 3,
+    });
+    expect((await app.inject({ url: "/api/v1/jobs/j1/logs?from=-1", headers })).statusCode).toBe(
+      400,
+    );
+    expect((await app.inject({ url: "/api/v1/runs/nope", headers })).statusCode).toBe(404);
+    await app.close();
+    await store.close();
+    await database.drop();
+  });
+});

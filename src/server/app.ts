@@ -5,6 +5,7 @@ import { ErrorCode, TrunklineError } from "../common/errors.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { deleteSecret, listSecrets, setSecret } from "../secrets/secret-store.js";
 import type { Store } from "../store/open-store.js";
+import { readLog } from "../store/run-recorder.js";
 import {
   allows,
   createToken,
@@ -296,6 +297,148 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     async (request, reply) => {
       const { token, info } = await createToken(db, request.body.name, request.body.role);
       return reply.code(201).send({ ...info, token });
+    },
+  );
+
+  const run = {
+    type: "object",
+    properties: {
+      id: { type: "string" },
+      number: { type: "number" },
+      attempt: { type: "number" },
+      workflow: { type: "string" },
+      event: { type: "string" },
+      ref: { type: "string" },
+      sha: { type: "string" },
+      status: { type: "string" },
+      createdAt: { type: "number" },
+      startedAt: { type: ["number", "null"] },
+      finishedAt: { type: ["number", "null"] },
+    },
+  } as const;
+  const toRun = (r: {
+    id: string;
+    number: number;
+    attempt: number;
+    workflow_name: string;
+    event: string;
+    ref: string;
+    sha: string;
+    status: string;
+    created_at: number;
+    started_at: number | null;
+    finished_at: number | null;
+  }) => ({
+    id: r.id,
+    number: r.number,
+    attempt: r.attempt,
+    workflow: r.workflow_name,
+    event: r.event,
+    ref: r.ref,
+    sha: r.sha,
+    status: r.status,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  });
+
+  app.get<{ Params: { repo: string } }>(
+    "/api/v1/repositories/:repo/runs",
+    {
+      config: { role: "viewer" },
+      schema: { response: { 200: { type: "array", items: run }, 404: error } },
+    },
+    async (request) => {
+      const id = await repositoryId(request.params.repo);
+      const rows = await db
+        .selectFrom("runs")
+        .selectAll()
+        .where("repository_id", "=", id)
+        .orderBy("number", "desc")
+        .limit(100)
+        .execute();
+      return rows.map(toRun);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/runs/:id",
+    {
+      config: { role: "viewer" },
+      schema: {
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              ...run.properties,
+              jobs: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    id: { type: "string" },
+                    key: { type: "string" },
+                    name: { type: "string" },
+                    status: { type: "string" },
+                    reason: { type: ["string", "null"] },
+                  },
+                },
+              },
+            },
+          },
+          404: error,
+        },
+      },
+    },
+    async (request, reply) => {
+      const row = await db
+        .selectFrom("runs")
+        .selectAll()
+        .where("id", "=", request.params.id)
+        .executeTakeFirst();
+      if (!row)
+        return reply
+          .code(404)
+          .send({ code: "not_found", message: `no run '${request.params.id}'` });
+      const jobs = await db
+        .selectFrom("jobs")
+        .select(["id", "key", "name", "status", "reason"])
+        .where("run_id", "=", row.id)
+        .orderBy("key")
+        .execute();
+      return { ...toRun(row), jobs };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { from?: number } }>(
+    "/api/v1/jobs/:id/logs",
+    {
+      config: { role: "viewer" },
+      schema: {
+        querystring: { type: "object", properties: { from: { type: "integer", minimum: 0 } } },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              lines: { type: "array", items: { type: "string" } },
+              next: { type: "number" },
+            },
+          },
+          404: error,
+        },
+      },
+    },
+    async (request, reply) => {
+      const job = await db
+        .selectFrom("jobs")
+        .select("id")
+        .where("id", "=", request.params.id)
+        .executeTakeFirst();
+      if (!job)
+        return reply
+          .code(404)
+          .send({ code: "not_found", message: `no job '${request.params.id}'` });
+      return readLog(db, job.id, request.query.from ?? 0);
     },
   );
 

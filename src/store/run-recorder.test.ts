@@ -1,0 +1,172 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  postgresAvailable,
+  postgresDatabase,
+  sqliteDatabase,
+  type TestDatabase,
+} from "../../test/helpers/databases.js";
+import { workflowFrom } from "../../test/helpers/workflow.js";
+import { EMPTY_REPO_CONFIG } from "../config/repo-config.js";
+import { executeRun } from "../engine/run-engine.js";
+import { HostExecutor } from "../executors/host/host-executor.js";
+import { ActionResolver } from "../runner/actions/action-resolver.js";
+import { runJob } from "../runner/job-runner.js";
+import { openStore, type Store } from "./open-store.js";
+import { RunRecorder, readLog } from "./run-recorder.js";
+
+const WORKFLOW = `
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: for i in $(seq 1 250); do echo "line $i"; done
+      - run: echo "::warning::careful"
+      - if: failure()
+        run: echo never
+  skipped:
+    if: false
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo never
+`;
+
+const postgres = await postgresAvailable();
+
+describe.each([
+  ["sqlite", true],
+  ["postgres", postgres],
+] as const)("recording a run in the store on %s", (dialect, available) => {
+  let database: TestDatabase;
+  let store: Store;
+  beforeAll(async () => {
+    if (!available) return;
+    database = dialect === "sqlite" ? sqliteDatabase() : await postgresDatabase();
+    store = await openStore(database.options);
+  });
+  afterAll(async () => {
+    if (!available) return;
+    await store.close();
+    await database.drop();
+  });
+
+  test.skipIf(!available)(
+    "jobs, steps, annotations, events and every log line, in order",
+    async () => {
+      const now = Date.now();
+      await store.db
+        .insertInto("repositories")
+        .values({ id: "r1", name: "app", default_branch: "main", created_at: now })
+        .execute();
+      await store.db
+        .insertInto("runs")
+        .values({
+          id: "run1",
+          repository_id: "r1",
+          number: 1,
+          attempt: 1,
+          workflow_file: "ci.yml",
+          workflow_name: "ci",
+          event: "push",
+          ref: "refs/heads/main",
+          sha: "a".repeat(40),
+          status: "queued",
+          created_at: now,
+          started_at: null,
+          finished_at: null,
+          payload: "{}",
+        })
+        .execute();
+      const recorder = new RunRecorder(store.db, "run1");
+      const root = mkdtempSync(join(tmpdir(), "trunkline-recorder-"));
+      const workflow = await workflowFrom(WORKFLOW, "ci.yml");
+      let n = 0;
+      const result = await executeRun(
+        {
+          runId: "run1",
+          event: { name: "push", ref: "refs/heads/main", sha: "a".repeat(40) },
+          workflows: [{ workflow, inputs: {} }],
+          config: EMPTY_REPO_CONFIG,
+          vars: {},
+          secrets: {},
+        },
+        {
+          maxParallel: 2,
+          sink: (e) => recorder.handle(e),
+          cancel: new AbortController().signal,
+          approved: () => false,
+          unrunnable: () => undefined,
+          execute: (spec, cancel) =>
+            runJob(spec, {
+              executor: new HostExecutor({ root: join(root, String(++n)) }),
+              sink: (e) => recorder.handle({ ...e, at: Date.now() }),
+              cancel,
+              actions: new ActionResolver({
+                mirrors: [],
+                cacheDir: join(root, "a"),
+                repoRoot: root,
+                artifactDir: join(root, "art"),
+                actionsCacheDir: join(root, "c"),
+              }),
+              baseEnv: { PATH: process.env.PATH ?? "" },
+            }),
+        },
+      );
+      await recorder.flush();
+      expect(result.status).toBe("success");
+      const run = await store.db
+        .selectFrom("runs")
+        .selectAll()
+        .where("id", "=", "run1")
+        .executeTakeFirstOrThrow();
+      expect(run.status).toBe("success");
+      expect(run.started_at).toBeGreaterThanOrEqual(now);
+      const jobs = await store.db
+        .selectFrom("jobs")
+        .select(["key", "status"])
+        .where("run_id", "=", "run1")
+        .orderBy("key")
+        .execute();
+      expect(jobs).toEqual([
+        { key: "ci.yml / build", status: "success" },
+        { key: "ci.yml / skipped", status: "skipped" },
+      ]);
+      const build = recorder.jobId("ci.yml / build") as string;
+      const steps = await store.db
+        .selectFrom("steps")
+        .select(["number", "conclusion"])
+        .where("job_id", "=", build)
+        .orderBy("number")
+        .execute();
+      expect(steps).toEqual([
+        { number: 1, conclusion: "success" },
+        { number: 2, conclusion: "success" },
+        { number: 3, conclusion: "skipped" },
+      ]);
+      const log = await readLog(store.db, build);
+      expect(log.lines.slice(0, 250)).toEqual(
+        Array.from({ length: 250 }, (_, i) => `line ${i + 1}`),
+      );
+      expect(log.next).toBe(log.lines.length);
+      const resumed = await readLog(store.db, build, 120);
+      expect(resumed.lines[0]).toBe("line 121");
+      expect(resumed.next).toBe(log.next);
+      const annotations = await store.db
+        .selectFrom("annotations")
+        .select(["level", "message"])
+        .execute();
+      expect(annotations).toEqual([{ level: "warning", message: "careful" }]);
+      const events = await store.db
+        .selectFrom("events")
+        .select("type")
+        .where("run_id", "=", "run1")
+        .orderBy("id")
+        .execute();
+      expect(events[0]?.type).toBe("run.started");
+      expect(events.at(-1)?.type).toBe("run.finished");
+    },
+  );
+});

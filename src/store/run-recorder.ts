@@ -1,0 +1,234 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { RunEvent } from "../engine/run-events.js";
+import type { Database } from "./database.js";
+import { appendEvents } from "./event-log.js";
+
+/** Log lines kept in memory per job before they are written as one chunk. */
+const CHUNK_LINES = 100;
+
+/**
+ * Keeps one run in the store as its events arrive: the event log, job and step rows, log
+ * chunks (with line offsets, so a reader can resume from any line) and annotations. Writes
+ * happen one after another in event order; `flush` waits for them.
+ */
+export class RunRecorder {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly jobIds = new Map<string, string>();
+  private readonly pending = new Map<string, string[]>();
+  private readonly written = new Map<string, number>();
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly runId: string,
+    private readonly attempt = 1,
+  ) {}
+
+  /** Records an event (asynchronously, in order). */
+  handle(event: RunEvent): void {
+    this.chain = this.chain
+      .then(() => this.write(event))
+      .catch((err: Error) => {
+        this.failure ??= err;
+      });
+  }
+
+  /** Waits for every write so far; throws the first write that failed. */
+  async flush(): Promise<void> {
+    await this.chain;
+    for (const job of this.pending.keys()) await this.writeChunk(job);
+    if (this.failure) throw this.failure;
+  }
+
+  /** The store id of a job, by its key in the run. */
+  jobId(key: string): string | undefined {
+    return this.jobIds.get(key);
+  }
+
+  private async write(event: RunEvent): Promise<void> {
+    const db = this.db;
+    await appendEvents(db, [{ runId: this.runId, type: event.type, at: event.at, data: event }]);
+    switch (event.type) {
+      case "run.started":
+        await db
+          .updateTable("runs")
+          .set({ status: "in_progress", started_at: event.at })
+          .where("id", "=", this.runId)
+          .execute();
+        return;
+      case "run.finished":
+        await db
+          .updateTable("runs")
+          .set({ status: event.status, finished_at: event.at })
+          .where("id", "=", this.runId)
+          .execute();
+        return;
+      case "job.queued":
+        await this.ensureJob(event.job, event.name, "queued");
+        return;
+      case "job.started": {
+        const id = await this.ensureJob(event.job, event.name, "in_progress");
+        await db
+          .updateTable("jobs")
+          .set({ status: "in_progress", started_at: event.at })
+          .where("id", "=", id)
+          .execute();
+        return;
+      }
+      case "job.finished": {
+        const id = await this.ensureJob(event.job, event.name, event.status);
+        await this.writeChunk(event.job);
+        await db
+          .updateTable("jobs")
+          .set({
+            status: event.status,
+            reason: event.reason ?? null,
+            finished_at: event.at,
+            outputs: JSON.stringify(event.outputs),
+          })
+          .where("id", "=", id)
+          .execute();
+        return;
+      }
+      case "step.started": {
+        const id = await this.ensureJob(event.job, event.job, "in_progress");
+        await db
+          .insertInto("steps")
+          .values({
+            job_id: id,
+            number: event.step,
+            name: event.name,
+            stage: event.stage,
+            outcome: null,
+            conclusion: null,
+            started_at: event.at,
+            finished_at: null,
+          })
+          .execute();
+        return;
+      }
+      case "step.finished": {
+        const id = await this.ensureJob(event.job, event.job, "in_progress");
+        const exists = await db
+          .selectFrom("steps")
+          .select("number")
+          .where("job_id", "=", id)
+          .where("number", "=", event.step)
+          .executeTakeFirst();
+        if (exists) {
+          await db
+            .updateTable("steps")
+            .set({ outcome: event.outcome, conclusion: event.conclusion, finished_at: event.at })
+            .where("job_id", "=", id)
+            .where("number", "=", event.step)
+            .execute();
+        } else {
+          await db
+            .insertInto("steps")
+            .values({
+              job_id: id,
+              number: event.step,
+              name: event.name,
+              stage: event.stage,
+              outcome: event.outcome,
+              conclusion: event.conclusion,
+              started_at: event.at,
+              finished_at: event.at,
+            })
+            .execute();
+        }
+        await this.writeChunk(event.job);
+        return;
+      }
+      case "log": {
+        const lines = this.pending.get(event.job) ?? [];
+        lines.push(event.text);
+        this.pending.set(event.job, lines);
+        if (lines.length >= CHUNK_LINES) await this.writeChunk(event.job);
+        return;
+      }
+      case "annotation": {
+        const id = await this.ensureJob(event.job, event.job, "in_progress");
+        const a = event.annotation;
+        await db
+          .insertInto("annotations")
+          .values({
+            job_id: id,
+            level: a.level,
+            message: a.message,
+            title: a.title ?? null,
+            file: a.file ?? null,
+            line: a.line ?? null,
+            column: a.column ?? null,
+          })
+          .execute();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private async ensureJob(key: string, name: string, status: string): Promise<string> {
+    const known = this.jobIds.get(key);
+    if (known) return known;
+    const id = randomUUID();
+    this.jobIds.set(key, id);
+    await this.db
+      .insertInto("jobs")
+      .values({
+        id,
+        run_id: this.runId,
+        attempt: this.attempt,
+        key,
+        name,
+        status,
+        reason: null,
+        started_at: null,
+        finished_at: null,
+        outputs: "{}",
+      })
+      .execute();
+    return id;
+  }
+
+  private async writeChunk(job: string): Promise<void> {
+    const lines = this.pending.get(job);
+    if (!lines || lines.length === 0) return;
+    this.pending.set(job, []);
+    const id = await this.ensureJob(job, job, "in_progress");
+    const offset = this.written.get(job) ?? 0;
+    this.written.set(job, offset + lines.length);
+    await this.db
+      .insertInto("log_chunks")
+      .values({ job_id: id, offset, lines: lines.join("\n"), line_count: lines.length })
+      .execute();
+  }
+}
+
+/** A job's log lines from line `from` on, read from its chunks. */
+export async function readLog(
+  db: Kysely<Database>,
+  jobId: string,
+  from = 0,
+): Promise<{ lines: string[]; next: number }> {
+  const chunks = await db
+    .selectFrom("log_chunks")
+    .select(["offset", "lines", "line_count"])
+    .where("job_id", "=", jobId)
+    .where((eb) =>
+      eb("offset", ">=", from).or(eb(eb("offset", "+", eb.ref("line_count")), ">", from)),
+    )
+    .orderBy("offset")
+    .execute();
+  const lines: string[] = [];
+  let next = from;
+  for (const chunk of chunks) {
+    const chunkLines = chunk.lines.split("\n");
+    const skip = Math.max(0, from - Number(chunk.offset));
+    lines.push(...chunkLines.slice(skip));
+    next = Number(chunk.offset) + Number(chunk.line_count);
+  }
+  return { lines, next: Math.max(next, from) };
+}
