@@ -14,6 +14,7 @@ import {
   type TokenInfo,
   verifyToken,
 } from "./auth/tokens.js";
+import { createBareRepository, type PushListener, registerGitHttp } from "./git/git-http.js";
 
 /** What the API needs. */
 export interface AppDependencies {
@@ -21,6 +22,10 @@ export interface AppDependencies {
   readonly box: SecretBox;
   /** pino options, or false for no request logs (tests). @default true */
   readonly logger?: boolean | Record<string, unknown>;
+  /** Where hosted repositories are kept; without it the server hosts none. */
+  readonly dataDir?: string;
+  /** Hears every push to a hosted repository. */
+  readonly onPush?: PushListener;
 }
 
 declare module "fastify" {
@@ -182,6 +187,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       if (exists)
         return reply.code(409).send({ code: "conflict", message: `repository '${name}' exists` });
       const id = randomUUID();
+      if (deps.dataDir) await createBareRepository(deps.dataDir, name, defaultBranch);
       await db
         .insertInto("repositories")
         .values({ id, name, default_branch: defaultBranch, created_at: Date.now() })
@@ -441,6 +447,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       return readLog(db, job.id, request.query.from ?? 0);
     },
   );
+
+  if (deps.dataDir)
+    registerGitHttp(app, { db, dataDir: deps.dataDir, onPush: deps.onPush ?? (() => undefined) });
 
   return app;
 }
