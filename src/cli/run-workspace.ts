@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
 import { cp, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { extract } from "tar";
+import { archiveInto } from "../runner/commit-files.js";
 import { repoInfo } from "./git.js";
 
 /**
@@ -26,30 +25,6 @@ export async function exportSource(
     await cp(join(root, entry), join(dest, entry), { recursive: true, verbatimSymlinks: true });
   }
   return "working-tree";
-}
-
-/** `git archive <treeish>` unpacked into `dest` in-process; false when git refuses it. */
-async function archiveInto(root: string, treeish: string, dest: string): Promise<boolean> {
-  const child = spawn("git", ["-C", root, "archive", "--format=tar", treeish], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const unpack = extract({ cwd: dest, strict: true });
-  const unpacked = new Promise<void>((resolve, reject) => {
-    unpack.on("close", () => resolve());
-    unpack.on("finish", () => resolve());
-    unpack.on("error", reject);
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on("error", () => resolve(null));
-    child.on("close", (code) => resolve(code));
-  });
-  child.stdout.pipe(unpack);
-  try {
-    const [code] = await Promise.all([exited, unpacked]);
-    return code === 0;
-  } catch {
-    return false;
-  }
 }
 
 /** Fills a job's workspace from the exported source. */

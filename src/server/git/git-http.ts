@@ -83,7 +83,15 @@ export function registerGitHttp(
     const repo = repositoryPath(options.dataDir, name);
     const before =
       service === "receive-pack" && request.method === "POST" ? await refs(repo) : undefined;
-    await cgi(request, reply, options.dataDir, `${name}.git/${request.params["*"]}`, caller);
+    const end = await cgi(
+      request,
+      reply,
+      options.dataDir,
+      `${name}.git/${request.params["*"]}`,
+      caller,
+    );
+    // The push is reported before its response ends, so by the time `git push` returns the
+    // server already knows (and has started) what the push triggers.
     if (before) {
       const after = await refs(repo);
       const updates: RefUpdate[] = [];
@@ -94,6 +102,7 @@ export function registerGitHttp(
       }
       if (updates.length > 0) options.onPush(name, updates, caller);
     }
+    end();
     return reply;
   };
   app.get("/git/:repo.git/*", handler);
@@ -111,14 +120,17 @@ async function basicToken(
   return verifyToken(db, password);
 }
 
-/** Runs `git http-backend` as a CGI program for this request and streams its answer back. */
+/**
+ * Runs `git http-backend` as a CGI program for this request and streams its answer back;
+ * resolves, once git is done, to the function that ends the response.
+ */
 function cgi(
   request: FastifyRequest,
   reply: FastifyReply,
   dataDir: string,
   pathInfo: string,
   caller: TokenInfo,
-): Promise<void> {
+): Promise<() => void> {
   return new Promise((resolve, reject) => {
     const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?") + 1) : "";
     const child = spawn("git", ["http-backend"], {
@@ -169,12 +181,9 @@ function cgi(
     });
     child.on("error", reject);
     child.on("close", (code) => {
-      if (!headersDone) {
-        reply.code(500).send(`git http-backend failed (${code})\n`);
-      } else {
-        reply.raw.end();
-      }
-      resolve();
+      if (!headersDone)
+        resolve(() => void reply.code(500).send(`git http-backend failed (${code})\n`));
+      else resolve(() => reply.raw.end());
     });
   });
 }

@@ -1,0 +1,146 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  postgresAvailable,
+  postgresDatabase,
+  sqliteDatabase,
+  type TestDatabase,
+} from "../../test/helpers/databases.js";
+import { SecretBox } from "../secrets/secret-box.js";
+import { setSecret } from "../secrets/secret-store.js";
+import { openStore, type Store } from "../store/open-store.js";
+import { buildApp } from "./app.js";
+import { createToken } from "./auth/tokens.js";
+import { PushRuns } from "./push-runs.js";
+
+const exec = promisify(execFile);
+const git = (cwd: string, ...args: string[]) =>
+  exec(
+    "git",
+    [
+      "-c",
+      "user.email=dev@example.com",
+      "-c",
+      "user.name=dev",
+      "-c",
+      "credential.helper=",
+      ...args,
+    ],
+    { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
+  );
+
+const WORKFLOW = `name: CI
+on:
+  push:
+    branches: [main]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "building $GITHUB_SHA" && test -f README.md
+      - run: test "\${{ secrets.DEPLOY_KEY }}" = k3y && echo "secret is \${{ secrets.DEPLOY_KEY }}"
+  test:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo tested
+`;
+
+const postgres = await postgresAvailable();
+
+describe.each([
+  ["sqlite", true],
+  ["postgres", postgres],
+] as const)("a push to a hosted repository runs its workflows (%s)", (dialect, available) => {
+  let database: TestDatabase;
+  let store: Store;
+  let app: FastifyInstance;
+  let runs: PushRuns;
+  let base: string;
+  let admin: string;
+  let developer: string;
+  const errors: unknown[] = [];
+
+  beforeAll(async () => {
+    if (!available) return;
+    database = dialect === "sqlite" ? sqliteDatabase() : await postgresDatabase();
+    store = await openStore(database.options);
+    const dataDir = mkdtempSync(join(tmpdir(), "trunkline-server-"));
+    const box = new SecretBox(randomBytes(32));
+    const placeholder = await buildApp({ store, box, logger: false });
+    runs = new PushRuns({
+      store,
+      box,
+      dataDir,
+      log: {
+        ...placeholder.log,
+        error: (...args: unknown[]) => errors.push(args),
+      } as typeof placeholder.log,
+    });
+    await placeholder.close();
+    app = await buildApp({ store, box, logger: false, dataDir, onPush: runs.onPush });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const address = app.server.address();
+    base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    admin = (await createToken(store.db, "admin", "admin")).token;
+    developer = (await createToken(store.db, "dev", "developer")).token;
+    await app.inject({
+      method: "POST",
+      url: "/api/v1/repositories",
+      headers: { authorization: `Bearer ${admin}` },
+      payload: { name: "app" },
+    });
+    const repo = await store.db.selectFrom("repositories").select("id").executeTakeFirstOrThrow();
+    await setSecret(
+      store.db,
+      box,
+      { kind: "repository", repositoryId: repo.id },
+      "DEPLOY_KEY",
+      "k3y",
+    );
+  });
+  afterAll(async () => {
+    if (!available) return;
+    await app.close();
+    await store.close();
+    await database.drop();
+  });
+
+  test.skipIf(!available)("runs, jobs and masked logs are in the store and the API", async () => {
+    const work = mkdtempSync(join(tmpdir(), "trunkline-push-"));
+    await git(work, "init", "-q", "-b", "main");
+    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
+    writeFileSync(join(work, ".github", "workflows", "ci.yml"), WORKFLOW);
+    writeFileSync(join(work, "README.md"), "hello\n");
+    await git(work, "add", "-A");
+    await git(work, "commit", "-q", "-m", "first");
+    const remote = `${base.replace("://", `://x:${developer}@`)}/git/app.git`;
+    await git(work, "push", "-q", remote, "main", "main:feature/x");
+    await runs.idle();
+    const headers = { authorization: `Bearer ${admin}` };
+    const list = (await app.inject({ url: "/api/v1/repositories/app/runs", headers })).json();
+    expect(
+      list.map((r: { ref: string; status: string; workflow: string }) => [
+        r.workflow,
+        r.ref,
+        r.status,
+      ]),
+    ).toEqual([["CI", "refs/heads/main", "success"]]);
+    const run = (await app.inject({ url: `/api/v1/runs/${list[0].id}`, headers })).json();
+    expect(run.jobs.map((j: { key: string; status: string }) => [j.key, j.status])).toEqual([
+      [".github/workflows/ci.yml / build", "success"],
+      [".github/workflows/ci.yml / test", "success"],
+    ]);
+    const build = run.jobs.find((j: { key: string }) => j.key.endsWith("build"));
+    const logs = (await app.inject({ url: `/api/v1/jobs/${build.id}/logs`, headers })).json();
+    expect(logs.lines.join("\n")).toContain("secret is ***");
+    expect(logs.lines.join("\n")).not.toContain("k3y");
+    expect(errors).toEqual([]);
+  });
+});
