@@ -5,6 +5,7 @@ import { InputError, TrunklineError } from "../common/errors.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
 import { type PlanOptions, planCommand } from "./plan-command.js";
 import { runCommand } from "./run-command.js";
+import { serveCommand, tokenCreateCommand } from "./serve-command.js";
 import { type Output, processOutput } from "./terminal.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -174,7 +175,67 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         process.off("SIGTERM", onSignal);
       }
     });
+  const serverFlags = (command: Command) =>
+    command
+      .option(
+        "--data-dir <dir>",
+        "where the server keeps its data (default: $XDG_DATA_HOME/trunkline)",
+      )
+      .option("--database <url>", "a postgres:// URL; without it, SQLite in the data directory");
+  serverFlags(
+    program
+      .command("serve")
+      .description("run the Trunkline server: API, hosted repositories, runs")
+      .option("--port <port>", "port to listen on", (v) => positiveIntOrZero("--port", v), 8080)
+      .option("--host <host>", "address to listen on", "127.0.0.1"),
+  ).action(async (opts: { port: number; host: string; dataDir?: string; database?: string }) => {
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    done(
+      await serveCommand(
+        {
+          port: opts.port,
+          host: opts.host,
+          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+          ...(opts.database ? { database: opts.database } : {}),
+        },
+        io,
+        stop.signal,
+      ),
+    );
+  });
+  const token = program.command("token").description("API tokens of a server's store");
+  serverFlags(
+    token
+      .command("create")
+      .description("create an API token and print it (once)")
+      .requiredOption("--name <name>", "what the token is for")
+      .option("--role <role>", "admin, maintainer, developer or viewer", "developer"),
+  ).action(async (opts: { name: string; role: string; dataDir?: string; database?: string }) => {
+    done(
+      await tokenCreateCommand(
+        {
+          port: 0,
+          host: "",
+          name: opts.name,
+          role: opts.role,
+          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+          ...(opts.database ? { database: opts.database } : {}),
+        },
+        io,
+      ),
+    );
+  });
   return program;
+}
+
+function positiveIntOrZero(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InputError(`${flag} ${value}: expected a port number`);
+  return n;
 }
 
 function positiveInt(flag: string, value: string): number {

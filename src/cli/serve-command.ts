@@ -1,0 +1,90 @@
+import { chmodSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
+import { buildApp } from "../server/app.js";
+import { createToken } from "../server/auth/tokens.js";
+import { PushRuns } from "../server/push-runs.js";
+import { openStore } from "../store/open-store.js";
+import type { Output } from "./terminal.js";
+
+/** Options of `trunkline serve` and of the commands that work on a server's store. */
+export interface ServerOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir?: string;
+  readonly database?: string;
+}
+
+/** The server's data directory: `--data-dir`, else `$XDG_DATA_HOME/trunkline`. */
+export function dataDirOf(options: { dataDir?: string }): string {
+  return resolve(
+    options.dataDir ??
+      join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "trunkline"),
+  );
+}
+
+/**
+ * `trunkline serve`: opens the store (SQLite in the data directory, or `--database`
+ * Postgres), starts the API, git hosting and the in-process runner, and serves until
+ * SIGINT/SIGTERM. On a store without tokens it creates an admin token and writes it, mode
+ * 0600, to `<data dir>/admin-token`.
+ */
+export async function serveCommand(
+  options: ServerOptions,
+  io: Output,
+  stop: AbortSignal,
+): Promise<number> {
+  const dataDir = dataDirOf(options);
+  const store = await openStore({
+    dataDir,
+    ...(options.database ? { url: options.database } : {}),
+  });
+  const box = new SecretBox(loadMasterKey({ file: join(dataDir, "master.key") }));
+  const tokens = await store.db.selectFrom("tokens").select("id").limit(1).execute();
+  if (tokens.length === 0) {
+    const file = join(dataDir, "admin-token");
+    const { token } = await createToken(store.db, "first admin", "admin");
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    io.err(
+      `trunkline: created an admin token in ${file} (keep it secret; make others with 'trunkline token create')`,
+    );
+  }
+  let runs: PushRuns | undefined;
+  const app = await buildApp({
+    store,
+    box,
+    dataDir,
+    onPush: (repo, updates) => runs?.onPush(repo, updates),
+  });
+  runs = new PushRuns({ store, box, dataDir, log: app.log });
+  const address = await app.listen({ port: options.port, host: options.host });
+  io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);
+  await new Promise<void>((resolveStop) =>
+    stop.addEventListener("abort", () => resolveStop(), { once: true }),
+  );
+  await app.close();
+  await runs.idle();
+  await store.close();
+  return 0;
+}
+
+/** `trunkline token create`: a new API token, printed once. */
+export async function tokenCreateCommand(
+  options: ServerOptions & { name: string; role: string },
+  io: Output,
+): Promise<number> {
+  const store = await openStore({
+    dataDir: dataDirOf(options),
+    ...(options.database ? { url: options.database } : {}),
+  });
+  try {
+    const { token, info } = await createToken(store.db, options.name, options.role);
+    io.out(token);
+    io.err(`trunkline: token '${info.name}' (${info.role}) created; it is shown only once`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
