@@ -52,10 +52,12 @@ export async function serveCommand(
     );
   }
   let runs: PushRuns | undefined;
+  const webhookSecret = process.env.TRUNKLINE_WEBHOOK_SECRET;
   const app = await buildApp({
     store,
     box,
     dataDir,
+    ...(webhookSecret ? { webhookSecret } : {}),
     onPush: (repo, updates) => runs?.onPush(repo, updates),
   });
   runs = new PushRuns({ store, box, dataDir, log: app.log });

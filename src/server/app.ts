@@ -15,6 +15,7 @@ import {
   verifyToken,
 } from "./auth/tokens.js";
 import { createBareRepository, type PushListener, registerGitHttp } from "./git/git-http.js";
+import { registerWebhooks } from "./webhooks/webhook-routes.js";
 
 /** What the API needs. */
 export interface AppDependencies {
@@ -26,6 +27,8 @@ export interface AppDependencies {
   readonly dataDir?: string;
   /** Hears every push to a hosted repository. */
   readonly onPush?: PushListener;
+  /** The secret GitHub-format webhook deliveries are signed with (`TRUNKLINE_WEBHOOK_SECRET`). */
+  readonly webhookSecret?: string;
 }
 
 declare module "fastify" {
@@ -448,8 +451,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
   );
 
-  if (deps.dataDir)
-    registerGitHttp(app, { db, dataDir: deps.dataDir, onPush: deps.onPush ?? (() => undefined) });
+  const onPush = deps.onPush ?? (() => undefined);
+  if (deps.dataDir) registerGitHttp(app, { db, dataDir: deps.dataDir, onPush });
+  registerWebhooks(app, { db, secret: deps.webhookSecret, onPush });
 
   return app;
 }
