@@ -15,6 +15,7 @@ import {
   verifyToken,
 } from "./auth/tokens.js";
 import { createBareRepository, type PushListener, registerGitHttp } from "./git/git-http.js";
+import { registerLogStream } from "./log-stream.js";
 import { registerWebhooks } from "./webhooks/webhook-routes.js";
 
 /** What the API needs. */
@@ -454,6 +455,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const onPush = deps.onPush ?? (() => undefined);
   if (deps.dataDir) registerGitHttp(app, { db, dataDir: deps.dataDir, onPush });
   registerWebhooks(app, { db, secret: deps.webhookSecret, onPush });
+  registerLogStream(app, db);
 
   return app;
 }

@@ -7,6 +7,9 @@ import { appendEvents } from "./event-log.js";
 /** Log lines kept in memory per job before they are written as one chunk. */
 const CHUNK_LINES = 100;
 
+/** The longest a log line waits in memory before live readers can see it. */
+const FLUSH_MS = 250;
+
 /**
  * Keeps one run in the store as its events arrive: the event log, job and step rows, log
  * chunks (with line offsets, so a reader can resume from any line) and annotations. Writes
@@ -18,6 +21,7 @@ export class RunRecorder {
   private readonly pending = new Map<string, string[]>();
   private readonly written = new Map<string, number>();
   private failure: Error | undefined;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -36,6 +40,8 @@ export class RunRecorder {
 
   /** Waits for every write so far; throws the first write that failed. */
   async flush(): Promise<void> {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
     await this.chain;
     for (const job of this.pending.keys()) await this.writeChunk(job);
     if (this.failure) throw this.failure;
@@ -146,6 +152,7 @@ export class RunRecorder {
         lines.push(event.text);
         this.pending.set(event.job, lines);
         if (lines.length >= CHUNK_LINES) await this.writeChunk(event.job);
+        else this.flushSoon(event.job);
         return;
       }
       case "annotation": {
@@ -168,6 +175,21 @@ export class RunRecorder {
       default:
         return;
     }
+  }
+
+  /** Lines of a chatty step are written in chunks; a quiet one's lines reach readers within this. */
+  private flushSoon(job: string): void {
+    if (this.timers.has(job)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(job);
+      this.chain = this.chain
+        .then(() => this.writeChunk(job))
+        .catch((err: Error) => {
+          this.failure ??= err;
+        });
+    }, FLUSH_MS);
+    timer.unref();
+    this.timers.set(job, timer);
   }
 
   private async ensureJob(key: string, name: string, status: string): Promise<string> {

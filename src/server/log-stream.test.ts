@@ -1,0 +1,133 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { sqliteDatabase, type TestDatabase } from "../../test/helpers/databases.js";
+import { SecretBox } from "../secrets/secret-box.js";
+import { openStore, type Store } from "../store/open-store.js";
+import { buildApp } from "./app.js";
+import { createToken } from "./auth/tokens.js";
+
+/** Reads an SSE stream to its end: `[id, data]` per line event, and the end event's data. */
+async function readStream(
+  url: string,
+  headers: Record<string, string>,
+  onOpen?: () => Promise<void>,
+) {
+  const response = await fetch(url, { headers });
+  expect(response.headers.get("content-type")).toBe("text/event-stream");
+  if (onOpen) await onOpen();
+  const text = await response.text();
+  const events = text.split("\n\n").filter(Boolean);
+  const lines = events
+    .filter((e) => e.startsWith("id: "))
+    .map((e) => {
+      const [id, data] = e.split("\n");
+      return [Number(id?.slice(4)), data?.slice(6)] as const;
+    });
+  const end = events.find((e) => e.startsWith("event: end"));
+  return { lines, end: end ? JSON.parse(end.split("\n")[1]?.slice(6) ?? "{}") : undefined };
+}
+
+describe("live logs over Server-Sent Events", () => {
+  let database: TestDatabase;
+  let store: Store;
+  let app: FastifyInstance;
+  let base: string;
+  let headers: Record<string, string>;
+
+  beforeAll(async () => {
+    database = sqliteDatabase();
+    store = await openStore(database.options);
+    app = await buildApp({ store, box: new SecretBox(randomBytes(32)), logger: false });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const address = app.server.address();
+    base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    headers = {
+      authorization: `Bearer ${(await createToken(store.db, "reader", "viewer")).token}`,
+    };
+    await store.db
+      .insertInto("repositories")
+      .values({ id: "r1", name: "app", default_branch: "main", created_at: 1 })
+      .execute();
+    await store.db
+      .insertInto("runs")
+      .values({
+        id: "run1",
+        repository_id: "r1",
+        number: 1,
+        attempt: 1,
+        workflow_file: "ci.yml",
+        workflow_name: "CI",
+        event: "push",
+        ref: "refs/heads/main",
+        sha: "c".repeat(40),
+        status: "in_progress",
+        created_at: 1,
+        started_at: 1,
+        finished_at: null,
+        payload: "{}",
+      })
+      .execute();
+    await store.db
+      .insertInto("jobs")
+      .values({
+        id: "j1",
+        run_id: "run1",
+        attempt: 1,
+        key: "ci.yml / build",
+        name: "build",
+        status: "in_progress",
+        reason: null,
+        started_at: 1,
+        finished_at: null,
+        outputs: "{}",
+      })
+      .execute();
+    await store.db
+      .insertInto("log_chunks")
+      .values({ job_id: "j1", offset: 0, lines: "one\ntwo", line_count: 2 })
+      .execute();
+  });
+  afterAll(async () => {
+    await app.close();
+    await store.close();
+    await database.drop();
+  });
+
+  test("lines arrive as they are written; a reconnect with Last-Event-ID misses none and repeats none", async () => {
+    const url = `${base}/api/v1/jobs/j1/logs/stream`;
+    const first = await readStream(url, headers, async () => {
+      // The job goes on while the client listens.
+      await new Promise((r) => setTimeout(r, 300));
+      await store.db
+        .insertInto("log_chunks")
+        .values({ job_id: "j1", offset: 2, lines: "three\nfour", line_count: 2 })
+        .execute();
+      await new Promise((r) => setTimeout(r, 300));
+      await store.db
+        .updateTable("jobs")
+        .set({ status: "success" })
+        .where("id", "=", "j1")
+        .execute();
+    });
+    expect(first.lines).toEqual([
+      [1, "one"],
+      [2, "two"],
+      [3, "three"],
+      [4, "four"],
+    ]);
+    expect(first.end).toEqual({ status: "success" });
+    const resumed = await readStream(url, { ...headers, "last-event-id": "2" });
+    expect(resumed.lines).toEqual([
+      [3, "three"],
+      [4, "four"],
+    ]);
+    const fromQuery = await readStream(`${url}?from=3`, headers);
+    expect(fromQuery.lines).toEqual([[4, "four"]]);
+  });
+
+  test("needs a token; an unknown job is a 404", async () => {
+    expect((await fetch(`${base}/api/v1/jobs/j1/logs/stream`)).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/jobs/nope/logs/stream`, { headers })).status).toBe(404);
+  });
+});

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from "fastify";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/database.js";
+import { readLog } from "../store/run-recorder.js";
+
+/** How often a stream looks for new lines. */
+const POLL_MS = 200;
+
+const FINISHED = new Set(["success", "failure", "cancelled", "skipped"]);
+
+/**
+ * `GET /api/v1/jobs/{id}/logs/stream`: a job's log as Server-Sent Events, one event per line,
+ * its id the line's number (from 1). A client that reconnects with `Last-Event-ID: N` (or
+ * `?from=N`) gets the lines after N: none missed, none twice. When the job has finished and
+ * every line was sent, an `end` event carries its status and the stream closes.
+ */
+export function registerLogStream(app: FastifyInstance, db: Kysely<Database>): void {
+  app.get<{ Params: { id: string }; Querystring: { from?: number } }>(
+    "/api/v1/jobs/:id/logs/stream",
+    {
+      config: { role: "viewer" },
+      schema: {
+        querystring: { type: "object", properties: { from: { type: "integer", minimum: 0 } } },
+      },
+    },
+    async (request, reply) => {
+      const job = await db
+        .selectFrom("jobs")
+        .select(["id"])
+        .where("id", "=", request.params.id)
+        .executeTakeFirst();
+      if (!job)
+        return reply
+          .code(404)
+          .send({ code: "not_found", message: `no job '${request.params.id}'` });
+      const header = Number(request.headers["last-event-id"]);
+      let next = Number.isInteger(header) && header >= 0 ? header : (request.query.from ?? 0);
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      let closed = false;
+      request.raw.on("close", () => {
+        closed = true;
+      });
+      while (!closed) {
+        const status = (
+          await db.selectFrom("jobs").select("status").where("id", "=", job.id).executeTakeFirst()
+        )?.status;
+        const { lines, next: after } = await readLog(db, job.id, next);
+        lines.forEach((line, i) => {
+          out.write(`id: ${next + i + 1}\ndata: ${line.replace(/\r?\n/g, " ")}\n\n`);
+        });
+        next = after;
+        if (lines.length === 0 && status && FINISHED.has(status)) {
+          out.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+          break;
+        }
+        if (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+      out.end();
+    },
+  );
+}
