@@ -6,6 +6,7 @@ import { buildApp } from "../server/app.js";
 import { createToken } from "../server/auth/tokens.js";
 import { PushRuns } from "../server/push-runs.js";
 import { openStore } from "../store/open-store.js";
+import { resolveUnfinished } from "../store/run-recorder.js";
 import type { Output } from "./terminal.js";
 
 /** Options of `trunkline serve` and of the commands that work on a server's store. */
@@ -41,6 +42,11 @@ export async function serveCommand(
     ...(options.database ? { url: options.database } : {}),
   });
   const box = new SecretBox(loadMasterKey({ file: join(dataDir, "master.key") }));
+  const ended = await resolveUnfinished(store.db);
+  if (ended > 0)
+    io.err(
+      `trunkline: ${ended} run(s) left unfinished by the last stop ended as failures (server_restarted)`,
+    );
   const tokens = await store.db.selectFrom("tokens").select("id").limit(1).execute();
   if (tokens.length === 0) {
     const file = join(dataDir, "admin-token");
@@ -58,6 +64,7 @@ export async function serveCommand(
     box,
     dataDir,
     ...(webhookSecret ? { webhookSecret } : {}),
+    cancelRun: (id) => runs?.cancel(id) ?? false,
     onPush: (repo, updates) => runs?.onPush(repo, updates),
   });
   runs = new PushRuns({ store, box, dataDir, log: app.log });

@@ -91,7 +91,9 @@ class JobRunner {
         this.state.status = "failure";
       }
     };
-    jobSignal.addEventListener("abort", onAbort, { once: true });
+    // A job cancelled before it got here (while its workspace was prepared) is cancelled too.
+    if (jobSignal.aborted) onAbort();
+    else jobSignal.addEventListener("abort", onAbort, { once: true });
     try {
       await executor.prepare();
       for (const step of this.spec.steps) if (step.uses) await this.runPre(step, jobSignal);

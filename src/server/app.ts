@@ -30,6 +30,8 @@ export interface AppDependencies {
   readonly onPush?: PushListener;
   /** The secret GitHub-format webhook deliveries are signed with (`TRUNKLINE_WEBHOOK_SECRET`). */
   readonly webhookSecret?: string;
+  /** Cancels a run this server is running; false when it is not running here. */
+  readonly cancelRun?: (runId: string) => boolean;
 }
 
 declare module "fastify" {
@@ -456,6 +458,28 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   if (deps.dataDir) registerGitHttp(app, { db, dataDir: deps.dataDir, onPush });
   registerWebhooks(app, { db, secret: deps.webhookSecret, onPush });
   registerLogStream(app, db);
+
+  app.post<{ Params: { id: string } }>(
+    "/api/v1/runs/:id/cancel",
+    { config: { role: "developer" }, schema: { response: { 404: error, 409: error } } },
+    async (request, reply) => {
+      const run = await db
+        .selectFrom("runs")
+        .select(["id", "status"])
+        .where("id", "=", request.params.id)
+        .executeTakeFirst();
+      if (!run)
+        return reply
+          .code(404)
+          .send({ code: "not_found", message: `no run '${request.params.id}'` });
+      if (!deps.cancelRun?.(run.id)) {
+        return reply
+          .code(409)
+          .send({ code: "not_running", message: `run '${run.id}' is not running (${run.status})` });
+      }
+      return reply.code(202).send({ status: "cancelling" });
+    },
+  );
 
   return app;
 }

@@ -84,7 +84,14 @@ describe.each([
       } as typeof placeholder.log,
     });
     await placeholder.close();
-    app = await buildApp({ store, box, logger: false, dataDir, onPush: runs.onPush });
+    app = await buildApp({
+      store,
+      box,
+      logger: false,
+      dataDir,
+      onPush: runs.onPush,
+      cancelRun: (id) => runs.cancel(id),
+    });
     await app.listen({ port: 0, host: "127.0.0.1" });
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
@@ -143,4 +150,66 @@ describe.each([
     expect(logs.lines.join("\n")).not.toContain("k3y");
     expect(errors).toEqual([]);
   });
+
+  test.skipIf(!available)(
+    "a running run is cancelled through the API; a viewer may not",
+    async () => {
+      const work = mkdtempSync(join(tmpdir(), "trunkline-push-"));
+      await git(work, "init", "-q", "-b", "main");
+      mkdirSync(join(work, ".github", "workflows"), { recursive: true });
+      writeFileSync(
+        join(work, ".github", "workflows", "slow.yml"),
+        "name: Slow\non: push\njobs:\n  wait:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo started && sleep 30\n",
+      );
+      await git(work, "add", "-A");
+      await git(work, "commit", "-q", "-m", "slow");
+      await git(
+        work,
+        "push",
+        "-q",
+        "-f",
+        `${base.replace("://", `://x:${developer}@`)}/git/app.git`,
+        "main",
+      );
+      const headers = { authorization: `Bearer ${admin}` };
+      let run: { id: string; status: string } | undefined;
+      for (let i = 0; i < 100 && run?.status !== "in_progress"; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        run = (await app.inject({ url: "/api/v1/repositories/app/runs", headers }))
+          .json()
+          .find((r: { workflow: string }) => r.workflow === "Slow");
+      }
+      const viewer = (await createToken(store.db, "look", "viewer")).token;
+      expect(
+        (
+          await app.inject({
+            method: "POST",
+            url: `/api/v1/runs/${run?.id}/cancel`,
+            headers: { authorization: `Bearer ${viewer}` },
+          })
+        ).statusCode,
+      ).toBe(403);
+      expect(
+        (
+          await app.inject({
+            method: "POST",
+            url: `/api/v1/runs/${run?.id}/cancel`,
+            headers: { authorization: `Bearer ${developer}` },
+          })
+        ).statusCode,
+      ).toBe(202);
+      await runs.idle();
+      const after = (await app.inject({ url: `/api/v1/runs/${run?.id}`, headers })).json();
+      expect(after.status).toBe("cancelled");
+      expect(after.jobs.map((j: { status: string }) => j.status)).toEqual(["cancelled"]);
+      expect(
+        (
+          await app.inject({ method: "POST", url: `/api/v1/runs/${run?.id}/cancel`, headers })
+        ).json(),
+      ).toEqual({
+        code: "not_running",
+        message: `run '${run?.id}' is not running (cancelled)`,
+      });
+    },
+  );
 });

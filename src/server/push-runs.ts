@@ -43,6 +43,7 @@ export interface PushRunsOptions {
  */
 export class PushRuns {
   private readonly active = new Set<Promise<void>>();
+  private readonly cancels = new Map<string, AbortController>();
 
   constructor(private readonly options: PushRunsOptions) {}
 
@@ -60,6 +61,14 @@ export class PushRuns {
       void work.finally(() => this.active.delete(work));
     }
   };
+
+  /** Cancels a run this server is running; false when it is not running here. */
+  cancel(runId: string): boolean {
+    const controller = this.cancels.get(runId);
+    if (!controller) return false;
+    controller.abort();
+    return true;
+  }
 
   /** Resolves when every run started so far has finished. */
   async idle(): Promise<void> {
@@ -147,6 +156,8 @@ export class PushRuns {
       actionsCacheDir: join(this.options.dataDir, "cache", repositoryId),
     });
     let n = 0;
+    const cancel = new AbortController();
+    this.cancels.set(runId, cancel);
     try {
       await executeRun(
         {
@@ -160,7 +171,7 @@ export class PushRuns {
         {
           maxParallel: this.options.maxParallel ?? 2,
           sink: (e) => recorder.handle(e),
-          cancel: new AbortController().signal,
+          cancel: cancel.signal,
           approved: () => false,
           unrunnable: () => undefined,
           execute: async (spec, cancel) => {
@@ -179,6 +190,7 @@ export class PushRuns {
         },
       );
     } finally {
+      this.cancels.delete(runId);
       await recorder.flush();
       await rm(root, { recursive: true, force: true });
     }

@@ -15,7 +15,7 @@ import { HostExecutor } from "../executors/host/host-executor.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { runJob } from "../runner/job-runner.js";
 import { openStore, type Store } from "./open-store.js";
-import { RunRecorder, readLog } from "./run-recorder.js";
+import { RunRecorder, readLog, resolveUnfinished } from "./run-recorder.js";
 
 const WORKFLOW = `
 on: push
@@ -167,6 +167,71 @@ describe.each([
         .execute();
       expect(events[0]?.type).toBe("run.started");
       expect(events.at(-1)?.type).toBe("run.finished");
+    },
+  );
+
+  test.skipIf(!available)(
+    "after a restart, runs left in progress end as failures instead of staying stuck",
+    async () => {
+      await store.db
+        .insertInto("runs")
+        .values({
+          id: "stuck",
+          repository_id: "r1",
+          number: 2,
+          attempt: 1,
+          workflow_file: "ci.yml",
+          workflow_name: "ci",
+          event: "push",
+          ref: "refs/heads/main",
+          sha: "b".repeat(40),
+          status: "in_progress",
+          created_at: 1,
+          started_at: 1,
+          finished_at: null,
+          payload: "{}",
+        })
+        .execute();
+      await store.db
+        .insertInto("jobs")
+        .values({
+          id: "stuck-job",
+          run_id: "stuck",
+          attempt: 1,
+          key: "ci.yml / build",
+          name: "build",
+          status: "in_progress",
+          reason: null,
+          started_at: 1,
+          finished_at: null,
+          outputs: "{}",
+        })
+        .execute();
+      expect(await resolveUnfinished(store.db, 99)).toBe(1);
+      expect(
+        await store.db
+          .selectFrom("runs")
+          .select(["status", "finished_at"])
+          .where("id", "=", "stuck")
+          .executeTakeFirst(),
+      ).toEqual({ status: "failure", finished_at: 99 });
+      expect(
+        await store.db
+          .selectFrom("jobs")
+          .select(["status", "reason"])
+          .where("id", "=", "stuck-job")
+          .executeTakeFirst(),
+      ).toEqual({ status: "failure", reason: "server_restarted" });
+      expect(
+        (
+          await store.db
+            .selectFrom("runs")
+            .select("status")
+            .where("id", "=", "run1")
+            .executeTakeFirst()
+        )?.status,
+      ).toBe("success");
+      expect(await resolveUnfinished(store.db)).toBe(0);
     },
   );
 });

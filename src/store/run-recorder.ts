@@ -254,3 +254,35 @@ export async function readLog(
   }
   return { lines, next: Math.max(next, from) };
 }
+
+/**
+ * Ends what a stopped server left unfinished: runs and jobs still queued or in progress were
+ * running in that process, so they end as failures with the reason `server_restarted`
+ * instead of staying stuck. Returns how many runs it ended.
+ */
+export async function resolveUnfinished(db: Kysely<Database>, now = Date.now()): Promise<number> {
+  const open = ["queued", "in_progress"];
+  const runs = await db.selectFrom("runs").select("id").where("status", "in", open).execute();
+  await db
+    .updateTable("jobs")
+    .set({ status: "failure", reason: "server_restarted", finished_at: now })
+    .where("status", "in", open)
+    .execute();
+  await db
+    .updateTable("runs")
+    .set({ status: "failure", finished_at: now })
+    .where("status", "in", open)
+    .execute();
+  if (runs.length > 0) {
+    await appendEvents(
+      db,
+      runs.map((r) => ({
+        runId: r.id,
+        type: "run.finished",
+        at: now,
+        data: { status: "failure", reason: "server_restarted" },
+      })),
+    );
+  }
+  return runs.length;
+}
