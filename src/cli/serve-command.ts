@@ -65,6 +65,8 @@ export async function serveCommand(
     dataDir,
     ...(webhookSecret ? { webhookSecret } : {}),
     cancelRun: (id) => runs?.cancel(id) ?? false,
+    dispatch: async (repo, request) =>
+      runs ? runs.dispatch(repo, request) : { errors: ["the server is starting"] },
     onPush: (repo, updates) => runs?.onPush(repo, updates),
   });
   runs = new PushRuns({ store, box, dataDir, log: app.log });

@@ -32,6 +32,11 @@ export interface AppDependencies {
   readonly webhookSecret?: string;
   /** Cancels a run this server is running; false when it is not running here. */
   readonly cancelRun?: (runId: string) => boolean;
+  /** Starts `workflow_dispatch` of a workflow of a hosted repository. */
+  readonly dispatch?: (
+    repository: string,
+    request: { workflow: string; ref: string; inputs: Readonly<Record<string, string>> },
+  ) => Promise<{ runIds: string[] } | { errors: string[] }>;
 }
 
 declare module "fastify" {
@@ -458,6 +463,59 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   if (deps.dataDir) registerGitHttp(app, { db, dataDir: deps.dataDir, onPush });
   registerWebhooks(app, { db, secret: deps.webhookSecret, onPush });
   registerLogStream(app, db);
+
+  app.post<{
+    Params: { repo: string };
+    Body: { workflow: string; ref?: string; inputs?: Record<string, string> };
+  }>(
+    "/api/v1/repositories/:repo/dispatch",
+    {
+      config: { role: "developer" },
+      schema: {
+        body: {
+          type: "object",
+          required: ["workflow"],
+          additionalProperties: false,
+          properties: {
+            workflow: { type: "string", minLength: 1 },
+            ref: { type: "string", minLength: 1 },
+            inputs: { type: "object", additionalProperties: { type: "string" } },
+          },
+        },
+        response: {
+          201: {
+            type: "object",
+            properties: { runIds: { type: "array", items: { type: "string" } } },
+          },
+          404: error,
+          422: error,
+        },
+      },
+    },
+    async (request, reply) => {
+      const repo = await db
+        .selectFrom("repositories")
+        .select(["id", "default_branch"])
+        .where("name", "=", request.params.repo)
+        .executeTakeFirst();
+      if (!repo)
+        return reply
+          .code(404)
+          .send({ code: "not_found", message: `no repository '${request.params.repo}'` });
+      if (!deps.dispatch)
+        return reply
+          .code(422)
+          .send({ code: "cannot_dispatch", message: "this server runs no workflows" });
+      const result = await deps.dispatch(request.params.repo, {
+        workflow: request.body.workflow,
+        ref: request.body.ref ?? repo.default_branch,
+        inputs: request.body.inputs ?? {},
+      });
+      if ("errors" in result)
+        return reply.code(422).send({ code: "cannot_dispatch", message: result.errors.join("; ") });
+      return reply.code(201).send(result);
+    },
+  );
 
   app.post<{ Params: { id: string } }>(
     "/api/v1/runs/:id/cancel",

@@ -91,6 +91,7 @@ describe.each([
       dataDir,
       onPush: runs.onPush,
       cancelRun: (id) => runs.cancel(id),
+      dispatch: (repo, request) => runs.dispatch(repo, request),
     });
     await app.listen({ port: 0, host: "127.0.0.1" });
     const address = app.server.address();
@@ -212,4 +213,76 @@ describe.each([
       });
     },
   );
+
+  test.skipIf(!available)("manual dispatch with typed inputs, and its refusals", async () => {
+    const work = mkdtempSync(join(tmpdir(), "trunkline-push-"));
+    await git(work, "init", "-q", "-b", "main");
+    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
+    writeFileSync(
+      join(work, ".github", "workflows", "deploy.yml"),
+      [
+        "name: Deploy",
+        "on:",
+        "  workflow_dispatch:",
+        "    inputs:",
+        "      target:",
+        "        type: choice",
+        "        options: [staging, production]",
+        "        required: true",
+        "      dry-run:",
+        "        type: boolean",
+        "        default: false",
+        "jobs:",
+        "  deploy:",
+        "    runs-on: ubuntu-latest",
+        "    steps:",
+        '      - run: test "${{ inputs.target }}" = staging && test "${{ inputs.dry-run }}" = true',
+        "",
+      ].join("\n"),
+    );
+    await git(work, "add", "-A");
+    await git(work, "commit", "-q", "-m", "deploy");
+    await git(
+      work,
+      "push",
+      "-q",
+      "-f",
+      `${base.replace("://", `://x:${developer}@`)}/git/app.git`,
+      "main",
+    );
+    await runs.idle();
+    const auth = { authorization: `Bearer ${developer}` };
+    const dispatch = (payload: Record<string, unknown>) =>
+      app.inject({
+        method: "POST",
+        url: "/api/v1/repositories/app/dispatch",
+        headers: auth,
+        payload,
+      });
+    const bad = await dispatch({ workflow: "deploy.yml", inputs: { target: "qa" } });
+    expect(bad.json()).toEqual({
+      code: "cannot_dispatch",
+      message:
+        ".github/workflows/deploy.yml: input 'target' must be one of staging, production, not 'qa'",
+    });
+    expect((await dispatch({ workflow: "nope.yml" })).json().message).toBe(
+      "no valid workflow 'nope.yml' at refs/heads/main",
+    );
+    expect((await dispatch({ workflow: "deploy.yml", ref: "gone" })).json().message).toBe(
+      "no ref 'gone' in app",
+    );
+    const ok = await dispatch({
+      workflow: "deploy.yml",
+      inputs: { target: "staging", "dry-run": "true" },
+    });
+    expect(ok.statusCode).toBe(201);
+    await runs.idle();
+    const run = (
+      await app.inject({
+        url: `/api/v1/runs/${ok.json().runIds[0]}`,
+        headers: { authorization: `Bearer ${admin}` },
+      })
+    ).json();
+    expect([run.event, run.status]).toEqual(["workflow_dispatch", "success"]);
+  });
 });

@@ -8,6 +8,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { EMPTY_REPO_CONFIG, REPO_CONFIG_PATH, readRepoConfig } from "../config/repo-config.js";
 import { executeRun } from "../engine/run-engine.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
+import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { archiveInto } from "../runner/commit-files.js";
@@ -76,6 +77,70 @@ export class PushRuns {
   }
 
   private async trigger(repository: string, update: RefUpdate): Promise<void> {
+    const bare = repositoryPath(this.options.dataDir, repository);
+    const changedFiles =
+      update.before === ZERO ? undefined : await diff(bare, update.before, update.after);
+    const event: TriggerEvent = {
+      name: "push",
+      ref: update.ref,
+      sha: update.after,
+      repository,
+      ...(changedFiles ? { changedFiles } : {}),
+      payload: {
+        ref: update.ref,
+        before: update.before,
+        after: update.after,
+        repository: { name: repository },
+      },
+    };
+    await this.start(repository, event);
+  }
+
+  /**
+   * Runs `workflow_dispatch` for one workflow file at a ref of a hosted repository. Resolves
+   * to the run created, or to the reasons it cannot start (unknown ref or workflow, inputs
+   * that do not match their definitions).
+   */
+  async dispatch(
+    repository: string,
+    request: { workflow: string; ref: string; inputs: Readonly<Record<string, string>> },
+  ): Promise<{ runIds: string[] } | { errors: string[] }> {
+    const bare = repositoryPath(this.options.dataDir, repository);
+    const ref = request.ref.startsWith("refs/") ? request.ref : `refs/heads/${request.ref}`;
+    const sha = await exec("git", [
+      "-C",
+      bare,
+      "rev-parse",
+      "--verify",
+      "-q",
+      `${ref}^{commit}`,
+    ]).then(
+      (r) => r.stdout.trim(),
+      () => undefined,
+    );
+    if (!sha) return { errors: [`no ref '${request.ref}' in ${repository}`] };
+    const event: TriggerEvent = {
+      name: "workflow_dispatch",
+      ref,
+      sha,
+      repository,
+      inputs: request.inputs,
+      payload: {
+        ref,
+        inputs: request.inputs,
+        workflow: request.workflow,
+        repository: { name: repository },
+      },
+    };
+    return this.start(repository, event, request.workflow);
+  }
+
+  /** Plans an event, records a run per workflow that fires, and runs them in the background. */
+  private async start(
+    repository: string,
+    event: TriggerEvent,
+    only?: string,
+  ): Promise<{ runIds: string[] } | { errors: string[] }> {
     const { db } = this.options.store;
     const repo = await db
       .selectFrom("repositories")
@@ -83,28 +148,23 @@ export class PushRuns {
       .where("name", "=", repository)
       .executeTakeFirstOrThrow();
     const bare = repositoryPath(this.options.dataDir, repository);
-    const workflows = await this.workflowsAt(bare, update.after);
-    const configText = await show(bare, update.after, REPO_CONFIG_PATH);
+    const all = await this.workflowsAt(bare, event.sha);
+    const workflows = only
+      ? all.filter((w) => w.file === only || w.file === `.github/workflows/${only}`)
+      : all;
+    if (only && workflows.length === 0)
+      return { errors: [`no valid workflow '${only}' at ${event.ref}`] };
+    const configText = await show(bare, event.sha, REPO_CONFIG_PATH);
     const config =
       configText === undefined
         ? EMPTY_REPO_CONFIG
         : readRepoConfig(REPO_CONFIG_PATH, configText).config;
-    const changedFiles =
-      update.before === ZERO ? undefined : await diff(bare, update.before, update.after);
-    const event: TriggerEvent = {
-      name: "push",
-      ref: update.ref,
-      sha: update.after,
-      repository: repo.name,
-      ...(changedFiles ? { changedFiles } : {}),
-      payload: {
-        ref: update.ref,
-        before: update.before,
-        after: update.after,
-        repository: { name: repo.name },
-      },
-    };
     const plan = planRun(workflows, event, { config });
+    const errors = plan.workflows.flatMap((w) => w.errors.map((e) => `${w.file}: ${e}`));
+    if (only && errors.length > 0) return { errors };
+    if (only && !plan.workflows.some((w) => w.fires))
+      return { errors: [`${only} does not listen to ${event.name}`] };
+    const runIds: string[] = [];
     for (const planned of plan.workflows.filter((w) => w.fires && w.errors.length === 0)) {
       const workflow = workflows.find((w) => w.file === planned.file) as Workflow;
       const runId = randomUUID();
@@ -122,18 +182,28 @@ export class PushRuns {
           attempt: 1,
           workflow_file: workflow.file,
           workflow_name: workflow.name,
-          event: "push",
-          ref: update.ref,
-          sha: update.after,
+          event: event.name,
+          ref: event.ref,
+          sha: event.sha,
           status: "queued",
           created_at: Date.now(),
           started_at: null,
           finished_at: null,
-          payload: JSON.stringify(event.payload),
+          payload: JSON.stringify(event.payload ?? {}),
         })
         .execute();
-      await this.execute(runId, repo.id, bare, workflow, event, config);
+      runIds.push(runId);
+      this.track(this.execute(runId, repo.id, bare, workflow, event, config));
     }
+    return { runIds };
+  }
+
+  private track(work: Promise<void>): void {
+    const guarded = work.catch((err: Error) =>
+      this.options.log.error({ err }, "a run failed to execute"),
+    );
+    this.active.add(guarded);
+    void guarded.finally(() => this.active.delete(guarded));
   }
 
   private async execute(
@@ -163,7 +233,7 @@ export class PushRuns {
         {
           runId,
           event,
-          workflows: [{ workflow, inputs: {} }],
+          workflows: [{ workflow, inputs: dispatchInputs(workflow, event) }],
           config,
           vars: config.variables,
           secrets,
@@ -218,6 +288,16 @@ export class PushRuns {
     }
     return out;
   }
+}
+
+/** A dispatched run's typed inputs (planning already refused bad ones). */
+function dispatchInputs(workflow: Workflow, event: TriggerEvent): Record<string, unknown> {
+  if (event.name !== "workflow_dispatch") return {};
+  const resolved = resolveDispatchInputs(
+    workflow.on.workflow_dispatch?.inputs ?? [],
+    event.inputs ?? {},
+  );
+  return resolved.ok ? { ...resolved.inputs } : {};
 }
 
 async function show(bare: string, sha: string, path: string): Promise<string | undefined> {
