@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sqliteDatabase, type TestDatabase } from "../../test/helpers/databases.js";
+import { seedRun } from "../../test/helpers/seed.js";
 import { SecretBox } from "../secrets/secret-box.js";
 import { openStore, type Store } from "../store/open-store.js";
 import { buildApp } from "./app.js";
@@ -45,44 +46,7 @@ describe("live logs over Server-Sent Events", () => {
     headers = {
       authorization: `Bearer ${(await createToken(store.db, "reader", "viewer")).token}`,
     };
-    await store.db
-      .insertInto("repositories")
-      .values({ id: "r1", name: "app", default_branch: "main", created_at: 1 })
-      .execute();
-    await store.db
-      .insertInto("runs")
-      .values({
-        id: "run1",
-        repository_id: "r1",
-        number: 1,
-        attempt: 1,
-        workflow_file: "ci.yml",
-        workflow_name: "CI",
-        event: "push",
-        ref: "refs/heads/main",
-        sha: "c".repeat(40),
-        status: "in_progress",
-        created_at: 1,
-        started_at: 1,
-        finished_at: null,
-        payload: "{}",
-      })
-      .execute();
-    await store.db
-      .insertInto("jobs")
-      .values({
-        id: "j1",
-        run_id: "run1",
-        attempt: 1,
-        key: "ci.yml / build",
-        name: "build",
-        status: "in_progress",
-        reason: null,
-        started_at: 1,
-        finished_at: null,
-        outputs: "{}",
-      })
-      .execute();
+    await seedRun(store.db, { run: "run1", job: "j1" });
     await store.db
       .insertInto("log_chunks")
       .values({ job_id: "j1", offset: 0, lines: "one\ntwo", line_count: 2 })

@@ -8,6 +8,7 @@ import {
   sqliteDatabase,
   type TestDatabase,
 } from "../../test/helpers/databases.js";
+import { seedRun } from "../../test/helpers/seed.js";
 import { workflowFrom } from "../../test/helpers/workflow.js";
 import { EMPTY_REPO_CONFIG } from "../config/repo-config.js";
 import { executeRun } from "../engine/run-engine.js";
@@ -173,40 +174,7 @@ describe.each([
   test.skipIf(!available)(
     "after a restart, runs left in progress end as failures instead of staying stuck",
     async () => {
-      await store.db
-        .insertInto("runs")
-        .values({
-          id: "stuck",
-          repository_id: "r1",
-          number: 2,
-          attempt: 1,
-          workflow_file: "ci.yml",
-          workflow_name: "ci",
-          event: "push",
-          ref: "refs/heads/main",
-          sha: "b".repeat(40),
-          status: "in_progress",
-          created_at: 1,
-          started_at: 1,
-          finished_at: null,
-          payload: "{}",
-        })
-        .execute();
-      await store.db
-        .insertInto("jobs")
-        .values({
-          id: "stuck-job",
-          run_id: "stuck",
-          attempt: 1,
-          key: "ci.yml / build",
-          name: "build",
-          status: "in_progress",
-          reason: null,
-          started_at: 1,
-          finished_at: null,
-          outputs: "{}",
-        })
-        .execute();
+      await seedRun(store.db, { run: "stuck", job: "stuck-job" }, { number: 2 });
       expect(await resolveUnfinished(store.db, 99)).toBe(1);
       expect(
         await store.db
