@@ -2,14 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  postgresAvailable,
-  postgresDatabase,
-  sqliteDatabase,
-  type TestDatabase,
-} from "../../test/helpers/databases.js";
-import { openStore, type Store } from "../store/open-store.js";
+import { describe, expect, test } from "vitest";
+import { describeOnEachDatabase, postgresAvailable } from "../../test/helpers/databases.js";
 import { loadMasterKey, SecretBox } from "./secret-box.js";
 import {
   deleteSecret,
@@ -69,76 +63,64 @@ describe("SecretBox (AES-256-GCM)", () => {
 
 const postgres = await postgresAvailable();
 
-describe.each([
-  ["sqlite", true],
-  ["postgres", postgres],
-] as const)("secrets in the store on %s", (dialect, available) => {
-  let database: TestDatabase;
-  let store: Store;
+describeOnEachDatabase("secrets in the store", postgres, (db) => {
+  const available = db.available;
   const box = new SecretBox(randomBytes(32));
-  beforeAll(async () => {
-    if (!available) return;
-    database = dialect === "sqlite" ? sqliteDatabase() : await postgresDatabase();
-    store = await openStore(database.options);
-  });
-  afterAll(async () => {
-    if (!available) return;
-    await store.close();
-    await database.drop();
-  });
 
   test.skipIf(!available)(
     "scopes override each other; lists show names only; forks get nothing",
     async () => {
       const repo = { kind: "repository", repositoryId: "r1" } as const;
       const prod = { kind: "environment", repositoryId: "r1", environment: "production" } as const;
-      await setSecret(store.db, box, { kind: "organization" }, "TOKEN", "org-token");
-      await setSecret(store.db, box, { kind: "organization" }, "SLACK", "org-slack");
-      await setSecret(store.db, box, repo, "TOKEN", "repo-token");
-      await setSecret(store.db, box, prod, "TOKEN", "prod-token");
-      await setSecret(store.db, box, repo, "DB", "first");
-      await setSecret(store.db, box, repo, "DB", "second");
-      expect(await secretsForJob(store.db, box, { repositoryId: "r1", fromFork: false })).toEqual({
+      await setSecret(db.store.db, box, { kind: "organization" }, "TOKEN", "org-token");
+      await setSecret(db.store.db, box, { kind: "organization" }, "SLACK", "org-slack");
+      await setSecret(db.store.db, box, repo, "TOKEN", "repo-token");
+      await setSecret(db.store.db, box, prod, "TOKEN", "prod-token");
+      await setSecret(db.store.db, box, repo, "DB", "first");
+      await setSecret(db.store.db, box, repo, "DB", "second");
+      expect(
+        await secretsForJob(db.store.db, box, { repositoryId: "r1", fromFork: false }),
+      ).toEqual({
         TOKEN: "repo-token",
         SLACK: "org-slack",
         DB: "second",
       });
       expect(
-        await secretsForJob(store.db, box, {
+        await secretsForJob(db.store.db, box, {
           repositoryId: "r1",
           environment: "production",
           fromFork: false,
         }),
       ).toMatchObject({ TOKEN: "prod-token" });
-      expect(await secretsForJob(store.db, box, { repositoryId: "r1", fromFork: true })).toEqual(
+      expect(await secretsForJob(db.store.db, box, { repositoryId: "r1", fromFork: true })).toEqual(
         {},
       );
-      const listed = await listSecrets(store.db, repo);
+      const listed = await listSecrets(db.store.db, repo);
       expect(listed.map((s) => s.name)).toEqual(["DB", "TOKEN"]);
       expect(JSON.stringify(listed)).not.toMatch(/repo-token|second/);
-      expect(await deleteSecret(store.db, repo, "DB")).toBe(true);
-      expect(await deleteSecret(store.db, repo, "DB")).toBe(false);
+      expect(await deleteSecret(db.store.db, repo, "DB")).toBe(true);
+      expect(await deleteSecret(db.store.db, repo, "DB")).toBe(false);
     },
   );
 
   test.skipIf(!available)("names are checked", async () => {
-    await expect(setSecret(store.db, box, { kind: "organization" }, "1BAD", "x")).rejects.toThrow(
-      /must be letters/,
-    );
     await expect(
-      setSecret(store.db, box, { kind: "organization" }, "GITHUB_TOKEN", "x"),
+      setSecret(db.store.db, box, { kind: "organization" }, "1BAD", "x"),
+    ).rejects.toThrow(/must be letters/);
+    await expect(
+      setSecret(db.store.db, box, { kind: "organization" }, "GITHUB_TOKEN", "x"),
     ).rejects.toThrow(/may not start with GITHUB_/);
   });
 
   test.skipIf(!available)("rotation re-encrypts every secret under the new key", async () => {
     const next = new SecretBox(randomBytes(32));
-    const count = await rotateSecrets(store.db, box, next);
+    const count = await rotateSecrets(db.store.db, box, next);
     expect(count).toBeGreaterThan(0);
-    expect(await rotateSecrets(store.db, box, next)).toBe(0);
-    const rows = await store.db.selectFrom("secrets").select("ciphertext").execute();
+    expect(await rotateSecrets(db.store.db, box, next)).toBe(0);
+    const rows = await db.store.db.selectFrom("secrets").select("ciphertext").execute();
     expect(rows.every((r) => r.ciphertext.startsWith(`v1:${next.keyId}:`))).toBe(true);
     expect(
-      (await secretsForJob(store.db, next, { repositoryId: "r1", fromFork: false })).TOKEN,
+      (await secretsForJob(db.store.db, next, { repositoryId: "r1", fromFork: false })).TOKEN,
     ).toBe("repo-token");
   });
 });

@@ -1,13 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  postgresAvailable,
-  postgresDatabase,
-  sqliteDatabase,
-  type TestDatabase,
-} from "../../test/helpers/databases.js";
+import { expect, test } from "vitest";
+import { describeOnEachDatabase, postgresAvailable } from "../../test/helpers/databases.js";
 import { seedRun } from "../../test/helpers/seed.js";
 import { workflowFrom } from "../../test/helpers/workflow.js";
 import { EMPTY_REPO_CONFIG } from "../config/repo-config.js";
@@ -15,7 +10,6 @@ import { executeRun } from "../engine/run-engine.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { runJob } from "../runner/job-runner.js";
-import { openStore, type Store } from "./open-store.js";
 import { RunRecorder, readLog, resolveUnfinished } from "./run-recorder.js";
 
 const WORKFLOW = `
@@ -37,32 +31,18 @@ jobs:
 
 const postgres = await postgresAvailable();
 
-describe.each([
-  ["sqlite", true],
-  ["postgres", postgres],
-] as const)("recording a run in the store on %s", (dialect, available) => {
-  let database: TestDatabase;
-  let store: Store;
-  beforeAll(async () => {
-    if (!available) return;
-    database = dialect === "sqlite" ? sqliteDatabase() : await postgresDatabase();
-    store = await openStore(database.options);
-  });
-  afterAll(async () => {
-    if (!available) return;
-    await store.close();
-    await database.drop();
-  });
+describeOnEachDatabase("recording a run in the store", postgres, (db) => {
+  const available = db.available;
 
   test.skipIf(!available)(
     "jobs, steps, annotations, events and every log line, in order",
     async () => {
       const now = Date.now();
-      await store.db
+      await db.store.db
         .insertInto("repositories")
         .values({ id: "r1", name: "app", default_branch: "main", created_at: now })
         .execute();
-      await store.db
+      await db.store.db
         .insertInto("runs")
         .values({
           id: "run1",
@@ -81,7 +61,7 @@ describe.each([
           payload: "{}",
         })
         .execute();
-      const recorder = new RunRecorder(store.db, "run1");
+      const recorder = new RunRecorder(db.store.db, "run1");
       const root = mkdtempSync(join(tmpdir(), "trunkline-recorder-"));
       const workflow = await workflowFrom(WORKFLOW, "ci.yml");
       let n = 0;
@@ -118,14 +98,14 @@ describe.each([
       );
       await recorder.flush();
       expect(result.status).toBe("success");
-      const run = await store.db
+      const run = await db.store.db
         .selectFrom("runs")
         .selectAll()
         .where("id", "=", "run1")
         .executeTakeFirstOrThrow();
       expect(run.status).toBe("success");
       expect(run.started_at).toBeGreaterThanOrEqual(now);
-      const jobs = await store.db
+      const jobs = await db.store.db
         .selectFrom("jobs")
         .select(["key", "status"])
         .where("run_id", "=", "run1")
@@ -136,7 +116,7 @@ describe.each([
         { key: "ci.yml / skipped", status: "skipped" },
       ]);
       const build = recorder.jobId("ci.yml / build") as string;
-      const steps = await store.db
+      const steps = await db.store.db
         .selectFrom("steps")
         .select(["number", "conclusion"])
         .where("job_id", "=", build)
@@ -147,20 +127,20 @@ describe.each([
         { number: 2, conclusion: "success" },
         { number: 3, conclusion: "skipped" },
       ]);
-      const log = await readLog(store.db, build);
+      const log = await readLog(db.store.db, build);
       expect(log.lines.slice(0, 250)).toEqual(
         Array.from({ length: 250 }, (_, i) => `line ${i + 1}`),
       );
       expect(log.next).toBe(log.lines.length);
-      const resumed = await readLog(store.db, build, 120);
+      const resumed = await readLog(db.store.db, build, 120);
       expect(resumed.lines[0]).toBe("line 121");
       expect(resumed.next).toBe(log.next);
-      const annotations = await store.db
+      const annotations = await db.store.db
         .selectFrom("annotations")
         .select(["level", "message"])
         .execute();
       expect(annotations).toEqual([{ level: "warning", message: "careful" }]);
-      const events = await store.db
+      const events = await db.store.db
         .selectFrom("events")
         .select("type")
         .where("run_id", "=", "run1")
@@ -174,17 +154,17 @@ describe.each([
   test.skipIf(!available)(
     "after a restart, runs left in progress end as failures instead of staying stuck",
     async () => {
-      await seedRun(store.db, { run: "stuck", job: "stuck-job" }, { number: 2 });
-      expect(await resolveUnfinished(store.db, 99)).toBe(1);
+      await seedRun(db.store.db, { run: "stuck", job: "stuck-job" }, { number: 2 });
+      expect(await resolveUnfinished(db.store.db, 99)).toBe(1);
       expect(
-        await store.db
+        await db.store.db
           .selectFrom("runs")
           .select(["status", "finished_at"])
           .where("id", "=", "stuck")
           .executeTakeFirst(),
       ).toEqual({ status: "failure", finished_at: 99 });
       expect(
-        await store.db
+        await db.store.db
           .selectFrom("jobs")
           .select(["status", "reason"])
           .where("id", "=", "stuck-job")
@@ -192,14 +172,14 @@ describe.each([
       ).toEqual({ status: "failure", reason: "server_restarted" });
       expect(
         (
-          await store.db
+          await db.store.db
             .selectFrom("runs")
             .select("status")
             .where("id", "=", "run1")
             .executeTakeFirst()
         )?.status,
       ).toBe("success");
-      expect(await resolveUnfinished(store.db)).toBe(0);
+      expect(await resolveUnfinished(db.store.db)).toBe(0);
     },
   );
 });

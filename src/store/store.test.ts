@@ -1,37 +1,22 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
+  describeOnEachDatabase,
   postgresAvailable,
-  postgresDatabase,
   sqliteDatabase,
-  type TestDatabase,
 } from "../../test/helpers/databases.js";
 import { appendEvents, readEvents } from "./event-log.js";
-import { migrate, openStore, redact, type Store } from "./open-store.js";
+import { migrate, openStore, redact } from "./open-store.js";
 
 const postgres = await postgresAvailable();
 
 // Every store test runs against SQLite and against a real Postgres.
-describe.each([
-  ["sqlite", true],
-  ["postgres", postgres],
-] as const)("store on %s", (dialect, available) => {
-  let database: TestDatabase;
-  let store: Store;
-  beforeAll(async () => {
-    if (!available) return;
-    database = dialect === "sqlite" ? sqliteDatabase() : await postgresDatabase();
-    store = await openStore(database.options);
-  });
-  afterAll(async () => {
-    if (!available) return;
-    await store.close();
-    await database.drop();
-  });
+describeOnEachDatabase("store", postgres, (db) => {
+  const available = db.available;
 
   test.skipIf(!available)("migrations are idempotent", async () => {
-    await migrate(store);
-    await migrate(store);
-    const tables = await store.db.introspection.getTables();
+    await migrate(db.store);
+    await migrate(db.store);
+    const tables = await db.store.db.introspection.getTables();
     expect(
       tables
         .map((t) => t.name)
@@ -55,11 +40,11 @@ describe.each([
 
   test.skipIf(!available)("runs, jobs and log chunks round-trip; times stay numbers", async () => {
     const at = Date.UTC(2026, 10, 26, 9, 30);
-    await store.db
+    await db.store.db
       .insertInto("repositories")
       .values({ id: "r1", name: "orders", default_branch: "main", created_at: at })
       .execute();
-    await store.db
+    await db.store.db
       .insertInto("runs")
       .values({
         id: "run1",
@@ -78,7 +63,7 @@ describe.each([
         payload: "{}",
       })
       .execute();
-    await store.db
+    await db.store.db
       .insertInto("jobs")
       .values({
         id: "j1",
@@ -93,21 +78,21 @@ describe.each([
         outputs: "{}",
       })
       .execute();
-    await store.db
+    await db.store.db
       .insertInto("log_chunks")
       .values([
         { job_id: "j1", offset: 0, lines: "one\ntwo", line_count: 2 },
         { job_id: "j1", offset: 2, lines: "three", line_count: 1 },
       ])
       .execute();
-    const run = await store.db
+    const run = await db.store.db
       .selectFrom("runs")
       .selectAll()
       .where("id", "=", "run1")
       .executeTakeFirstOrThrow();
     expect(run.created_at).toBe(at);
     expect(typeof run.created_at).toBe("number");
-    const chunks = await store.db
+    const chunks = await db.store.db
       .selectFrom("log_chunks")
       .select(["offset", "lines"])
       .where("job_id", "=", "j1")
@@ -131,17 +116,17 @@ describe.each([
         created_at: 1,
         updated_at: 1,
       };
-      await store.db
+      await db.store.db
         .insertInto("secrets")
         .values({ id: "s1", ...row })
         .execute();
       await expect(
-        store.db
+        db.store.db
           .insertInto("secrets")
           .values({ id: "s2", ...row })
           .execute(),
       ).rejects.toThrow();
-      await store.db
+      await db.store.db
         .insertInto("secrets")
         .values({ id: "s3", ...row, environment: "prod", scope: "environment" })
         .execute();
@@ -150,7 +135,7 @@ describe.each([
 
   test.skipIf(!available)("a failed transaction leaves nothing behind", async () => {
     await expect(
-      store.db.transaction().execute(async (tx) => {
+      db.store.db.transaction().execute(async (tx) => {
         await tx
           .insertInto("tokens")
           .values({
@@ -165,34 +150,34 @@ describe.each([
         throw new Error("boom");
       }),
     ).rejects.toThrow("boom");
-    expect(await store.db.selectFrom("tokens").selectAll().execute()).toEqual([]);
+    expect(await db.store.db.selectFrom("tokens").selectAll().execute()).toEqual([]);
   });
 
   test.skipIf(!available)(
     "the event log appends in order and reads after an id, per run",
     async () => {
-      const ids = await appendEvents(store.db, [
+      const ids = await appendEvents(db.store.db, [
         { runId: "run1", type: "run.queued", at: 1, data: { n: 1 } },
         { runId: "run1", type: "job.started", at: 2, data: { n: 2 } },
         { type: "token.created", at: 3, data: { n: 3 } },
       ]);
       expect(ids).toHaveLength(3);
       expect(ids[1]).toBeGreaterThan(ids[0] as number);
-      const all = await readEvents(store.db);
+      const all = await readEvents(db.store.db);
       expect(all.map((e) => [e.type, e.data])).toEqual([
         ["run.queued", { n: 1 }],
         ["job.started", { n: 2 }],
         ["token.created", { n: 3 }],
       ]);
-      expect((await readEvents(store.db, { after: ids[0] })).map((e) => e.type)).toEqual([
+      expect((await readEvents(db.store.db, { after: ids[0] })).map((e) => e.type)).toEqual([
         "job.started",
         "token.created",
       ]);
-      expect((await readEvents(store.db, { runId: "run1" })).map((e) => e.type)).toEqual([
+      expect((await readEvents(db.store.db, { runId: "run1" })).map((e) => e.type)).toEqual([
         "run.queued",
         "job.started",
       ]);
-      expect(await appendEvents(store.db, [])).toEqual([]);
+      expect(await appendEvents(db.store.db, [])).toEqual([]);
     },
   );
 });

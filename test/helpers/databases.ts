@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { afterAll, beforeAll, describe } from "vitest";
+import { openStore, type Store } from "../../src/store/open-store.js";
 
 /** Where the tests' Postgres listens (trust auth); override with TRUNKLINE_TEST_POSTGRES. */
 export const POSTGRES_ADMIN_URL =
@@ -66,4 +68,41 @@ export async function postgresDatabase(): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/** What a test on each database sees: the open store (set once `beforeAll` ran) and which database it is. */
+export interface DatabaseContext {
+  readonly dialect: "sqlite" | "postgres";
+  readonly available: boolean;
+  store: Store;
+}
+
+/**
+ * Declares the same tests against SQLite and against a real Postgres, each on a fresh
+ * database opened before and dropped after them. `postgresUp` is
+ * `await postgresAvailable()`; without Postgres its tests are skipped, and say so.
+ */
+export function describeOnEachDatabase(
+  title: string,
+  postgresUp: boolean,
+  body: (context: DatabaseContext) => void,
+): void {
+  describe.each([
+    ["sqlite", true],
+    ["postgres", postgresUp],
+  ] as const)(`${title} (%s)`, (dialect, available) => {
+    const context = { dialect, available } as DatabaseContext;
+    let database: TestDatabase | undefined;
+    beforeAll(async () => {
+      if (!available) return;
+      database = dialect === "sqlite" ? sqliteDatabase() : await postgresDatabase();
+      context.store = await openStore(database.options);
+    });
+    afterAll(async () => {
+      if (!database) return;
+      await context.store.close();
+      await database.drop();
+    });
+    body(context);
+  });
 }
