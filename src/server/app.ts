@@ -16,6 +16,7 @@ import {
 } from "./auth/tokens.js";
 import { createBareRepository, type PushListener, registerGitHttp } from "./git/git-http.js";
 import { registerLogStream } from "./log-stream.js";
+import { found } from "./not-found.js";
 import { registerWebhooks } from "./webhooks/webhook-routes.js";
 
 /** What the API needs. */
@@ -213,8 +214,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       .select("id")
       .where("name", "=", name)
       .executeTakeFirst();
-    if (!row) throw new TrunklineError(ErrorCode.NotFound, `no repository '${name}'`);
-    return row.id;
+    return found(row, `repository '${name}'`).id;
   };
 
   app.get<{ Params: { repo: string } }>(
@@ -407,16 +407,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         },
       },
     },
-    async (request, reply) => {
-      const row = await db
-        .selectFrom("runs")
-        .selectAll()
-        .where("id", "=", request.params.id)
-        .executeTakeFirst();
-      if (!row)
-        return reply
-          .code(404)
-          .send({ code: "not_found", message: `no run '${request.params.id}'` });
+    async (request, _reply) => {
+      const row = found(
+        await db
+          .selectFrom("runs")
+          .selectAll()
+          .where("id", "=", request.params.id)
+          .executeTakeFirst(),
+        `run '${request.params.id}'`,
+      );
       const jobs = await db
         .selectFrom("jobs")
         .select(["id", "key", "name", "status", "reason"])
@@ -445,16 +444,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         },
       },
     },
-    async (request, reply) => {
-      const job = await db
-        .selectFrom("jobs")
-        .select("id")
-        .where("id", "=", request.params.id)
-        .executeTakeFirst();
-      if (!job)
-        return reply
-          .code(404)
-          .send({ code: "not_found", message: `no job '${request.params.id}'` });
+    async (request, _reply) => {
+      const job = found(
+        await db
+          .selectFrom("jobs")
+          .select("id")
+          .where("id", "=", request.params.id)
+          .executeTakeFirst(),
+        `job '${request.params.id}'`,
+      );
       return readLog(db, job.id, request.query.from ?? 0);
     },
   );
@@ -493,15 +491,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       },
     },
     async (request, reply) => {
-      const repo = await db
-        .selectFrom("repositories")
-        .select(["id", "default_branch"])
-        .where("name", "=", request.params.repo)
-        .executeTakeFirst();
-      if (!repo)
-        return reply
-          .code(404)
-          .send({ code: "not_found", message: `no repository '${request.params.repo}'` });
+      const repo = found(
+        await db
+          .selectFrom("repositories")
+          .select(["id", "default_branch"])
+          .where("name", "=", request.params.repo)
+          .executeTakeFirst(),
+        `repository '${request.params.repo}'`,
+      );
       if (!deps.dispatch)
         return reply
           .code(422)
@@ -521,15 +518,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     "/api/v1/runs/:id/cancel",
     { config: { role: "developer" }, schema: { response: { 404: error, 409: error } } },
     async (request, reply) => {
-      const run = await db
-        .selectFrom("runs")
-        .select(["id", "status"])
-        .where("id", "=", request.params.id)
-        .executeTakeFirst();
-      if (!run)
-        return reply
-          .code(404)
-          .send({ code: "not_found", message: `no run '${request.params.id}'` });
+      const run = found(
+        await db
+          .selectFrom("runs")
+          .select(["id", "status"])
+          .where("id", "=", request.params.id)
+          .executeTakeFirst(),
+        `run '${request.params.id}'`,
+      );
       if (!deps.cancelRun?.(run.id)) {
         return reply
           .code(409)

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../store/database.js";
 import { readLog } from "../store/run-recorder.js";
+import { found } from "./not-found.js";
 
 /** How often a stream looks for new lines. */
 const POLL_MS = 200;
@@ -24,15 +25,14 @@ export function registerLogStream(app: FastifyInstance, db: Kysely<Database>): v
       },
     },
     async (request, reply) => {
-      const job = await db
-        .selectFrom("jobs")
-        .select(["id"])
-        .where("id", "=", request.params.id)
-        .executeTakeFirst();
-      if (!job)
-        return reply
-          .code(404)
-          .send({ code: "not_found", message: `no job '${request.params.id}'` });
+      const job = found(
+        await db
+          .selectFrom("jobs")
+          .select(["id"])
+          .where("id", "=", request.params.id)
+          .executeTakeFirst(),
+        `job '${request.params.id}'`,
+      );
       const header = Number(request.headers["last-event-id"]);
       let next = Number.isInteger(header) && header >= 0 ? header : (request.query.from ?? 0);
       reply.hijack();

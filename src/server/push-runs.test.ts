@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -12,28 +10,13 @@ import {
   sqliteDatabase,
   type TestDatabase,
 } from "../../test/helpers/databases.js";
+import { committed, git } from "../../test/helpers/git.js";
 import { SecretBox } from "../secrets/secret-box.js";
 import { setSecret } from "../secrets/secret-store.js";
 import { openStore, type Store } from "../store/open-store.js";
 import { buildApp } from "./app.js";
 import { createToken } from "./auth/tokens.js";
 import { PushRuns } from "./push-runs.js";
-
-const exec = promisify(execFile);
-const git = (cwd: string, ...args: string[]) =>
-  exec(
-    "git",
-    [
-      "-c",
-      "user.email=dev@example.com",
-      "-c",
-      "user.name=dev",
-      "-c",
-      "credential.helper=",
-      ...args,
-    ],
-    { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
-  );
 
 const WORKFLOW = `name: CI
 on:
@@ -121,13 +104,10 @@ describe.each([
   });
 
   test.skipIf(!available)("runs, jobs and masked logs are in the store and the API", async () => {
-    const work = mkdtempSync(join(tmpdir(), "trunkline-push-"));
-    await git(work, "init", "-q", "-b", "main");
-    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
-    writeFileSync(join(work, ".github", "workflows", "ci.yml"), WORKFLOW);
-    writeFileSync(join(work, "README.md"), "hello\n");
-    await git(work, "add", "-A");
-    await git(work, "commit", "-q", "-m", "first");
+    const { dir: work } = await committed(
+      { ".github/workflows/ci.yml": WORKFLOW, "README.md": "hello\n" },
+      "first",
+    );
     const remote = `${base.replace("://", `://x:${developer}@`)}/git/app.git`;
     await git(work, "push", "-q", remote, "main", "main:feature/x");
     await runs.idle();
@@ -155,15 +135,13 @@ describe.each([
   test.skipIf(!available)(
     "a running run is cancelled through the API; a viewer may not",
     async () => {
-      const work = mkdtempSync(join(tmpdir(), "trunkline-push-"));
-      await git(work, "init", "-q", "-b", "main");
-      mkdirSync(join(work, ".github", "workflows"), { recursive: true });
-      writeFileSync(
-        join(work, ".github", "workflows", "slow.yml"),
-        "name: Slow\non: push\njobs:\n  wait:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo started && sleep 30\n",
+      const { dir: work } = await committed(
+        {
+          ".github/workflows/slow.yml":
+            "name: Slow\non: push\njobs:\n  wait:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo started && sleep 30\n",
+        },
+        "slow",
       );
-      await git(work, "add", "-A");
-      await git(work, "commit", "-q", "-m", "slow");
       await git(
         work,
         "push",
@@ -215,33 +193,30 @@ describe.each([
   );
 
   test.skipIf(!available)("manual dispatch with typed inputs, and its refusals", async () => {
-    const work = mkdtempSync(join(tmpdir(), "trunkline-push-"));
-    await git(work, "init", "-q", "-b", "main");
-    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
-    writeFileSync(
-      join(work, ".github", "workflows", "deploy.yml"),
-      [
-        "name: Deploy",
-        "on:",
-        "  workflow_dispatch:",
-        "    inputs:",
-        "      target:",
-        "        type: choice",
-        "        options: [staging, production]",
-        "        required: true",
-        "      dry-run:",
-        "        type: boolean",
-        "        default: false",
-        "jobs:",
-        "  deploy:",
-        "    runs-on: ubuntu-latest",
-        "    steps:",
-        '      - run: test "${{ inputs.target }}" = staging && test "${{ inputs.dry-run }}" = true',
-        "",
-      ].join("\n"),
+    const { dir: work } = await committed(
+      {
+        ".github/workflows/deploy.yml": [
+          "name: Deploy",
+          "on:",
+          "  workflow_dispatch:",
+          "    inputs:",
+          "      target:",
+          "        type: choice",
+          "        options: [staging, production]",
+          "        required: true",
+          "      dry-run:",
+          "        type: boolean",
+          "        default: false",
+          "jobs:",
+          "  deploy:",
+          "    runs-on: ubuntu-latest",
+          "    steps:",
+          '      - run: test "${{ inputs.target }}" = staging && test "${{ inputs.dry-run }}" = true',
+          "",
+        ].join("\n"),
+      },
+      "deploy",
     );
-    await git(work, "add", "-A");
-    await git(work, "commit", "-q", "-m", "deploy");
     await git(
       work,
       "push",

@@ -1,36 +1,16 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sqliteDatabase, type TestDatabase } from "../../../test/helpers/databases.js";
+import { committed, git } from "../../../test/helpers/git.js";
 import { SecretBox } from "../../secrets/secret-box.js";
 import { openStore, type Store } from "../../store/open-store.js";
 import { buildApp } from "../app.js";
 import { createToken } from "../auth/tokens.js";
 import type { RefUpdate } from "./git-http.js";
-
-const exec = promisify(execFile);
-const git = (cwd: string, ...args: string[]) =>
-  exec(
-    "git",
-    [
-      "-c",
-      "user.email=dev@example.com",
-      "-c",
-      "user.name=dev",
-      "-c",
-      "credential.helper=",
-      ...args,
-    ],
-    {
-      cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
-    },
-  );
 
 describe("hosted repositories over git smart HTTP", () => {
   let database: TestDatabase;
@@ -73,35 +53,26 @@ describe("hosted repositories over git smart HTTP", () => {
   const url = (role: string) => `${base.replace("://", `://x:${tokens[role]}@`)}/git/app.git`;
 
   test("a developer pushes, a viewer clones; the push is heard with the refs it moved", async () => {
-    const work = mkdtempSync(join(tmpdir(), "trunkline-work-"));
-    await git(work, "init", "-q", "-b", "main");
-    writeFileSync(join(work, "README.md"), "hello\n");
-    await git(work, "add", "-A");
-    await git(work, "commit", "-q", "-m", "first");
-    const { stdout: sha } = await git(work, "rev-parse", "HEAD");
+    const { dir: work, sha } = await committed({ "README.md": "hello\n" }, "first");
     await git(work, "push", "-q", url("developer"), "main", "main:refs/tags/v1");
     expect(pushes).toEqual([
       {
         repo: "app",
         pusher: "developer",
         updates: expect.arrayContaining([
-          { ref: "refs/heads/main", before: "0".repeat(40), after: sha.trim() },
-          { ref: "refs/tags/v1", before: "0".repeat(40), after: sha.trim() },
+          { ref: "refs/heads/main", before: "0".repeat(40), after: sha },
+          { ref: "refs/tags/v1", before: "0".repeat(40), after: sha },
         ]),
       },
     ]);
     const clone = mkdtempSync(join(tmpdir(), "trunkline-clone-"));
     await git(clone, "clone", "-q", url("viewer"), "copy");
     const { stdout: cloned } = await git(join(clone, "copy"), "rev-parse", "HEAD");
-    expect(cloned.trim()).toBe(sha.trim());
+    expect(cloned.trim()).toBe(sha);
   });
 
   test("no token, a wrong token, or a viewer's push are refused", async () => {
-    const work = mkdtempSync(join(tmpdir(), "trunkline-work-"));
-    await git(work, "init", "-q", "-b", "main");
-    writeFileSync(join(work, "x"), "x\n");
-    await git(work, "add", "-A");
-    await git(work, "commit", "-q", "-m", "x");
+    const { dir: work } = await committed({ x: "x\n" }, "x");
     await expect(git(work, "push", "-q", url("viewer"), "main:refs/heads/other")).rejects.toThrow(
       /403/,
     );
