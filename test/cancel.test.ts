@@ -72,6 +72,11 @@ jobs:
           }
         }, 20);
       });
+      // "started" is printed before the sleeps are exec'd: wait until they exist, so the check
+      // for orphans below proves something.
+      for (let i = 0; i < 100 && processesWith(`sleep ${marker}`).length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       expect(processesWith(`sleep ${marker}`).length).toBeGreaterThan(0);
       child.kill(signal);
       const code = await new Promise<number | null>((resolve) =>
