@@ -62,3 +62,39 @@ function parseValue(text: string, field: (typeof FIELDS)[number]): number | unde
   }
   return undefined;
 }
+
+/**
+ * Whether a valid cron expression fires in the minute of `at`, read in UTC as GitHub does.
+ * As in POSIX cron, when both day of month and day of week are restricted, either may match.
+ */
+export function cronMatches(expression: string, at: Date): boolean {
+  const fields = expression.trim().split(/\s+/);
+  const actual = [
+    at.getUTCMinutes(),
+    at.getUTCHours(),
+    at.getUTCDate(),
+    at.getUTCMonth() + 1,
+    at.getUTCDay(),
+  ];
+  const hits = FIELDS.map((field, i) =>
+    (fields[i] ?? "").split(",").some((part) => partMatches(part, field, actual[i] as number)),
+  );
+  const [minute, hour, dayOfMonth, month, dayOfWeek] = hits;
+  const bothDays = fields[2] !== "*" && fields[4] !== "*";
+  const day = bothDays ? dayOfMonth || dayOfWeek : dayOfMonth && dayOfWeek;
+  return Boolean(minute && hour && month && day);
+}
+
+function partMatches(part: string, field: (typeof FIELDS)[number], value: number): boolean {
+  const [range = "", stepText] = part.split("/");
+  const step = stepText === undefined ? 1 : Number(stepText);
+  let low: number = field.min;
+  let high: number = field.max;
+  if (range !== "*") {
+    const ends = range.split("-").map((end) => parseValue(end, field) ?? Number.NaN);
+    low = ends[0] as number;
+    // `5/15` means from 5 to the end of the field, stepping by 15.
+    high = ends.length === 2 ? (ends[1] as number) : stepText === undefined ? low : field.max;
+  }
+  return value >= low && value <= high && (value - low) % step === 0;
+}
