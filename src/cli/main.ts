@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
+import { addApiCommands } from "./api-commands.js";
+import { collectList, collectPairs, positiveInt, positiveIntOrZero } from "./flags.js";
 import { type PlanOptions, planCommand } from "./plan-command.js";
 import { runCommand } from "./run-command.js";
 import { serveCommand, tokenCreateCommand } from "./serve-command.js";
@@ -11,19 +13,6 @@ import { validateCommand } from "./validate-command.js";
 
 /** Exit codes of the CLI. */
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Internal: 70 } as const;
-
-/** `k=v` pairs from a repeatable flag, into a record; a pair without `=` is refused. */
-function collectPairs(flag: string) {
-  return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
-    const eq = value.indexOf("=");
-    if (eq <= 0) throw new InputError(`${flag} ${value}: expected KEY=VALUE`);
-    return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
-  };
-}
-
-function collectList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").filter(Boolean)];
-}
 
 /** Adds the flags that describe an event (shared by `plan` and `run`). */
 function addEventOptions(command: Command): Command {
@@ -228,21 +217,8 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       ),
     );
   });
+  addApiCommands(program, io, done);
   return program;
-}
-
-function positiveIntOrZero(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InputError(`${flag} ${value}: expected a port number`);
-  return n;
-}
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InputError(`${flag} ${value}: expected a whole number of at least 1`);
-  return n;
 }
 
 /**

@@ -11,6 +11,8 @@ export const ErrorCode = {
   NotFound: "not_found",
   /** An expression failed to evaluate. */
   Expression: "expression_error",
+  /** A Trunkline server refused a request or could not be reached; the message says why. */
+  Api: "api_error",
   /** A bug in Trunkline itself. */
   Internal: "internal",
 } as const;
@@ -60,5 +62,18 @@ export class ExpressionError extends TrunklineError {
   override readonly name = "ExpressionError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Expression, message, options);
+  }
+}
+
+/** A server answered with an error, or did not answer. `status` is the HTTP status, if any. */
+export class ApiError extends TrunklineError {
+  override readonly name = "ApiError";
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** The server's own error code (`not_found`, `forbidden`, ...), when it sent one. */
+    readonly serverCode?: string,
+  ) {
+    super(ErrorCode.Api, message);
   }
 }

@@ -286,6 +286,7 @@ describe("runs and logs through the API", () => {
         number: 7,
         attempt: 1,
         workflow: "CI",
+        workflowFile: "ci.yml",
         event: "push",
         ref: "refs/heads/main",
         sha: "b".repeat(40),
@@ -297,8 +298,26 @@ describe("runs and logs through the API", () => {
     ]);
     const shown = (await app.inject({ url: "/api/v1/runs/run1", headers })).json();
     expect(shown.jobs).toEqual([
-      { id: "j1", key: "ci.yml / build", name: "build", status: "success", reason: null },
+      {
+        id: "j1",
+        key: "ci.yml / build",
+        name: "build",
+        status: "success",
+        reason: null,
+        startedAt: 2,
+        finishedAt: 3,
+      },
     ]);
+    expect((await app.inject({ url: "/api/v1/repositories/app/runs/7", headers })).json().id).toBe(
+      "run1",
+    );
+    expect((await app.inject({ url: "/api/v1/repositories/app/runs/8", headers })).json()).toEqual({
+      code: "not_found",
+      message: "no run #8 in app",
+    });
+    expect((await app.inject({ url: "/api/v1/runs/run1?attempt=2", headers })).json().jobs).toEqual(
+      [],
+    );
     expect((await app.inject({ url: "/api/v1/jobs/j1/logs", headers })).json()).toEqual({
       lines: ["a", "b", "c"],
       next: 3,

@@ -16,6 +16,7 @@ export interface Database {
   secrets: SecretsTable;
   tokens: TokensTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  schedule_fires: ScheduleFiresTable;
   events: EventsTable;
 }
 
@@ -25,6 +26,10 @@ export interface RepositoriesTable {
   name: string;
   default_branch: string;
   created_at: number;
+  /** Where a mirrored repository is fetched from; null for one hosted here. */
+  remote_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its `owner/name` in webhook deliveries; null for one hosted here. */
+  remote_name: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One run of one workflow for one event; reruns are new attempts of the same run. */
@@ -44,6 +49,8 @@ export interface RunsTable {
   finished_at: number | null;
   /** The event payload, JSON. */
   payload: string;
+  /** The trigger event (a `TriggerEvent`), JSON, so a re-run replays it. */
+  trigger: ColumnType<string, string | undefined, string>;
 }
 
 /** One job (one matrix combination) of a run attempt. */
@@ -143,6 +150,14 @@ export interface WebhookDeliveriesTable {
   repository_id: string;
   event: string;
   received_at: number;
+}
+
+/** A schedule that fired in a minute (epoch ms at the minute's start), at most once. */
+export interface ScheduleFiresTable {
+  repository_id: string;
+  workflow_file: string;
+  cron: string;
+  minute: number;
 }
 
 /** The append-only event log: every state change, in order. */

@@ -31,6 +31,7 @@ describeOnEachDatabase("store", postgres, (db) => {
       "log_chunks",
       "repositories",
       "runs",
+      "schedule_fires",
       "secrets",
       "steps",
       "tokens",
