@@ -169,15 +169,13 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
     withServer(command)
       .option("--repo <repo>", "a repository's secrets (default: the organisation's)")
       .option("--env <environment>", "an environment's secrets (with --repo)");
-  withServer(
-    scoped(
-      secrets
-        .command("set")
-        .description("set a secret; the value comes from --value, --from-file, or standard input")
-        .argument("<name>")
-        .option("--value <value>", "the value (visible in your shell's history: prefer stdin)")
-        .option("--from-file <file>", "read the value from this file"),
-    ),
+  scoped(
+    secrets
+      .command("set")
+      .description("set a secret; the value comes from --value, --from-file, or standard input")
+      .argument("<name>")
+      .option("--value <value>", "the value (visible in your shell's history: prefer stdin)")
+      .option("--from-file <file>", "read the value from this file"),
   ).action(
     async (
       name: string,
