@@ -131,6 +131,7 @@ export async function runCommand(
       sink: (e) => sink(e),
       cancel,
       approved: (env) => options.approve.includes(env) || options.approve.includes("*"),
+      approvalHint: (env) => `run with --approve ${env} to approve it locally`,
       unrunnable: (wanted) => {
         const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
         return missing.length === 0

@@ -68,6 +68,8 @@ export interface EngineOptions {
   readonly cancel: AbortSignal;
   /** Whether jobs may deploy to a protected environment without waiting (local approval). */
   approved(environment: string): boolean;
+  /** How a user approves a deployment here, appended to the reason a job waits. */
+  approvalHint?(environment: string): string;
   /** Why no runner can take a job with these labels, or undefined when one can. */
   unrunnable(labels: readonly string[]): string | undefined;
   readonly now?: () => number;
