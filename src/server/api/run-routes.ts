@@ -21,8 +21,8 @@ const job = {
 
 /**
  * Reading runs: a repository's runs (newest first), one run with its jobs (of its latest
- * attempt, or `?attempt=N` for an earlier one), a run by its number, and a job's log from
- * any line.
+ * attempt, or `?attempt=N` for an earlier one), a run by its number, a job with its steps
+ * and outputs, and a job's log from any line.
  */
 export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Database> }): void {
   const { db } = deps;
@@ -127,6 +127,79 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
         .where("number", "=", number)
         .executeTakeFirst();
       return showRun(row?.id, `run #${number} in ${repo}`, request.query.attempt);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/jobs/:id",
+    {
+      config: { role: "viewer" },
+      schema: {
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              ...job.properties,
+              runId: { type: "string" },
+              attempt: { type: "number" },
+              outputs: { type: "object", additionalProperties: { type: "string" } },
+              steps: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    number: { type: "number" },
+                    name: { type: "string" },
+                    stage: { type: "string" },
+                    outcome: { type: ["string", "null"] },
+                    conclusion: { type: ["string", "null"] },
+                    startedAt: { type: "number" },
+                    finishedAt: { type: ["number", "null"] },
+                  },
+                },
+              },
+            },
+          },
+          404: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const row = found(
+        await db
+          .selectFrom("jobs")
+          .selectAll()
+          .where("id", "=", request.params.id)
+          .executeTakeFirst(),
+        `job '${request.params.id}'`,
+      );
+      const steps = await db
+        .selectFrom("steps")
+        .selectAll()
+        .where("job_id", "=", row.id)
+        .orderBy("number")
+        .execute();
+      return {
+        id: row.id,
+        runId: row.run_id,
+        attempt: Number(row.attempt),
+        key: row.key,
+        name: row.name,
+        status: row.status,
+        reason: row.reason,
+        startedAt: row.started_at === null ? null : Number(row.started_at),
+        finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+        outputs: JSON.parse(row.outputs) as Record<string, string>,
+        steps: steps.map((s) => ({
+          number: Number(s.number),
+          name: s.name,
+          stage: s.stage,
+          outcome: s.outcome,
+          conclusion: s.conclusion,
+          startedAt: Number(s.started_at),
+          finishedAt: s.finished_at === null ? null : Number(s.finished_at),
+        })),
+      };
     },
   );
 
