@@ -6,6 +6,7 @@ import { HostExecutor } from "../executors/host/host-executor.js";
 import { addApiCommands } from "./api-commands.js";
 import { collectList, collectPairs, positiveInt, positiveIntOrZero } from "./flags.js";
 import { type PlanOptions, planCommand } from "./plan-command.js";
+import { rotateKeyCommand } from "./rotate-key-command.js";
 import { runCommand } from "./run-command.js";
 import { serveCommand, tokenCreateCommand } from "./serve-command.js";
 import { type Output, processOutput } from "./terminal.js";
@@ -218,6 +219,24 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
     );
   });
   addApiCommands(program, io, done);
+  const secrets = program.commands.find((c) => c.name() === "secrets") as Command;
+  serverFlags(
+    secrets
+      .command("rotate-key")
+      .description("re-encrypt every secret under a new master key (run with the server stopped)")
+      .option("--new-key-file <file>", "the new key (64 hex characters); default: a random one"),
+  ).action(async (opts: { dataDir?: string; database?: string; newKeyFile?: string }) => {
+    done(
+      await rotateKeyCommand(
+        {
+          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+          ...(opts.database ? { database: opts.database } : {}),
+          ...(opts.newKeyFile ? { newKeyFile: opts.newKeyFile } : {}),
+        },
+        io,
+      ),
+    );
+  });
   return program;
 }
 

@@ -4,7 +4,7 @@ import type { Database } from "../../store/database.js";
 import { readLog } from "../../store/run-recorder.js";
 import { found } from "../not-found.js";
 import { repositoryIdOf } from "./lookups.js";
-import { errorSchema, runSchema, toRun } from "./schemas.js";
+import { errorSchema, RUN_COLUMNS, runSchema, toRun } from "./schemas.js";
 
 const job = {
   type: "object",
@@ -51,7 +51,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
       const id = await repositoryIdOf(db, request.params.repo);
       let query = db
         .selectFrom("runs")
-        .selectAll()
+        .select(RUN_COLUMNS)
         .where("repository_id", "=", id)
         .orderBy("number", "desc")
         .limit(request.query.limit ?? 100);
@@ -63,7 +63,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
   const showRun = async (runId: string | undefined, what: string, attempt?: number) => {
     const row = found(
       runId
-        ? await db.selectFrom("runs").selectAll().where("id", "=", runId).executeTakeFirst()
+        ? await db.selectFrom("runs").select(RUN_COLUMNS).where("id", "=", runId).executeTakeFirst()
         : undefined,
       what,
     );

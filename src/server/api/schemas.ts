@@ -26,6 +26,22 @@ export const runSchema = {
   },
 } as const;
 
+/** The run columns the API shows (never the payload or trigger, which can be large). */
+export const RUN_COLUMNS = [
+  "id",
+  "number",
+  "attempt",
+  "workflow_name",
+  "workflow_file",
+  "event",
+  "ref",
+  "sha",
+  "status",
+  "created_at",
+  "started_at",
+  "finished_at",
+] as const;
+
 /** A run row in the API's shape. */
 export function toRun(r: Omit<RunsTable, "trigger" | "payload" | "repository_id">) {
   return {
