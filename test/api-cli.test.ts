@@ -11,6 +11,8 @@ import { startTestServer, type TestServer } from "./helpers/server.js";
 const CI = `name: CI
 on:
   push:
+  schedule:
+    - cron: "0 3 * * *"
   workflow_dispatch:
     inputs:
       greeting: { type: string, required: true }
@@ -68,6 +70,10 @@ describe("the CLI against a server's API", () => {
     await git(dir, "push", "-q", server.gitUrl("shop"), "main");
     await server.service.idle();
 
+    const schedules = await runCli(["schedules", "shop", ...flags]);
+    expect(schedules.stdout).toMatch(
+      /^\.github\/workflows\/ci\.yml {2}0 3 \* \* \* {2}next \d{4}-\d\d-\d\dT03:00:00\.000Z$/,
+    );
     const runs = await runCli(["runs", "list", "shop", ...flags]);
     expect(runs.stdout).toMatch(/^#1 {2}✗ failure {2}CI {2}push {2}main {2}[0-9a-f]{7} /);
     const shown = await runCli(["runs", "show", "shop#1", ...flags]);

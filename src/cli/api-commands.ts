@@ -31,7 +31,8 @@ function client(flags: Flags): ApiClient {
 }
 
 /**
- * The commands that talk to a server over its API: `repo`, `runs`, `dispatch` and `secrets`.
+ * The commands that talk to a server over its API: `repo`, `runs`, `dispatch`, `schedules`
+ * and `secrets`.
  * Each resolves to an exit code through `done`; server refusals are one-line errors.
  */
 export function addApiCommands(program: Command, io: Output, done: (code: number) => void): void {
@@ -161,6 +162,30 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
       done(0);
     },
   );
+
+  withServer(
+    program
+      .command("schedules")
+      .description("the cron schedules of a repository's default branch, and when each fires next")
+      .argument("<repo>")
+      .option("--json", "print JSON"),
+  ).action(async (repoName: string, opts: Flags) => {
+    const schedules = await client(opts).request<
+      { workflow: string; cron: string; next: number | null }[]
+    >("GET", `/api/v1/repositories/${encodeURIComponent(repoName)}/schedules`);
+    if (opts.json) io.out(JSON.stringify(schedules, null, 2));
+    else if (schedules.length === 0) io.err(`trunkline: ${repoName} has no schedules`);
+    else
+      for (const line of table(
+        schedules.map((s) => [
+          s.workflow,
+          s.cron,
+          s.next === null ? "never" : `next ${new Date(s.next).toISOString()}`,
+        ]),
+      ))
+        io.out(line);
+    done(0);
+  });
 
   const secrets = program
     .command("secrets")
