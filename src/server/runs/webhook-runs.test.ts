@@ -29,6 +29,15 @@ jobs:
       - run: cat app.txt
 `;
 
+const TARGET = `name: Target
+on: pull_request_target
+jobs:
+  label:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "target ref=$GITHUB_REF sha=$GITHUB_SHA secret=[\${{ secrets.API_KEY }}]"
+`;
+
 const postgres = await postgresAvailable();
 
 type Run = { id: string; event: string; ref: string; sha: string; status: string };
@@ -72,7 +81,7 @@ describeOnEachDatabase("webhooks of a repository hosted elsewhere", postgres, (c
     remote = join(mkdtempSync(join(tmpdir(), "trunkline-remote-")), "shop.git");
     await git(tmpdir(), "init", "-q", "--bare", "-b", "main", remote);
     ({ dir: work, sha: main } = await committed(
-      { ".github/workflows/ci.yml": CI, "app.txt": "v1\n" },
+      { ".github/workflows/ci.yml": CI, ".github/workflows/target.yml": TARGET, "app.txt": "v1\n" },
       "first",
     ));
     await git(work, "push", "-q", remote, "main");
@@ -150,7 +159,18 @@ describeOnEachDatabase("webhooks of a repository hosted elsewhere", postgres, (c
       });
       expect((await deliver("pull_request", pr(1, false))).status).toBe(202);
       expect((await deliver("pull_request", pr(2, true))).status).toBe(202);
-      const [forked, same] = await runs();
+      const all = await runs();
+      const byRef = (ref: string) => all.find((r) => r.ref === ref && r.event === "pull_request");
+      const [forked, same] = [byRef("refs/pull/2/merge"), byRef("refs/pull/1/merge")];
+      // Each delivery also ran the pull_request_target workflow, at the base, with secrets.
+      const targets = all.filter((r) => r.event === "pull_request_target");
+      expect(targets.map((r) => [r.ref, r.sha, r.status])).toEqual([
+        ["refs/heads/main", main, "success"],
+        ["refs/heads/main", main, "success"],
+      ]);
+      expect(await logOf(targets[0]?.id ?? "")).toContain(
+        `target ref=refs/heads/main sha=${main} secret=[***]`,
+      );
       expect([same?.event, same?.ref, same?.status]).toEqual([
         "pull_request",
         "refs/pull/1/merge",

@@ -25,7 +25,8 @@ const TAGS = "refs/tags/*:refs/tags/*";
  * from its remote (branches and tags; for a pull request its `refs/pull/N/head` and the base
  * branch), so the run reads workflows from the real commit. A pull request runs on the merge
  * of its head into its base (`refs/pull/N/merge`), built here as GitHub builds it; when they
- * conflict nothing runs, as on GitHub. Pull requests from forks run without secrets.
+ * conflict nothing runs, as on GitHub. Pull requests from forks run without secrets;
+ * `pull_request_target` workflows run at the base with its secrets.
  */
 export async function runWebhook(
   service: RunService,
@@ -106,7 +107,29 @@ export async function runWebhook(
         ...(changedFiles ? { changedFiles } : {}),
         payload,
       };
-      return service.start(repo.name, event);
+      const merged = await service.start(repo.name, event);
+      // The same delivery fires `pull_request_target` workflows, read and run at the base
+      // branch's head with the base's secrets, as on GitHub: they never run the head's code
+      // unless they check it out themselves (which `trunkline validate` warns about).
+      const target = await service.start(repo.name, {
+        name: "pull_request_target",
+        ref: `refs/heads/${intent.baseRef}`,
+        sha: baseSha,
+        action: intent.action,
+        baseRef: intent.baseRef,
+        headRef: intent.headRef,
+        repository: repo.name,
+        ...(changedFiles ? { changedFiles } : {}),
+        payload,
+      });
+      return combine(merged, target);
     }
   }
+}
+
+/** Two starts as one: their runs, or their errors when neither started any. */
+function combine(a: StartResult, b: StartResult): StartResult {
+  const runIds = [...("runIds" in a ? a.runIds : []), ...("runIds" in b ? b.runIds : [])];
+  if (runIds.length > 0 || ("runIds" in a && "runIds" in b)) return { runIds };
+  return { errors: [...("errors" in a ? a.errors : []), ...("errors" in b ? b.errors : [])] };
 }
