@@ -48,8 +48,16 @@ async function postgresDatabase() {
   };
 }
 
-async function startServer(dataDir, database) {
-  const args = [join(ROOT, "dist", "trunkline.js"), "serve", "--port", "0", "--data-dir", dataDir];
+async function startServer(dataDir, database, nodeArgs = []) {
+  const args = [
+    ...nodeArgs,
+    join(ROOT, "dist", "trunkline.js"),
+    "serve",
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+  ];
   if (database) args.push("--database", database);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -75,9 +83,9 @@ function rssMiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
-async function measure(dialect, database) {
+async function measure(dialect, database, { nodeArgs = [], load = true } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "trunkline-bench-server-"));
-  const server = await startServer(dataDir, database?.url);
+  const server = await startServer(dataDir, database?.url, nodeArgs);
   const api = async (method, path, body) => {
     const r = await fetch(`${server.base}${path}`, {
       method,
@@ -145,7 +153,7 @@ async function measure(dialect, database) {
   const idleRss = rssMiB(server.child.pid);
 
   const [someRun] = await api("GET", "/api/v1/repositories/bench/runs?limit=1");
-  const load = async (path, auth = true) => {
+  const loadOf = async (path, auth = true) => {
     const result = await autocannon({
       url: `${server.base}${path}`,
       connections: 50,
@@ -156,11 +164,13 @@ async function measure(dialect, database) {
       throw new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     return { path, p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average };
   };
-  const apiRows = [
-    await load("/healthz", false),
-    await load("/api/v1/repositories/bench/runs"),
-    await load(`/api/v1/runs/${someRun.id}`),
-  ];
+  const apiRows = load
+    ? [
+        await loadOf("/healthz", false),
+        await loadOf("/api/v1/repositories/bench/runs"),
+        await loadOf(`/api/v1/runs/${someRun.id}`),
+      ]
+    : [];
   const loadedRss = rssMiB(server.child.pid);
   server.child.kill("SIGTERM");
   await new Promise((r) => server.child.on("exit", r));
@@ -170,6 +180,12 @@ async function measure(dialect, database) {
 }
 
 const results = [await measure("sqlite")];
+// The same server with a 2 MB young generation (V8's default grows it to 16 MB per
+// semi-space under load and keeps it): memory only.
+const small = await measure("sqlite, --max-semi-space-size=2", undefined, {
+  nodeArgs: ["--max-semi-space-size=2"],
+  load: false,
+});
 const database = await postgresDatabase();
 if (database) {
   try {
@@ -198,6 +214,7 @@ for (const r of results)
     console.log(
       `| ${r.dialect} | ${a.path.replace(/[0-9a-f-]{36}/, ":id")} | ${a.p50} | ${a.p99} | ${Math.round(a.rps)} |`,
     );
+results.push(small);
 console.log("\nServer resident memory (MiB)\n");
 console.log("| store | fresh, idle | idle after the pushes | after the API load |");
 console.log("| --- | ---: | ---: | ---: |");
