@@ -6,6 +6,7 @@ import {
   type RepoConfig,
   readRepoConfig,
 } from "../../config/repo-config.js";
+import { redact } from "../../store/open-store.js";
 import type { Workflow } from "../../workflow/model.js";
 import { readWorkflow } from "../../workflow/read-workflow.js";
 
@@ -91,15 +92,21 @@ export async function fetchFromRemote(
   url: string,
   refspecs: readonly string[],
 ): Promise<void> {
-  await git(bare, [
-    "fetch",
-    "--quiet",
-    "--no-tags",
-    "--prune",
-    "--end-of-options",
-    url,
-    ...refspecs.map((r) => `+${r}`),
-  ]);
+  try {
+    await git(bare, [
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--prune",
+      "--end-of-options",
+      url,
+      ...refspecs.map((r) => `+${r}`),
+    ]);
+  } catch (err) {
+    // git's message and command line carry the URL, which may hold credentials.
+    const detail = ((err as { stderr?: string }).stderr ?? "").trim();
+    throw new Error(`git fetch from ${redact(url)} failed: ${detail.split(url).join(redact(url))}`);
+  }
 }
 
 /**
