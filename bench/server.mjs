@@ -216,7 +216,7 @@ for (const r of results)
     );
 results.push(small);
 console.log("\nServer resident memory (MiB)\n");
-console.log("| store | fresh, idle | idle after the pushes | after the API load |");
+console.log("| server | fresh, idle | 30 s after the last run | right after the API load |");
 console.log("| --- | ---: | ---: | ---: |");
 for (const r of results)
   console.log(
