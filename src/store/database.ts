@@ -17,6 +17,8 @@ export interface Database {
   tokens: TokensTable;
   webhook_deliveries: WebhookDeliveriesTable;
   schedule_fires: ScheduleFiresTable;
+  runners: RunnersTable;
+  queue: QueueTable;
   events: EventsTable;
 }
 
@@ -158,6 +160,41 @@ export interface ScheduleFiresTable {
   workflow_file: string;
   cron: string;
   minute: number;
+}
+
+/** A runner agent registered with the server; its token is stored hashed. */
+export interface RunnersTable {
+  id: string;
+  name: string;
+  /** Its labels, lower-cased, JSON. */
+  labels: string;
+  capacity: number;
+  token_hash: string;
+  created_at: number;
+  last_seen_at: number;
+}
+
+/** A job handed to runners: queued, then leased (with a fencing token), then done or lost. */
+export interface QueueTable {
+  id: string;
+  run_id: string;
+  job_key: string;
+  attempt: number;
+  /** `runs-on` labels, lower-cased, JSON. */
+  labels: string;
+  /** The JobSpec, sealed (it holds the job's secrets). */
+  spec: string;
+  /** `queued`, `leased`, `done` or `lost`. */
+  state: string;
+  runner_id: string | null;
+  /** Grows by one with every lease; a write with an older token is refused. */
+  lease_token: ColumnType<number, number | undefined, number>;
+  lease_expires_at: number | null;
+  enqueued_at: number;
+  leased_at: number | null;
+  finished_at: number | null;
+  /** The job's result (status, outputs, reason), JSON, once done. */
+  result: string | null;
 }
 
 /** The append-only event log: every state change, in order. */

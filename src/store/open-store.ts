@@ -7,6 +7,7 @@ import { ErrorCode, InputError, TrunklineError } from "../common/errors.js";
 import type { Database } from "./database.js";
 import { initialSchema } from "./migrations/0001-initial.js";
 import { remotesRerunsSchedules } from "./migrations/0002-remotes-reruns-schedules.js";
+import { queueSchema } from "./migrations/0003-queue.js";
 
 /** Which database a store uses. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -75,6 +76,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     "0001-initial": initialSchema(dialect),
     "0002-remotes-reruns-schedules": remotesRerunsSchedules(dialect),
+    "0003-queue": queueSchema(dialect),
   };
 }
 
