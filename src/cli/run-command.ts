@@ -7,6 +7,7 @@ import { InputError } from "../common/errors.js";
 import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
+import { DEFAULT_LABELS } from "../executors/host/host-labels.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
@@ -32,17 +33,6 @@ export interface RunOptions extends PlanOptions {
   readonly keep: boolean;
   readonly actionMirrors: readonly string[];
 }
-
-/** Labels this host answers to by default: its own, and GitHub's hosted Linux labels, which workflows name. */
-export const DEFAULT_LABELS: readonly string[] = [
-  "self-hosted",
-  "linux",
-  process.arch === "arm64" ? "arm64" : "x64",
-  "ubuntu-latest",
-  "ubuntu-24.04",
-  "ubuntu-22.04",
-  "ubuntu-20.04",
-];
 
 /** Exit code of a cancelled run, as for a process ended by Ctrl-C. */
 export const CANCELLED_EXIT_CODE = 130;

@@ -91,6 +91,7 @@ export async function serveCommand(
     },
   });
   service = new RunService({ store, box, dataDir, log: app.log });
+  service.startRunners();
   scheduler = new Scheduler({ store, service, log: app.log });
   scheduler.start();
   const address = await app.listen({ port: options.port, host: options.host });
@@ -101,6 +102,7 @@ export async function serveCommand(
   scheduler.stop();
   await app.close();
   await service.idle();
+  await service.stopRunners();
   await store.close();
   return 0;
 }

@@ -48,6 +48,7 @@ export async function startTestServer(
   const errors: unknown[] = [];
   const log = pino({ level: "warn" }, { write: (line: string) => errors.push(JSON.parse(line)) });
   const service = new RunService({ store, box, dataDir, log });
+  service.startRunners();
   const scheduler = new Scheduler({ store, service, log });
   const app = await buildApp({
     store,
@@ -101,6 +102,7 @@ export async function startTestServer(
       scheduler.stop();
       await app.close();
       await service.idle();
+      await service.stopRunners();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

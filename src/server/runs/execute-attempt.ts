@@ -1,20 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { RepoConfig } from "../../config/repo-config.js";
 import { executeRun, type ReusedResult } from "../../engine/run-engine.js";
-import { HostExecutor } from "../../executors/host/host-executor.js";
 import { resolveDispatchInputs } from "../../planner/dispatch-inputs.js";
-import { ActionResolver } from "../../runner/actions/action-resolver.js";
-import { archiveInto } from "../../runner/commit-files.js";
-import { runJob } from "../../runner/job-runner.js";
-import { writeEventFile } from "../../runner/step-env.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import { environmentSecrets, secretsForJob } from "../../secrets/secret-store.js";
 import type { Store } from "../../store/open-store.js";
 import { RunRecorder } from "../../store/run-recorder.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
+import type { JobDispatch } from "./job-dispatch.js";
 
 /** What running an attempt needs from the server. */
 export interface AttemptDependencies {
@@ -23,6 +16,8 @@ export interface AttemptDependencies {
   readonly dataDir: string;
   /** Most jobs of one run running at once. */
   readonly maxParallel: number;
+  /** Where jobs go to be run: the queue, taken by the embedded runner or by agents. */
+  readonly dispatch: JobDispatch;
 }
 
 /** One attempt of one run of one workflow. */
@@ -41,10 +36,10 @@ export interface Attempt {
 }
 
 /**
- * Runs one attempt through the engine with the in-process host runner, recording every
- * event in the store. Each job gets a fresh workspace holding the commit, and only the
- * secrets it may see (none for a fork's pull request; an environment's only when it deploys
- * there). Resolves when the attempt has ended and everything is written.
+ * Runs one attempt through the engine, its jobs handed to runners through the queue, every
+ * event recorded in the store. Each job's spec holds only the secrets it may see (none for a
+ * fork's pull request; an environment's only when it deploys there); its runner builds a
+ * fresh workspace from the commit. Resolves when the attempt has ended and is written.
  */
 export async function executeAttempt(
   deps: AttemptDependencies,
@@ -54,17 +49,9 @@ export async function executeAttempt(
   const { db } = deps.store;
   const { event, workflow, bare } = attempt;
   const recorder = new RunRecorder(db, attempt.runId, attempt.attempt);
-  const root = await mkdtemp(join(tmpdir(), "trunkline-server-run-"));
   const fromFork = event.fromFork === true;
   const scope = { repositoryId: attempt.repositoryId, fromFork };
-  const actions = new ActionResolver({
-    mirrors: [],
-    cacheDir: join(deps.dataDir, "actions"),
-    repoRoot: bare,
-    artifactDir: join(deps.dataDir, "artifacts", attempt.runId),
-    actionsCacheDir: join(deps.dataDir, "cache", attempt.repositoryId),
-  });
-  let n = 0;
+
   try {
     await executeRun(
       {
@@ -85,24 +72,21 @@ export async function executeAttempt(
         cancel,
         approved: () => false,
         unrunnable: () => undefined,
-        execute: async (spec, jobCancel) => {
-          const executor = new HostExecutor({ root: join(root, String(++n)) });
-          await executor.prepare();
-          await archiveInto(bare, event.sha, executor.paths.workspace);
-          await writeEventFile(executor.paths, event, spec);
-          return runJob(spec, {
-            executor,
-            sink: (e) => recorder.handle({ ...e, at: Date.now() }),
-            cancel: jobCancel,
-            actions,
-            baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
-          });
-        },
+        execute: (spec, jobCancel) =>
+          deps.dispatch.execute(
+            {
+              runId: attempt.runId,
+              attempt: attempt.attempt,
+              source: { repository: bare, sha: event.sha },
+              sink: (e) => recorder.handle(e),
+            },
+            spec,
+            jobCancel,
+          ),
       },
     );
   } finally {
     await recorder.flush();
-    await rm(root, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
+import { JobAgent } from "../../agent/job-agent.js";
 import { reuseForFailedRerun } from "../../engine/rerun-selection.js";
+import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
 import { planRun } from "../../planner/plan-run.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
@@ -8,8 +11,10 @@ import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
 import type { RefUpdate } from "../git/git-http.js";
 import { repositoryPath } from "../git/git-http.js";
+import { embeddedTransport } from "./embedded-transport.js";
 import { executeAttempt } from "./execute-attempt.js";
 import { changedBetween, configAt, resolveCommit, workflowsAt } from "./git-source.js";
+import { JobDispatch } from "./job-dispatch.js";
 
 const ZERO = "0".repeat(40);
 const RUNNING: ReadonlySet<string> = new Set(["queued", "in_progress"]);
@@ -22,6 +27,10 @@ export interface RunServiceOptions {
   readonly log: FastifyBaseLogger;
   /** Most jobs of one run running at once. @default 2 */
   readonly maxParallel?: number;
+  /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
+  readonly embeddedCapacity?: number;
+  /** How long a runner's lease lasts without a heartbeat. @default 30 s */
+  readonly leaseMs?: number;
 }
 
 /** Where a run can start from: the repository row. */
@@ -47,8 +56,40 @@ export type RerunResult =
 export class RunService {
   private readonly active = new Set<Promise<void>>();
   private readonly cancels = new Map<string, AbortController>();
+  private readonly stopping = new AbortController();
+  private embedded: Promise<void> | undefined;
+  /** Where jobs wait for runners; agents' routes talk to it. */
+  readonly jobs: JobDispatch;
 
-  constructor(private readonly options: RunServiceOptions) {}
+  constructor(private readonly options: RunServiceOptions) {
+    this.jobs = new JobDispatch({
+      store: options.store,
+      box: options.box,
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    });
+  }
+
+  /** Starts the lease reaper and the embedded runner (unless its capacity is 0). */
+  startRunners(): void {
+    this.jobs.start();
+    const capacity = this.options.embeddedCapacity ?? 2;
+    if (capacity === 0) return;
+    const agent = new JobAgent({
+      transport: embeddedTransport(this.jobs, { id: "embedded", labels: [...DEFAULT_LABELS] }),
+      workDir: join(this.options.dataDir, "runner"),
+      capacity,
+      baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+      onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
+    });
+    this.embedded = agent.run(this.stopping.signal);
+  }
+
+  /** Stops taking jobs; resolves once the embedded runner's jobs have ended. */
+  async stopRunners(): Promise<void> {
+    this.stopping.abort();
+    this.jobs.stop();
+    await this.embedded;
+  }
 
   /** The bare repository of a repository, hosted or mirrored. */
   bareOf(repository: string): string {
@@ -296,7 +337,13 @@ export class RunService {
 
   private attemptDeps() {
     const { store, box, dataDir } = this.options;
-    return { store, box, dataDir, maxParallel: this.options.maxParallel ?? 2 };
+    return {
+      store,
+      box,
+      dataDir,
+      maxParallel: this.options.maxParallel ?? 2,
+      dispatch: this.jobs,
+    };
   }
 
   private cancelSignal(runId: string): AbortSignal {
