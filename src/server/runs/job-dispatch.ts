@@ -7,7 +7,7 @@ import type {
 } from "../../agent/agent-protocol.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
-import { JobQueue, type QueueRunner } from "../../queue/job-queue.js";
+import { JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
 import type { JobResult } from "../../runner/job-runner.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
@@ -36,6 +36,8 @@ export class JobDispatch {
   private readonly waiting = new Map<string, Waiting>();
   private readonly enqueued = new EventEmitter();
   private reaper: NodeJS.Timeout | undefined;
+  /** Runners in this process (the embedded one), which the runners table does not list. */
+  private readonly local: QueueRunner[] = [];
   readonly leaseMs: number;
 
   constructor(
@@ -49,6 +51,26 @@ export class JobDispatch {
     this.queue = new JobQueue(options.store.db, options.store.dialect, options.now);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.enqueued.setMaxListeners(0);
+  }
+
+  /** Counts a runner in this process among those that can take jobs (for wait reasons). */
+  addLocalRunner(runner: QueueRunner): void {
+    this.local.push(runner);
+  }
+
+  /** Why a job with these labels waits: no runner has them, or those that do are busy. */
+  async waitReason(labels: readonly string[]): Promise<string> {
+    const wanted = normalise(labels);
+    const rows = await this.options.store.db.selectFrom("runners").select("labels").execute();
+    const all = [
+      ...this.local.map((r) => normalise(r.labels)),
+      ...rows.map((r) => JSON.parse(r.labels) as string[]),
+    ];
+    const fitting = all.filter((have) => wanted.every((l) => have.includes(l)));
+    const list = `[${wanted.join(", ")}]`;
+    return fitting.length === 0
+      ? `no runner with labels ${list}`
+      : `waiting for a free runner with labels ${list} (${fitting.length} registered)`;
   }
 
   /** Starts looking for expired leases, every second. */
@@ -78,6 +100,13 @@ export class JobDispatch {
       attempt: job.attempt,
       labels: spec.runsOn,
       spec: sealed,
+    });
+    job.sink({
+      type: "job.waiting",
+      job: spec.key,
+      reason: "capacity",
+      detail: await this.waitReason(spec.runsOn),
+      at: Date.now(),
     });
     return new Promise<JobResult>((resolve) => {
       const waiting: Waiting = {
@@ -127,6 +156,12 @@ export class JobDispatch {
             spec: JobSpec;
             source: JobSource;
           };
+          this.waiting.get(lease.entryId)?.sink({
+            type: "job.started",
+            job: spec.key,
+            name: spec.name,
+            at: Date.now(),
+          });
           return { entryId: lease.entryId, token: lease.token, spec, source };
         }
         const left = deadline - Date.now();

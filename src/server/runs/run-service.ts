@@ -74,8 +74,10 @@ export class RunService {
     this.jobs.start();
     const capacity = this.options.embeddedCapacity ?? 2;
     if (capacity === 0) return;
+    const runner = { id: "embedded", labels: [...DEFAULT_LABELS] };
+    this.jobs.addLocalRunner(runner);
     const agent = new JobAgent({
-      transport: embeddedTransport(this.jobs, { id: "embedded", labels: [...DEFAULT_LABELS] }),
+      transport: embeddedTransport(this.jobs, runner),
       workDir: join(this.options.dataDir, "runner"),
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
