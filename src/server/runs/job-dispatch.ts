@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type {
   AgentLease,
@@ -94,13 +95,6 @@ export class JobDispatch {
     cancel: AbortSignal,
   ): Promise<JobResult> {
     const sealed = this.options.box.seal(JSON.stringify({ spec, source: job.source }), "queue");
-    const entryId = await this.queue.enqueue({
-      runId: job.runId,
-      jobKey: spec.key,
-      attempt: job.attempt,
-      labels: spec.runsOn,
-      spec: sealed,
-    });
     job.sink({
       type: "job.waiting",
       job: spec.key,
@@ -108,28 +102,41 @@ export class JobDispatch {
       detail: await this.waitReason(spec.runsOn),
       at: Date.now(),
     });
-    return new Promise<JobResult>((resolve) => {
-      const waiting: Waiting = {
-        sink: job.sink,
-        resolve: (result) => {
-          this.waiting.delete(entryId);
-          cancel.removeEventListener("abort", onCancel);
-          resolve(result);
-        },
-        cancelRequested: false,
-        applied: 0,
-      };
-      const onCancel = () => {
-        waiting.cancelRequested = true;
-        void this.queue.withdraw(entryId).then((withdrawn) => {
-          if (withdrawn) waiting.resolve({ status: "cancelled", outputs: {} });
-        });
-      };
-      this.waiting.set(entryId, waiting);
-      if (cancel.aborted) onCancel();
-      else cancel.addEventListener("abort", onCancel, { once: true });
-      this.enqueued.emit("job");
+    // The job is known here before it is in the queue: a runner may take it the moment it is.
+    const entryId = randomUUID();
+    let settle: (result: JobResult) => void = () => undefined;
+    const done = new Promise<JobResult>((resolve) => {
+      settle = resolve;
     });
+    const onCancel = () => {
+      waiting.cancelRequested = true;
+      void this.queue.withdraw(entryId).then((withdrawn) => {
+        if (withdrawn) waiting.resolve({ status: "cancelled", outputs: {} });
+      });
+    };
+    const waiting: Waiting = {
+      sink: job.sink,
+      resolve: (result) => {
+        this.waiting.delete(entryId);
+        cancel.removeEventListener("abort", onCancel);
+        settle(result);
+      },
+      cancelRequested: false,
+      applied: 0,
+    };
+    this.waiting.set(entryId, waiting);
+    await this.queue.enqueue({
+      id: entryId,
+      runId: job.runId,
+      jobKey: spec.key,
+      attempt: job.attempt,
+      labels: spec.runsOn,
+      spec: sealed,
+    });
+    if (cancel.aborted) onCancel();
+    else cancel.addEventListener("abort", onCancel, { once: true });
+    this.enqueued.emit("job");
+    return done;
   }
 
   /**
@@ -167,14 +174,17 @@ export class JobDispatch {
         const left = deadline - Date.now();
         if (left <= 0 || signal?.aborted) return undefined;
         let timer: NodeJS.Timeout | undefined;
+        let stop: () => void = () => undefined;
         await Promise.race([
           woken,
           new Promise<void>((resolve) => {
             timer = setTimeout(resolve, left);
-            signal?.addEventListener("abort", () => resolve(), { once: true });
+            stop = resolve;
+            signal?.addEventListener("abort", stop, { once: true });
           }),
         ]);
         clearTimeout(timer);
+        signal?.removeEventListener("abort", stop);
       } finally {
         this.enqueued.off("job", wake);
       }

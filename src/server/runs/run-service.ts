@@ -25,7 +25,7 @@ export interface RunServiceOptions {
   readonly box: SecretBox;
   readonly dataDir: string;
   readonly log: FastifyBaseLogger;
-  /** Most jobs of one run running at once. @default 2 */
+  /** Most jobs of one run handed to runners at once; runners' capacity is the real limit. @default 64 */
   readonly maxParallel?: number;
   /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
   readonly embeddedCapacity?: number;
@@ -343,7 +343,7 @@ export class RunService {
       store,
       box,
       dataDir,
-      maxParallel: this.options.maxParallel ?? 2,
+      maxParallel: this.options.maxParallel ?? 64,
       dispatch: this.jobs,
     };
   }
