@@ -99,7 +99,7 @@ export async function serveCommand(
     },
     jobs: service.jobs,
   });
-  service.startRunners();
+  await service.startRunners();
   scheduler.start();
   const address = await app.listen({ port: options.port, host: options.host });
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);

@@ -55,7 +55,7 @@ export async function startTestServer(
     ...(options.runnerCapacity !== undefined ? { embeddedCapacity: options.runnerCapacity } : {}),
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
   });
-  service.startRunners();
+  await service.startRunners();
   const scheduler = new Scheduler({ store, service, log });
   const app = await buildApp({
     store,

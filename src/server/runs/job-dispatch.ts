@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { sql } from "kysely";
+import pg from "pg";
 import type {
   AgentLease,
   HeartbeatAnswer,
@@ -12,6 +14,9 @@ import { JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js"
 import type { JobResult } from "../../runner/job-runner.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
+
+/** The Postgres channel on which server processes tell each other a job was queued. */
+const CHANNEL = "trunkline_queue";
 
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -37,6 +42,7 @@ export class JobDispatch {
   private readonly waiting = new Map<string, Waiting>();
   private readonly enqueued = new EventEmitter();
   private reaper: NodeJS.Timeout | undefined;
+  private listener: pg.Client | undefined;
   /** Runners in this process (the embedded one), which the runners table does not list. */
   private readonly local: QueueRunner[] = [];
   readonly leaseMs: number;
@@ -74,15 +80,28 @@ export class JobDispatch {
       : `waiting for a free runner with labels ${list} (${fitting.length} registered)`;
   }
 
-  /** Starts looking for expired leases, every second. */
-  start(): void {
+  /**
+   * Starts looking for expired leases, every second, and, on Postgres, listening for jobs
+   * other server processes queue (`LISTEN`), so their claims wake here too.
+   */
+  async start(): Promise<void> {
     this.reaper = setInterval(() => void this.reap().catch(() => undefined), 1_000);
     this.reaper.unref();
+    const url = this.options.store.url;
+    if (this.options.store.dialect !== "postgres" || !url) return;
+    const client = new pg.Client({ connectionString: url });
+    client.on("notification", () => this.enqueued.emit("job"));
+    client.on("error", () => undefined); // a lost listener only delays other processes' jobs
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.listener = client;
   }
 
-  /** Stops looking for expired leases. */
-  stop(): void {
+  /** Stops looking for expired leases and listening. */
+  async stop(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
   }
 
   /**
@@ -136,6 +155,8 @@ export class JobDispatch {
     if (cancel.aborted) onCancel();
     else cancel.addEventListener("abort", onCancel, { once: true });
     this.enqueued.emit("job");
+    if (this.options.store.dialect === "postgres")
+      await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(this.options.store.db);
     return done;
   }
 

@@ -70,8 +70,8 @@ export class RunService {
   }
 
   /** Starts the lease reaper and the embedded runner (unless its capacity is 0). */
-  startRunners(): void {
-    this.jobs.start();
+  async startRunners(): Promise<void> {
+    await this.jobs.start();
     const capacity = this.options.embeddedCapacity ?? 2;
     if (capacity === 0) return;
     const runner = { id: "embedded", labels: [...DEFAULT_LABELS] };
@@ -89,7 +89,7 @@ export class RunService {
   /** Stops taking jobs; resolves once the embedded runner's jobs have ended. */
   async stopRunners(): Promise<void> {
     this.stopping.abort();
-    this.jobs.stop();
+    await this.jobs.stop();
     await this.embedded;
   }
 
