@@ -67,7 +67,7 @@ interface Job {
   reason: string | null;
 }
 
-describe("runner agents", () => {
+describe.concurrent("runner agents", () => {
   test("a job reaches an idle agent and runs there; a SIGKILLed agent's job is lost, the run goes on", async () => {
     const server = await startServerProcess({
       dataDir: tempDir("trunkline-agent-server-"),
@@ -193,6 +193,108 @@ describe("runner agents", () => {
       lines: string[];
     };
     expect(cleanupLog.lines).toContain("cleaning up after failure");
+    expect(await server.stop("SIGTERM")).toBe(0);
+  }, 120_000);
+
+  test("a stopped agent's lease is taken away and its late writes are refused; a cancel reaches a running agent", async () => {
+    const server = await startServerProcess({
+      dataDir: tempDir("trunkline-agent-server-"),
+      extraArgs: ["--runner-capacity", "0", "--lease-timeout", "3"],
+    });
+    children.push(server.child);
+    const api = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${server.base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${server.token}`,
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return r.status === 204 ? undefined : r.json();
+    };
+    await api("POST", "/api/v1/repositories", { name: "app" });
+    const work = tempDir("trunkline-agent-work-");
+    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
+    writeFileSync(
+      join(work, ".github", "workflows", "ticks.yml"),
+      [
+        "name: Ticks",
+        "on: workflow_dispatch",
+        "jobs:",
+        "  tick:",
+        "    runs-on: linux",
+        "    steps:",
+        "      - run: for i in $(seq 1 100); do echo tick $i; sleep 0.2; done",
+        "      - if: always()",
+        "        run: echo finally",
+        "",
+      ].join("\n"),
+    );
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.email=a@example.com", "-c", "user.name=a", ...args], {
+        cwd: work,
+      });
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "ticks");
+    git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
+    const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
+      for (let i = 0; i < 600; i++) {
+        const v = await probe();
+        if (v !== undefined) return v;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("timed out");
+    };
+    const logOf = async (runId: string) => {
+      const run = (await api("GET", `/api/v1/runs/${runId}`)) as { status: string; jobs: Job[] };
+      const job = run.jobs[0];
+      const lines = job
+        ? ((await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] }).lines
+        : [];
+      return { run, job, lines };
+    };
+    const dispatch = async () =>
+      (
+        (await api("POST", "/api/v1/repositories/app/dispatch", { workflow: "ticks.yml" })) as {
+          runIds: string[];
+        }
+      ).runIds[0] as string;
+
+    // SIGSTOP: the agent stops answering; its lease runs out; SIGCONT: it finds out and stops.
+    const agent = await startAgent(server, "linux");
+    const stoppedRun = await dispatch();
+    await waitFor(async () =>
+      (await logOf(stoppedRun)).lines.includes("tick 3") ? true : undefined,
+    );
+    agent.kill("SIGSTOP");
+    const lost = await waitFor(async () => {
+      const { run, job, lines } = await logOf(stoppedRun);
+      return run.status === "failure" ? { job, lines } : undefined;
+    });
+    expect([lost.job?.status, lost.job?.reason]).toEqual(["failure", "runner_lost"]);
+    agent.kill("SIGCONT");
+    await new Promise((r) => setTimeout(r, 3_000));
+    const after = await logOf(stoppedRun);
+    // Nothing it wrote after losing the lease was taken, and no line is doubled.
+    expect(after.lines).toEqual(lost.lines);
+    const ticks = after.lines.filter((l) => l.startsWith("tick "));
+    expect(ticks).toEqual(ticks.map((_, i) => `tick ${i + 1}`));
+
+    // A cancel reaches the (same, resumed) agent within its next heartbeat.
+    const cancelledRun = await dispatch();
+    await waitFor(async () =>
+      (await logOf(cancelledRun)).lines.includes("tick 2") ? true : undefined,
+    );
+    await api("POST", `/api/v1/runs/${cancelledRun}/cancel`);
+    const ended = await waitFor(async () => {
+      const { run, job, lines } = await logOf(cancelledRun);
+      return run.status === "cancelled" ? { job, lines } : undefined;
+    });
+    expect(ended.job?.status).toBe("cancelled");
+    expect(ended.lines).toContain("finally");
+    expect(ended.lines).not.toContain("tick 100");
     expect(await server.stop("SIGTERM")).toBe(0);
   }, 120_000);
 });
