@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
-import { InputError } from "../common/errors.js";
+import { InputError, TrunklineError } from "../common/errors.js";
 import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
-import { HostExecutor } from "../executors/host/host-executor.js";
+import { chooseExecutor } from "../executors/choose-executor.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
@@ -104,9 +104,10 @@ export async function runCommand(
     else view.handle(e);
   };
   const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
+  const actionsDir = join(stateDir(), "actions");
   const actions = new ActionResolver({
     mirrors: options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
-    cacheDir: join(stateDir(), "actions"),
+    cacheDir: actionsDir,
     repoRoot: options.cwd,
     artifactDir: join(runDir, "artifacts"),
     actionsCacheDir: join(
@@ -138,15 +139,34 @@ export async function runCommand(
           : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
       },
       execute: async (spec, jobCancel) => {
-        const needs = containerNeeds(spec);
-        if (needs) return { status: "failure", outputs: {}, reason: needs };
-        const executor = new HostExecutor({
-          root: join(runDir, "jobs", String(++jobCounter)),
-          // Workspaces are removed together when the run ends, off the jobs' critical path.
-          keep: true,
-          toolCache: join(runDir, "tool-cache"),
-        });
-        await executor.prepare();
+        let executor: Awaited<ReturnType<typeof chooseExecutor>>;
+        try {
+          executor = await chooseExecutor(spec, {
+            root: join(runDir, "jobs", String(++jobCounter)),
+            // Workspaces are removed together when the run ends, off the jobs' critical path.
+            keep: true,
+            toolCache: join(runDir, "tool-cache"),
+            repository: event.repository,
+            mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
+            cancel: jobCancel,
+            isDockerAction: (uses) => actions.isDockerAction(uses, source),
+            log: (text) =>
+              sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),
+          });
+        } catch (err) {
+          // No engine for a job that needs one: the job fails at once, saying why.
+          if (!(err instanceof TrunklineError)) throw err;
+          sink({
+            type: "log",
+            job: spec.key,
+            stream: "runner",
+            text: `Error: ${err.message}`,
+            at: Date.now(),
+          });
+          return { status: "failure", outputs: {}, reason: err.message };
+        }
+        // The workspace is filled before the job's containers start: a job container mounts it.
+        await mkdir(executor.paths.files, { recursive: true });
         await seedWorkspace(source, executor.paths.workspace);
         await writeEventFile(executor.paths, event, spec);
         return runJob(spec, {
@@ -178,21 +198,6 @@ function resolveMirror(mirror: string, cwd: string): string {
 /** Trunkline's own state (runs, resolved actions, caches): `$XDG_STATE_HOME/trunkline`. */
 function stateDir(): string {
   return join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "trunkline");
-}
-
-/** Why the host executor cannot run a job that asks for a container or services, if it does. */
-function containerNeeds(spec: {
-  container?: unknown;
-  services?: Readonly<Record<string, unknown>>;
-}): string | undefined {
-  const wants = [
-    spec.container !== undefined ? "a job container (container:)" : "",
-    spec.services && Object.keys(spec.services).length > 0
-      ? `services (${Object.keys(spec.services).join(", ")})`
-      : "",
-  ].filter(Boolean);
-  if (wants.length === 0) return undefined;
-  return `this job needs ${wants.join(" and ")}, which only the container executor (Docker or Podman) provides; this run uses the host executor`;
 }
 
 async function loadSecrets(options: RunOptions): Promise<Record<string, string>> {

@@ -1,0 +1,95 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { EngineUnavailableError } from "../../common/errors.js";
+
+/** A container engine that answered: its API client and where it was found. */
+export interface ContainerEngine {
+  readonly docker: Docker;
+  /** Where the engine was found: `DOCKER_HOST=...` or a socket path, for messages. */
+  readonly where: string;
+  /** `Docker Engine` or `Podman Engine`, from the engine's version report. */
+  readonly product: string;
+}
+
+/** One place an engine may listen, and why it did not answer when it did not. */
+interface Candidate {
+  readonly label: string;
+  readonly options: Docker.DockerOptions | undefined;
+}
+
+/**
+ * The places to look for an engine, in order: `DOCKER_HOST` when it is set (then nothing
+ * else: the user chose), else Docker's socket, Podman's rootful socket, and the rootless one
+ * under `$XDG_RUNTIME_DIR`.
+ */
+export function engineCandidates(env: Readonly<Record<string, string | undefined>>): Candidate[] {
+  const host = env.DOCKER_HOST;
+  if (host) {
+    // docker-modem reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
+    if (host.startsWith("unix://"))
+      return [{ label: `DOCKER_HOST=${host}`, options: { socketPath: host.slice(7) } }];
+    return [{ label: `DOCKER_HOST=${host}`, options: undefined }];
+  }
+  const sockets = ["/var/run/docker.sock", "/run/podman/podman.sock"];
+  if (env.XDG_RUNTIME_DIR) sockets.push(join(env.XDG_RUNTIME_DIR, "podman", "podman.sock"));
+  return sockets.map((s) => ({ label: s, options: { socketPath: s } }));
+}
+
+/** How long one place gets to answer a ping. */
+const PING_TIMEOUT_MS = 3000;
+
+let found: Promise<ContainerEngine | EngineUnavailableError> | undefined;
+
+/**
+ * The container engine this process uses, found once (and remembered) by pinging each
+ * {@link engineCandidates} place in turn. Rejects with an {@link EngineUnavailableError}
+ * that lists every place tried and why it failed, and says how to configure one.
+ */
+export async function findEngine(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<ContainerEngine> {
+  found ??= probe(env);
+  const result = await found;
+  if (result instanceof EngineUnavailableError) throw result;
+  return result;
+}
+
+/** Forgets the engine found, so the next {@link findEngine} looks again (tests, a restarted engine). */
+export function forgetEngine(): void {
+  found = undefined;
+}
+
+async function probe(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ContainerEngine | EngineUnavailableError> {
+  const { default: DockerClient } = await import("dockerode");
+  const tried: string[] = [];
+  for (const candidate of engineCandidates(env)) {
+    const socket = candidate.options?.socketPath;
+    if (socket && !existsSync(socket)) {
+      tried.push(`${candidate.label} (no such socket)`);
+      continue;
+    }
+    const docker = new DockerClient({ ...candidate.options, timeout: PING_TIMEOUT_MS });
+    try {
+      await docker.ping();
+      const version = await docker.version();
+      const product =
+        version.Components?.find((c) => /engine/i.test(c.Name))?.Name ?? "Docker Engine";
+      // The ping's timeout would also cut off long operations (pulls, builds): drop it.
+      return {
+        docker: new DockerClient(candidate.options),
+        where: candidate.label,
+        product,
+      };
+    } catch (err) {
+      tried.push(`${candidate.label} (${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  return new EngineUnavailableError(
+    `no container engine answers; tried ${tried.join(", ")}. Start Docker, or Podman's API service ` +
+      "(podman system service --time=0 unix:///run/podman/podman.sock &), or set DOCKER_HOST " +
+      "to the engine's socket (unix:///path/to/socket or tcp://host:port)",
+  );
+}

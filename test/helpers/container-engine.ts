@@ -1,0 +1,108 @@
+import { execFileSync } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { create as createTar } from "tar";
+import { type ContainerEngine, findEngine } from "../../src/executors/container/engine.js";
+
+/** The tests' own base image: busybox (sh, nc, httpd, wget) from Debian's busybox-static; nothing is pulled. */
+export const BUSYBOX_IMAGE = "localhost/trunkline-test/busybox:1";
+
+const BUSYBOX = "/bin/busybox";
+
+let engine: Promise<ContainerEngine | undefined> | undefined;
+
+/**
+ * The engine the container tests use, with the test image in it; undefined (and a message
+ * saying how to enable the tests) when no engine answers or busybox-static is missing.
+ */
+export function testEngine(): Promise<ContainerEngine | undefined> {
+  engine ??= (async () => {
+    let found: ContainerEngine;
+    try {
+      found = await findEngine();
+    } catch (err) {
+      console.warn(
+        `Container tests skipped: ${(err as Error).message}. On Debian, scripts/container-engine.sh installs and starts Podman (as root), as .ci/run does.`,
+      );
+      return undefined;
+    }
+    if (!existsSync(BUSYBOX)) {
+      console.warn(
+        "Container tests skipped: /bin/busybox is missing (apt-get install busybox-static); the tests build their image from it.",
+      );
+      return undefined;
+    }
+    await ensureBusyboxImage(found.docker);
+    return found;
+  })();
+  return engine;
+}
+
+/** Imports a root filesystem of busybox and its applets as {@link BUSYBOX_IMAGE}, once. */
+async function ensureBusyboxImage(docker: Docker): Promise<void> {
+  const present = await docker
+    .getImage(BUSYBOX_IMAGE)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+  if (present) return;
+  const root = mkdtempSync(join(tmpdir(), "trunkline-busybox-"));
+  try {
+    for (const d of ["bin", "tmp", "etc", "root"]) mkdirSync(join(root, d));
+    copyFileSync(BUSYBOX, join(root, "bin", "busybox"));
+    const applets = execFileSync(BUSYBOX, ["--list"], { encoding: "utf8" }).split("\n");
+    for (const a of applets) if (a && a !== "busybox") symlinkSync("busybox", join(root, "bin", a));
+    writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+    writeFileSync(join(root, "etc", "group"), "root:x:0:\n");
+    const tar = createTar({ cwd: root, portable: true }, ["."]);
+    const stream = await docker.importImage(
+      tar as unknown as NodeJS.ReadableStream,
+      {
+        changes: ["ENV PATH=/bin", 'CMD ["sh"]'],
+      } as unknown as string,
+    );
+    const id = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      stream.on("data", (b: Buffer) => {
+        text += b.toString();
+      });
+      stream.on("error", reject);
+      stream.on("end", () => {
+        const m = /sha256:[0-9a-f]{64}/.exec(text);
+        if (m) resolve(m[0]);
+        else reject(new Error(`image import said: ${text}`));
+      });
+    });
+    const [repo, tag] = BUSYBOX_IMAGE.split(/:(?=[^:]+$)/) as [string, string];
+    await docker.getImage(id).tag({ repo, tag });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Containers, networks and volumes with Trunkline's label, by kind: what a job left behind. */
+export async function leftovers(docker: Docker, job?: string): Promise<string[]> {
+  const filters = JSON.stringify({
+    label: [job ? `dev.trunkline.job=${job}` : "dev.trunkline.job"],
+  });
+  const containers = await docker.listContainers({ all: true, filters });
+  const networks = await docker.listNetworks({ filters });
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  return [
+    ...containers.map((c) => `container ${c.Names?.[0] ?? c.Id}`),
+    ...networks.map((n) => `network ${n.Name}`),
+    ...volumes.map((v) => `volume ${v.Name}`),
+  ];
+}
