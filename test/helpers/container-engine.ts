@@ -13,6 +13,13 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import { create as createTar } from "tar";
 import { type ContainerEngine, findEngine } from "../../src/executors/container/engine.js";
+import { buildImage } from "../../src/executors/container/images.js";
+
+/**
+ * A service image for the tests: it prints `service starting`, then runs the shell script in
+ * its `SERVICE_SCRIPT` variable (so a fixture says what its service does); /www holds a page.
+ */
+export const SERVICE_IMAGE = "localhost/trunkline-test/service:1";
 
 /** The tests' own base image: busybox (sh, nc, httpd, wget) from Debian's busybox-static; nothing is pulled. */
 export const BUSYBOX_IMAGE = "localhost/trunkline-test/busybox:1";
@@ -43,6 +50,7 @@ export function testEngine(): Promise<ContainerEngine | undefined> {
       return undefined;
     }
     await ensureBusyboxImage(found.docker);
+    await ensureServiceImage(found.docker);
     return found;
   })();
   return engine;
@@ -89,6 +97,33 @@ async function ensureBusyboxImage(docker: Docker): Promise<void> {
     await docker.getImage(id).tag({ repo, tag });
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Builds {@link SERVICE_IMAGE} from the busybox image with Trunkline's own image builder, once. */
+async function ensureServiceImage(docker: Docker): Promise<void> {
+  const present = await docker
+    .getImage(SERVICE_IMAGE)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+  if (present) return;
+  const dir = mkdtempSync(join(tmpdir(), "trunkline-service-image-"));
+  try {
+    writeFileSync(
+      join(dir, "Dockerfile"),
+      [
+        `FROM ${BUSYBOX_IMAGE}`,
+        "RUN mkdir -p /www && echo hello-from-service > /www/index.html",
+        'CMD ["sh", "-c", "echo service starting; eval $SERVICE_SCRIPT"]',
+        "",
+      ].join("\n"),
+    );
+    await buildImage(docker, dir, join(dir, "Dockerfile"), SERVICE_IMAGE, () => undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
