@@ -86,6 +86,8 @@ export class ContainerExecutor implements Executor {
   };
   private readonly workspaceInContainer: string;
   private prepared: Promise<void> | undefined;
+  /** Executors whose jobs have not been released, for a forced exit. */
+  private static readonly live = new Set<ContainerExecutor>();
 
   constructor(private readonly options: ContainerExecutorOptions) {
     this.host = new HostExecutor({
@@ -110,6 +112,7 @@ export class ContainerExecutor implements Executor {
   }
 
   private async setUp(): Promise<void> {
+    ContainerExecutor.live.add(this);
     await this.host.prepare();
     await mkdir(this.homeDir(), { recursive: true });
     // Read the specs first: a malformed one fails the job before anything is created.
@@ -349,7 +352,19 @@ export class ContainerExecutor implements Executor {
           .remove({ force: true })
           .catch(() => undefined);
     }
+    ContainerExecutor.live.delete(this);
     await this.host.release();
+  }
+
+  /**
+   * Removes the containers, networks, volumes and images of every job still running in this
+   * process (a forced exit), giving up after `timeoutMs`.
+   */
+  static async removeEverything(timeoutMs: number): Promise<void> {
+    const all = Promise.all(
+      [...ContainerExecutor.live].map((e) => e.release().catch(() => undefined)),
+    );
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
   private log(line: string): void {

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { EngineUnavailableError } from "../../common/errors.js";
@@ -15,7 +15,7 @@ export interface ContainerEngine {
 /** One place an engine may listen, and why it did not answer when it did not. */
 interface Candidate {
   readonly label: string;
-  readonly options: Docker.DockerOptions | undefined;
+  readonly options: Docker.DockerOptions;
 }
 
 /**
@@ -25,15 +25,50 @@ interface Candidate {
  */
 export function engineCandidates(env: Readonly<Record<string, string | undefined>>): Candidate[] {
   const host = env.DOCKER_HOST;
-  if (host) {
-    // docker-modem reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
-    if (host.startsWith("unix://"))
-      return [{ label: `DOCKER_HOST=${host}`, options: { socketPath: host.slice(7) } }];
-    return [{ label: `DOCKER_HOST=${host}`, options: undefined }];
-  }
+  if (host) return [{ label: `DOCKER_HOST=${host}`, options: dockerHostOptions(host, env) }];
   const sockets = ["/var/run/docker.sock", "/run/podman/podman.sock"];
   if (env.XDG_RUNTIME_DIR) sockets.push(join(env.XDG_RUNTIME_DIR, "podman", "podman.sock"));
   return sockets.map((s) => ({ label: s, options: { socketPath: s } }));
+}
+
+/**
+ * Client options for a `DOCKER_HOST` value: `unix://path`, `tcp://host:port` (TLS with the
+ * certificates in `DOCKER_CERT_PATH` when `DOCKER_TLS_VERIFY` is set), or `ssh://user@host`.
+ * Read here rather than by the client, so the environment given is the one used.
+ */
+export function dockerHostOptions(
+  host: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Docker.DockerOptions {
+  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    return { socketPath: host };
+  }
+  if (url.protocol === "ssh:") {
+    return {
+      protocol: "ssh",
+      host: url.hostname,
+      port: url.port || "22",
+      ...(url.username ? { username: url.username } : {}),
+    };
+  }
+  const tls = url.protocol === "https:" || (env.DOCKER_TLS_VERIFY ?? "") !== "";
+  const certs = env.DOCKER_CERT_PATH;
+  return {
+    protocol: tls ? "https" : "http",
+    host: url.hostname,
+    port: url.port || (tls ? "2376" : "2375"),
+    ...(tls && certs
+      ? {
+          ca: readFileSync(join(certs, "ca.pem")),
+          cert: readFileSync(join(certs, "cert.pem")),
+          key: readFileSync(join(certs, "key.pem")),
+        }
+      : {}),
+  };
 }
 
 /** How long one place gets to answer a ping. */
