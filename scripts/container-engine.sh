@@ -2,9 +2,10 @@
 # Makes a Docker-compatible container engine available for the container tests: Podman's
 # API service on /run/podman/podman.sock (runc, no ulimits: this machine's sandbox refuses
 # both crun and raising limits), busybox-static for the tests' own images (nothing is pulled
-# from a registry), and Debian's docker-registry on 127.0.0.1:5000 for push tests.
-# Idempotent and quiet; fast when everything is already there. Does nothing when
-# DOCKER_HOST is set or a Docker engine answers on /var/run/docker.sock.
+# from a registry), and Debian's docker-registry on 127.0.0.1:5000 and :5001 (with a login)
+# for push and credentials tests.
+# Idempotent and quiet; fast when everything is already there. Leaves the engine
+# alone when DOCKER_HOST is set or a Docker engine answers on /var/run/docker.sock.
 set -u
 
 SOCKET=/run/podman/podman.sock
@@ -13,18 +14,22 @@ answers() { # $1: socket path
   [ -S "$1" ] && curl -sf --max-time 2 --unix-socket "$1" http://d/_ping >/dev/null 2>&1
 }
 
+own_engine=1
 if [ -n "${DOCKER_HOST:-}" ] || answers /var/run/docker.sock; then
-  exit 0
+  own_engine=0
 fi
 
 if [ "$(id -u)" != 0 ]; then
-  answers "$SOCKET" || echo "container-engine: not root; start an engine yourself (see docs/user-guide.md)" >&2
+  [ $own_engine = 0 ] || answers "$SOCKET" ||
+    echo "container-engine: not root; start an engine yourself (see docs/user-guide.md)" >&2
   exit 0
 fi
 
 missing=()
-command -v podman >/dev/null || missing+=(podman)
-command -v runc >/dev/null || missing+=(runc)
+if [ $own_engine = 1 ]; then
+  command -v podman >/dev/null || missing+=(podman)
+  command -v runc >/dev/null || missing+=(runc)
+fi
 [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v curl >/dev/null || missing+=(curl)
@@ -36,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 CONF=/etc/containers/containers.conf
-if ! grep -qs '^runtime *= *"runc"' "$CONF"; then
+if [ $own_engine = 1 ] && ! grep -qs '^runtime *= *"runc"' "$CONF"; then
   mkdir -p /etc/containers
   {
     echo '[containers]'
@@ -46,7 +51,7 @@ if ! grep -qs '^runtime *= *"runc"' "$CONF"; then
   } >"$CONF"
 fi
 
-if ! answers "$SOCKET"; then
+if [ $own_engine = 1 ] && ! answers "$SOCKET"; then
   mkdir -p "$(dirname "$SOCKET")"
   rm -f "$SOCKET"
   nohup podman system service --time=0 "unix://$SOCKET" >/var/log/podman-service.log 2>&1 &
@@ -54,24 +59,45 @@ if ! answers "$SOCKET"; then
   answers "$SOCKET" || { echo "container-engine: podman system service did not start (see /var/log/podman-service.log)" >&2; exit 1; }
 fi
 
-# Debian's own config asks for htpasswd auth; the tests' registry is open, on loopback only.
-REGISTRY_CONF=/var/lib/trunkline-registry/config.yml
-if ! curl -sf --max-time 2 http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then
-  mkdir -p /var/lib/trunkline-registry/data
-  cat >"$REGISTRY_CONF" <<'CONF'
+# Two test registries on loopback, from Debian's docker-registry: an open one on :5000 for
+# push tests, and one on :5001 that wants a login (trunkline / registry-pass-1) for
+# credentials tests. Both are plain HTTP, which Podman must be told (Docker assumes it for
+# 127.0.0.0/8).
+start_registry() { # $1: port, $2: extra config
+  local dir=/var/lib/trunkline-registry/$1
+  if ! curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$1/v2/"; then
+    mkdir -p "$dir/data"
+    cat >"$dir/config.yml" <<CONF
 version: 0.1
 log:
   level: error
 storage:
   filesystem:
-    rootdirectory: /var/lib/trunkline-registry/data
+    rootdirectory: $dir/data
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:5000
+  addr: 127.0.0.1:$1
+$2
 CONF
-  start-stop-daemon --start --oknodo --background --name docker-registry \
-    --exec /usr/bin/docker-registry -- serve "$REGISTRY_CONF"
-  for _ in $(seq 1 50); do curl -sf --max-time 1 http://127.0.0.1:5000/v2/ >/dev/null 2>&1 && break; sleep 0.2; done
+    start-stop-daemon --start --oknodo --background --pidfile "$dir/pid" --make-pidfile \
+      --exec /usr/bin/docker-registry -- serve "$dir/config.yml"
+    for _ in $(seq 1 50); do curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$1/v2/" && break; sleep 0.2; done
+  fi
+}
+HTPASSWD=/var/lib/trunkline-registry/htpasswd
+if [ ! -s "$HTPASSWD" ]; then
+  mkdir -p "$(dirname "$HTPASSWD")"
+  python3 -c 'import crypt; print("trunkline:" + crypt.crypt("registry-pass-1", crypt.mksalt(crypt.METHOD_BLOWFISH)))' >"$HTPASSWD" 2>/dev/null
+fi
+start_registry 5000 ""
+start_registry 5001 "auth:
+  htpasswd:
+    realm: trunkline-test
+    path: $HTPASSWD"
+INSECURE=/etc/containers/registries.conf.d/50-trunkline-test-registries.conf
+if [ ! -f "$INSECURE" ]; then
+  mkdir -p "$(dirname "$INSECURE")"
+  printf '[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n\n[[registry]]\nlocation = "127.0.0.1:5001"\ninsecure = true\n' >"$INSECURE"
 fi
 exit 0

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { leftovers, testEngine } from "./helpers/container-engine.js";
+import { leftovers, prepareRegistries, testEngine } from "./helpers/container-engine.js";
 import { checkFixture, readFixtures } from "./helpers/self-checking.js";
 
 /**
@@ -9,7 +9,11 @@ import { checkFixture, readFixtures } from "./helpers/self-checking.js";
  * enable them, when no engine answers; `.ci/run` starts Podman so they always run in CI.
  */
 const engine = await testEngine();
-const fixtures = readFixtures(join(import.meta.dirname, "fixtures", "containers"));
+const registries = engine ? await prepareRegistries(engine.docker) : false;
+/** `registry-*` fixtures push to and pull from the test registries. */
+const fixtures = readFixtures(join(import.meta.dirname, "fixtures", "containers")).filter(
+  (f) => registries || !f.name.startsWith("registry-"),
+);
 
 const cleanups: (() => void)[] = [];
 afterAll(() => {

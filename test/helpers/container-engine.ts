@@ -127,6 +127,42 @@ async function ensureServiceImage(docker: Docker): Promise<void> {
   }
 }
 
+/** The test registries `scripts/container-engine.sh` starts: open, and behind a login. */
+export const REGISTRY = "127.0.0.1:5000";
+export const PRIVATE_REGISTRY = "127.0.0.1:5001";
+export const PRIVATE_LOGIN = { username: "trunkline", password: "registry-pass-1" };
+/** An image that exists only in the private registry, never in the engine, when a test starts. */
+export const PRIVATE_IMAGE = `${PRIVATE_REGISTRY}/trunkline-test/private:1`;
+
+/**
+ * Whether both test registries answer; if so, pushes {@link PRIVATE_IMAGE} there (with the
+ * login) and removes it from the engine, so a job must pull it with credentials. Says how to
+ * enable the registry tests when they cannot run.
+ */
+export async function prepareRegistries(docker: Docker): Promise<boolean> {
+  const answers = async (registry: string) =>
+    fetch(`http://${registry}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
+      () => true,
+      () => false,
+    );
+  if (!(await answers(REGISTRY)) || !(await answers(PRIVATE_REGISTRY))) {
+    console.warn(
+      `Registry tests skipped: no registry at ${REGISTRY} and ${PRIVATE_REGISTRY}. scripts/container-engine.sh starts them (as root), as .ci/run does.`,
+    );
+    return false;
+  }
+  const [repo, tag] = PRIVATE_IMAGE.split(/:(?=[^:]+$)/) as [string, string];
+  await docker.getImage(BUSYBOX_IMAGE).tag({ repo, tag });
+  const stream = await docker.getImage(PRIVATE_IMAGE).push({
+    authconfig: { ...PRIVATE_LOGIN, serveraddress: PRIVATE_REGISTRY },
+  });
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
+  );
+  await docker.getImage(PRIVATE_IMAGE).remove();
+  return true;
+}
+
 /** Containers, networks and volumes with Trunkline's label, by kind: what a job left behind. */
 export async function leftovers(docker: Docker, job?: string): Promise<string[]> {
   const filters = JSON.stringify({
