@@ -40,21 +40,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     { echo "container-engine: could not install ${missing[*]}" >&2; exit 1; }
 fi
 
+# Written only when there is no containers.conf yet: a machine's own config is not ours to
+# rewrite; if it lacks the two settings, say so.
 CONF=/etc/containers/containers.conf
-if [ $own_engine = 1 ] && ! grep -qs '^runtime *= *"runc"' "$CONF"; then
-  mkdir -p /etc/containers
-  {
-    echo '[containers]'
-    echo 'default_ulimits = []'
-    echo '[engine]'
-    echo 'runtime = "runc"'
-  } >"$CONF"
+if [ $own_engine = 1 ]; then
+  if [ ! -e "$CONF" ]; then
+    mkdir -p /etc/containers
+    printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' >"$CONF"
+  elif ! grep -qs '^runtime *= *"runc"' "$CONF"; then
+    echo "container-engine: $CONF exists without runtime = \"runc\"; left as it is" >&2
+  fi
 fi
 
 if [ $own_engine = 1 ] && ! answers "$SOCKET"; then
   mkdir -p "$(dirname "$SOCKET")"
   rm -f "$SOCKET"
-  nohup podman system service --time=0 "unix://$SOCKET" >/var/log/podman-service.log 2>&1 &
+  nohup podman system service --time=0 "unix://$SOCKET" </dev/null >/var/log/podman-service.log 2>&1 &
   for _ in $(seq 1 50); do answers "$SOCKET" && break; sleep 0.2; done
   answers "$SOCKET" || { echo "container-engine: podman system service did not start (see /var/log/podman-service.log)" >&2; exit 1; }
 fi

@@ -86,6 +86,8 @@ export class ContainerExecutor implements Executor {
   };
   private readonly workspaceInContainer: string;
   private prepared: Promise<void> | undefined;
+  /** Images built for Docker actions in this job, by Dockerfile. */
+  private readonly built = new Map<string, string>();
   /** Executors whose jobs have not been released, for a forced exit. */
   private static readonly live = new Set<ContainerExecutor>();
 
@@ -218,22 +220,40 @@ export class ContainerExecutor implements Executor {
     return join(this.options.root, "home");
   }
 
-  exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
+  async exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
     const job = this.jobContainer;
     if (!job || !this.engine) return this.host.exec(request, output, signal);
     const map = this.pathMapWithEvent();
-    return execInContainer(
+    const argv = request.argv.map((a) => map.toContainer(a));
+    const result = await execInContainer(
       this.engine.docker,
       job.id,
-      {
-        argv: request.argv.map((a) => map.toContainer(a)),
-        env: map.envToContainer(request.env),
-        cwd: map.toContainer(request.cwd),
-      },
+      { argv, env: map.envToContainer(request.env), cwd: map.toContainer(request.cwd) },
       output,
       signal,
       this.graceMs,
     );
+    // The engine reports a missing program as exit code 127 with a message of its own; say it
+    // plainly when the program is indeed not in the container (checked only on that path).
+    if (result.exitCode === 127 && !result.aborted && argv[0] && !(await this.has(argv[0])))
+      output.stderr(`${argv[0]}: not found in the job container (${this.options.job})\n`);
+    return result;
+  }
+
+  /** Whether `program` is on the job container's PATH (or is an existing path in it). */
+  private async has(program: string): Promise<boolean> {
+    const job = this.jobContainer;
+    if (!job || !this.engine) return false;
+    const probe = await execInContainer(
+      this.engine.docker,
+      job.id,
+      // The name is an argument of the script, never part of it.
+      { argv: ["sh", "-c", 'command -v "$1"', "sh", program], env: {}, cwd: "/" },
+      { stdout: () => undefined, stderr: () => undefined },
+      new AbortController().signal,
+      this.graceMs,
+    ).catch(() => undefined);
+    return probe?.exitCode === 0;
   }
 
   /** The job mounts, plus the event file at /github/workflow/event.json as on GitHub. */
@@ -264,10 +284,14 @@ export class ContainerExecutor implements Executor {
   }
 
   private async buildActionImage(dockerfile: string, output: ExecOutput): Promise<string> {
+    // One build per Dockerfile and job: pre, main and post entrypoints share the image.
+    const built = this.built.get(dockerfile);
+    if (built) return built;
     const { docker } = await this.connect();
     const tag = `localhost/trunkline-action:${randomUUID().replace(/-/g, "").slice(0, 12)}`;
     await buildImage(docker, dirname(dockerfile), dockerfile, tag, (l) => output.stdout(`${l}\n`));
     this.created.images.push(tag);
+    this.built.set(dockerfile, tag);
     return tag;
   }
 

@@ -1,4 +1,4 @@
-import { join, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { splitWords } from "../../executors/container/create-options.js";
 import type { DockerActionRunner } from "../../executors/executor.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
@@ -57,7 +57,7 @@ export async function runDockerAction(
     const dockerfile = resolve(dir, action.image);
     if (relative(dir, dockerfile).startsWith(".."))
       return { ok: false, outputs: {}, message: `'${action.image}' points outside the action` };
-    context.output.stdout(`Building ${join(relative(dir, dockerfile))} of ${request.uses}\n`);
+    context.output.stdout(`Building ${relative(dir, dockerfile)} of ${request.uses}\n`);
     image = await runner.build(dockerfile, context.output);
   }
   const extra = { inputs: action.inputs };
