@@ -24,7 +24,7 @@ function processesWith(marker: string): string[] {
 }
 
 describe.skipIf(!engine)("cancelling a job with containers", () => {
-  test("SIGINT ends the step's tree in the job container, runs always() there, then removes containers, network and volume", async () => {
+  test("SIGINT ends the step's tree in the job container and the Docker action's container, runs always() in the job container, then removes containers, network and volume", async () => {
     const marker = `${Math.floor(Math.random() * 1e6) + 1000}.7`;
     const volume = `trunkline-test-${marker.replace(".", "-")}`;
     const workflow = `
@@ -51,6 +51,12 @@ jobs:
           test "\${{ job.status }}" = cancelled
           if ps | grep -v grep | grep -q "sleep ${marker}"; then ps; exit 1; fi
           echo "always step ran in the container"
+  action:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker://${BUSYBOX_IMAGE}
+        with:
+          args: sleep ${marker}1
 `;
     const repo = tempRepo({ ".github/workflows/w.yml": workflow }, { git: true });
     cleanups.push(repo.cleanup);
@@ -77,9 +83,10 @@ jobs:
         }
       }, 20);
     });
-    for (let i = 0; i < 100 && processesWith(`sleep ${marker}`).length < 2; i++)
+    // Two in the job container, one in the Docker action's container.
+    for (let i = 0; i < 200 && processesWith(`sleep ${marker}`).length < 3; i++)
       await new Promise((r) => setTimeout(r, 20));
-    expect(processesWith(`sleep ${marker}`).length, output).toBe(2);
+    expect(processesWith(`sleep ${marker}`).length, output).toBe(3);
     const docker = (engine as NonNullable<typeof engine>).docker;
     expect((await leftovers(docker)).length, output).toBeGreaterThan(0);
     child.kill("SIGINT");
