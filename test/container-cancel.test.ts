@@ -88,12 +88,13 @@ jobs:
       await new Promise((r) => setTimeout(r, 20));
     expect(processesWith(`sleep ${marker}`).length, output).toBe(3);
     const docker = (engine as NonNullable<typeof engine>).docker;
-    expect((await leftovers(docker)).length, output).toBeGreaterThan(0);
+    const pid = child.pid as number;
+    expect((await leftovers(docker, pid)).length, output).toBeGreaterThan(0);
     child.kill("SIGINT");
     expect(await exited, output).toBe(130);
     expect(output).toContain("always step ran in the container");
     expect(processesWith(`sleep ${marker}`)).toEqual([]);
-    expect(await leftovers(docker)).toEqual([]);
+    expect(await leftovers(docker, pid)).toEqual([]);
     const volumes = (await docker.listVolumes()).Volumes ?? [];
     expect(volumes.map((v) => v.Name)).not.toContain(volume);
   }, 120_000);

@@ -8,12 +8,13 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { create as createTar } from "tar";
 import { type ContainerEngine, findEngine } from "../../src/executors/container/engine.js";
 import { buildImage } from "../../src/executors/container/images.js";
+import { OWNER_LABEL } from "../../src/executors/container/labels.js";
 
 /**
  * A service image for the tests: it prints `service starting`, then runs the shell script in
@@ -163,11 +164,13 @@ export async function prepareRegistries(docker: Docker): Promise<boolean> {
   return true;
 }
 
-/** Containers, networks and volumes with Trunkline's label, by kind: what a job left behind. */
-export async function leftovers(docker: Docker, job?: string): Promise<string[]> {
-  const filters = JSON.stringify({
-    label: [job ? `dev.trunkline.job=${job}` : "dev.trunkline.job"],
-  });
+/**
+ * Containers, networks and volumes that the Trunkline process `pid` (default: this one)
+ * created and left in the engine. Filtered by owner, so test files running side by side do
+ * not see each other's jobs.
+ */
+export async function leftovers(docker: Docker, pid = process.pid): Promise<string[]> {
+  const filters = JSON.stringify({ label: [`${OWNER_LABEL}=${hostname()}:${pid}`] });
   const containers = await docker.listContainers({ all: true, filters });
   const networks = await docker.listNetworks({ filters });
   const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];

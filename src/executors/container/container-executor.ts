@@ -17,10 +17,12 @@ import { type ContainerSpec, readContainerSpec } from "./container-spec.js";
 import { type ContainerEngine, findEngine } from "./engine.js";
 import { execInContainer } from "./exec-in-container.js";
 import { buildImage, ensureImage } from "./images.js";
+import { jobLabels } from "./labels.js";
 import { PathMap, type PathMapping } from "./path-map.js";
 import { runActionContainer } from "./run-action-container.js";
 import { publishedPorts, type ServiceContext, waitHealthy } from "./services.js";
-import { type BindMount, startContainer, TRUNKLINE_LABEL } from "./start-container.js";
+import { removeStaleResources } from "./stale-resources.js";
+import { type BindMount, startContainer } from "./start-container.js";
 
 /** Options of the container executor. */
 export interface ContainerExecutorOptions {
@@ -49,6 +51,9 @@ export interface ContainerExecutorOptions {
   /** Aborted to cancel the job: stops waiting for services. */
   readonly cancel?: AbortSignal;
 }
+
+/** Engines already swept for stale resources in this process. */
+const swept = new WeakMap<object, Promise<void>>();
 
 /** Where GitHub's runner puts things inside a job container. */
 const IN_CONTAINER = {
@@ -337,14 +342,28 @@ export class ContainerExecutor implements Executor {
 
   private async connect(): Promise<ContainerEngine> {
     this.engine ??= this.options.engine ?? (await findEngine());
-    return this.engine;
+    // Once per process and engine: what dead Trunkline processes of this machine left behind.
+    const engine = this.engine;
+    let sweep = swept.get(engine.docker);
+    if (!sweep) {
+      sweep = removeStaleResources(engine.docker).then(
+        (removed) => {
+          if (removed.length > 0)
+            this.log(`Removed what ended Trunkline runs left behind: ${removed.join(", ")}`);
+        },
+        () => undefined,
+      );
+      swept.set(engine.docker, sweep);
+    }
+    await sweep;
+    return engine;
   }
 
   private async ensureNetwork(): Promise<void> {
     if (this.network) return;
     const { docker } = await this.connect();
     const name = `trunkline_${randomUUID().replace(/-/g, "")}`;
-    await docker.createNetwork({ Name: name, Labels: { [TRUNKLINE_LABEL]: this.options.job } });
+    await docker.createNetwork({ Name: name, Labels: jobLabels(this.options.job) });
     this.network = name;
   }
 

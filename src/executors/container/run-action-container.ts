@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import type Docker from "dockerode";
 import type { ExecOutput, ExecResult } from "../executor.js";
+import { jobLabels } from "./labels.js";
 import type { PathMap } from "./path-map.js";
-import { type BindMount, TRUNKLINE_LABEL } from "./start-container.js";
+import type { BindMount } from "./start-container.js";
 
 /** A Docker action's container, with everything the executor decided. */
 export interface ActionContainerRequest {
@@ -37,7 +38,7 @@ export async function runActionContainer(
     name: `trunkline_action_${randomUUID().replace(/-/g, "").slice(0, 12)}`,
     Image: request.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: { [TRUNKLINE_LABEL]: request.job },
+    Labels: jobLabels(request.job),
     WorkingDir: request.workdir,
     ...(request.entrypoint ? { Entrypoint: [request.entrypoint] } : {}),
     ...(request.args.length > 0 || request.entrypoint ? { Cmd: [...request.args] } : {}),

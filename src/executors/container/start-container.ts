@@ -1,8 +1,6 @@
 import type Docker from "dockerode";
 import type { ContainerSpec } from "./container-spec.js";
-
-/** Label on everything Trunkline creates in an engine, so leftovers can be found. */
-export const TRUNKLINE_LABEL = "dev.trunkline.job";
+import { jobLabels } from "./labels.js";
 
 /** One bind mount of a host path. */
 export interface BindMount {
@@ -18,7 +16,7 @@ export interface StartRequest {
   readonly network: string;
   /** Names other containers on the network reach it by. */
   readonly aliases: readonly string[];
-  /** The job's key, stored in {@link TRUNKLINE_LABEL}. */
+  /** The job's key, stored in its labels ({@link jobLabels}). */
   readonly job: string;
   readonly binds?: readonly BindMount[];
   /** Replaces the image's entrypoint and command (a job container's `tail -f /dev/null`). */
@@ -70,7 +68,7 @@ export async function startContainer(
           () => false,
         );
       if (!exists) {
-        await docker.createVolume({ Name: v.source, Labels: { [TRUNKLINE_LABEL]: request.job } });
+        await docker.createVolume({ Name: v.source, Labels: jobLabels(request.job) });
         request.onVolumeCreated?.(v.source);
       }
     }
@@ -83,7 +81,7 @@ export async function startContainer(
     name: request.name,
     Image: spec.image,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: { ...o.labels, [TRUNKLINE_LABEL]: request.job },
+    Labels: { ...o.labels, ...jobLabels(request.job) },
     ExposedPorts: exposed,
     Volumes: anonymous,
     ...(entrypoint ? { Entrypoint: [...entrypoint] } : {}),
