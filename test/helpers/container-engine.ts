@@ -22,6 +22,13 @@ import { OWNER_LABEL } from "../../src/executors/container/labels.js";
  */
 export const SERVICE_IMAGE = "localhost/trunkline-test/service:1";
 
+/**
+ * A glibc image for the tests: the busybox one plus bash and the shared libraries bash and
+ * this machine's Node need (copied from the host), with Debian's PATH. Node itself is not in
+ * it: job containers get the runner's Node mounted, as on GitHub.
+ */
+export const GLIBC_IMAGE = "localhost/trunkline-test/glibc:1";
+
 /** The tests' own base image: busybox (sh, nc, httpd, wget) from Debian's busybox-static; nothing is pulled. */
 export const BUSYBOX_IMAGE = "localhost/trunkline-test/busybox:1";
 
@@ -52,6 +59,7 @@ export function testEngine(): Promise<ContainerEngine | undefined> {
     }
     await ensureBusyboxImage(found.docker);
     await ensureServiceImage(found.docker);
+    await ensureGlibcImage(found.docker);
     return found;
   })();
   return engine;
@@ -98,6 +106,43 @@ async function ensureBusyboxImage(docker: Docker): Promise<void> {
     await docker.getImage(id).tag({ repo, tag });
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** The shared libraries `binary` loads, as `ldd` resolves them on this machine. */
+function sharedLibraries(binary: string): string[] {
+  return execFileSync("ldd", [binary], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
+    .filter((p): p is string => p !== undefined);
+}
+
+/** Builds {@link GLIBC_IMAGE} from the busybox image and the host's bash and libraries, once. */
+async function ensureGlibcImage(docker: Docker): Promise<void> {
+  const present = await docker
+    .getImage(GLIBC_IMAGE)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+  if (present) return;
+  const dir = mkdtempSync(join(tmpdir(), "trunkline-glibc-image-"));
+  try {
+    const files = [
+      "/bin/bash",
+      ...new Set([...sharedLibraries("/bin/bash"), ...sharedLibraries(process.execPath)]),
+    ];
+    const lines = [`FROM ${BUSYBOX_IMAGE}`];
+    files.forEach((file, i) => {
+      copyFileSync(file, join(dir, `f${i}`));
+      lines.push(`COPY f${i} ${file}`);
+    });
+    lines.push("ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "");
+    writeFileSync(join(dir, "Dockerfile"), lines.join("\n"));
+    await buildImage(docker, dir, join(dir, "Dockerfile"), GLIBC_IMAGE, () => undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
