@@ -148,7 +148,6 @@ export async function runCommand(
             toolCache: join(runDir, "tool-cache"),
             repository: event.repository,
             mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
-            cancel: jobCancel,
             isDockerAction: (uses) => actions.isDockerAction(uses, source),
             log: (text) =>
               sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),

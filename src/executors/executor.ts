@@ -3,6 +3,7 @@
  * the Docker Engine API; Kubernetes later). Contract:
  * - `prepare` is called once before any `exec`, `release` once after the last, even when
  *   the job failed or was cancelled, and must be safe to call when `prepare` failed;
+ *   aborting the signal given to `prepare` (cancel, job timeout) stops what it waits for;
  * - `exec` runs one process to completion and never throws for a process that fails: a
  *   non-zero exit is a result. It rejects only when the process could not be started;
  * - aborting `signal` ends the process and every process it started (the whole tree), first
@@ -17,7 +18,7 @@ export interface Executor {
   readonly kind: string;
   /** Directories of this job as its steps see them. */
   readonly paths: JobPaths;
-  prepare(): Promise<void>;
+  prepare(signal?: AbortSignal): Promise<void>;
   exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult>;
   release(): Promise<void>;
   /** The environment processes start from when it is not the host's (a job container's image env). */

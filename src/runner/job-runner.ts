@@ -95,7 +95,7 @@ class JobRunner {
     if (jobSignal.aborted) onAbort();
     else jobSignal.addEventListener("abort", onAbort, { once: true });
     try {
-      await executor.prepare();
+      await executor.prepare(jobSignal);
       this.state.executorContext = executor.jobContext?.() ?? {};
       for (const step of this.spec.steps) if (step.uses) await this.runPre(step, jobSignal);
       for (const step of this.spec.steps) await this.runStep(step, jobSignal);

@@ -22,7 +22,7 @@ import { PathMap, type PathMapping } from "./path-map.js";
 import { runActionContainer } from "./run-action-container.js";
 import { publishedPorts, type ServiceContext, waitHealthy } from "./services.js";
 import { removeStaleResources } from "./stale-resources.js";
-import { type BindMount, startContainer } from "./start-container.js";
+import { type BindMount, lastLogs, startContainer } from "./start-container.js";
 
 /** Options of the container executor. */
 export interface ContainerExecutorOptions {
@@ -48,8 +48,6 @@ export interface ContainerExecutorOptions {
   readonly engine?: ContainerEngine;
   /** Set-up progress (pulls, service health), one line at a time. */
   readonly log?: (line: string) => void;
-  /** Aborted to cancel the job: stops waiting for services. */
-  readonly cancel?: AbortSignal;
 }
 
 /** Engines already swept for stale resources in this process. */
@@ -113,12 +111,12 @@ export class ContainerExecutor implements Executor {
     };
   }
 
-  prepare(): Promise<void> {
-    this.prepared ??= this.setUp();
+  prepare(signal?: AbortSignal): Promise<void> {
+    this.prepared ??= this.setUp(signal ?? new AbortController().signal);
     return this.prepared;
   }
 
-  private async setUp(): Promise<void> {
+  private async setUp(cancel: AbortSignal): Promise<void> {
     ContainerExecutor.live.add(this);
     await this.host.prepare();
     await mkdir(this.homeDir(), { recursive: true });
@@ -148,13 +146,18 @@ export class ContainerExecutor implements Executor {
       });
       this.created.containers.push(info.Id);
       started.push(info);
+      // As GitHub: a service that is not running is worth a warning and its logs, not a failure
+      // by itself (a health check decides that).
+      if (!info.State.Running)
+        this.log(
+          `Warning: the ${id} service container is ${info.State.Status} (exit code ${info.State.ExitCode}); its last logs:\n${await lastLogs(docker, info.Id)}`,
+        );
       this.services[id] = {
         id: info.Id,
         network: this.network as string,
         ports: publishedPorts(info),
       };
     }
-    const cancel = this.options.cancel ?? new AbortController().signal;
     for (const [i, [id, spec]] of services.entries())
       await waitHealthy(
         docker,
