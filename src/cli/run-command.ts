@@ -7,12 +7,14 @@ import { InputError, TrunklineError } from "../common/errors.js";
 import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
+import { findEngine } from "../executors/container/engine.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
+import type { Job } from "../workflow/model.js";
 import { parseDotenv } from "./dotenv.js";
 import { loadRepo } from "./load-repo.js";
 import { buildEvent, type PlanOptions } from "./plan-command.js";
@@ -89,6 +91,10 @@ export async function runCommand(
     io.out(`No workflow is triggered by ${event.name} ${event.ref}.`);
     return 0;
   }
+  // Jobs that need a container engine find it (and load its client) while the source is
+  // exported, off their critical path; a missing engine is reported by those jobs.
+  if (firing.some((f) => f.workflow.jobs.some(mayNeedEngine)))
+    void findEngine().catch(() => undefined);
   const secrets = await loadSecrets(options);
   const runId = `${Date.now()}`;
   const runDir = resolve(
@@ -184,6 +190,16 @@ export async function runCommand(
   if (!options.json) io.out(io.colors.dim(`Logs, annotations, summaries and outputs: ${runDir}`));
   if (result.status === "cancelled") return 130;
   return result.status === "success" ? 0 : 1;
+}
+
+/** Whether a job asks for a container, services or a `docker://` step (other Docker actions are found later). */
+function mayNeedEngine(job: Job): boolean {
+  if (job.kind !== "steps") return false;
+  return (
+    job.container !== undefined ||
+    job.services !== undefined ||
+    job.steps.some((s) => s.uses?.trim().startsWith("docker://"))
+  );
 }
 
 /** A mirror's directory relative to the repository, as the user wrote it; URLs pass through. */

@@ -76,14 +76,26 @@ export async function runActionContainer(
     );
     signal.addEventListener("abort", onAbort, { once: true });
     await container.start();
-    const result = (await container.wait()) as { StatusCode: number };
-    // The attach stream may trail the exit by a moment; do not wait on it for long.
+    // The engine's wait can lag the exit by most of a second (Podman polls); the end of the
+    // output stream, then the container's state, usually says it first. Whichever is first.
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      container.wait().then((r: { StatusCode: number }) => resolve(r.StatusCode), reject);
+      void ended.then(async () => {
+        for (;;) {
+          const info = await container.inspect().catch(() => undefined);
+          if (!info) return;
+          if (!info.State.Running) return resolve(info.State.ExitCode);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      });
+    });
+    // The output may trail the exit by a moment; do not wait on it for long.
     await Promise.race([ended, new Promise((r) => setTimeout(r, 500))]);
     const restOut = out.end();
     const restErr = err.end();
     if (restOut) output.stdout(restOut);
     if (restErr) output.stderr(restErr);
-    return { exitCode: result.StatusCode, signal: null, aborted };
+    return { exitCode, signal: null, aborted };
   } finally {
     signal.removeEventListener("abort", onAbort);
     if (killTimer) clearTimeout(killTimer);
