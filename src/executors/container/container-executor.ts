@@ -142,9 +142,10 @@ export class ContainerExecutor implements Executor {
         network: this.network as string,
         aliases: [id],
         job: this.options.job,
+        what: `the ${id} service container`,
+        onCreated: (c) => this.created.containers.push(c),
         onVolumeCreated: (v) => this.created.volumes.push(v),
       });
-      this.created.containers.push(info.Id);
       started.push(info);
       // As GitHub: a service that is not running is worth a warning and its logs, not a failure
       // by itself (a health check decides that).
@@ -172,6 +173,8 @@ export class ContainerExecutor implements Executor {
 
   private async startJobContainer(docker: Docker, spec: ContainerSpec): Promise<void> {
     this.log(`Starting job container (${spec.image})`);
+    // Bind sources must exist (Docker would create them owned by root, Podman may refuse).
+    for (const m of this.options.mounts ?? []) await mkdir(m.host, { recursive: true });
     await ensureImage(docker, spec.image, spec.credentials, (l) => this.log(l));
     const info = await startContainer(docker, {
       spec,
@@ -185,9 +188,10 @@ export class ContainerExecutor implements Executor {
       cmd: ["-f", "/dev/null"],
       workdir: this.workspaceInContainer,
       env: { HOME: IN_CONTAINER.home },
+      what: "the job container",
+      onCreated: (c) => this.created.containers.push(c),
       onVolumeCreated: (v) => this.created.volumes.push(v),
     });
-    this.created.containers.push(info.Id);
     if (!info.State.Running)
       throw new ContainerError(
         `the job container (${spec.image}) is not running: ${info.State.Status}`,

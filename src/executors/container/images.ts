@@ -2,6 +2,7 @@ import { relative } from "node:path";
 import type Docker from "dockerode";
 import { create as createTar } from "tar";
 import { ContainerError } from "../../common/errors.js";
+import { engineMessage } from "./start-container.js";
 
 /** Registry credentials for a pull (`container.credentials` / `services.*.credentials`). */
 export interface RegistryCredentials {
@@ -49,7 +50,7 @@ export async function ensureImage(
     });
     await follow(docker, stream, () => undefined);
   } catch (err) {
-    throw new ContainerError(`cannot pull image '${image}': ${message(err)}`, { cause: err });
+    throw new ContainerError(`cannot pull image '${image}': ${engineMessage(err)}`, { cause: err });
   }
   return docker.getImage(image).inspect();
 }
@@ -79,7 +80,7 @@ export async function buildImage(
       for (const line of text.split("\n")) if (line.trim()) log(line.trimEnd());
     });
   } catch (err) {
-    throw new ContainerError(`cannot build '${dockerfile}': ${message(err)}`, { cause: err });
+    throw new ContainerError(`cannot build '${dockerfile}': ${engineMessage(err)}`, { cause: err });
   }
 }
 
@@ -104,9 +105,4 @@ function follow(
       },
     );
   });
-}
-
-function message(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string };
-  return (e.json?.message ?? e.message ?? String(err)).trim();
 }

@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import { ContainerError } from "../../common/errors.js";
 import type { ContainerSpec } from "./container-spec.js";
 import { jobLabels } from "./labels.js";
 
@@ -25,8 +26,12 @@ export interface StartRequest {
   readonly workdir?: string;
   /** Extra environment, under the spec's. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Named volumes that did not exist yet are created with this label value, to be removed later. */
+  /** Named volumes that did not exist yet are created (with the job's labels) and reported here, to be removed later. */
   readonly onVolumeCreated?: (name: string) => void;
+  /** Told the container's id as soon as it exists, before it starts, so a failed start leaves nothing behind. */
+  readonly onCreated?: (id: string) => void;
+  /** What the container is, for messages: `the job container`, `the redis service container`. */
+  readonly what: string;
 }
 
 /**
@@ -110,8 +115,24 @@ export async function startContainer(
       },
     },
   });
-  await container.start();
+  request.onCreated?.(container.id);
+  try {
+    await container.start();
+  } catch (err) {
+    throw new ContainerError(
+      `cannot start ${request.what} (${spec.image}): ${engineMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
   return container.inspect();
+}
+
+/** The engine's own words for a failed request, without the client's HTTP preamble. */
+export function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return (e.json?.message ?? e.message ?? String(err)).trim();
 }
 
 /** A container's last `lines` lines of output (stdout and stderr, in order), for a failure message. */
