@@ -67,7 +67,9 @@ export async function execInContainer(
   );
   try {
     pid = (await exec.inspect()).Pid ?? 0;
-    if (aborted) onAbort();
+    // An abort that came before the pid was known signalled nobody: signal now.
+    if (signal.aborted && !aborted) onAbort();
+    else if (aborted) signalGroup("SIGTERM");
     await new Promise<void>((resolve) => {
       let done = false;
       const finish = () => {

@@ -76,6 +76,8 @@ export async function runActionContainer(
     );
     signal.addEventListener("abort", onAbort, { once: true });
     await container.start();
+    // An abort before the start had nothing to stop yet.
+    if (signal.aborted && !aborted) onAbort();
     // The engine's wait can lag the exit by most of a second (Podman polls); the end of the
     // output stream, then the container's state, usually says it first. Whichever is first.
     const exitCode = await new Promise<number>((resolve, reject) => {
