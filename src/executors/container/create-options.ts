@@ -38,39 +38,56 @@ export interface ParsedOptions {
   readonly tmpfs: Readonly<Record<string, string>>;
 }
 
-/** Splits a command line as a POSIX shell would (quotes and backslashes), without running anything. */
-export function splitWords(line: string, where: string): string[] {
+/**
+ * Splits `options:` or a Docker action's `args` into words the way they reach `docker` on
+ * GitHub: the runner appends them to a `docker create`/`docker run` command line, which .NET
+ * splits with the C runtime's rules. Words are separated by spaces and tabs; double quotes
+ * group (`""` inside quotes is a literal quote); backslashes are literal except before a
+ * double quote (2n backslashes and a quote: n backslashes, the quote groups; 2n+1: n
+ * backslashes and a literal quote). Single quotes are ordinary characters, as on GitHub.
+ * Nothing is ever run through a shell.
+ */
+export function splitArguments(line: string): string[] {
   const words: string[] = [];
-  let word = "";
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] as string;
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else word += c;
-    } else if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else if (c === "\\" && i + 1 < line.length && '"\\$`'.includes(line[i + 1] as string))
-        word += line[++i];
-      else word += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === "\\" && i + 1 < line.length) {
-      word += line[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-    } else {
+  let i = 0;
+  const blank = (c: string | undefined) => c === " " || c === "\t";
+  while (i < line.length) {
+    while (blank(line[i])) i++;
+    if (i >= line.length) break;
+    let word = "";
+    let quoted = false;
+    while (i < line.length) {
+      let slashes = 0;
+      while (line[i] === "\\") {
+        slashes++;
+        i++;
+      }
+      if (slashes > 0) {
+        if (line[i] !== '"') word += "\\".repeat(slashes);
+        else {
+          word += "\\".repeat(Math.floor(slashes / 2));
+          if (slashes % 2 === 1) {
+            word += '"';
+            i++;
+          }
+        }
+        continue;
+      }
+      const c = line[i] as string;
+      if (c === '"') {
+        if (quoted && line[i + 1] === '"') {
+          word += '"';
+          i++;
+        } else quoted = !quoted;
+        i++;
+        continue;
+      }
+      if (blank(c) && !quoted) break;
       word += c;
-      inWord = true;
+      i++;
     }
+    words.push(word);
   }
-  if (quote) throw new InputError(`${where}: unterminated ${quote} quote`);
-  if (inWord) words.push(word);
   return words;
 }
 
@@ -145,10 +162,11 @@ const FLAGS: Readonly<Record<string, { takes: boolean; alias?: string }>> = {
  * ones workflows use for services and job containers: health checks, user, hostname,
  * workdir, entrypoint, privileges, resources, env, labels, aliases, hosts, capabilities,
  * tmpfs. `--network` is refused as on GitHub (every container of a job shares the job's
- * network); any other flag is refused by name rather than silently ignored.
+ * network); any other flag is refused by name rather than silently ignored. Words are split
+ * with {@link splitArguments}, as GitHub's runner splits them.
  */
 export function parseCreateOptions(line: string, where: string): ParsedOptions {
-  const words = splitWords(line, where);
+  const words = splitArguments(line);
   const health: {
     command?: string[];
     intervalMs?: number;

@@ -1,5 +1,5 @@
 import { relative, resolve } from "node:path";
-import { splitWords } from "../../executors/container/create-options.js";
+import { splitArguments } from "../../executors/container/create-options.js";
 import type { DockerActionRunner } from "../../executors/executor.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
 import type { ActionManifest } from "../../workflow/read-action.js";
@@ -31,7 +31,7 @@ const RUNNER_VARIABLES = /^(GITHUB_|RUNNER_|ACTIONS_|CI$)/;
  * Runs a Docker action as GitHub does: the image from `docker://` or built from the action's
  * Dockerfile; the entrypoint from `runs.entrypoint` (or `pre-`/`post-entrypoint`), else the
  * `entrypoint` input; arguments from `runs.args` evaluated with `inputs`, else the `args`
- * input split as a shell would (never through a shell); the environment of the step (its
+ * input split as GitHub's runner splits it (never through a shell); the environment of the step (its
  * `env` context and GitHub's variables, not the host's), `runs.env`, and one `INPUT_<NAME>`
  * per input. Fails with a clear message when the job's executor has no container engine.
  */
@@ -74,7 +74,7 @@ export async function runDockerAction(
     const value = evaluateTemplate(runs.args, contexts);
     args = Array.isArray(value) ? value.map((a) => coerceString(a)) : [coerceString(value)];
   } else {
-    args = splitWords(action.inputs.args ?? "", "args");
+    args = splitArguments(action.inputs.args ?? "");
   }
   const containerEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (RUNNER_VARIABLES.test(k)) containerEnv[k] = v;
