@@ -79,7 +79,9 @@ export async function startContainer(
     }
     binds.push(`${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`);
   }
-  const env = { ...(request.env ?? {}), ...o.env, ...spec.env };
+  // As GitHub's runner does for every container it creates: the CI watermarks, under what
+  // the workflow sets.
+  const env = { GITHUB_ACTIONS: "true", CI: "true", ...(request.env ?? {}), ...o.env, ...spec.env };
   const entrypoint =
     request.entrypoint ?? (o.entrypoint !== undefined ? [o.entrypoint] : undefined);
   const container = await docker.createContainer({
