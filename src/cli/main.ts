@@ -4,7 +4,10 @@ import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
 import { ContainerExecutor } from "../executors/container/container-executor.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
+import { addApiCommands } from "./api-commands.js";
+import { collectList, collectPairs, positiveInt, positiveIntOrZero } from "./flags.js";
 import { type PlanOptions, planCommand } from "./plan-command.js";
+import { rotateKeyCommand } from "./rotate-key-command.js";
 import { runCommand } from "./run-command.js";
 import { serveCommand, tokenCreateCommand } from "./serve-command.js";
 import { type Output, processOutput } from "./terminal.js";
@@ -12,19 +15,6 @@ import { validateCommand } from "./validate-command.js";
 
 /** Exit codes of the CLI. */
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Internal: 70 } as const;
-
-/** `k=v` pairs from a repeatable flag, into a record; a pair without `=` is refused. */
-function collectPairs(flag: string) {
-  return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
-    const eq = value.indexOf("=");
-    if (eq <= 0) throw new InputError(`${flag} ${value}: expected KEY=VALUE`);
-    return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
-  };
-}
-
-function collectList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").filter(Boolean)];
-}
 
 /** Adds the flags that describe an event (shared by `plan` and `run`). */
 function addEventOptions(command: Command): Command {
@@ -230,21 +220,26 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       ),
     );
   });
+  addApiCommands(program, io, done);
+  const secrets = program.commands.find((c) => c.name() === "secrets") as Command;
+  serverFlags(
+    secrets
+      .command("rotate-key")
+      .description("re-encrypt every secret under a new master key (run with the server stopped)")
+      .option("--new-key-file <file>", "the new key (64 hex characters); default: a random one"),
+  ).action(async (opts: { dataDir?: string; database?: string; newKeyFile?: string }) => {
+    done(
+      await rotateKeyCommand(
+        {
+          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+          ...(opts.database ? { database: opts.database } : {}),
+          ...(opts.newKeyFile ? { newKeyFile: opts.newKeyFile } : {}),
+        },
+        io,
+      ),
+    );
+  });
   return program;
-}
-
-function positiveIntOrZero(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InputError(`${flag} ${value}: expected a port number`);
-  return n;
-}
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InputError(`${flag} ${value}: expected a whole number of at least 1`);
-  return n;
 }
 
 /**

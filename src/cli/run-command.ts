@@ -8,6 +8,7 @@ import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import { findEngine } from "../executors/container/engine.js";
+import { DEFAULT_LABELS } from "../executors/host/host-labels.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
@@ -34,17 +35,6 @@ export interface RunOptions extends PlanOptions {
   readonly keep: boolean;
   readonly actionMirrors: readonly string[];
 }
-
-/** Labels this host answers to by default: its own, and GitHub's hosted Linux labels, which workflows name. */
-export const DEFAULT_LABELS: readonly string[] = [
-  "self-hosted",
-  "linux",
-  process.arch === "arm64" ? "arm64" : "x64",
-  "ubuntu-latest",
-  "ubuntu-24.04",
-  "ubuntu-22.04",
-  "ubuntu-20.04",
-];
 
 /** Exit code of a cancelled run, as for a process ended by Ctrl-C. */
 export const CANCELLED_EXIT_CODE = 130;
@@ -138,6 +128,7 @@ export async function runCommand(
       sink: (e) => sink(e),
       cancel,
       approved: (env) => options.approve.includes(env) || options.approve.includes("*"),
+      approvalHint: (env) => `run with --approve ${env} to approve it locally`,
       unrunnable: (wanted) => {
         const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
         return missing.length === 0

@@ -4,7 +4,9 @@ import { join, resolve } from "node:path";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { buildApp } from "../server/app.js";
 import { createToken } from "../server/auth/tokens.js";
-import { PushRuns } from "../server/push-runs.js";
+import { RunService } from "../server/runs/run-service.js";
+import { Scheduler } from "../server/runs/scheduler.js";
+import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
 import { resolveUnfinished } from "../store/run-recorder.js";
 import type { Output } from "./terminal.js";
@@ -27,7 +29,8 @@ export function dataDirOf(options: { dataDir?: string }): string {
 
 /**
  * `trunkline serve`: opens the store (SQLite in the data directory, or `--database`
- * Postgres), starts the API, git hosting and the in-process runner, and serves until
+ * Postgres), starts the API, git hosting, webhooks, the scheduler and the in-process runner,
+ * and serves until
  * SIGINT/SIGTERM. On a store without tokens it creates an admin token and writes it, mode
  * 0600, to `<data dir>/admin-token`.
  */
@@ -57,26 +60,49 @@ export async function serveCommand(
       `trunkline: created an admin token in ${file} (keep it secret; make others with 'trunkline token create')`,
     );
   }
-  let runs: PushRuns | undefined;
   const webhookSecret = process.env.TRUNKLINE_WEBHOOK_SECRET;
+  // The runner logs through the app's logger, so it is made once the app is.
+  let service: RunService | undefined;
+  let scheduler: Scheduler | undefined;
+  const starting = { errors: ["the server is starting"] };
   const app = await buildApp({
     store,
     box,
     dataDir,
     ...(webhookSecret ? { webhookSecret } : {}),
-    cancelRun: (id) => runs?.cancel(id) ?? false,
-    dispatch: async (repo, request) =>
-      runs ? runs.dispatch(repo, request) : { errors: ["the server is starting"] },
-    onPush: (repo, updates) => runs?.onPush(repo, updates),
+    onPush: (repo, updates) => service?.onPush(repo, updates),
+    onWebhook: (repo, intent, payload) =>
+      service?.background(
+        runWebhook(service, repo, intent, payload).then((result) => {
+          if ("errors" in result)
+            app.log.warn(
+              { repository: repo.name, errors: result.errors },
+              "a webhook started no run",
+            );
+        }),
+        `webhook ${intent.kind} for ${repo.name} failed`,
+      ),
+    runs: {
+      cancel: (id) => service?.cancel(id) ?? false,
+      dispatch: async (repo, request) => service?.dispatch(repo, request) ?? starting,
+      rerun: async (id, failedOnly) =>
+        service?.rerun(id, failedOnly) ?? { error: "running", message: "the server is starting" },
+      schedules: async (repo, branch) => scheduler?.upcoming(repo, branch, new Date()) ?? [],
+    },
   });
-  runs = new PushRuns({ store, box, dataDir, log: app.log });
+  service = new RunService({ store, box, dataDir, log: app.log });
+  service.startRunners();
+  scheduler = new Scheduler({ store, service, log: app.log });
+  scheduler.start();
   const address = await app.listen({ port: options.port, host: options.host });
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);
   await new Promise<void>((resolveStop) =>
     stop.addEventListener("abort", () => resolveStop(), { once: true }),
   );
+  scheduler.stop();
   await app.close();
-  await runs.idle();
+  await service.idle();
+  await service.stopRunners();
   await store.close();
   return 0;
 }

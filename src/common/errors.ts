@@ -15,6 +15,8 @@ export const ErrorCode = {
   EngineUnavailable: "engine_unavailable",
   /** A container operation failed: an image that cannot be pulled or built, a service that never became healthy. */
   Container: "container_error",
+  /** A Trunkline server refused a request or could not be reached; the message says why. */
+  Api: "api_error",
   /** A bug in Trunkline itself. */
   Internal: "internal",
 } as const;
@@ -80,5 +82,18 @@ export class ContainerError extends TrunklineError {
   override readonly name = "ContainerError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Container, message, options);
+  }
+}
+
+/** A server answered with an error, or did not answer. `status` is the HTTP status, if any. */
+export class ApiError extends TrunklineError {
+  override readonly name = "ApiError";
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** The server's own error code (`not_found`, `forbidden`, ...), when it sent one. */
+    readonly serverCode?: string,
+  ) {
+    super(ErrorCode.Api, message);
   }
 }

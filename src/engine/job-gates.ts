@@ -56,7 +56,7 @@ export function gate(
         ? undefined
         : {
             status: "skipped",
-            reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")}); run with --approve ${envName} to approve it locally`,
+            reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")})${options.approvalHint ? `; ${options.approvalHint(envName)}` : ""}`,
           };
     default:
       return undefined;

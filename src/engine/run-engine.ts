@@ -38,8 +38,23 @@ export interface RunRequest {
   readonly secrets: Readonly<Record<string, string>>;
   /** The run's number in its repository (`github.run_number`). @default "1" */
   readonly runNumber?: string;
+  /** Which attempt of the run this is (`github.run_attempt`). @default "1" */
+  readonly runAttempt?: string;
+  /** Secrets of each environment, by environment name; a job deploying there sees them over `secrets`. */
+  readonly environmentSecrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Results kept from an earlier attempt, by job key (`file / id`): those jobs do not run
+   * again, and their dependants read these results (a re-run of failed jobs).
+   */
+  readonly reuse?: ReadonlyMap<string, ReusedResult>;
   /** Run only these job ids and the jobs they need. */
   readonly only?: readonly string[];
+}
+
+/** A job's result carried over from an earlier attempt. */
+export interface ReusedResult {
+  readonly status: JobStatus;
+  readonly outputs: Readonly<Record<string, string>>;
 }
 
 /** The engine's collaborators. */
@@ -53,6 +68,8 @@ export interface EngineOptions {
   readonly cancel: AbortSignal;
   /** Whether jobs may deploy to a protected environment without waiting (local approval). */
   approved(environment: string): boolean;
+  /** How a user approves a deployment here, appended to the reason a job waits. */
+  approvalHint?(environment: string): string;
   /** Why no runner can take a job with these labels, or undefined when one can. */
   unrunnable(labels: readonly string[]): string | undefined;
   readonly now?: () => number;
@@ -117,6 +134,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       github: githubContext(request.event, node.wf.workflow, {
         id: request.runId,
         number: request.runNumber ?? "1",
+        attempt: request.runAttempt ?? "1",
       }),
       inputs: node.wf.inputs,
       vars: { ...request.config.variables, ...request.vars },
@@ -214,7 +232,10 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
           key,
           contexts: {
             ...ctx,
-            secrets: request.secrets,
+            secrets: {
+              ...request.secrets,
+              ...(envName ? request.environmentSecrets?.[envName] : undefined),
+            },
             needs: contexts.needs as JobSpec["contexts"]["needs"],
           },
           ...(environment ? { environment } : {}),
@@ -387,6 +408,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         github: githubContext(request.event, wf.workflow, {
           id: request.runId,
           number: request.runNumber ?? "1",
+          attempt: request.runAttempt ?? "1",
         }),
         inputs: wf.inputs,
         vars: { ...request.config.variables, ...request.vars },

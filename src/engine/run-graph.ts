@@ -54,11 +54,13 @@ export function buildNodes(request: RunRequest): Map<string, Node> {
     const wanted = request.only?.length ? closure(wf.workflow, request.only) : undefined;
     for (const job of wf.workflow.jobs) {
       if (wanted && !wanted.has(job.id)) continue;
+      const reused = request.reuse?.get(keyOf(wf, job.id));
       nodes.set(keyOf(wf, job.id), {
         wf,
         job,
         key: keyOf(wf, job.id),
-        outputs: {},
+        ...(reused ? { status: reused.status } : {}),
+        outputs: { ...reused?.outputs },
         instances: [],
         maxParallel: Number.POSITIVE_INFINITY,
         failFast: true,

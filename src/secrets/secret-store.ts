@@ -142,6 +142,37 @@ export async function secretsForJob(
   return out;
 }
 
+/**
+ * The secrets of every environment of a repository, decrypted, by environment name: the
+ * engine gives each job only those of the environment it deploys to. A run for a fork's pull
+ * request gets none.
+ */
+export async function environmentSecrets(
+  db: Kysely<Database>,
+  box: SecretBox,
+  job: { readonly repositoryId: string; readonly fromFork: boolean },
+): Promise<Record<string, Record<string, string>>> {
+  if (job.fromFork) return {};
+  const rows = await db
+    .selectFrom("secrets")
+    .select(["environment", "name", "ciphertext"])
+    .where("scope", "=", "environment")
+    .where("repository_id", "=", job.repositoryId)
+    .execute();
+  const out: Record<string, Record<string, string>> = {};
+  for (const row of rows) {
+    const scope = {
+      kind: "environment",
+      repositoryId: job.repositoryId,
+      environment: row.environment,
+    } as const;
+    const values = out[row.environment] ?? {};
+    values[row.name] = box.open(row.ciphertext, aad(scope, row.name));
+    out[row.environment] = values;
+  }
+  return out;
+}
+
 /** Re-encrypts every secret from the old key to the new one, in one transaction; returns how many. */
 export async function rotateSecrets(
   db: Kysely<Database>,

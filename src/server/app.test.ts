@@ -102,6 +102,70 @@ describe.each([
         { name: "bot", role: "viewer" },
         { viewer: 403, developer: 403, maintainer: 403, admin: 201 },
       ],
+      [
+        "GET",
+        "/api/v1/tokens",
+        "list tokens",
+        undefined,
+        { viewer: 403, developer: 403, maintainer: 403, admin: 200 },
+      ],
+      [
+        "DELETE",
+        "/api/v1/tokens/nope",
+        "revoke token",
+        undefined,
+        { viewer: 403, developer: 403, maintainer: 403, admin: 404 },
+      ],
+      [
+        "PUT",
+        "/api/v1/secrets/ORG_TOKEN",
+        "set organisation secret",
+        { value: "s3cret" },
+        { viewer: 403, developer: 403, maintainer: 403, admin: 204 },
+      ],
+      [
+        "PUT",
+        "/api/v1/repositories/orders/environments/prod/secrets/TOKEN",
+        "set environment secret",
+        { value: "s3cret" },
+        { viewer: 403, developer: 403, maintainer: 204, admin: 204 },
+      ],
+      [
+        "DELETE",
+        "/api/v1/repositories/orders/secrets/NONE",
+        "delete secret",
+        undefined,
+        { viewer: 403, developer: 403, maintainer: 404, admin: 404 },
+      ],
+      // This app runs nothing: past the role check, control routes say so (422) or 404.
+      [
+        "POST",
+        "/api/v1/runs/nope/cancel",
+        "cancel",
+        undefined,
+        { viewer: 403, developer: 404, maintainer: 404, admin: 404 },
+      ],
+      [
+        "POST",
+        "/api/v1/runs/nope/rerun",
+        "rerun",
+        {},
+        { viewer: 403, developer: 422, maintainer: 422, admin: 422 },
+      ],
+      [
+        "POST",
+        "/api/v1/repositories/orders/dispatch",
+        "dispatch",
+        { workflow: "ci.yml" },
+        { viewer: 403, developer: 422, maintainer: 422, admin: 422 },
+      ],
+      [
+        "GET",
+        "/api/v1/repositories/orders/schedules",
+        "list schedules",
+        undefined,
+        { viewer: 200, developer: 200, maintainer: 200, admin: 200 },
+      ],
     ];
     await app.inject({
       method: "POST",
@@ -183,6 +247,14 @@ describe.each([
       code: "invalid_request",
       message: expect.stringMatching(/^body\.role: must be equal to one of the allowed values/),
     });
+    expect(await bad("/api/v1/repositories", { name: "m", remoteUrl: "ftp://x" })).toMatchObject({
+      code: "invalid_request",
+      message: expect.stringMatching(/^body\.remoteUrl: must match pattern/),
+    });
+    expect(await bad("/api/v1/runs/x/rerun", { failedOnly: "yes" })).toEqual({
+      code: "invalid_request",
+      message: "body.failedOnly: must be boolean",
+    });
     expect(await bad("/api/v1/repositories", "{not json")).toMatchObject({
       code: expect.any(String),
       message: expect.any(String),
@@ -221,7 +293,12 @@ describe.each([
         "/api/v1/repositories",
         "/api/v1/repositories/{repo}/secrets",
         "/api/v1/repositories/{repo}/secrets/{name}",
+        "/api/v1/repositories/{repo}/environments/{env}/secrets/{name}",
+        "/api/v1/secrets/{name}",
         "/api/v1/tokens",
+        "/api/v1/runs/{id}/rerun",
+        "/api/v1/jobs/{id}",
+        "/api/v1/repositories/{repo}/schedules",
       ]),
     );
   });
@@ -286,6 +363,7 @@ describe("runs and logs through the API", () => {
         number: 7,
         attempt: 1,
         workflow: "CI",
+        workflowFile: "ci.yml",
         event: "push",
         ref: "refs/heads/main",
         sha: "b".repeat(40),
@@ -297,8 +375,26 @@ describe("runs and logs through the API", () => {
     ]);
     const shown = (await app.inject({ url: "/api/v1/runs/run1", headers })).json();
     expect(shown.jobs).toEqual([
-      { id: "j1", key: "ci.yml / build", name: "build", status: "success", reason: null },
+      {
+        id: "j1",
+        key: "ci.yml / build",
+        name: "build",
+        status: "success",
+        reason: null,
+        startedAt: 2,
+        finishedAt: 3,
+      },
     ]);
+    expect((await app.inject({ url: "/api/v1/repositories/app/runs/7", headers })).json().id).toBe(
+      "run1",
+    );
+    expect((await app.inject({ url: "/api/v1/repositories/app/runs/8", headers })).json()).toEqual({
+      code: "not_found",
+      message: "no run #8 in app",
+    });
+    expect((await app.inject({ url: "/api/v1/runs/run1?attempt=2", headers })).json().jobs).toEqual(
+      [],
+    );
     expect((await app.inject({ url: "/api/v1/jobs/j1/logs", headers })).json()).toEqual({
       lines: ["a", "b", "c"],
       next: 3,

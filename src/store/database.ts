@@ -16,6 +16,9 @@ export interface Database {
   secrets: SecretsTable;
   tokens: TokensTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  schedule_fires: ScheduleFiresTable;
+  runners: RunnersTable;
+  queue: QueueTable;
   events: EventsTable;
 }
 
@@ -25,6 +28,10 @@ export interface RepositoriesTable {
   name: string;
   default_branch: string;
   created_at: number;
+  /** Where a mirrored repository is fetched from; null for one hosted here. */
+  remote_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its `owner/name` in webhook deliveries; null for one hosted here. */
+  remote_name: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One run of one workflow for one event; reruns are new attempts of the same run. */
@@ -44,6 +51,8 @@ export interface RunsTable {
   finished_at: number | null;
   /** The event payload, JSON. */
   payload: string;
+  /** The trigger event (a `TriggerEvent`), JSON, so a re-run replays it. */
+  trigger: ColumnType<string, string | undefined, string>;
 }
 
 /** One job (one matrix combination) of a run attempt. */
@@ -143,6 +152,49 @@ export interface WebhookDeliveriesTable {
   repository_id: string;
   event: string;
   received_at: number;
+}
+
+/** A schedule that fired in a minute (epoch ms at the minute's start), at most once. */
+export interface ScheduleFiresTable {
+  repository_id: string;
+  workflow_file: string;
+  cron: string;
+  minute: number;
+}
+
+/** A runner agent registered with the server; its token is stored hashed. */
+export interface RunnersTable {
+  id: string;
+  name: string;
+  /** Its labels, lower-cased, JSON. */
+  labels: string;
+  capacity: number;
+  token_hash: string;
+  created_at: number;
+  last_seen_at: number;
+}
+
+/** A job handed to runners: queued, then leased (with a fencing token), then done or lost. */
+export interface QueueTable {
+  id: string;
+  run_id: string;
+  job_key: string;
+  attempt: number;
+  /** `runs-on` labels, lower-cased, JSON. */
+  labels: string;
+  /** The JobSpec, sealed (it holds the job's secrets). */
+  spec: string;
+  /** `queued`, `leased`, `done` or `lost`. */
+  state: string;
+  runner_id: string | null;
+  /** Grows by one with every lease; a write with an older token is refused. */
+  lease_token: ColumnType<number, number | undefined, number>;
+  lease_expires_at: number | null;
+  enqueued_at: number;
+  leased_at: number | null;
+  finished_at: number | null;
+  /** The job's result (status, outputs, reason), JSON, once done. */
+  result: string | null;
 }
 
 /** The append-only event log: every state change, in order. */

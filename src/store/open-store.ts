@@ -6,6 +6,8 @@ import pg from "pg";
 import { ErrorCode, InputError, TrunklineError } from "../common/errors.js";
 import type { Database } from "./database.js";
 import { initialSchema } from "./migrations/0001-initial.js";
+import { remotesRerunsSchedules } from "./migrations/0002-remotes-reruns-schedules.js";
+import { queueSchema } from "./migrations/0003-queue.js";
 
 /** Which database a store uses. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -71,7 +73,11 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
 
 /** Every migration, in order; a new schema change is a new entry, never an edit. */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
-  return { "0001-initial": initialSchema(dialect) };
+  return {
+    "0001-initial": initialSchema(dialect),
+    "0002-remotes-reruns-schedules": remotesRerunsSchedules(dialect),
+    "0003-queue": queueSchema(dialect),
+  };
 }
 
 /** Brings the schema to the latest migration; safe to call on every start. */

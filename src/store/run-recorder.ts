@@ -263,6 +263,16 @@ export async function readLog(
 export async function resolveUnfinished(db: Kysely<Database>, now = Date.now()): Promise<number> {
   const open = ["queued", "in_progress"];
   const runs = await db.selectFrom("runs").select("id").where("status", "in", open).execute();
+  // Their jobs' queue entries go with them: no runner may take or finish them now.
+  await db
+    .updateTable("queue")
+    .set({
+      state: "lost",
+      finished_at: now,
+      result: JSON.stringify({ status: "failure", outputs: {}, reason: "server_restarted" }),
+    })
+    .where("state", "in", ["queued", "leased"])
+    .execute();
   await db
     .updateTable("jobs")
     .set({ status: "failure", reason: "server_restarted", finished_at: now })

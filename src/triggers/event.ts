@@ -18,6 +18,8 @@ export interface TriggerEvent {
   readonly changedFiles?: readonly string[];
   /** `workflow_dispatch` inputs as given (strings, coerced against their definitions later). */
   readonly inputs?: Readonly<Record<string, string>>;
+  /** For pull requests: the head is in another repository (a fork); such runs get no secrets. */
+  readonly fromFork?: boolean;
   /** For `schedule`: the cron expression that fired, when known. */
   readonly cron?: string;
   /** The webhook payload, for `github.event.*`; built from the fields above when absent. */
@@ -47,7 +49,7 @@ export const DEFAULT_PULL_REQUEST_TYPES: readonly string[] = ["opened", "synchro
 export function githubContext(
   event: TriggerEvent,
   workflow?: { name: string; file: string },
-  run: { id: string; number: string } = { id: "0", number: "0" },
+  run: { id: string; number: string; attempt?: string } = { id: "0", number: "0" },
 ): Record<string, unknown> {
   const ref = parseRef(event.ref);
   const repository = event.repository ?? "local/repository";
@@ -71,7 +73,7 @@ export function githubContext(
     api_url: "http://localhost/api",
     run_id: run.id,
     run_number: run.number,
-    run_attempt: "1",
+    run_attempt: run.attempt ?? "1",
     retention_days: "90",
   };
 }

@@ -62,3 +62,72 @@ function parseValue(text: string, field: (typeof FIELDS)[number]): number | unde
   }
   return undefined;
 }
+
+/**
+ * Whether a valid cron expression fires in the minute of `at`, read in UTC as GitHub does.
+ * As in POSIX cron, when both day of month and day of week are restricted, either may match.
+ */
+export function cronMatches(expression: string, at: Date): boolean {
+  const cron = fieldsOf(expression);
+  return (
+    matchesDay(cron, at) &&
+    fieldMatches(cron, 1, at.getUTCHours()) &&
+    fieldMatches(cron, 0, at.getUTCMinutes())
+  );
+}
+
+/**
+ * The first minute strictly after `after` in which a valid cron expression fires, or
+ * undefined when it fires in none of the next `withinDays` days (`0 0 30 2 *` never does).
+ */
+export function nextCronTime(
+  expression: string,
+  after: Date,
+  withinDays = 366 * 4,
+): Date | undefined {
+  const cron = fieldsOf(expression);
+  const start = new Date(Math.floor(after.getTime() / 60_000) * 60_000 + 60_000);
+  const day = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate()));
+  for (let d = 0; d <= withinDays; d++, day.setUTCDate(day.getUTCDate() + 1)) {
+    if (!matchesDay(cron, day)) continue;
+    for (let hour = 0; hour < 24; hour++) {
+      if (!fieldMatches(cron, 1, hour)) continue;
+      for (let minute = 0; minute < 60; minute++) {
+        if (!fieldMatches(cron, 0, minute)) continue;
+        const at = new Date(day.getTime() + hour * 3_600_000 + minute * 60_000);
+        if (at >= start) return at;
+      }
+    }
+  }
+  return undefined;
+}
+
+function fieldsOf(expression: string): string[] {
+  return expression.trim().split(/\s+/);
+}
+
+function fieldMatches(cron: readonly string[], index: number, value: number): boolean {
+  const field = FIELDS[index] as (typeof FIELDS)[number];
+  return (cron[index] ?? "").split(",").some((part) => partMatches(part, field, value));
+}
+
+function matchesDay(cron: readonly string[], at: Date): boolean {
+  if (!fieldMatches(cron, 3, at.getUTCMonth() + 1)) return false;
+  const dayOfMonth = fieldMatches(cron, 2, at.getUTCDate());
+  const dayOfWeek = fieldMatches(cron, 4, at.getUTCDay());
+  return cron[2] !== "*" && cron[4] !== "*" ? dayOfMonth || dayOfWeek : dayOfMonth && dayOfWeek;
+}
+
+function partMatches(part: string, field: (typeof FIELDS)[number], value: number): boolean {
+  const [range = "", stepText] = part.split("/");
+  const step = stepText === undefined ? 1 : Number(stepText);
+  let low: number = field.min;
+  let high: number = field.max;
+  if (range !== "*") {
+    const ends = range.split("-").map((end) => parseValue(end, field) ?? Number.NaN);
+    low = ends[0] as number;
+    // `5/15` means from 5 to the end of the field, stepping by 15.
+    high = ends.length === 2 ? (ends[1] as number) : stepText === undefined ? low : field.max;
+  }
+  return value >= low && value <= high && (value - low) % step === 0;
+}

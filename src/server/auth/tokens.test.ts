@@ -26,6 +26,14 @@ describeOnEachDatabase("API tokens", postgres, (db) => {
         (await db.store.db.selectFrom("tokens").select("last_used_at").executeTakeFirstOrThrow())
           .last_used_at,
       ).toBe(2000);
+      // Uses are written at most once a minute.
+      const lastUse = async () =>
+        (await db.store.db.selectFrom("tokens").select("last_used_at").executeTakeFirstOrThrow())
+          .last_used_at;
+      await verifyToken(db.store.db, token, 30_000);
+      expect(await lastUse()).toBe(2000);
+      await verifyToken(db.store.db, token, 62_000);
+      expect(await lastUse()).toBe(62_000);
       expect(await verifyToken(db.store.db, `${token}x`)).toBeUndefined();
       expect(await verifyToken(db.store.db, "not-a-token")).toBeUndefined();
       expect(await revokeToken(db.store.db, info.id)).toBe(true);

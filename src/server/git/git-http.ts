@@ -11,17 +11,21 @@ export function repositoryPath(dataDir: string, name: string): string {
   return join(dataDir, "repos", `${name}.git`);
 }
 
-/** Creates the bare repository of a hosted repository. */
+/**
+ * Creates the bare repository of a repository: pushable for one hosted here; a mirror of a
+ * remote one takes no pushes (its remote is the truth, and fetches overwrite).
+ */
 export async function createBareRepository(
   dataDir: string,
   name: string,
   defaultBranch: string,
+  options: { pushable: boolean } = { pushable: true },
 ): Promise<void> {
   const path = repositoryPath(dataDir, name);
   await mkdir(path, { recursive: true });
   await run("git", ["init", "--quiet", "--bare", `--initial-branch=${defaultBranch}`, path]);
   // Pushes are accepted over HTTP only with a valid token (checked before git sees them).
-  await run("git", ["-C", path, "config", "http.receivepack", "true"]);
+  if (options.pushable) await run("git", ["-C", path, "config", "http.receivepack", "true"]);
 }
 
 /** Called after a push changed refs: `[ref, old sha, new sha]` each. */
@@ -63,7 +67,7 @@ export function registerGitHttp(
     const name = request.params.repo;
     const exists = await options.db
       .selectFrom("repositories")
-      .select("id")
+      .select(["id", "remote_url"])
       .where("name", "=", name)
       .executeTakeFirst();
     const service = request.url.includes("git-receive-pack") ? "receive-pack" : "upload-pack";
@@ -80,6 +84,12 @@ export function registerGitHttp(
         .send(`a ${caller.role} token cannot ${service === "receive-pack" ? "push" : "fetch"}\n`);
     }
     if (!exists) return reply.code(404).send(`no repository '${name}'\n`);
+    if (service === "receive-pack" && exists.remote_url !== null)
+      return reply
+        .code(403)
+        .send(
+          `'${name}' mirrors a remote repository: push there, and its webhooks start runs here\n`,
+        );
     const repo = repositoryPath(options.dataDir, name);
     const before =
       service === "receive-pack" && request.method === "POST" ? await refs(repo) : undefined;

@@ -5,8 +5,8 @@ import { sqliteDatabase, type TestDatabase } from "../../../test/helpers/databas
 import { SecretBox } from "../../secrets/secret-box.js";
 import { readEvents } from "../../store/event-log.js";
 import { openStore, type Store } from "../../store/open-store.js";
+import type { WebhookIntent } from "../../triggers/webhook-event.js";
 import { buildApp } from "../app.js";
-import type { RefUpdate } from "../git/git-http.js";
 import { signBody } from "./signature.js";
 
 const SECRET = "webhook-secret";
@@ -15,7 +15,7 @@ describe("GitHub webhooks", () => {
   let database: TestDatabase;
   let store: Store;
   let app: FastifyInstance;
-  const pushes: { repo: string; updates: readonly RefUpdate[] }[] = [];
+  const heard: { repo: string; intent: WebhookIntent }[] = [];
 
   beforeAll(async () => {
     database = sqliteDatabase();
@@ -25,7 +25,7 @@ describe("GitHub webhooks", () => {
       box: new SecretBox(randomBytes(32)),
       logger: false,
       webhookSecret: SECRET,
-      onPush: (repo, updates) => pushes.push({ repo, updates }),
+      onWebhook: (repo, intent) => heard.push({ repo: repo.name, intent }),
     });
     await store.db
       .insertInto("repositories")
@@ -65,7 +65,7 @@ describe("GitHub webhooks", () => {
       code: "bad_signature",
       message: "missing or wrong X-Hub-Signature-256",
     });
-    expect(pushes).toEqual([]);
+    expect(heard).toEqual([]);
   });
 
   test("a signed push to a hosted repository is accepted once; a repeated delivery does nothing", async () => {
@@ -76,18 +76,67 @@ describe("GitHub webhooks", () => {
     };
     const first = await deliver(push, headers);
     expect(first.statusCode).toBe(202);
-    expect(pushes).toEqual([
+    expect(heard).toEqual([
       {
         repo: "app",
-        updates: [{ ref: "refs/heads/main", before: "1".repeat(40), after: "2".repeat(40) }],
+        intent: {
+          kind: "push",
+          ref: "refs/heads/main",
+          before: "1".repeat(40),
+          after: "2".repeat(40),
+        },
       },
     ]);
     const again = await deliver(push, headers);
     expect(again.json()).toEqual({ status: "duplicate", delivery: "d1" });
-    expect(pushes).toHaveLength(1);
+    expect(heard).toHaveLength(1);
     const events = await readEvents(store.db);
     expect(events.filter((e) => e.type === "webhook.received").map((e) => e.data)).toEqual([
       { delivery: "d1", event: "push", repository: "app" },
+    ]);
+  });
+
+  test("deliveries that start nothing say why; mirrored repositories are found by owner/name", async () => {
+    const signed = (event: string, delivery: string, body: unknown) => {
+      const text = JSON.stringify(body);
+      return deliver(text, {
+        "x-github-delivery": delivery,
+        "x-github-event": event,
+        "x-hub-signature-256": signBody(SECRET, text),
+      });
+    };
+    expect((await signed("ping", "p1", { zen: "hi", repository: { name: "app" } })).json()).toEqual(
+      {
+        status: "ignored",
+        delivery: "p1",
+        reason: "ping: nothing to run",
+      },
+    );
+    expect(
+      (
+        await signed("push", "p2", { ref: "refs/heads/main", repository: { name: "other" } })
+      ).json(),
+    ).toEqual({ status: "ignored", delivery: "p2", reason: "no repository here is 'other'" });
+    await store.db
+      .insertInto("repositories")
+      .values({
+        id: "r2",
+        name: "mirror",
+        default_branch: "main",
+        created_at: 1,
+        remote_url: "https://example.com/acme/shop.git",
+        remote_name: "acme/shop",
+      })
+      .execute();
+    const before = heard.length;
+    const answer = await signed("create", "p3", {
+      ref: "v1",
+      ref_type: "tag",
+      repository: { full_name: "acme/shop", name: "shop" },
+    });
+    expect(answer.statusCode).toBe(202);
+    expect(heard.slice(before)).toEqual([
+      { repo: "mirror", intent: { kind: "create", ref: "refs/tags/v1" } },
     ]);
   });
 

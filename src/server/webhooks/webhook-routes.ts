@@ -2,7 +2,13 @@ import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../../store/database.js";
 import { appendEvents } from "../../store/event-log.js";
-import type { PushListener } from "../git/git-http.js";
+import {
+  readWebhook,
+  type WebhookIntent,
+  type WebhookRepository,
+  webhookRepository,
+} from "../../triggers/webhook-event.js";
+import type { WebhookRepositoryRow } from "../runs/webhook-runs.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
 /** What the webhook endpoint needs. */
@@ -10,15 +16,17 @@ export interface WebhookOptions {
   readonly db: Kysely<Database>;
   /** The shared secret deliveries are signed with; without one, the endpoint refuses everything. */
   readonly secret: string | undefined;
-  /** Where a push delivery for a hosted repository goes (the same path as a git push). */
-  readonly onPush: PushListener;
+  /** Starts what a delivery asks for; returns at once, the work goes on in the background. */
+  readonly onWebhook: WebhookListener;
 }
 
 /**
  * `POST /webhooks/github`: GitHub-format deliveries, signed with HMAC-SHA256 over the raw
  * body (`X-Hub-Signature-256`); unsigned or wrongly signed ones get 401. A delivery id seen
  * before (`X-GitHub-Delivery`) is answered 200 and does nothing more. A valid delivery is
- * recorded in the event log and answered 202 at once; what it triggers goes on afterwards.
+ * recorded in the event log and answered 202 at once; what it triggers goes on afterwards. A
+ * delivery for no repository here, or of an event that starts nothing, is answered 200 with
+ * the reason. Repositories are found by `owner/name` (mirrored ones) or by name.
  */
 export function registerWebhooks(app: FastifyInstance, options: WebhookOptions): void {
   app.register(async (scope) => {
@@ -53,7 +61,8 @@ export function registerWebhooks(app: FastifyInstance, options: WebhookOptions):
       } catch {
         return reply.code(400).send({ code: "invalid_request", message: "body: not JSON" });
       }
-      const repository = (payload.repository as { name?: string } | undefined)?.name ?? "";
+      const named = webhookRepository(payload);
+      const repository = named.fullName ?? named.name ?? "";
       const seen = await options.db
         .selectFrom("webhook_deliveries")
         .select("delivery_id")
@@ -76,26 +85,53 @@ export function registerWebhooks(app: FastifyInstance, options: WebhookOptions):
       await appendEvents(options.db, [
         { type: "webhook.received", at: Date.now(), data: { delivery, event, repository } },
       ]);
-      if (
-        event === "push" &&
-        typeof payload.ref === "string" &&
-        typeof payload.after === "string"
-      ) {
-        const hosted = await options.db
-          .selectFrom("repositories")
-          .select("id")
-          .where("name", "=", repository)
-          .executeTakeFirst();
-        if (hosted) {
-          const before = typeof payload.before === "string" ? payload.before : "0".repeat(40);
-          options.onPush(repository, [{ ref: payload.ref, before, after: payload.after }], {
-            id: "webhook",
-            name: "webhook",
-            role: "developer",
-          });
-        }
-      }
+      const repo = await findRepository(options.db, named);
+      if (!repo)
+        return reply.code(200).send({
+          status: "ignored",
+          delivery,
+          reason: `no repository here is '${repository}'`,
+        });
+      const intent = readWebhook(event, payload);
+      if (intent.kind === "ignored")
+        return reply.code(200).send({ status: "ignored", delivery, reason: intent.reason });
+      options.onWebhook(repo, intent, payload);
       return reply.code(202).send({ status: "accepted", delivery });
     });
   });
+}
+
+/** Hears a delivery that may start runs. */
+export type WebhookListener = (
+  repository: WebhookRepositoryRow,
+  intent: WebhookIntent,
+  payload: Readonly<Record<string, unknown>>,
+) => void;
+
+async function findRepository(
+  db: Kysely<Database>,
+  named: WebhookRepository,
+): Promise<WebhookRepositoryRow | undefined> {
+  const columns = ["name", "default_branch", "remote_url"] as const;
+  const row =
+    (named.fullName
+      ? await db
+          .selectFrom("repositories")
+          .select(columns)
+          .where("remote_name", "=", named.fullName)
+          .executeTakeFirst()
+      : undefined) ??
+    (named.name
+      ? await db
+          .selectFrom("repositories")
+          .select(columns)
+          .where("name", "=", named.name)
+          .executeTakeFirst()
+      : undefined);
+  if (!row) return undefined;
+  return {
+    name: row.name,
+    defaultBranch: row.default_branch,
+    ...(row.remote_url ? { remoteUrl: row.remote_url } : {}),
+  };
 }

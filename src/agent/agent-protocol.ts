@@ -1,0 +1,43 @@
+import type { JobSpec } from "../compiler/job-spec.js";
+import type { JobResult } from "../runner/job-runner.js";
+import type { RunnerEvent } from "../runner/runner-events.js";
+
+/** Where a job's source comes from: a git repository (a path or URL) and the commit. */
+export interface JobSource {
+  readonly repository: string;
+  readonly sha: string;
+}
+
+/** A job as an agent receives it: the compiled spec (never YAML) under a lease. */
+export interface AgentLease {
+  readonly entryId: string;
+  /** The fencing token: every write about this job carries it. */
+  readonly token: number;
+  readonly spec: JobSpec;
+  readonly source: JobSource;
+}
+
+/** A runner event with the time it happened. */
+export type TimedRunnerEvent = RunnerEvent & { readonly at: number };
+
+/** What the server answers to a heartbeat. */
+export interface HeartbeatAnswer {
+  /** False when the lease is gone (expired, or the job was taken away): stop writing. */
+  readonly held: boolean;
+  /** True when the job was cancelled: end it (its `always()` steps still run). */
+  readonly cancel: boolean;
+}
+
+/**
+ * How an agent talks to its server. The same interface serves the embedded runner (direct
+ * calls) and remote agents (HTTP). Every write carries the lease's fencing token; a write
+ * with a stale token answers false and changes nothing. Event batches carry a sequence
+ * number per lease, so a retried batch is applied once.
+ */
+export interface AgentTransport {
+  /** Waits (long-poll) for a job this agent can take; undefined when none came in time. */
+  claim(signal: AbortSignal): Promise<AgentLease | undefined>;
+  send(lease: AgentLease, seq: number, events: readonly TimedRunnerEvent[]): Promise<boolean>;
+  heartbeat(lease: AgentLease): Promise<HeartbeatAnswer>;
+  complete(lease: AgentLease, result: JobResult): Promise<boolean>;
+}

@@ -1,0 +1,158 @@
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { HostExecutor } from "../executors/host/host-executor.js";
+import { ActionResolver } from "../runner/actions/action-resolver.js";
+import { type JobResult, runJob } from "../runner/job-runner.js";
+import { writeEventFile } from "../runner/step-env.js";
+import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
+import { materialiseSource } from "./job-source.js";
+
+/** What an agent needs besides its transport. */
+export interface JobAgentOptions {
+  readonly transport: AgentTransport;
+  /** Where jobs' workspaces and the action and cache stores live. */
+  readonly workDir: string;
+  /** Jobs run at once. */
+  readonly capacity: number;
+  /** Extra environment for every process (PATH, HOME). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** How often the lease is renewed (and a cancel looked for). @default 1000 */
+  readonly heartbeatMs?: number;
+  /** Largest time events wait before they are sent. @default 100 */
+  readonly flushMs?: number;
+  /** Headers for fetching sources over HTTP (the agent's token). */
+  readonly sourceHeaders?: Readonly<Record<string, string>>;
+  /** Called with every failure to reach the server (the agent retries). */
+  readonly onError?: (err: Error) => void;
+}
+
+/**
+ * Runs jobs for a server: up to `capacity` slots each long-poll for a job, run it on the host
+ * executor and report its events, heartbeats and result under the lease's fencing token.
+ * Events are sent in numbered batches and retried until the server takes them (or says the
+ * lease is gone), so a lost answer neither drops nor duplicates a line. A heartbeat that
+ * brings a cancel ends the job's process tree; one that says the lease is gone stops it.
+ */
+export class JobAgent {
+  private jobs = 0;
+
+  constructor(private readonly options: JobAgentOptions) {}
+
+  /** Runs until `signal` aborts, then lets running jobs finish. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all(
+      Array.from({ length: this.options.capacity }, (_, slot) => this.slot(slot, signal)),
+    );
+  }
+
+  private async slot(slot: number, signal: AbortSignal): Promise<void> {
+    let backoff = 100;
+    while (!signal.aborted) {
+      let lease: AgentLease | undefined;
+      try {
+        lease = await this.options.transport.claim(signal);
+        backoff = 100;
+      } catch (err) {
+        if (signal.aborted) return;
+        this.options.onError?.(err as Error);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+        continue;
+      }
+      if (lease) await this.runLease(lease, slot);
+    }
+  }
+
+  /** Runs one leased job to its end and reports it. */
+  async runLease(lease: AgentLease, slot: number): Promise<void> {
+    const { transport } = this.options;
+    const root = join(this.options.workDir, "jobs", `${slot}-${++this.jobs}`);
+    const cancel = new AbortController();
+    let held = true;
+    let seq = 0;
+    let pending: TimedRunnerEvent[] = [];
+    let sending: Promise<void> = Promise.resolve();
+    const flush = () => {
+      if (pending.length === 0) return sending;
+      const batch = pending;
+      const number = ++seq;
+      pending = [];
+      sending = sending
+        .then(() => this.retry(() => transport.send(lease, number, batch)))
+        .then((ok) => {
+          if (!ok) held = false;
+        });
+      return sending;
+    };
+    const timer = setInterval(() => void flush(), this.options.flushMs ?? 100);
+    const beat = setInterval(() => {
+      transport.heartbeat(lease).then(
+        (answer) => {
+          if (!answer.held) {
+            held = false;
+            cancel.abort();
+          } else if (answer.cancel) cancel.abort();
+        },
+        (err: Error) => this.options.onError?.(err),
+      );
+    }, this.options.heartbeatMs ?? 1_000);
+    let result: JobResult;
+    try {
+      const executor = new HostExecutor({ root });
+      await executor.prepare();
+      await mkdir(join(root, "scratch"), { recursive: true });
+      const repoRoot = await materialiseSource(
+        lease.source,
+        executor.paths.workspace,
+        join(root, "scratch"),
+        this.options.sourceHeaders,
+      );
+      await writeEventFile(executor.paths, undefined, lease.spec);
+      const actions = new ActionResolver({
+        mirrors: [],
+        cacheDir: join(this.options.workDir, "actions"),
+        repoRoot,
+        artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
+        actionsCacheDir: join(this.options.workDir, "cache"),
+      });
+      result = await runJob(lease.spec, {
+        executor,
+        sink: (event) => {
+          pending.push({ ...event, at: Date.now() });
+          if (pending.length >= 200) void flush();
+        },
+        cancel: cancel.signal,
+        actions,
+        baseEnv: this.options.baseEnv,
+      });
+    } catch (err) {
+      result = {
+        status: "failure",
+        outputs: {},
+        reason: `runner error: ${(err as Error).message}`,
+      };
+    } finally {
+      clearInterval(timer);
+      clearInterval(beat);
+    }
+    await flush();
+    if (held) await this.retry(() => transport.complete(lease, result));
+    await rm(root, { recursive: true, force: true });
+  }
+
+  /** Retries a write until the server answers (true or false), backing off up to 5 s. */
+  private async retry(write: () => Promise<boolean>): Promise<boolean> {
+    for (let backoff = 100; ; backoff = Math.min(backoff * 2, 5_000)) {
+      try {
+        return await write();
+      } catch (err) {
+        this.options.onError?.(err as Error);
+        await sleep(backoff);
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,274 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { InputError } from "../common/errors.js";
+import { ApiClient, apiTarget } from "./api-client.js";
+import { collectPairs, positiveInt } from "./flags.js";
+import { runsCancel, runsList, runsLogs, runsRerun, runsShow, table } from "./runs-commands.js";
+import type { Output } from "./terminal.js";
+
+type Flags = { server?: string; token?: string; json?: boolean };
+
+/** Adds the flags every API command takes. */
+function withServer(command: Command): Command {
+  return command
+    .option(
+      "--server <url>",
+      "the Trunkline server (default: $TRUNKLINE_SERVER or http://127.0.0.1:8080)",
+    )
+    .option(
+      "--token <token>",
+      "an API token (default: $TRUNKLINE_TOKEN, or a local server's admin token)",
+    );
+}
+
+function client(flags: Flags): ApiClient {
+  return new ApiClient(
+    apiTarget({
+      ...(flags.server ? { server: flags.server } : {}),
+      ...(flags.token ? { token: flags.token } : {}),
+    }),
+  );
+}
+
+/**
+ * The commands that talk to a server over its API: `repo`, `runs`, `dispatch`, `schedules`
+ * and `secrets`.
+ * Each resolves to an exit code through `done`; server refusals are one-line errors.
+ */
+export function addApiCommands(program: Command, io: Output, done: (code: number) => void): void {
+  const repo = program.command("repo").description("repositories of a Trunkline server");
+  withServer(
+    repo
+      .command("create")
+      .description("create a repository: hosted here (push to it), or mirrored with --remote-url")
+      .argument("<name>", "its name (letters, digits, . _ -)")
+      .option("--default-branch <branch>", "its default branch", "main")
+      .option("--remote-url <url>", "mirror this repository, fetched when its webhooks arrive")
+      .option("--remote-name <owner/name>", "its owner/name in webhook deliveries"),
+  ).action(
+    async (
+      name: string,
+      opts: Flags & { defaultBranch: string; remoteUrl?: string; remoteName?: string },
+    ) => {
+      const api = client(opts);
+      await api.request("POST", "/api/v1/repositories", {
+        name,
+        defaultBranch: opts.defaultBranch,
+        ...(opts.remoteUrl ? { remoteUrl: opts.remoteUrl } : {}),
+        ...(opts.remoteName ? { remoteName: opts.remoteName } : {}),
+      });
+      io.err(
+        opts.remoteUrl
+          ? `trunkline: created ${name}, mirroring ${opts.remoteUrl}; point its webhooks at ${api.server}/webhooks/github`
+          : `trunkline: created ${name}; push to it with: git push ${api.server}/git/${name}.git ${opts.defaultBranch}`,
+      );
+      done(0);
+    },
+  );
+  withServer(
+    repo.command("list").description("list repositories").option("--json", "print JSON"),
+  ).action(async (opts: Flags) => {
+    const repos = await client(opts).request<
+      { name: string; defaultBranch: string; remoteUrl: string | null }[]
+    >("GET", "/api/v1/repositories");
+    if (opts.json) io.out(JSON.stringify(repos, null, 2));
+    else
+      for (const line of table(
+        repos.map((r) => [
+          r.name,
+          r.defaultBranch,
+          r.remoteUrl ? `mirror of ${r.remoteUrl}` : "hosted",
+        ]),
+      ))
+        io.out(line);
+    done(0);
+  });
+
+  const runs = program
+    .command("runs")
+    .description("runs of a Trunkline server (RUN is REPO#NUMBER or a run id)");
+  withServer(
+    runs
+      .command("list")
+      .description("a repository's runs, newest first")
+      .argument("<repo>")
+      .option(
+        "--status <status>",
+        "only runs with this status (success, failure, in_progress, ...)",
+      )
+      .option("--limit <n>", "at most this many", (v) => positiveInt("--limit", v))
+      .option("--json", "print JSON"),
+  ).action(async (repoName: string, opts: Flags & { status?: string; limit?: number }) =>
+    done(await runsList(client(opts), io, repoName, opts)),
+  );
+  withServer(
+    runs
+      .command("show")
+      .description("a run and its jobs")
+      .argument("<run>")
+      .option("--attempt <n>", "an earlier attempt", (v) => positiveInt("--attempt", v))
+      .option("--json", "print JSON"),
+  ).action(async (ref: string, opts: Flags & { attempt?: number }) =>
+    done(await runsShow(client(opts), io, ref, opts)),
+  );
+  withServer(
+    runs
+      .command("logs")
+      .description("a run's logs; with -f, live until the run ends (exit 1 unless it succeeded)")
+      .argument("<run>")
+      .option("--job <key>", "only this job")
+      .option("-f, --follow", "stream the logs live"),
+  ).action(async (ref: string, opts: Flags & { job?: string; follow?: boolean }) =>
+    done(await runsLogs(client(opts), io, ref, opts)),
+  );
+  withServer(runs.command("cancel").description("cancel a running run").argument("<run>")).action(
+    async (ref: string, opts: Flags) => done(await runsCancel(client(opts), io, ref)),
+  );
+  withServer(
+    runs
+      .command("rerun")
+      .description("run a finished run again, as its next attempt")
+      .argument("<run>")
+      .option("--failed", "only the failed jobs and the jobs that need them"),
+  ).action(async (ref: string, opts: Flags & { failed?: boolean }) =>
+    done(await runsRerun(client(opts), io, ref, opts)),
+  );
+
+  withServer(
+    program
+      .command("dispatch")
+      .description("start a workflow_dispatch run of a workflow")
+      .argument("<repo>")
+      .argument("<workflow>", "its file name, like deploy.yml")
+      .option("--ref <ref>", "branch or tag (default: the repository's default branch)")
+      .option("--input <k=v>", "an input (repeatable)", collectPairs("--input"), {})
+      .option("--json", "print the run ids as JSON"),
+  ).action(
+    async (
+      repoName: string,
+      workflow: string,
+      opts: Flags & { ref?: string; input: Record<string, string> },
+    ) => {
+      const { runIds } = await client(opts).request<{ runIds: string[] }>(
+        "POST",
+        `/api/v1/repositories/${encodeURIComponent(repoName)}/dispatch`,
+        { workflow, ...(opts.ref ? { ref: opts.ref } : {}), inputs: opts.input },
+      );
+      if (opts.json) io.out(JSON.stringify({ runIds }));
+      else for (const id of runIds) io.out(id);
+      io.err(
+        `trunkline: started ${workflow} on ${repoName} (follow it with: trunkline runs logs -f ${runIds[0]})`,
+      );
+      done(0);
+    },
+  );
+
+  withServer(
+    program
+      .command("schedules")
+      .description("the cron schedules of a repository's default branch, and when each fires next")
+      .argument("<repo>")
+      .option("--json", "print JSON"),
+  ).action(async (repoName: string, opts: Flags) => {
+    const schedules = await client(opts).request<
+      { workflow: string; cron: string; next: number | null }[]
+    >("GET", `/api/v1/repositories/${encodeURIComponent(repoName)}/schedules`);
+    if (opts.json) io.out(JSON.stringify(schedules, null, 2));
+    else if (schedules.length === 0) io.err(`trunkline: ${repoName} has no schedules`);
+    else
+      for (const line of table(
+        schedules.map((s) => [
+          s.workflow,
+          s.cron,
+          s.next === null ? "never" : `next ${new Date(s.next).toISOString()}`,
+        ]),
+      ))
+        io.out(line);
+    done(0);
+  });
+
+  const secrets = program
+    .command("secrets")
+    .description("secrets of a server: organisation-wide, or of a --repo, or of its --env");
+  const scoped = (command: Command) =>
+    withServer(command)
+      .option("--repo <repo>", "a repository's secrets (default: the organisation's)")
+      .option("--env <environment>", "an environment's secrets (with --repo)");
+  scoped(
+    secrets
+      .command("set")
+      .description("set a secret; the value comes from --value, --from-file, or standard input")
+      .argument("<name>")
+      .option("--value <value>", "the value (visible in your shell's history: prefer stdin)")
+      .option("--from-file <file>", "read the value from this file"),
+  ).action(
+    async (
+      name: string,
+      opts: Flags & { repo?: string; env?: string; value?: string; fromFile?: string },
+    ) => {
+      const value = secretValue(opts);
+      await client(opts).request("PUT", `${secretsPath(opts)}/${encodeURIComponent(name)}`, {
+        value,
+      });
+      io.err(`trunkline: secret ${name} set (${scopeName(opts)})`);
+      done(0);
+    },
+  );
+  scoped(
+    secrets
+      .command("list")
+      .description("list secret names (never values)")
+      .option("--json", "print JSON"),
+  ).action(async (opts: Flags & { repo?: string; env?: string }) => {
+    const list = await client(opts).request<{ name: string; updatedAt: number }[]>(
+      "GET",
+      secretsPath(opts),
+    );
+    if (opts.json) io.out(JSON.stringify(list, null, 2));
+    else
+      for (const line of table(
+        list.map((s) => [s.name, `updated ${new Date(s.updatedAt).toISOString()}`]),
+      ))
+        io.out(line);
+    done(0);
+  });
+  scoped(secrets.command("rm").description("delete a secret").argument("<name>")).action(
+    async (name: string, opts: Flags & { repo?: string; env?: string }) => {
+      await client(opts).request("DELETE", `${secretsPath(opts)}/${encodeURIComponent(name)}`);
+      io.err(`trunkline: secret ${name} deleted (${scopeName(opts)})`);
+      done(0);
+    },
+  );
+}
+
+function secretsPath(opts: { repo?: string; env?: string }): string {
+  if (opts.env && !opts.repo)
+    throw new InputError("--env needs --repo: environments belong to a repository");
+  if (!opts.repo) return "/api/v1/secrets";
+  const repo = `/api/v1/repositories/${encodeURIComponent(opts.repo)}`;
+  return opts.env
+    ? `${repo}/environments/${encodeURIComponent(opts.env)}/secrets`
+    : `${repo}/secrets`;
+}
+
+function scopeName(opts: { repo?: string; env?: string }): string {
+  return opts.env
+    ? `environment ${opts.env} of ${opts.repo}`
+    : opts.repo
+      ? `repository ${opts.repo}`
+      : "organisation";
+}
+
+function secretValue(opts: { value?: string; fromFile?: string }): string {
+  if (opts.value !== undefined && opts.fromFile !== undefined)
+    throw new InputError("--value and --from-file: give one, not both");
+  if (opts.value !== undefined) return opts.value;
+  const source = opts.fromFile ?? 0;
+  if (source === 0 && process.stdin.isTTY)
+    throw new InputError("no value: pass --value or --from-file, or pipe the value in");
+  try {
+    return readFileSync(source, "utf8").replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new InputError(`--from-file ${opts.fromFile}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,71 @@
+import type { JobStatus } from "../runner/runner-events.js";
+import type { Workflow } from "../workflow/model.js";
+import type { ReusedResult } from "./run-engine.js";
+
+/** A job row of an earlier attempt: its key in the run (`file / id` or `file / id (a, b)`). */
+export interface PreviousJob {
+  readonly key: string;
+  readonly status: string;
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+const RERUN: ReadonlySet<string> = new Set(["failure", "cancelled"]);
+
+/**
+ * What a re-run of failed jobs keeps, as GitHub does: every job that failed or was cancelled
+ * runs again, and so does every job that needs one of them, directly or not; every other job
+ * keeps its result and outputs. Matrix combinations count as their job: one failed
+ * combination runs the whole matrix again. Jobs of the workflow that have no row (never
+ * reached) run.
+ */
+export function reuseForFailedRerun(
+  workflow: Workflow,
+  previous: readonly PreviousJob[],
+): Map<string, ReusedResult> {
+  const prefix = `${workflow.file} / `;
+  const byJob = new Map<string, PreviousJob[]>();
+  for (const row of previous) {
+    if (!row.key.startsWith(prefix)) continue;
+    const id = jobIdOf(row.key.slice(prefix.length));
+    byJob.set(id, [...(byJob.get(id) ?? []), row]);
+  }
+  const again = new Set<string>();
+  for (const job of workflow.jobs) {
+    const rows = byJob.get(job.id);
+    if (!rows || rows.some((r) => RERUN.has(r.status) || !FINISHED.has(r.status)))
+      again.add(job.id);
+  }
+  // Dependants of a job that runs again run again too.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const job of workflow.jobs) {
+      if (again.has(job.id)) continue;
+      if (job.needs.some((n) => again.has(n.value))) {
+        again.add(job.id);
+        grew = true;
+      }
+    }
+  }
+  const reuse = new Map<string, ReusedResult>();
+  for (const job of workflow.jobs) {
+    if (again.has(job.id)) continue;
+    const rows = byJob.get(job.id) ?? [];
+    reuse.set(`${prefix}${job.id}`, {
+      status: combined(rows.map((r) => r.status as JobStatus)),
+      outputs: Object.assign({}, ...rows.map((r) => r.outputs)),
+    });
+  }
+  return reuse;
+}
+
+const FINISHED: ReadonlySet<string> = new Set(["success", "failure", "cancelled", "skipped"]);
+
+/** `build (linux, 20)` belongs to job `build`; job ids never hold spaces. */
+function jobIdOf(key: string): string {
+  const space = key.indexOf(" ");
+  return space === -1 ? key : key.slice(0, space);
+}
+
+function combined(statuses: readonly JobStatus[]): JobStatus {
+  return statuses.length > 0 && statuses.every((s) => s === "skipped") ? "skipped" : "success";
+}

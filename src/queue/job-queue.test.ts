@@ -1,0 +1,106 @@
+import { beforeAll, expect, test } from "vitest";
+import { describeOnEachDatabase, postgresAvailable } from "../../test/helpers/databases.js";
+import { seedRun } from "../../test/helpers/seed.js";
+import { JobQueue, normalise } from "./job-queue.js";
+
+const postgres = await postgresAvailable();
+
+describeOnEachDatabase("the job queue", postgres, (context) => {
+  let clock = 1_000;
+  let queue: JobQueue;
+  let other: JobQueue;
+  const linux = { id: "r-linux", labels: ["linux", "x64", "ubuntu-latest"] };
+  const gpu = { id: "r-gpu", labels: ["Linux", "GPU"] };
+
+  beforeAll(async () => {
+    if (!context.available) return;
+    queue = new JobQueue(context.store.db, context.dialect, () => clock);
+    // A second queue on the same database: another server process.
+    other = new JobQueue(context.store.db, context.dialect, () => clock);
+    await seedRun(context.store.db, { run: "run-1" });
+  });
+
+  const enqueue = (jobKey: string, labels: string[]) =>
+    queue.enqueue({ runId: "run-1", jobKey, attempt: 1, labels, spec: `sealed:${jobKey}` });
+
+  test.runIf(context.available)(
+    "a runner gets the oldest job whose labels it has all of",
+    async () => {
+      await enqueue("needs-gpu", ["linux", "gpu"]);
+      clock++;
+      await enqueue("build", ["ubuntu-latest"]);
+      clock++;
+      await enqueue("test", ["UBUNTU-LATEST", "x64"]);
+      const first = await queue.claim(linux, 30_000);
+      expect([first?.jobKey, first?.token, first?.spec]).toEqual(["build", 1, "sealed:build"]);
+      const second = await other.claim(linux, 30_000);
+      expect(second?.jobKey).toBe("test");
+      expect(await queue.claim(linux, 30_000)).toBeUndefined();
+      const third = await queue.claim(gpu, 30_000);
+      expect(third?.jobKey).toBe("needs-gpu");
+      for (const lease of [first, second, third])
+        expect(
+          await queue.complete(lease?.entryId ?? "", lease?.token ?? 0, {
+            status: "success",
+            outputs: {},
+          }),
+        ).toBe(true);
+    },
+  );
+
+  test.runIf(context.available)("many claims at once hand each job out exactly once", async () => {
+    const ids = [];
+    for (let i = 0; i < 20; i++) ids.push(await enqueue(`job-${i}`, ["linux"]));
+    const claims = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 ? queue : other).claim({ id: `r${i}`, labels: ["linux"] }, 30_000),
+      ),
+    );
+    const taken = claims.filter((c) => c !== undefined).map((c) => c?.entryId);
+    expect(taken.sort()).toEqual([...ids].sort());
+    for (const c of claims)
+      if (c) await queue.complete(c.entryId, c.token, { status: "success", outputs: {} });
+  });
+
+  test.runIf(context.available)(
+    "an expired lease is lost: its runner's renewals and writes are refused with its stale token",
+    async () => {
+      const id = await enqueue("deploy", ["linux"]);
+      const lease = await queue.claim(linux, 1_000);
+      expect(lease?.entryId).toBe(id);
+      expect(await queue.holds(id, 1)).toBe(true);
+      clock += 500;
+      expect(await queue.renew(id, 1, 1_000)).toBe(true);
+      clock += 999;
+      expect(await queue.expire()).toEqual([]);
+      clock += 2;
+      expect(await queue.expire()).toEqual([{ entryId: id, runId: "run-1", jobKey: "deploy" }]);
+      expect(await queue.holds(id, 1)).toBe(false);
+      expect(await queue.renew(id, 1, 1_000)).toBe(false);
+      expect(await queue.complete(id, 1, { status: "success", outputs: {} })).toBe(false);
+      expect(await queue.entry(id)).toEqual({
+        state: "lost",
+        runnerId: "r-linux",
+        token: 1,
+        result: { status: "failure", outputs: {}, reason: "runner_lost" },
+      });
+    },
+  );
+
+  test.runIf(context.available)("a queued job can be withdrawn; a leased one cannot", async () => {
+    const waiting = await enqueue("waiting", ["nobody-has-this"]);
+    expect(await queue.withdraw(waiting)).toBe(true);
+    expect((await queue.entry(waiting))?.result?.status).toBe("cancelled");
+    const taken = await enqueue("taken", ["linux"]);
+    const lease = await queue.claim(linux, 30_000);
+    expect(lease?.entryId).toBe(taken);
+    expect(await queue.withdraw(taken)).toBe(false);
+    expect(await queue.complete(taken, 1, { status: "success", outputs: { a: "1" } })).toBe(true);
+    expect(await queue.complete(taken, 1, { status: "failure", outputs: {} })).toBe(false);
+    expect((await queue.entry(taken))?.result).toEqual({ status: "success", outputs: { a: "1" } });
+  });
+});
+
+test("labels compare lower-cased, once each", () => {
+  expect(normalise(["Linux", "x64", "linux", " GPU "])).toEqual(["gpu", "linux", "x64"]);
+});

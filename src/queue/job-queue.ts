@@ -1,0 +1,211 @@
+import { randomUUID } from "node:crypto";
+import { type Kysely, sql } from "kysely";
+import type { Database } from "../store/database.js";
+import type { StoreDialect } from "../store/open-store.js";
+
+/** A job a runner holds: valid while `token` is the job's newest and `expiresAt` not passed. */
+export interface Lease {
+  readonly entryId: string;
+  readonly runId: string;
+  readonly jobKey: string;
+  /** The fencing token: every write the runner makes about this job carries it. */
+  readonly token: number;
+  readonly expiresAt: number;
+  /** The sealed JobSpec. */
+  readonly spec: string;
+}
+
+/** A runner as the queue sees it. */
+export interface QueueRunner {
+  readonly id: string;
+  /** Lower-cased. */
+  readonly labels: readonly string[];
+}
+
+/** How a queued job ended. */
+export interface QueueResult {
+  readonly status: string;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly reason?: string;
+}
+
+/**
+ * The durable job queue, in the store, for SQLite and Postgres alike. A job is taken by one
+ * runner at a time under a lease; each grant raises the job's fencing token, so writes from
+ * a runner whose lease was taken away are refused. A runner is offered only jobs whose
+ * `runs-on` labels it has all of (case-insensitive, as on GitHub).
+ *
+ * Taking a job is one atomic statement: on Postgres the candidate row is locked with
+ * `FOR UPDATE SKIP LOCKED`, so several server processes never hand out the same job; SQLite
+ * serialises writers.
+ */
+export class JobQueue {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: StoreDialect,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Puts a job in the queue; resolves to its entry id. */
+  async enqueue(job: {
+    runId: string;
+    jobKey: string;
+    attempt: number;
+    labels: readonly string[];
+    spec: string;
+  }): Promise<string> {
+    const id = randomUUID();
+    await this.db
+      .insertInto("queue")
+      .values({
+        id,
+        run_id: job.runId,
+        job_key: job.jobKey,
+        attempt: job.attempt,
+        labels: JSON.stringify(normalise(job.labels)),
+        spec: job.spec,
+        state: "queued",
+        runner_id: null,
+        lease_expires_at: null,
+        enqueued_at: this.now(),
+        leased_at: null,
+        finished_at: null,
+        result: null,
+      })
+      .execute();
+    return id;
+  }
+
+  /** Leases the oldest queued job this runner can take, for `leaseMs`; undefined when none. */
+  async claim(runner: QueueRunner, leaseMs: number): Promise<Lease | undefined> {
+    const now = this.now();
+    const labels = JSON.stringify(normalise(runner.labels));
+    const fits =
+      this.dialect === "postgres"
+        ? sql`q.labels::jsonb <@ ${labels}::jsonb`
+        : sql`NOT EXISTS (SELECT 1 FROM json_each(q.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(${labels})))`;
+    const lock = this.dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+    const result = await sql<{
+      id: string;
+      run_id: string;
+      job_key: string;
+      lease_token: number;
+      lease_expires_at: number;
+      spec: string;
+    }>`
+      UPDATE queue SET state = 'leased', runner_id = ${runner.id},
+        lease_token = lease_token + 1, lease_expires_at = ${now + leaseMs}, leased_at = ${now}
+      WHERE id = (
+        SELECT q.id FROM queue AS q
+        WHERE q.state = 'queued' AND ${fits}
+        ORDER BY q.enqueued_at, q.id
+        LIMIT 1 ${lock}
+      ) AND state = 'queued'
+      RETURNING id, run_id, job_key, lease_token, lease_expires_at, spec
+    `.execute(this.db);
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return {
+      entryId: row.id,
+      runId: row.run_id,
+      jobKey: row.job_key,
+      token: Number(row.lease_token),
+      expiresAt: Number(row.lease_expires_at),
+      spec: row.spec,
+    };
+  }
+
+  /** Extends a lease; false when the token is no longer the job's lease (lost, or done). */
+  async renew(entryId: string, token: number, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable("queue")
+      .set({ lease_expires_at: this.now() + leaseMs })
+      .where("id", "=", entryId)
+      .where("lease_token", "=", token)
+      .where("state", "=", "leased")
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Whether a write carrying `token` may be applied: the lease is the job's newest and held. */
+  async holds(entryId: string, token: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("queue")
+      .select(["lease_token", "state"])
+      .where("id", "=", entryId)
+      .executeTakeFirst();
+    return row !== undefined && row.state === "leased" && Number(row.lease_token) === token;
+  }
+
+  /** Ends a leased job with its result; false (and nothing changes) for a stale token. */
+  async complete(entryId: string, token: number, result: QueueResult): Promise<boolean> {
+    const done = await this.db
+      .updateTable("queue")
+      .set({ state: "done", finished_at: this.now(), result: JSON.stringify(result) })
+      .where("id", "=", entryId)
+      .where("lease_token", "=", token)
+      .where("state", "=", "leased")
+      .executeTakeFirst();
+    return Number(done.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Ends every lease that expired: the job is `lost` (its runner stopped answering) and can
+   * be neither renewed nor completed. Resolves to the entries it ended.
+   */
+  async expire(): Promise<{ entryId: string; runId: string; jobKey: string }[]> {
+    const now = this.now();
+    const rows = await this.db
+      .updateTable("queue")
+      .set({
+        state: "lost",
+        finished_at: now,
+        result: JSON.stringify({ status: "failure", outputs: {}, reason: "runner_lost" }),
+      })
+      .where("state", "=", "leased")
+      .where("lease_expires_at", "<", now)
+      .returning(["id", "run_id", "job_key"])
+      .execute();
+    return rows.map((r) => ({ entryId: r.id, runId: r.run_id, jobKey: r.job_key }));
+  }
+
+  /** Takes a job out of the queue before any runner has it (a cancel); false once leased. */
+  async withdraw(entryId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable("queue")
+      .set({
+        state: "done",
+        finished_at: this.now(),
+        result: JSON.stringify({ status: "cancelled", outputs: {} }),
+      })
+      .where("id", "=", entryId)
+      .where("state", "=", "queued")
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** An entry's state and result. */
+  async entry(
+    entryId: string,
+  ): Promise<
+    { state: string; runnerId: string | null; token: number; result?: QueueResult } | undefined
+  > {
+    const row = await this.db
+      .selectFrom("queue")
+      .select(["state", "runner_id", "lease_token", "result"])
+      .where("id", "=", entryId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      state: row.state,
+      runnerId: row.runner_id,
+      token: Number(row.lease_token),
+      ...(row.result ? { result: JSON.parse(row.result) as QueueResult } : {}),
+    };
+  }
+}
+
+/** Labels as the queue compares them: lower-cased, without duplicates, sorted. */
+export function normalise(labels: readonly string[]): string[] {
+  return [...new Set(labels.map((l) => l.trim().toLowerCase()).filter(Boolean))].sort();
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { Kysely } from "kysely";
+import type { Database } from "../../store/database.js";
+import { redact } from "../../store/open-store.js";
+import { createBareRepository } from "../git/git-http.js";
+import { errorSchema } from "./schemas.js";
+
+/**
+ * Repositories: list them, and create one, hosted here (push to it over git smart HTTP) or
+ * mirrored from elsewhere (`remoteUrl`, fetched when its webhooks arrive). Credentials in a
+ * remote URL are never shown back.
+ */
+export function registerRepositoryRoutes(
+  app: FastifyInstance,
+  deps: { db: Kysely<Database>; dataDir?: string },
+): void {
+  const { db } = deps;
+  const repository = {
+    type: "object",
+    properties: {
+      id: { type: "string" },
+      name: { type: "string" },
+      defaultBranch: { type: "string" },
+      remoteUrl: { type: ["string", "null"] },
+      remoteName: { type: ["string", "null"] },
+    },
+  } as const;
+
+  app.get(
+    "/api/v1/repositories",
+    {
+      config: { role: "viewer" },
+      schema: { response: { 200: { type: "array", items: repository } } },
+    },
+    async () => {
+      const rows = await db
+        .selectFrom("repositories")
+        .select(["id", "name", "default_branch", "remote_url", "remote_name"])
+        .orderBy("name")
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        defaultBranch: r.default_branch,
+        remoteUrl: r.remote_url === null ? null : redact(r.remote_url),
+        remoteName: r.remote_name,
+      }));
+    },
+  );
+
+  app.post<{
+    Body: { name: string; defaultBranch?: string; remoteUrl?: string; remoteName?: string };
+  }>(
+    "/api/v1/repositories",
+    {
+      config: { role: "admin" },
+      schema: {
+        body: {
+          type: "object",
+          required: ["name"],
+          additionalProperties: false,
+          properties: {
+            name: { type: "string", pattern: "^[A-Za-z0-9._-]{1,100}$" },
+            defaultBranch: { type: "string", pattern: "^[A-Za-z0-9._/-]{1,200}$" },
+            remoteUrl: {
+              type: "string",
+              pattern: "^(https?://|ssh://|git@|/|file://)",
+              maxLength: 2000,
+            },
+            remoteName: { type: "string", pattern: "^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$" },
+          },
+        },
+        response: {
+          201: { type: "object", properties: { id: { type: "string" }, name: { type: "string" } } },
+          409: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name, defaultBranch = "main", remoteUrl, remoteName } = request.body;
+      const exists = await db
+        .selectFrom("repositories")
+        .select("id")
+        .where("name", "=", name)
+        .executeTakeFirst();
+      if (exists)
+        return reply.code(409).send({ code: "conflict", message: `repository '${name}' exists` });
+      const id = randomUUID();
+      if (deps.dataDir)
+        await createBareRepository(deps.dataDir, name, defaultBranch, {
+          pushable: remoteUrl === undefined,
+        });
+      await db
+        .insertInto("repositories")
+        .values({
+          id,
+          name,
+          default_branch: defaultBranch,
+          created_at: Date.now(),
+          remote_url: remoteUrl ?? null,
+          remote_name: remoteName ?? null,
+        })
+        .execute();
+      return reply.code(201).send({ id, name });
+    },
+  );
+}

@@ -1,0 +1,236 @@
+import type { FastifyInstance } from "fastify";
+import type { Kysely } from "kysely";
+import type { Database } from "../../store/database.js";
+import { readLog } from "../../store/run-recorder.js";
+import { found } from "../not-found.js";
+import { repositoryIdOf } from "./lookups.js";
+import { errorSchema, RUN_COLUMNS, runSchema, toRun } from "./schemas.js";
+
+const job = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    key: { type: "string" },
+    name: { type: "string" },
+    status: { type: "string" },
+    reason: { type: ["string", "null"] },
+    startedAt: { type: ["number", "null"] },
+    finishedAt: { type: ["number", "null"] },
+  },
+} as const;
+
+/**
+ * Reading runs: a repository's runs (newest first), one run with its jobs (of its latest
+ * attempt, or `?attempt=N` for an earlier one), a run by its number, a job with its steps
+ * and outputs, and a job's log from any line.
+ */
+export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Database> }): void {
+  const { db } = deps;
+  const runWithJobs = {
+    type: "object",
+    properties: { ...runSchema.properties, jobs: { type: "array", items: job } },
+  } as const;
+
+  app.get<{ Params: { repo: string }; Querystring: { status?: string; limit?: number } }>(
+    "/api/v1/repositories/:repo/runs",
+    {
+      config: { role: "viewer" },
+      schema: {
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            status: { type: "string" },
+            limit: { type: "integer", minimum: 1, maximum: 1000 },
+          },
+        },
+        response: { 200: { type: "array", items: runSchema }, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const id = await repositoryIdOf(db, request.params.repo);
+      let query = db
+        .selectFrom("runs")
+        .select(RUN_COLUMNS)
+        .where("repository_id", "=", id)
+        .orderBy("number", "desc")
+        .limit(request.query.limit ?? 100);
+      if (request.query.status) query = query.where("status", "=", request.query.status);
+      return (await query.execute()).map(toRun);
+    },
+  );
+
+  const showRun = async (runId: string | undefined, what: string, attempt?: number) => {
+    const row = found(
+      runId
+        ? await db.selectFrom("runs").select(RUN_COLUMNS).where("id", "=", runId).executeTakeFirst()
+        : undefined,
+      what,
+    );
+    const jobs = await db
+      .selectFrom("jobs")
+      .select(["id", "key", "name", "status", "reason", "started_at", "finished_at"])
+      .where("run_id", "=", row.id)
+      .where("attempt", "=", attempt ?? Number(row.attempt))
+      .orderBy("key")
+      .execute();
+    return {
+      ...toRun(row),
+      ...(attempt ? { attempt } : {}),
+      jobs: jobs.map((j) => ({
+        id: j.id,
+        key: j.key,
+        name: j.name,
+        status: j.status,
+        reason: j.reason,
+        startedAt: j.started_at === null ? null : Number(j.started_at),
+        finishedAt: j.finished_at === null ? null : Number(j.finished_at),
+      })),
+    };
+  };
+  const attemptQuery = {
+    type: "object",
+    additionalProperties: false,
+    properties: { attempt: { type: "integer", minimum: 1 } },
+  } as const;
+
+  app.get<{ Params: { id: string }; Querystring: { attempt?: number } }>(
+    "/api/v1/runs/:id",
+    {
+      config: { role: "viewer" },
+      schema: { querystring: attemptQuery, response: { 200: runWithJobs, 404: errorSchema } },
+    },
+    async (request) =>
+      showRun(request.params.id, `run '${request.params.id}'`, request.query.attempt),
+  );
+
+  app.get<{ Params: { repo: string; number: number }; Querystring: { attempt?: number } }>(
+    "/api/v1/repositories/:repo/runs/:number",
+    {
+      config: { role: "viewer" },
+      schema: {
+        params: {
+          type: "object",
+          properties: { repo: { type: "string" }, number: { type: "integer", minimum: 1 } },
+        },
+        querystring: attemptQuery,
+        response: { 200: runWithJobs, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const { repo, number } = request.params;
+      const repositoryId = await repositoryIdOf(db, repo);
+      const row = await db
+        .selectFrom("runs")
+        .select("id")
+        .where("repository_id", "=", repositoryId)
+        .where("number", "=", number)
+        .executeTakeFirst();
+      return showRun(row?.id, `run #${number} in ${repo}`, request.query.attempt);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/jobs/:id",
+    {
+      config: { role: "viewer" },
+      schema: {
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              ...job.properties,
+              runId: { type: "string" },
+              attempt: { type: "number" },
+              outputs: { type: "object", additionalProperties: { type: "string" } },
+              steps: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    number: { type: "number" },
+                    name: { type: "string" },
+                    stage: { type: "string" },
+                    outcome: { type: ["string", "null"] },
+                    conclusion: { type: ["string", "null"] },
+                    startedAt: { type: "number" },
+                    finishedAt: { type: ["number", "null"] },
+                  },
+                },
+              },
+            },
+          },
+          404: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const row = found(
+        await db
+          .selectFrom("jobs")
+          .selectAll()
+          .where("id", "=", request.params.id)
+          .executeTakeFirst(),
+        `job '${request.params.id}'`,
+      );
+      const steps = await db
+        .selectFrom("steps")
+        .selectAll()
+        .where("job_id", "=", row.id)
+        .orderBy("number")
+        .execute();
+      return {
+        id: row.id,
+        runId: row.run_id,
+        attempt: Number(row.attempt),
+        key: row.key,
+        name: row.name,
+        status: row.status,
+        reason: row.reason,
+        startedAt: row.started_at === null ? null : Number(row.started_at),
+        finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+        outputs: JSON.parse(row.outputs) as Record<string, string>,
+        steps: steps.map((s) => ({
+          number: Number(s.number),
+          name: s.name,
+          stage: s.stage,
+          outcome: s.outcome,
+          conclusion: s.conclusion,
+          startedAt: Number(s.started_at),
+          finishedAt: s.finished_at === null ? null : Number(s.finished_at),
+        })),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { from?: number } }>(
+    "/api/v1/jobs/:id/logs",
+    {
+      config: { role: "viewer" },
+      schema: {
+        querystring: { type: "object", properties: { from: { type: "integer", minimum: 0 } } },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              lines: { type: "array", items: { type: "string" } },
+              next: { type: "number" },
+            },
+          },
+          404: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const row = found(
+        await db
+          .selectFrom("jobs")
+          .select("id")
+          .where("id", "=", request.params.id)
+          .executeTakeFirst(),
+        `job '${request.params.id}'`,
+      );
+      return readLog(db, row.id, request.query.from ?? 0);
+    },
+  );
+}

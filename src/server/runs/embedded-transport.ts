@@ -1,0 +1,16 @@
+import type { AgentTransport } from "../../agent/agent-protocol.js";
+import type { QueueRunner } from "../../queue/job-queue.js";
+import type { JobDispatch } from "./job-dispatch.js";
+
+/** How long the embedded runner waits in one claim before it looks again. */
+const CLAIM_WAIT_MS = 30_000;
+
+/** The embedded runner's way to the dispatch: direct calls, in this process. */
+export function embeddedTransport(dispatch: JobDispatch, runner: QueueRunner): AgentTransport {
+  return {
+    claim: (signal) => dispatch.claim(runner, CLAIM_WAIT_MS, signal),
+    send: (lease, seq, events) => dispatch.send(lease.entryId, lease.token, seq, events),
+    heartbeat: (lease) => dispatch.heartbeat(lease.entryId, lease.token),
+    complete: (lease, result) => dispatch.complete(lease.entryId, lease.token, result),
+  };
+}

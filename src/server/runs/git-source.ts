@@ -1,0 +1,147 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import {
+  EMPTY_REPO_CONFIG,
+  REPO_CONFIG_PATH,
+  type RepoConfig,
+  readRepoConfig,
+} from "../../config/repo-config.js";
+import { redact } from "../../store/open-store.js";
+import type { Workflow } from "../../workflow/model.js";
+import { readWorkflow } from "../../workflow/read-workflow.js";
+
+// Reading a bare repository at a commit, and bringing commits into it. Every argument that
+// comes from outside (refs, shas, paths) is passed as its own argv entry, never through a
+// shell, and refs are checked by git itself (`--verify`, `--end-of-options`).
+
+const exec = promisify(execFile);
+const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
+
+function git(bare: string, args: readonly string[], maxBuffer = 2 * 1024 * 1024) {
+  return exec("git", ["-C", bare, ...args], { maxBuffer, env: GIT_ENV });
+}
+
+/** The commit a revision names, or undefined when there is none. */
+export async function resolveCommit(bare: string, revision: string): Promise<string | undefined> {
+  return git(bare, [
+    "rev-parse",
+    "--verify",
+    "-q",
+    "--end-of-options",
+    `${revision}^{commit}`,
+  ]).then(
+    (r) => r.stdout.trim() || undefined,
+    () => undefined,
+  );
+}
+
+/** A file's text at a commit, or undefined when the commit has no such file. */
+export async function showFile(
+  bare: string,
+  sha: string,
+  path: string,
+): Promise<string | undefined> {
+  return git(bare, ["show", `${sha}:${path}`]).then(
+    (r) => r.stdout,
+    () => undefined,
+  );
+}
+
+/** The files that differ between two commits, or undefined when that cannot be told. */
+export async function changedBetween(
+  bare: string,
+  before: string,
+  after: string,
+): Promise<string[] | undefined> {
+  return git(bare, ["diff", "--name-only", before, after, "--"]).then(
+    (r) => r.stdout.split("\n").filter(Boolean),
+    () => undefined,
+  );
+}
+
+/** The valid workflows of a commit; invalid ones are left out (validate reports them). */
+export async function workflowsAt(bare: string, sha: string): Promise<Workflow[]> {
+  const listing = await git(bare, ["ls-tree", "--name-only", `${sha}:.github/workflows`]).then(
+    (r) => r.stdout.split("\n").filter((f) => /\.ya?ml$/.test(f)),
+    () => [] as string[],
+  );
+  const out: Workflow[] = [];
+  for (const name of listing) {
+    const path = `.github/workflows/${name}`;
+    const text = await showFile(bare, sha, path);
+    if (text === undefined) continue;
+    const read = await readWorkflow(path, text);
+    if (read.workflow && !read.diagnostics.some((d) => d.severity === "error"))
+      out.push(read.workflow);
+  }
+  return out;
+}
+
+/** The repository's `.trunkline/config.yml` at a commit, or the empty config. */
+export async function configAt(bare: string, sha: string): Promise<RepoConfig> {
+  const text = await showFile(bare, sha, REPO_CONFIG_PATH);
+  return text === undefined ? EMPTY_REPO_CONFIG : readRepoConfig(REPO_CONFIG_PATH, text).config;
+}
+
+/**
+ * Fetches refs from a mirrored repository's remote into the bare repository, forced (the
+ * remote is the truth). `refspecs` are `src:dst` pairs.
+ */
+export async function fetchFromRemote(
+  bare: string,
+  url: string,
+  refspecs: readonly string[],
+): Promise<void> {
+  try {
+    await git(bare, [
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--prune",
+      "--end-of-options",
+      url,
+      ...refspecs.map((r) => `+${r}`),
+    ]);
+  } catch (err) {
+    // git's message and command line carry the URL, which may hold credentials.
+    const detail = ((err as { stderr?: string }).stderr ?? "").trim();
+    throw new Error(`git fetch from ${redact(url)} failed: ${detail.split(url).join(redact(url))}`);
+  }
+}
+
+/**
+ * The merge of `head` into `base` as GitHub builds `refs/pull/N/merge`: a commit whose
+ * parents are base and head, written without a work tree. Undefined when they conflict
+ * (GitHub runs no pull_request workflow then either).
+ */
+export async function mergeCommit(
+  bare: string,
+  base: string,
+  head: string,
+  message: string,
+): Promise<string | undefined> {
+  const tree = await git(bare, ["merge-tree", "--write-tree", base, head]).then(
+    (r) => r.stdout.split("\n")[0]?.trim(),
+    () => undefined,
+  );
+  if (!tree) return undefined;
+  const commit = await exec(
+    "git",
+    ["-C", bare, "commit-tree", tree, "-p", base, "-p", head, "-m", message],
+    {
+      env: {
+        ...GIT_ENV,
+        GIT_AUTHOR_NAME: "Trunkline",
+        GIT_AUTHOR_EMAIL: "trunkline@localhost",
+        GIT_COMMITTER_NAME: "Trunkline",
+        GIT_COMMITTER_EMAIL: "trunkline@localhost",
+      },
+    },
+  );
+  return commit.stdout.trim();
+}
+
+/** Points a ref at a commit. */
+export async function updateRef(bare: string, ref: string, sha: string): Promise<void> {
+  await git(bare, ["update-ref", ref, sha]);
+}

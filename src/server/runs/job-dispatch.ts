@@ -1,0 +1,185 @@
+import { EventEmitter } from "node:events";
+import type {
+  AgentLease,
+  HeartbeatAnswer,
+  JobSource,
+  TimedRunnerEvent,
+} from "../../agent/agent-protocol.js";
+import type { JobSpec } from "../../compiler/job-spec.js";
+import type { RunEvent } from "../../engine/run-events.js";
+import { JobQueue, type QueueRunner } from "../../queue/job-queue.js";
+import type { JobResult } from "../../runner/job-runner.js";
+import type { SecretBox } from "../../secrets/secret-box.js";
+import type { Store } from "../../store/open-store.js";
+
+/** How long a lease lasts without a heartbeat. @default 30 s */
+export const DEFAULT_LEASE_MS = 30_000;
+
+/** A job the engine handed out, waiting for its runner. */
+interface Waiting {
+  readonly sink: (event: RunEvent) => void;
+  readonly resolve: (result: JobResult) => void;
+  cancelRequested: boolean;
+  /** The last event batch applied, so a retried batch is applied once. */
+  applied: number;
+}
+
+/**
+ * The server's side of running jobs on runners: the engine's `execute` puts a job in the
+ * queue and waits; runners (the embedded one, or agents over HTTP) long-poll `claim`, then
+ * report events, heartbeats and the result under the lease's fencing token. A write with a
+ * stale token is refused. A lease not renewed in time is lost: the job fails with the reason
+ * `runner_lost`, and the run goes on (dependants skipped, `always()` jobs run).
+ */
+export class JobDispatch {
+  private readonly queue: JobQueue;
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly enqueued = new EventEmitter();
+  private reaper: NodeJS.Timeout | undefined;
+  readonly leaseMs: number;
+
+  constructor(
+    private readonly options: {
+      readonly store: Store;
+      readonly box: SecretBox;
+      readonly leaseMs?: number;
+      readonly now?: () => number;
+    },
+  ) {
+    this.queue = new JobQueue(options.store.db, options.store.dialect, options.now);
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.enqueued.setMaxListeners(0);
+  }
+
+  /** Starts looking for expired leases, every second. */
+  start(): void {
+    this.reaper = setInterval(() => void this.reap().catch(() => undefined), 1_000);
+    this.reaper.unref();
+  }
+
+  /** Stops looking for expired leases. */
+  stop(): void {
+    if (this.reaper) clearInterval(this.reaper);
+  }
+
+  /**
+   * Queues a job and resolves with its result once a runner reports it (or loses it). A
+   * cancel withdraws a job no runner has yet, and asks the runner of a running one to end it.
+   */
+  async execute(
+    job: { runId: string; attempt: number; source: JobSource; sink: (event: RunEvent) => void },
+    spec: JobSpec,
+    cancel: AbortSignal,
+  ): Promise<JobResult> {
+    const sealed = this.options.box.seal(JSON.stringify({ spec, source: job.source }), "queue");
+    const entryId = await this.queue.enqueue({
+      runId: job.runId,
+      jobKey: spec.key,
+      attempt: job.attempt,
+      labels: spec.runsOn,
+      spec: sealed,
+    });
+    return new Promise<JobResult>((resolve) => {
+      const waiting: Waiting = {
+        sink: job.sink,
+        resolve: (result) => {
+          this.waiting.delete(entryId);
+          cancel.removeEventListener("abort", onCancel);
+          resolve(result);
+        },
+        cancelRequested: false,
+        applied: 0,
+      };
+      const onCancel = () => {
+        waiting.cancelRequested = true;
+        void this.queue.withdraw(entryId).then((withdrawn) => {
+          if (withdrawn) waiting.resolve({ status: "cancelled", outputs: {} });
+        });
+      };
+      this.waiting.set(entryId, waiting);
+      if (cancel.aborted) onCancel();
+      else cancel.addEventListener("abort", onCancel, { once: true });
+      this.enqueued.emit("job");
+    });
+  }
+
+  /**
+   * Waits up to `waitMs` for a job this runner can take and leases it. Wakes the moment a
+   * job is queued (no polling interval), so an idle runner picks a job up at once.
+   */
+  async claim(
+    runner: QueueRunner,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<AgentLease | undefined> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      // Listen before looking, so a job queued in between is not missed.
+      let wake: () => void = () => undefined;
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      this.enqueued.once("job", wake);
+      try {
+        const lease = await this.queue.claim(runner, this.leaseMs);
+        if (lease) {
+          const { spec, source } = JSON.parse(this.options.box.open(lease.spec, "queue")) as {
+            spec: JobSpec;
+            source: JobSource;
+          };
+          return { entryId: lease.entryId, token: lease.token, spec, source };
+        }
+        const left = deadline - Date.now();
+        if (left <= 0 || signal?.aborted) return undefined;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          woken,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, left);
+            signal?.addEventListener("abort", () => resolve(), { once: true });
+          }),
+        ]);
+        clearTimeout(timer);
+      } finally {
+        this.enqueued.off("job", wake);
+      }
+    }
+  }
+
+  /** Applies a batch of a job's events; false when the token is stale (nothing applied). */
+  async send(
+    entryId: string,
+    token: number,
+    seq: number,
+    events: readonly TimedRunnerEvent[],
+  ): Promise<boolean> {
+    if (!(await this.queue.holds(entryId, token))) return false;
+    const waiting = this.waiting.get(entryId);
+    if (!waiting) return false;
+    if (seq <= waiting.applied) return true; // a retry of a batch already applied
+    waiting.applied = seq;
+    for (const event of events) waiting.sink(event);
+    return true;
+  }
+
+  /** Renews a lease; says whether it is still held and whether the job was cancelled. */
+  async heartbeat(entryId: string, token: number): Promise<HeartbeatAnswer> {
+    const held = await this.queue.renew(entryId, token, this.leaseMs);
+    return { held, cancel: held && (this.waiting.get(entryId)?.cancelRequested ?? false) };
+  }
+
+  /** Ends a job with its runner's result; false when the token is stale. */
+  async complete(entryId: string, token: number, result: JobResult): Promise<boolean> {
+    const done = await this.queue.complete(entryId, token, result);
+    if (done) this.waiting.get(entryId)?.resolve(result);
+    return done;
+  }
+
+  /** Fails the jobs whose runners stopped renewing their leases. */
+  async reap(): Promise<void> {
+    for (const lost of await this.queue.expire())
+      this.waiting
+        .get(lost.entryId)
+        ?.resolve({ status: "failure", outputs: {}, reason: "runner_lost" });
+  }
+}

@@ -1,0 +1,404 @@
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import type { FastifyBaseLogger } from "fastify";
+import { JobAgent } from "../../agent/job-agent.js";
+import { reuseForFailedRerun } from "../../engine/rerun-selection.js";
+import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
+import { planRun } from "../../planner/plan-run.js";
+import type { SecretBox } from "../../secrets/secret-box.js";
+import type { Store } from "../../store/open-store.js";
+import type { TriggerEvent } from "../../triggers/event.js";
+import type { Workflow } from "../../workflow/model.js";
+import type { RefUpdate } from "../git/git-http.js";
+import { repositoryPath } from "../git/git-http.js";
+import { embeddedTransport } from "./embedded-transport.js";
+import { executeAttempt } from "./execute-attempt.js";
+import { changedBetween, configAt, resolveCommit, workflowsAt } from "./git-source.js";
+import { JobDispatch } from "./job-dispatch.js";
+
+const ZERO = "0".repeat(40);
+const RUNNING: ReadonlySet<string> = new Set(["queued", "in_progress"]);
+
+/** What the server's in-process runner needs. */
+export interface RunServiceOptions {
+  readonly store: Store;
+  readonly box: SecretBox;
+  readonly dataDir: string;
+  readonly log: FastifyBaseLogger;
+  /** Most jobs of one run running at once. @default 2 */
+  readonly maxParallel?: number;
+  /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
+  readonly embeddedCapacity?: number;
+  /** How long a runner's lease lasts without a heartbeat. @default 30 s */
+  readonly leaseMs?: number;
+}
+
+/** Where a run can start from: the repository row. */
+export interface RunRepository {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** A run request's outcome: the runs created, or why none could be. */
+export type StartResult = { runIds: string[] } | { errors: string[] };
+
+/** A re-run's outcome. */
+export type RerunResult =
+  | { readonly attempt: number }
+  | { readonly error: "not_found" | "running" | "gone"; readonly message: string };
+
+/**
+ * Turns events into runs and runs them: plans an event against the workflows and config of
+ * its commit, records a run per workflow that fires (its trigger kept, so a re-run replays
+ * it), and executes each in the background with the in-process runner. Also cancels runs
+ * and starts re-runs as new attempts of the same run, keeping earlier attempts' records.
+ */
+export class RunService {
+  private readonly active = new Set<Promise<void>>();
+  private readonly cancels = new Map<string, AbortController>();
+  private readonly stopping = new AbortController();
+  private embedded: Promise<void> | undefined;
+  /** Where jobs wait for runners; agents' routes talk to it. */
+  readonly jobs: JobDispatch;
+
+  constructor(private readonly options: RunServiceOptions) {
+    this.jobs = new JobDispatch({
+      store: options.store,
+      box: options.box,
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    });
+  }
+
+  /** Starts the lease reaper and the embedded runner (unless its capacity is 0). */
+  startRunners(): void {
+    this.jobs.start();
+    const capacity = this.options.embeddedCapacity ?? 2;
+    if (capacity === 0) return;
+    const agent = new JobAgent({
+      transport: embeddedTransport(this.jobs, { id: "embedded", labels: [...DEFAULT_LABELS] }),
+      workDir: join(this.options.dataDir, "runner"),
+      capacity,
+      baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+      onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
+    });
+    this.embedded = agent.run(this.stopping.signal);
+  }
+
+  /** Stops taking jobs; resolves once the embedded runner's jobs have ended. */
+  async stopRunners(): Promise<void> {
+    this.stopping.abort();
+    this.jobs.stop();
+    await this.embedded;
+  }
+
+  /** The bare repository of a repository, hosted or mirrored. */
+  bareOf(repository: string): string {
+    return repositoryPath(this.options.dataDir, repository);
+  }
+
+  /** A push listener for the git endpoint: returns at once, the work goes on. */
+  readonly onPush = (repository: string, updates: readonly RefUpdate[]): void => {
+    for (const update of updates) {
+      if (update.after === ZERO) continue; // a deleted ref runs nothing
+      this.background(
+        this.push(repository, update),
+        `could not start the runs of a push to ${repository} ${update.ref}`,
+      );
+    }
+  };
+
+  /** Starts the runs of a push of `update` to a repository whose bare repository has the commits. */
+  async push(
+    repository: string,
+    update: RefUpdate,
+    known?: { changedFiles?: readonly string[] },
+  ): Promise<StartResult> {
+    const bare = this.bareOf(repository);
+    const changedFiles =
+      update.before === ZERO
+        ? known?.changedFiles
+        : ((await changedBetween(bare, update.before, update.after)) ?? known?.changedFiles);
+    return this.start(repository, {
+      name: "push",
+      ref: update.ref,
+      sha: update.after,
+      repository,
+      ...(changedFiles ? { changedFiles } : {}),
+      payload: {
+        ref: update.ref,
+        before: update.before,
+        after: update.after,
+        repository: { name: repository },
+      },
+    });
+  }
+
+  /**
+   * Runs `workflow_dispatch` for one workflow file at a ref. Resolves to the run created, or
+   * to the reasons it cannot start (unknown ref or workflow, inputs that do not match).
+   */
+  async dispatch(
+    repository: string,
+    request: { workflow: string; ref: string; inputs: Readonly<Record<string, string>> },
+  ): Promise<StartResult> {
+    const ref = request.ref.startsWith("refs/") ? request.ref : `refs/heads/${request.ref}`;
+    const sha = await resolveCommit(this.bareOf(repository), ref);
+    if (!sha) return { errors: [`no ref '${request.ref}' in ${repository}`] };
+    return this.start(
+      repository,
+      {
+        name: "workflow_dispatch",
+        ref,
+        sha,
+        repository,
+        inputs: request.inputs,
+        payload: {
+          ref,
+          inputs: request.inputs,
+          workflow: request.workflow,
+          repository: { name: repository },
+        },
+      },
+      request.workflow,
+    );
+  }
+
+  /**
+   * Plans an event at its commit and starts a run per workflow that fires (only `only`, when
+   * given, which must then fire). Resolves once the runs are recorded; they go on running.
+   */
+  async start(repository: string, event: TriggerEvent, only?: string): Promise<StartResult> {
+    const { db } = this.options.store;
+    const repo = await db
+      .selectFrom("repositories")
+      .select(["id", "name"])
+      .where("name", "=", repository)
+      .executeTakeFirstOrThrow();
+    const bare = this.bareOf(repository);
+    const all = await workflowsAt(bare, event.sha);
+    const workflows = only
+      ? all.filter((w) => w.file === only || w.file === `.github/workflows/${only}`)
+      : all;
+    if (only && workflows.length === 0)
+      return { errors: [`no valid workflow '${only}' at ${event.ref}`] };
+    const config = await configAt(bare, event.sha);
+    const plan = planRun(workflows, event, { config });
+    const errors = plan.workflows.flatMap((w) => w.errors.map((e) => `${w.file}: ${e}`));
+    if (only && errors.length > 0) return { errors };
+    if (only && !plan.workflows.some((w) => w.fires))
+      return { errors: [`${only} does not listen to ${event.name}`] };
+    const runIds: string[] = [];
+    for (const planned of plan.workflows.filter((w) => w.fires && w.errors.length === 0)) {
+      const workflow = workflows.find((w) => w.file === planned.file) as Workflow;
+      const { id, number } = await this.record(repo, workflow, event);
+      runIds.push(id);
+      this.launch(id, () =>
+        executeAttempt(
+          this.attemptDeps(),
+          {
+            runId: id,
+            runNumber: number,
+            attempt: 1,
+            repositoryId: repo.id,
+            bare,
+            workflow,
+            event,
+            config,
+          },
+          this.cancelSignal(id),
+        ),
+      );
+    }
+    return { runIds };
+  }
+
+  /**
+   * Runs a finished run again as its next attempt: every job, or (`failedOnly`) the jobs that
+   * failed or were cancelled and those that need them, the others keeping their results.
+   * The workflow and config are read again at the run's commit, as on GitHub.
+   */
+  async rerun(runId: string, failedOnly: boolean): Promise<RerunResult> {
+    const { db } = this.options.store;
+    const run = await db
+      .selectFrom("runs")
+      .innerJoin("repositories", "repositories.id", "runs.repository_id")
+      .select([
+        "runs.id",
+        "runs.number",
+        "runs.attempt",
+        "runs.status",
+        "runs.workflow_file",
+        "runs.sha",
+        "runs.trigger",
+        "repositories.id as repositoryId",
+        "repositories.name as repository",
+      ])
+      .where("runs.id", "=", runId)
+      .executeTakeFirst();
+    if (!run) return { error: "not_found", message: `run '${runId}'` };
+    if (RUNNING.has(run.status) || this.cancels.has(runId))
+      return { error: "running", message: `run '${runId}' is still running (${run.status})` };
+    const bare = this.bareOf(run.repository);
+    const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
+    if (!workflow)
+      return {
+        error: "gone",
+        message: `${run.workflow_file} is no longer a valid workflow at ${run.sha.slice(0, 7)}`,
+      };
+    const event = JSON.parse(run.trigger) as TriggerEvent;
+    const config = await configAt(bare, run.sha);
+    const attempt = Number(run.attempt) + 1;
+    const previous = await db
+      .selectFrom("jobs")
+      .select(["key", "name", "status", "outputs", "started_at", "finished_at"])
+      .where("run_id", "=", runId)
+      .where("attempt", "=", Number(run.attempt))
+      .execute();
+    const reuse = failedOnly
+      ? reuseForFailedRerun(
+          workflow,
+          previous.map((j) => ({
+            key: j.key,
+            status: j.status,
+            outputs: JSON.parse(j.outputs) as Record<string, string>,
+          })),
+        )
+      : undefined;
+    await db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable("runs")
+        .set({ attempt, status: "queued", started_at: null, finished_at: null })
+        .where("id", "=", runId)
+        .execute();
+      // The kept jobs appear in the new attempt as they were, marked as reused.
+      const prefix = `${workflow.file} / `;
+      for (const job of previous) {
+        const id = job.key.startsWith(prefix) ? job.key.slice(prefix.length).split(" ")[0] : "";
+        if (!reuse?.has(`${prefix}${id}`)) continue;
+        await tx
+          .insertInto("jobs")
+          .values({
+            id: randomUUID(),
+            run_id: runId,
+            attempt,
+            key: job.key,
+            name: job.name,
+            status: job.status,
+            reason: `reused from attempt ${run.attempt}`,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            outputs: job.outputs,
+          })
+          .execute();
+      }
+    });
+    this.launch(runId, () =>
+      executeAttempt(
+        this.attemptDeps(),
+        {
+          runId,
+          runNumber: Number(run.number),
+          attempt,
+          repositoryId: run.repositoryId,
+          bare,
+          workflow,
+          event,
+          config,
+          ...(reuse ? { reuse } : {}),
+        },
+        this.cancelSignal(runId),
+      ),
+    );
+    return { attempt };
+  }
+
+  /** Cancels a run this server is running; false when it is not running here. */
+  cancel(runId: string): boolean {
+    const controller = this.cancels.get(runId);
+    if (!controller) return false;
+    controller.abort();
+    return true;
+  }
+
+  /** Resolves when every run started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.active.size > 0) await Promise.all([...this.active]);
+  }
+
+  /** Runs work in the background, logging (never throwing) its failure. */
+  background(work: Promise<unknown>, what: string): void {
+    const guarded = work.then(
+      () => undefined,
+      (err: Error) => this.options.log.error({ err }, what),
+    );
+    this.active.add(guarded);
+    void guarded.finally(() => this.active.delete(guarded));
+  }
+
+  private attemptDeps() {
+    const { store, box, dataDir } = this.options;
+    return {
+      store,
+      box,
+      dataDir,
+      maxParallel: this.options.maxParallel ?? 2,
+      dispatch: this.jobs,
+    };
+  }
+
+  private cancelSignal(runId: string): AbortSignal {
+    const controller = new AbortController();
+    this.cancels.set(runId, controller);
+    return controller.signal;
+  }
+
+  private launch(runId: string, work: () => Promise<void>): void {
+    this.background(
+      work().finally(() => this.cancels.delete(runId)),
+      `run ${runId} failed to execute`,
+    );
+  }
+
+  private async record(
+    repo: RunRepository,
+    workflow: Workflow,
+    event: TriggerEvent,
+  ): Promise<{ id: string; number: number }> {
+    const { db } = this.options.store;
+    const id = randomUUID();
+    // Numbers are per repository; the unique key refuses a racing duplicate, so retry.
+    for (let tries = 0; ; tries++) {
+      const last = await db
+        .selectFrom("runs")
+        .select((eb) => eb.fn.max("number").as("n"))
+        .where("repository_id", "=", repo.id)
+        .executeTakeFirst();
+      const number = Number(last?.n ?? 0) + 1;
+      try {
+        await db
+          .insertInto("runs")
+          .values({
+            id,
+            repository_id: repo.id,
+            number,
+            attempt: 1,
+            workflow_file: workflow.file,
+            workflow_name: workflow.name,
+            event: event.name,
+            ref: event.ref,
+            sha: event.sha,
+            status: "queued",
+            created_at: Date.now(),
+            started_at: null,
+            finished_at: null,
+            payload: JSON.stringify(event.payload ?? {}),
+            trigger: JSON.stringify(event),
+          })
+          .execute();
+        return { id, number };
+      } catch (err) {
+        if (tries >= 5) throw err;
+      }
+    }
+  }
+}

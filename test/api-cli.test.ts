@@ -1,0 +1,197 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { openStore, type Store } from "../src/store/open-store.js";
+import { runCli } from "./helpers/capture.js";
+import { sqliteDatabase, type TestDatabase } from "./helpers/databases.js";
+import { committed, git } from "./helpers/git.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+
+const CI = `name: CI
+on:
+  push:
+  schedule:
+    - cron: "0 3 * * *"
+  workflow_dispatch:
+    inputs:
+      greeting: { type: string, required: true }
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "hello \${{ inputs.greeting || 'push' }}"
+  check:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - run: test -f "$MARKER" || { echo "no marker yet"; exit 1; }
+        env: { MARKER: "\${{ vars.MARKER }}" }
+`;
+
+describe("the CLI against a server's API", () => {
+  let database: TestDatabase;
+  let store: Store;
+  let server: TestServer;
+  let flags: string[];
+  const marker = join(mkdtempSync(join(tmpdir(), "trunkline-cli-")), "marker");
+
+  beforeAll(async () => {
+    database = sqliteDatabase();
+    store = await openStore(database.options);
+    server = await startTestServer(store);
+    flags = ["--server", server.base, "--token", server.tokens.admin];
+  });
+  afterAll(async () => {
+    await server.close();
+    await store.close();
+    await database.drop();
+  });
+
+  test("repo create and list; a push's runs are listed, shown and their logs read", async () => {
+    const created = await runCli(["repo", "create", "shop", ...flags]);
+    expect(created.code).toBe(0);
+    expect(created.stderr).toBe(
+      `trunkline: created shop; push to it with: git push ${server.base}/git/shop.git main`,
+    );
+    expect((await runCli(["repo", "create", "shop", ...flags])).stderr).toBe(
+      "trunkline: POST /api/v1/repositories: repository 'shop' exists",
+    );
+    const listed = await runCli(["repo", "list", "--json", ...flags]);
+    expect(JSON.parse(listed.stdout).map((r: { name: string }) => r.name)).toEqual(["shop"]);
+
+    const { dir } = await committed(
+      {
+        ".github/workflows/ci.yml": CI,
+        ".trunkline/config.yml": `variables:\n  MARKER: ${marker}\n`,
+      },
+      "ci",
+    );
+    await git(dir, "push", "-q", server.gitUrl("shop"), "main");
+    await server.service.idle();
+
+    const schedules = await runCli(["schedules", "shop", ...flags]);
+    expect(schedules.stdout).toMatch(
+      /^\.github\/workflows\/ci\.yml {2}0 3 \* \* \* {2}next \d{4}-\d\d-\d\dT03:00:00\.000Z$/,
+    );
+    const runs = await runCli(["runs", "list", "shop", ...flags]);
+    expect(runs.stdout).toMatch(/^#1 {2}✗ failure {2}CI {2}push {2}main {2}[0-9a-f]{7} /);
+    const shown = await runCli(["runs", "show", "shop#1", ...flags]);
+    expect(shown.stdout.split("\n").slice(0, 1)).toEqual(["CI #1  ✗ failure"]);
+    expect(shown.stdout).toMatch(/✓ success {2}build/);
+    expect(shown.stdout).toMatch(/✗ failure {2}check/);
+    const logs = await runCli(["runs", "logs", "shop#1", "--job", "check", ...flags]);
+    expect(logs.stdout).toContain("── check (failure) ──");
+    expect(logs.stdout).toContain("no marker yet");
+    expect(logs.stdout).not.toContain("hello push");
+    expect((await runCli(["runs", "show", "shop#x", ...flags])).stderr).toBe(
+      "trunkline: run 'shop#x': expected REPO#NUMBER (like app#12) or a run id",
+    );
+    expect((await runCli(["runs", "show", "shop#9", ...flags])).stderr).toBe(
+      "trunkline: GET /api/v1/repositories/shop/runs/9: no run #9 in shop",
+    );
+  });
+
+  test("rerun --failed, then logs -f follows the new attempt to its end", async () => {
+    writeFileSync(marker, "");
+    const rerun = await runCli(["runs", "rerun", "shop#1", "--failed", ...flags]);
+    expect(rerun.stderr).toBe(
+      "trunkline: CI #1 is running again (attempt 2, failed jobs and their dependants)",
+    );
+    const followed = await runCli(["runs", "logs", "shop#1", "-f", ...flags]);
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toContain("[check] ✓ success");
+    expect(followed.stdout.split("\n").at(-1)).toBe("Run #1 ✓ success");
+    const shown = await runCli(["runs", "show", "shop#1", "--json", ...flags]);
+    const run = JSON.parse(shown.stdout);
+    expect([run.attempt, run.status]).toEqual([2, "success"]);
+    expect(
+      run.jobs.map((j: { name: string; reason: string | null }) => [j.name, j.reason]),
+    ).toEqual([
+      ["build", "reused from attempt 1"],
+      ["check", null],
+    ]);
+  });
+
+  test("dispatch with inputs; a missing input is refused with the server's reason", async () => {
+    const bad = await runCli(["dispatch", "shop", "ci.yml", ...flags]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(
+      "trunkline: POST /api/v1/repositories/shop/dispatch: .github/workflows/ci.yml: input 'greeting' is required",
+    );
+    const ok = await runCli([
+      "dispatch",
+      "shop",
+      "ci.yml",
+      "--input",
+      "greeting=world",
+      "--json",
+      ...flags,
+    ]);
+    expect(ok.code).toBe(0);
+    const [id] = JSON.parse(ok.stdout).runIds;
+    const followed = await runCli(["runs", "logs", id, "-f", "--job", "build", ...flags]);
+    expect(followed.stdout).toContain("[build] hello world");
+  });
+
+  test("secrets set, list and rm at each scope; values never come back", async () => {
+    const valueFile = join(mkdtempSync(join(tmpdir(), "trunkline-secret-")), "value");
+    writeFileSync(valueFile, "from-a-file\n");
+    for (const scope of [[], ["--repo", "shop"], ["--repo", "shop", "--env", "prod"]]) {
+      const set = await runCli([
+        "secrets",
+        "set",
+        "API_KEY",
+        "--from-file",
+        valueFile,
+        ...scope,
+        ...flags,
+      ]);
+      expect(set.code).toBe(0);
+      const list = await runCli(["secrets", "list", "--json", ...scope, ...flags]);
+      expect(JSON.parse(list.stdout).map((s: { name: string }) => s.name)).toEqual(["API_KEY"]);
+      expect(list.stdout).not.toContain("from-a-file");
+      expect((await runCli(["secrets", "rm", "API_KEY", ...scope, ...flags])).code).toBe(0);
+      expect(
+        JSON.parse((await runCli(["secrets", "list", "--json", ...scope, ...flags])).stdout),
+      ).toEqual([]);
+    }
+    expect((await runCli(["secrets", "list", "--env", "prod", ...flags])).stderr).toBe(
+      "trunkline: --env needs --repo: environments belong to a repository",
+    );
+    const viewer = ["--server", server.base, "--token", server.tokens.viewer];
+    expect(
+      (await runCli(["secrets", "set", "X", "--value", "v", "--repo", "shop", ...viewer])).stderr,
+    ).toBe(
+      "trunkline: PUT /api/v1/repositories/shop/secrets/X: this needs the maintainer role; the token has viewer",
+    );
+  });
+
+  test("a server that does not answer, or a bad token, is one line, not a stack trace", async () => {
+    const down = await runCli([
+      "runs",
+      "list",
+      "shop",
+      "--server",
+      "http://127.0.0.1:9",
+      "--token",
+      "tl_x",
+    ]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(
+      /^trunkline: cannot reach the server at http:\/\/127\.0\.0\.1:9 \(.*\); is 'trunkline serve' running\? Set --server or TRUNKLINE_SERVER$/,
+    );
+    const forged = await runCli([
+      "runs",
+      "list",
+      "shop",
+      "--server",
+      server.base,
+      "--token",
+      "tl_forged",
+    ]);
+    expect(forged.stderr).toBe(
+      "trunkline: GET /api/v1/repositories/shop/runs: a valid API token is required (Authorization: Bearer <token>)",
+    );
+  });
+});
