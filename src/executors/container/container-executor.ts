@@ -13,12 +13,17 @@ import type {
   JobPaths,
 } from "../executor.js";
 import { HostExecutor } from "../host/host-executor.js";
+import {
+  actionContainerLayout,
+  type ContainerLayout,
+  IN_JOB_CONTAINER,
+  jobContainerLayout,
+} from "./container-layout.js";
 import { type ContainerSpec, readContainerSpec } from "./container-spec.js";
 import { type ContainerEngine, findEngine } from "./engine.js";
 import { execInContainer } from "./exec-in-container.js";
 import { buildImage, ensureImage } from "./images.js";
 import { jobLabels } from "./labels.js";
-import { PathMap, type PathMapping } from "./path-map.js";
 import { runActionContainer } from "./run-action-container.js";
 import { publishedPorts, type ServiceContext, waitHealthy } from "./services.js";
 import { removeStaleResources } from "./stale-resources.js";
@@ -52,16 +57,6 @@ export interface ContainerExecutorOptions {
 
 /** Engines already swept for stale resources in this process. */
 const swept = new WeakMap<object, Promise<void>>();
-
-/** Where GitHub's runner puts things inside a job container. */
-const IN_CONTAINER = {
-  temp: "/__w/_temp",
-  files: "/__w/_temp/_runner_file_commands",
-  home: "/github/home",
-  workflow: "/github/workflow",
-  toolCache: "/__t",
-  node: "/__e/node20",
-} as const;
 
 /**
  * Runs a job with containers through the Docker Engine API (Docker or Podman): a per-job
@@ -182,12 +177,12 @@ export class ContainerExecutor implements Executor {
       network: this.network as string,
       aliases: [],
       job: this.options.job,
-      binds: this.jobMounts(),
+      binds: this.jobLayout().binds,
       // As GitHub: a process that keeps the container up; steps come in through exec.
       entrypoint: ["tail"],
       cmd: ["-f", "/dev/null"],
       workdir: this.workspaceInContainer,
-      env: { HOME: IN_CONTAINER.home },
+      env: { HOME: IN_JOB_CONTAINER.home },
       what: "the job container",
       onCreated: (c) => this.created.containers.push(c),
       onVolumeCreated: (v) => this.created.volumes.push(v),
@@ -218,19 +213,13 @@ export class ContainerExecutor implements Executor {
     this.jobContainer = { id: info.Id, env, shell: bash ? "bash" : "sh" };
   }
 
-  /** Host directories a job container sees, and where. */
-  private jobMounts(): BindMount[] {
-    return [
-      { host: this.paths.workspace, container: this.workspaceInContainer },
-      { host: this.paths.temp, container: IN_CONTAINER.temp },
-      { host: this.paths.files, container: IN_CONTAINER.files },
-      { host: this.paths.files, container: IN_CONTAINER.workflow },
-      { host: this.homeDir(), container: IN_CONTAINER.home },
-      { host: this.paths.toolCache, container: IN_CONTAINER.toolCache },
-      // Only the binary: mapping its directory (often /usr) would rewrite the image's PATH.
-      { host: process.execPath, container: `${IN_CONTAINER.node}/bin/node`, readOnly: true },
-      ...(this.options.mounts ?? []),
-    ];
+  private jobLayout(): ContainerLayout {
+    return jobContainerLayout(
+      this.paths,
+      this.homeDir(),
+      this.workspaceInContainer,
+      this.options.mounts ?? [],
+    );
   }
 
   private homeDir(): string {
@@ -240,7 +229,7 @@ export class ContainerExecutor implements Executor {
   async exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
     const job = this.jobContainer;
     if (!job || !this.engine) return this.host.exec(request, output, signal);
-    const map = this.pathMapWithEvent();
+    const map = this.jobLayout().paths;
     const argv = request.argv.map((a) => map.toContainer(a));
     const result = await execInContainer(
       this.engine.docker,
@@ -271,16 +260,6 @@ export class ContainerExecutor implements Executor {
       this.graceMs,
     ).catch(() => undefined);
     return probe?.exitCode === 0;
-  }
-
-  /** The job mounts, plus the event file at /github/workflow/event.json as on GitHub. */
-  private pathMapWithEvent(): PathMap {
-    const mappings: PathMapping[] = this.jobMounts();
-    mappings.push({
-      host: join(this.paths.files, "event.json"),
-      container: `${IN_CONTAINER.workflow}/event.json`,
-    });
-    return new PathMap(mappings.filter((m) => m.container !== IN_CONTAINER.workflow));
   }
 
   baseEnv(): Readonly<Record<string, string>> | undefined {
@@ -320,19 +299,8 @@ export class ContainerExecutor implements Executor {
     const { docker } = await this.connect();
     await ensureImage(docker, request.image, request.credentials, (l) => output.stdout(`${l}\n`));
     await this.ensureNetwork();
-    const event = join(this.paths.files, "event.json");
-    const binds: BindMount[] = [
-      { host: this.paths.workspace, container: "/github/workspace" },
-      { host: this.homeDir(), container: "/github/home" },
-      { host: this.paths.files, container: "/github/file_commands" },
-      { host: this.paths.files, container: "/github/workflow" },
-    ];
     const socket = this.engine?.where.startsWith("/") ? this.engine.where : undefined;
-    if (socket) binds.push({ host: socket, container: "/var/run/docker.sock" });
-    const paths = new PathMap([
-      ...binds.filter((b) => b.container !== "/github/workflow" && b.host !== socket),
-      { host: event, container: "/github/workflow/event.json" },
-    ]);
+    const { binds, paths } = actionContainerLayout(this.paths, this.homeDir(), socket);
     return runActionContainer(
       docker,
       {
