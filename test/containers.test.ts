@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { leftovers, prepareRegistries, testEngine } from "./helpers/container-engine.js";
+import {
+  leftovers,
+  prepareRegistries,
+  removePulledTestImages,
+  testEngine,
+} from "./helpers/container-engine.js";
 import { checkFixture, readFixtures } from "./helpers/self-checking.js";
 
 /**
@@ -16,8 +21,9 @@ const fixtures = readFixtures(join(import.meta.dirname, "fixtures", "containers"
 );
 
 const cleanups: (() => void)[] = [];
-afterAll(() => {
+afterAll(async () => {
   for (const c of cleanups) c();
+  if (engine) await removePulledTestImages(engine.docker);
 });
 
 describe.skipIf(!engine)("containers: self-checking workflows", () => {

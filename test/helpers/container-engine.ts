@@ -210,6 +210,23 @@ export async function prepareRegistries(docker: Docker): Promise<boolean> {
 }
 
 /**
+ * Removes the images the registry fixtures pulled into the engine (Trunkline keeps pulled
+ * images, as an engine's cache; the tests should not pile them up).
+ */
+export async function removePulledTestImages(docker: Docker): Promise<void> {
+  for (const image of await docker.listImages()) {
+    const tags = (image.RepoTags ?? []).filter(
+      (t) => t.startsWith(`${REGISTRY}/trunkline-test/`) || t.startsWith(`${PRIVATE_REGISTRY}/`),
+    );
+    for (const tag of tags)
+      await docker
+        .getImage(tag)
+        .remove()
+        .catch(() => undefined);
+  }
+}
+
+/**
  * Containers, networks and volumes that the Trunkline process `pid` (default: this one)
  * created and left in the engine. Filtered by owner, so test files running side by side do
  * not see each other's jobs.
