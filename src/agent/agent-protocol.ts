@@ -6,6 +6,8 @@ import type { RunnerEvent } from "../runner/runner-events.js";
 export interface JobSource {
   readonly repository: string;
   readonly sha: string;
+  /** The repository's name on the server, so a remote agent can fetch it over git. */
+  readonly name?: string;
 }
 
 /** A job as an agent receives it: the compiled spec (never YAML) under a lease. */

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { HostExecutor } from "../executors/host/host-executor.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
@@ -100,11 +100,10 @@ export class JobAgent {
     try {
       const executor = new HostExecutor({ root });
       await executor.prepare();
-      await mkdir(join(root, "scratch"), { recursive: true });
       const repoRoot = await materialiseSource(
         lease.source,
         executor.paths.workspace,
-        join(root, "scratch"),
+        join(this.options.workDir, "sources"),
         this.options.sourceHeaders,
       );
       await writeEventFile(executor.paths, undefined, lease.spec);
@@ -137,7 +136,10 @@ export class JobAgent {
     }
     await flush();
     if (held) await this.retry(() => transport.complete(lease, result));
-    await rm(root, { recursive: true, force: true });
+    // Cleaning up goes on while the slot already waits for its next job.
+    void rm(root, { recursive: true, force: true }).catch((err: Error) =>
+      this.options.onError?.(err),
+    );
   }
 
   /** Retries a write until the server answers (true or false), backing off up to 5 s. */

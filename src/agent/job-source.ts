@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { archiveInto } from "../runner/commit-files.js";
@@ -9,44 +9,68 @@ import type { JobSource } from "./agent-protocol.js";
 
 const exec = promisify(execFile);
 
+/** Fetches into one cache repository at a time, so two jobs never race on the same one. */
+const fetching = new Map<string, Promise<void>>();
+
 /**
  * Puts a job's commit into its workspace. A repository on this machine (a path) is read in
- * place; a remote one is fetched (that one commit, shallow) into a scratch repository first.
- * Resolves to the repository the job's actions read from (for `actions/checkout`).
+ * place. A remote one is fetched into a cache repository kept per remote under `cacheDir`
+ * (only the commit, shallow, and only when the cache does not have it yet), so jobs of the
+ * same commit fetch once. Resolves to the repository the job's actions read from.
  */
 export async function materialiseSource(
   source: JobSource,
   workspace: string,
-  scratch: string,
+  cacheDir: string,
   headers: Readonly<Record<string, string>> = {},
 ): Promise<string> {
   if (existsSync(source.repository)) {
     await archiveInto(source.repository, source.sha, workspace);
     return source.repository;
   }
-  const repo = await mkdtemp(join(scratch || tmpdir(), "source-"));
-  const config = Object.entries(headers).flatMap(([k, v]) => ["-c", `http.extraHeader=${k}: ${v}`]);
-  try {
+  const repo = join(
+    cacheDir,
+    `${createHash("sha256").update(source.repository).digest("hex").slice(0, 16)}.git`,
+  );
+  const previous = fetching.get(repo) ?? Promise.resolve();
+  const mine = previous.then(() => fetchInto(repo, source, headers));
+  fetching.set(
+    repo,
+    mine.catch(() => undefined),
+  );
+  await mine;
+  await archiveInto(repo, source.sha, workspace);
+  return repo;
+}
+
+async function fetchInto(
+  repo: string,
+  source: JobSource,
+  headers: Readonly<Record<string, string>>,
+): Promise<void> {
+  if (!existsSync(repo)) {
+    await mkdir(repo, { recursive: true });
     await exec("git", ["init", "-q", "--bare", repo]);
-    await exec(
-      "git",
-      [
-        ...config,
-        "-C",
-        repo,
-        "fetch",
-        "-q",
-        "--depth=1",
-        "--end-of-options",
-        source.repository,
-        source.sha,
-      ],
-      { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
-    );
-    await archiveInto(repo, source.sha, workspace);
-    return repo;
-  } catch (err) {
-    await rm(repo, { recursive: true, force: true });
-    throw err;
   }
+  const has = await exec("git", ["-C", repo, "cat-file", "-e", `${source.sha}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
+  if (has) return;
+  const config = Object.entries(headers).flatMap(([k, v]) => ["-c", `http.extraHeader=${k}: ${v}`]);
+  await exec(
+    "git",
+    [
+      ...config,
+      "-C",
+      repo,
+      "fetch",
+      "-q",
+      "--depth=1",
+      "--end-of-options",
+      source.repository,
+      source.sha,
+    ],
+    { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
+  );
 }

@@ -31,3 +31,11 @@ export function positiveInt(flag: string, value: string): number {
     throw new InputError(`${flag} ${value}: expected a whole number of at least 1`);
   return n;
 }
+
+/** A whole number of at least 0. */
+export function wholeOrZero(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InputError(`${flag} ${value}: expected a whole number of at least 0`);
+  return n;
+}

@@ -4,8 +4,9 @@ import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
 import { ContainerExecutor } from "../executors/container/container-executor.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
+import { agentCommand } from "./agent-command.js";
 import { addApiCommands } from "./api-commands.js";
-import { collectList, collectPairs, positiveInt, positiveIntOrZero } from "./flags.js";
+import { collectList, collectPairs, positiveInt, positiveIntOrZero, wholeOrZero } from "./flags.js";
 import { type PlanOptions, planCommand } from "./plan-command.js";
 import { rotateKeyCommand } from "./rotate-key-command.js";
 import { runCommand } from "./run-command.js";
@@ -179,25 +180,48 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       .command("serve")
       .description("run the Trunkline server: API, hosted repositories, runs")
       .option("--port <port>", "port to listen on", (v) => positiveIntOrZero("--port", v), 8080)
-      .option("--host <host>", "address to listen on", "127.0.0.1"),
-  ).action(async (opts: { port: number; host: string; dataDir?: string; database?: string }) => {
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    done(
-      await serveCommand(
-        {
-          port: opts.port,
-          host: opts.host,
-          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-          ...(opts.database ? { database: opts.database } : {}),
-        },
-        io,
-        stop.signal,
+      .option("--host <host>", "address to listen on", "127.0.0.1")
+      .option(
+        "--runner-capacity <n>",
+        "jobs the embedded runner runs at once; 0 for none (agents only)",
+        (v) => wholeOrZero("--runner-capacity", v),
+        2,
+      )
+      .option(
+        "--lease-timeout <seconds>",
+        "how long a runner may go without a heartbeat before its job is lost",
+        (v) => positiveInt("--lease-timeout", v),
+        30,
       ),
-    );
-  });
+  ).action(
+    async (opts: {
+      port: number;
+      host: string;
+      dataDir?: string;
+      database?: string;
+      runnerCapacity: number;
+      leaseTimeout: number;
+    }) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      done(
+        await serveCommand(
+          {
+            port: opts.port,
+            host: opts.host,
+            ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+            ...(opts.database ? { database: opts.database } : {}),
+            runnerCapacity: opts.runnerCapacity,
+            leaseSeconds: opts.leaseTimeout,
+          },
+          io,
+          stop.signal,
+        ),
+      );
+    },
+  );
   const token = program.command("token").description("API tokens of a server's store");
   serverFlags(
     token
@@ -221,6 +245,61 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
     );
   });
   addApiCommands(program, io, done);
+  program
+    .command("agent")
+    .description("run jobs for a Trunkline server from this machine")
+    .requiredOption("--server <url>", "the server")
+    .option(
+      "--token <token>",
+      "a maintainer's API token, to register once (default: $TRUNKLINE_TOKEN)",
+    )
+    .requiredOption(
+      "--labels <labels>",
+      "this runner's labels, comma-separated (e.g. linux,x64)",
+      collectList,
+    )
+    .option("--capacity <n>", "jobs at once", (v) => positiveInt("--capacity", v), 1)
+    .option("--work-dir <dir>", "where jobs run and the registration is kept")
+    .option("--name <name>", "a name for this runner (default: the host name)")
+    .action(
+      async (opts: {
+        server: string;
+        token?: string;
+        labels: string[];
+        capacity: number;
+        workDir?: string;
+        name?: string;
+      }) => {
+        const stop = new AbortController();
+        const onSignal = () => {
+          if (stop.signal.aborted) process.exit(130);
+          io.err("trunkline: agent stopping: no new jobs; running ones finish (again to quit now)");
+          stop.abort();
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+        const token = opts.token ?? process.env.TRUNKLINE_TOKEN;
+        try {
+          done(
+            await agentCommand(
+              {
+                server: opts.server,
+                labels: opts.labels,
+                capacity: opts.capacity,
+                ...(token ? { token } : {}),
+                ...(opts.workDir ? { workDir: opts.workDir } : {}),
+                ...(opts.name ? { name: opts.name } : {}),
+              },
+              io,
+              stop.signal,
+            ),
+          );
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+        }
+      },
+    );
   const secrets = program.commands.find((c) => c.name() === "secrets") as Command;
   serverFlags(
     secrets

@@ -1,6 +1,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import pino from "pino";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { buildApp } from "../server/app.js";
 import { createToken } from "../server/auth/tokens.js";
@@ -17,6 +18,10 @@ export interface ServerOptions {
   readonly host: string;
   readonly dataDir?: string;
   readonly database?: string;
+  /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
+  readonly runnerCapacity?: number;
+  /** Seconds a runner's lease lasts without a heartbeat. @default 30 */
+  readonly leaseSeconds?: number;
 }
 
 /** The server's data directory: `--data-dir`, else `$XDG_DATA_HOME/trunkline`. */
@@ -61,38 +66,40 @@ export async function serveCommand(
     );
   }
   const webhookSecret = process.env.TRUNKLINE_WEBHOOK_SECRET;
-  // The runner logs through the app's logger, so it is made once the app is.
-  let service: RunService | undefined;
-  let scheduler: Scheduler | undefined;
-  const starting = { errors: ["the server is starting"] };
+  const log = pino();
+  const service = new RunService({
+    store,
+    box,
+    dataDir,
+    log,
+    ...(options.runnerCapacity !== undefined ? { embeddedCapacity: options.runnerCapacity } : {}),
+    ...(options.leaseSeconds !== undefined ? { leaseMs: options.leaseSeconds * 1000 } : {}),
+  });
+  const scheduler = new Scheduler({ store, service, log });
   const app = await buildApp({
     store,
     box,
     dataDir,
+    loggerInstance: log,
     ...(webhookSecret ? { webhookSecret } : {}),
-    onPush: (repo, updates) => service?.onPush(repo, updates),
+    onPush: service.onPush,
     onWebhook: (repo, intent, payload) =>
-      service?.background(
+      service.background(
         runWebhook(service, repo, intent, payload).then((result) => {
           if ("errors" in result)
-            app.log.warn(
-              { repository: repo.name, errors: result.errors },
-              "a webhook started no run",
-            );
+            log.warn({ repository: repo.name, errors: result.errors }, "a webhook started no run");
         }),
         `webhook ${intent.kind} for ${repo.name} failed`,
       ),
     runs: {
-      cancel: (id) => service?.cancel(id) ?? false,
-      dispatch: async (repo, request) => service?.dispatch(repo, request) ?? starting,
-      rerun: async (id, failedOnly) =>
-        service?.rerun(id, failedOnly) ?? { error: "running", message: "the server is starting" },
-      schedules: async (repo, branch) => scheduler?.upcoming(repo, branch, new Date()) ?? [],
+      cancel: (id) => service.cancel(id),
+      dispatch: (repo, request) => service.dispatch(repo, request),
+      rerun: (id, failedOnly) => service.rerun(id, failedOnly),
+      schedules: (repo, branch) => scheduler.upcoming(repo, branch, new Date()),
     },
+    jobs: service.jobs,
   });
-  service = new RunService({ store, box, dataDir, log: app.log });
-  service.startRunners();
-  scheduler = new Scheduler({ store, service, log: app.log });
+  await service.startRunners();
   scheduler.start();
   const address = await app.listen({ port: options.port, host: options.host });
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);

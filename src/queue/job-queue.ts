@@ -46,15 +46,16 @@ export class JobQueue {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Puts a job in the queue; resolves to its entry id. */
+  /** Puts a job in the queue (under `id`, when given); resolves to its entry id. */
   async enqueue(job: {
+    id?: string;
     runId: string;
     jobKey: string;
     attempt: number;
     labels: readonly string[];
     spec: string;
   }): Promise<string> {
-    const id = randomUUID();
+    const id = job.id ?? randomUUID();
     await this.db
       .insertInto("queue")
       .values({

@@ -1,16 +1,24 @@
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from "fastify";
 import { ErrorCode, TrunklineError } from "../common/errors.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { Store } from "../store/open-store.js";
+import { registerAgentRoutes } from "./api/agent-routes.js";
 import { registerRepositoryRoutes } from "./api/repository-routes.js";
 import { type RunControl, registerRunControlRoutes } from "./api/run-control-routes.js";
 import { registerRunRoutes } from "./api/run-routes.js";
 import { registerSecretRoutes } from "./api/secret-routes.js";
 import { registerTokenRoutes } from "./api/token-routes.js";
+import { type RunnerInfo, verifyRunner } from "./auth/runner-tokens.js";
 import { allows, type Role, type TokenInfo, verifyToken } from "./auth/tokens.js";
 import { type PushListener, registerGitHttp } from "./git/git-http.js";
 import { registerLogStream } from "./log-stream.js";
+import type { JobDispatch } from "./runs/job-dispatch.js";
 import { registerWebhooks, type WebhookListener } from "./webhooks/webhook-routes.js";
 
 /** What the API needs. */
@@ -19,6 +27,8 @@ export interface AppDependencies {
   readonly box: SecretBox;
   /** pino options, or false for no request logs (tests). @default true */
   readonly logger?: boolean | Record<string, unknown>;
+  /** A pino logger to use instead (shared with the runner); wins over `logger`. */
+  readonly loggerInstance?: FastifyBaseLogger;
   /** Where hosted repositories are kept; without it the server hosts none. */
   readonly dataDir?: string;
   /** Hears every push to a hosted repository. */
@@ -29,16 +39,22 @@ export interface AppDependencies {
   readonly onWebhook?: WebhookListener;
   /** Starts, cancels and re-runs runs; without it the API only reads. */
   readonly runs?: RunControl;
+  /** Where jobs wait for runners; without it, agents cannot connect. */
+  readonly jobs?: JobDispatch;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     /** The token's holder; set by the auth hook on every authenticated route. */
     caller?: TokenInfo;
+    /** The runner agent calling; set on runner routes. */
+    runner?: RunnerInfo;
   }
   interface FastifyContextConfig {
     /** The least role a route needs; routes without one are public (health, signed webhooks). */
     role?: Role;
+    /** The route is for runner agents: it needs a runner token instead of an API token. */
+    runner?: true;
   }
 }
 
@@ -50,7 +66,9 @@ declare module "fastify" {
  */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? true,
+    ...(deps.loggerInstance
+      ? { loggerInstance: deps.loggerInstance }
+      : { logger: deps.logger ?? true }),
     ajv: { customOptions: { allErrors: false } },
   });
   await app.register(swagger, {
@@ -67,6 +85,19 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const db = deps.store.db;
 
   app.addHook("onRequest", async (request, reply) => {
+    if (request.routeOptions.config.runner) {
+      const token = bearer(request);
+      const runner = token ? await verifyRunner(db, token) : undefined;
+      if (!runner) {
+        await reply.code(401).send({
+          code: "unauthorized",
+          message: "a valid runner token is required (register the agent first)",
+        });
+        return reply;
+      }
+      request.runner = runner;
+      return;
+    }
     const role = request.routeOptions.config.role;
     if (!role) return;
     const token = bearer(request);
@@ -130,6 +161,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerRunRoutes(app, { db });
   registerRunControlRoutes(app, { db, ...(deps.runs ? { runs: deps.runs } : {}) });
   registerLogStream(app, db);
+  registerAgentRoutes(app, { db, ...(deps.jobs ? { jobs: deps.jobs } : {}) });
   if (deps.dataDir)
     registerGitHttp(app, { db, dataDir: deps.dataDir, onPush: deps.onPush ?? (() => undefined) });
   registerWebhooks(app, {

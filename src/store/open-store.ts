@@ -16,6 +16,8 @@ export type StoreDialect = "sqlite" | "postgres";
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
+  /** The Postgres URL, for what needs a connection of its own (LISTEN); absent for SQLite. */
+  readonly url?: string;
   close(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
       );
     }
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    store = { db, dialect: "postgres", close: () => db.destroy() };
+    store = { db, dialect: "postgres", url, close: () => db.destroy() };
   } else if (url) {
     throw new InputError(
       `--database ${redact(url)}: expected a postgres:// URL (without one, SQLite in the data directory is used)`,

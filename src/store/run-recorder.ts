@@ -73,11 +73,21 @@ export class RunRecorder {
       case "job.queued":
         await this.ensureJob(event.job, event.name, "queued");
         return;
+      case "job.waiting": {
+        // A job waits for a runner (or a group): it is queued again, and says why.
+        const id = await this.ensureJob(event.job, event.job, "queued");
+        await db
+          .updateTable("jobs")
+          .set({ status: "queued", reason: event.detail })
+          .where("id", "=", id)
+          .execute();
+        return;
+      }
       case "job.started": {
         const id = await this.ensureJob(event.job, event.name, "in_progress");
         await db
           .updateTable("jobs")
-          .set({ status: "in_progress", started_at: event.at })
+          .set({ status: "in_progress", started_at: event.at, reason: null })
           .where("id", "=", id)
           .execute();
         return;

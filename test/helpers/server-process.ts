@@ -23,8 +23,17 @@ export async function startServerProcess(options: {
   dataDir: string;
   database?: string;
   env?: Record<string, string>;
+  extraArgs?: string[];
 }): Promise<ServerProcess> {
-  const args = [BIN, "serve", "--port", "0", "--data-dir", options.dataDir];
+  const args = [
+    BIN,
+    "serve",
+    "--port",
+    "0",
+    "--data-dir",
+    options.dataDir,
+    ...(options.extraArgs ?? []),
+  ];
   if (options.database) args.push("--database", options.database);
   const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],

@@ -41,14 +41,21 @@ export interface TestServer {
 /** Starts a {@link TestServer} on an open store (the caller closes the store). */
 export async function startTestServer(
   store: Store,
-  options: { webhookSecret?: string } = {},
+  options: { webhookSecret?: string; runnerCapacity?: number; leaseMs?: number } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "trunkline-server-"));
   const box = new SecretBox(randomBytes(32));
   const errors: unknown[] = [];
   const log = pino({ level: "warn" }, { write: (line: string) => errors.push(JSON.parse(line)) });
-  const service = new RunService({ store, box, dataDir, log });
-  service.startRunners();
+  const service = new RunService({
+    store,
+    box,
+    dataDir,
+    log,
+    ...(options.runnerCapacity !== undefined ? { embeddedCapacity: options.runnerCapacity } : {}),
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+  });
+  await service.startRunners();
   const scheduler = new Scheduler({ store, service, log });
   const app = await buildApp({
     store,
@@ -65,6 +72,7 @@ export async function startTestServer(
       rerun: (id, failedOnly) => service.rerun(id, failedOnly),
       schedules: (repo, branch) => scheduler.upcoming(repo, branch, new Date()),
     },
+    jobs: service.jobs,
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();

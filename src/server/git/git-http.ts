@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../../store/database.js";
+import { verifyRunner } from "../auth/runner-tokens.js";
 import { allows, type TokenInfo, verifyToken } from "../auth/tokens.js";
 
 /** Where hosted repositories live: bare repositories under `<dataDir>/repos`. */
@@ -123,6 +124,12 @@ async function basicToken(
   db: Kysely<Database>,
   header: string | undefined,
 ): Promise<TokenInfo | undefined> {
+  // A runner agent fetches the commit of its job with its runner token, as a reader.
+  const runner = header ? /^Bearer\s+(tlr_\S+)$/i.exec(header) : null;
+  if (runner?.[1]) {
+    const info = await verifyRunner(db, runner[1]);
+    return info ? { id: info.id, name: `runner ${info.name}`, role: "viewer" } : undefined;
+  }
   const m = header ? /^Basic\s+(\S+)$/i.exec(header) : null;
   if (!m?.[1]) return undefined;
   const decoded = Buffer.from(m[1], "base64").toString("utf8");

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { RepoConfig } from "../../config/repo-config.js";
 import { executeRun, type ReusedResult } from "../../engine/run-engine.js";
 import { resolveDispatchInputs } from "../../planner/dispatch-inputs.js";
@@ -77,7 +78,7 @@ export async function executeAttempt(
             {
               runId: attempt.runId,
               attempt: attempt.attempt,
-              source: { repository: bare, sha: event.sha },
+              source: { repository: bare, sha: event.sha, name: basename(bare, ".git") },
               sink: (e) => recorder.handle(e),
             },
             spec,

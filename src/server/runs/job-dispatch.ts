@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { sql } from "kysely";
+import pg from "pg";
 import type {
   AgentLease,
   HeartbeatAnswer,
@@ -7,10 +10,13 @@ import type {
 } from "../../agent/agent-protocol.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
-import { JobQueue, type QueueRunner } from "../../queue/job-queue.js";
+import { JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
 import type { JobResult } from "../../runner/job-runner.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
+
+/** The Postgres channel on which server processes tell each other a job was queued. */
+const CHANNEL = "trunkline_queue";
 
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -36,6 +42,9 @@ export class JobDispatch {
   private readonly waiting = new Map<string, Waiting>();
   private readonly enqueued = new EventEmitter();
   private reaper: NodeJS.Timeout | undefined;
+  private listener: pg.Client | undefined;
+  /** Runners in this process (the embedded one), which the runners table does not list. */
+  private readonly local: QueueRunner[] = [];
   readonly leaseMs: number;
 
   constructor(
@@ -51,15 +60,48 @@ export class JobDispatch {
     this.enqueued.setMaxListeners(0);
   }
 
-  /** Starts looking for expired leases, every second. */
-  start(): void {
-    this.reaper = setInterval(() => void this.reap().catch(() => undefined), 1_000);
-    this.reaper.unref();
+  /** Counts a runner in this process among those that can take jobs (for wait reasons). */
+  addLocalRunner(runner: QueueRunner): void {
+    this.local.push(runner);
   }
 
-  /** Stops looking for expired leases. */
-  stop(): void {
+  /** Why a job with these labels waits: no runner has them, or those that do are busy. */
+  async waitReason(labels: readonly string[]): Promise<string> {
+    const wanted = normalise(labels);
+    const rows = await this.options.store.db.selectFrom("runners").select("labels").execute();
+    const all = [
+      ...this.local.map((r) => normalise(r.labels)),
+      ...rows.map((r) => JSON.parse(r.labels) as string[]),
+    ];
+    const fitting = all.filter((have) => wanted.every((l) => have.includes(l)));
+    const list = `[${wanted.join(", ")}]`;
+    return fitting.length === 0
+      ? `no runner with labels ${list}`
+      : `waiting for a free runner with labels ${list} (${fitting.length} registered)`;
+  }
+
+  /**
+   * Starts looking for expired leases, every second, and, on Postgres, listening for jobs
+   * other server processes queue (`LISTEN`), so their claims wake here too.
+   */
+  async start(): Promise<void> {
+    this.reaper = setInterval(() => void this.reap().catch(() => undefined), 1_000);
+    this.reaper.unref();
+    const url = this.options.store.url;
+    if (this.options.store.dialect !== "postgres" || !url) return;
+    const client = new pg.Client({ connectionString: url });
+    client.on("notification", () => this.enqueued.emit("job"));
+    client.on("error", () => undefined); // a lost listener only delays other processes' jobs
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.listener = client;
+  }
+
+  /** Stops looking for expired leases and listening. */
+  async stop(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
   }
 
   /**
@@ -72,35 +114,50 @@ export class JobDispatch {
     cancel: AbortSignal,
   ): Promise<JobResult> {
     const sealed = this.options.box.seal(JSON.stringify({ spec, source: job.source }), "queue");
-    const entryId = await this.queue.enqueue({
+    job.sink({
+      type: "job.waiting",
+      job: spec.key,
+      reason: "capacity",
+      detail: await this.waitReason(spec.runsOn),
+      at: Date.now(),
+    });
+    // The job is known here before it is in the queue: a runner may take it the moment it is.
+    const entryId = randomUUID();
+    let settle: (result: JobResult) => void = () => undefined;
+    const done = new Promise<JobResult>((resolve) => {
+      settle = resolve;
+    });
+    const onCancel = () => {
+      waiting.cancelRequested = true;
+      void this.queue.withdraw(entryId).then((withdrawn) => {
+        if (withdrawn) waiting.resolve({ status: "cancelled", outputs: {} });
+      });
+    };
+    const waiting: Waiting = {
+      sink: job.sink,
+      resolve: (result) => {
+        this.waiting.delete(entryId);
+        cancel.removeEventListener("abort", onCancel);
+        settle(result);
+      },
+      cancelRequested: false,
+      applied: 0,
+    };
+    this.waiting.set(entryId, waiting);
+    await this.queue.enqueue({
+      id: entryId,
       runId: job.runId,
       jobKey: spec.key,
       attempt: job.attempt,
       labels: spec.runsOn,
       spec: sealed,
     });
-    return new Promise<JobResult>((resolve) => {
-      const waiting: Waiting = {
-        sink: job.sink,
-        resolve: (result) => {
-          this.waiting.delete(entryId);
-          cancel.removeEventListener("abort", onCancel);
-          resolve(result);
-        },
-        cancelRequested: false,
-        applied: 0,
-      };
-      const onCancel = () => {
-        waiting.cancelRequested = true;
-        void this.queue.withdraw(entryId).then((withdrawn) => {
-          if (withdrawn) waiting.resolve({ status: "cancelled", outputs: {} });
-        });
-      };
-      this.waiting.set(entryId, waiting);
-      if (cancel.aborted) onCancel();
-      else cancel.addEventListener("abort", onCancel, { once: true });
-      this.enqueued.emit("job");
-    });
+    if (cancel.aborted) onCancel();
+    else cancel.addEventListener("abort", onCancel, { once: true });
+    this.enqueued.emit("job");
+    if (this.options.store.dialect === "postgres")
+      await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(this.options.store.db);
+    return done;
   }
 
   /**
@@ -127,19 +184,28 @@ export class JobDispatch {
             spec: JobSpec;
             source: JobSource;
           };
+          this.waiting.get(lease.entryId)?.sink({
+            type: "job.started",
+            job: spec.key,
+            name: spec.name,
+            at: Date.now(),
+          });
           return { entryId: lease.entryId, token: lease.token, spec, source };
         }
         const left = deadline - Date.now();
         if (left <= 0 || signal?.aborted) return undefined;
         let timer: NodeJS.Timeout | undefined;
+        let stop: () => void = () => undefined;
         await Promise.race([
           woken,
           new Promise<void>((resolve) => {
             timer = setTimeout(resolve, left);
-            signal?.addEventListener("abort", () => resolve(), { once: true });
+            stop = resolve;
+            signal?.addEventListener("abort", stop, { once: true });
           }),
         ]);
         clearTimeout(timer);
+        signal?.removeEventListener("abort", stop);
       } finally {
         this.enqueued.off("job", wake);
       }

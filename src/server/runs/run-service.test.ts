@@ -114,6 +114,38 @@ describeOnEachDatabase("the server's runs", postgres, (context) => {
     },
   );
 
+  test.runIf(context.available)(
+    "a job no runner can take waits and says why; cancelling the run withdraws it",
+    async () => {
+      const { dir: work } = await committed(
+        {
+          ".github/workflows/gpu.yml":
+            "name: GPU\non: push\njobs:\n  train:\n    runs-on: [self-hosted, GPU]\n    steps:\n      - run: echo never\n",
+        },
+        "gpu",
+      );
+      await git(work, "push", "-q", "-f", server.gitUrl("app"), "main");
+      let job: Job | undefined;
+      let runId = "";
+      for (let i = 0; i < 1200 && !job?.reason; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const [run] = await runsOf("GPU");
+        runId = run?.id ?? "";
+        if (runId) [job] = (await server.api("viewer", "GET", `/api/v1/runs/${runId}`)).body.jobs;
+      }
+      // Withdrawn whatever happens, so the runs of later tests are not held up behind it.
+      const cancelled = await server.api("developer", "POST", `/api/v1/runs/${runId}/cancel`);
+      expect([job?.status, job?.reason]).toEqual([
+        "queued",
+        "no runner with labels [gpu, self-hosted]",
+      ]);
+      expect(cancelled.status).toBe(202);
+      await server.service.idle();
+      const after = (await server.api("viewer", "GET", `/api/v1/runs/${runId}`)).body;
+      expect([after.status, after.jobs[0].status]).toEqual(["cancelled", "cancelled"]);
+    },
+  );
+
   test.runIf(context.available)("manual dispatch with typed inputs, and its refusals", async () => {
     const { dir: work } = await committed(
       {

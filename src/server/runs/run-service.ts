@@ -25,7 +25,7 @@ export interface RunServiceOptions {
   readonly box: SecretBox;
   readonly dataDir: string;
   readonly log: FastifyBaseLogger;
-  /** Most jobs of one run running at once. @default 2 */
+  /** Most jobs of one run handed to runners at once; runners' capacity is the real limit. @default 64 */
   readonly maxParallel?: number;
   /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
   readonly embeddedCapacity?: number;
@@ -70,12 +70,14 @@ export class RunService {
   }
 
   /** Starts the lease reaper and the embedded runner (unless its capacity is 0). */
-  startRunners(): void {
-    this.jobs.start();
+  async startRunners(): Promise<void> {
+    await this.jobs.start();
     const capacity = this.options.embeddedCapacity ?? 2;
     if (capacity === 0) return;
+    const runner = { id: "embedded", labels: [...DEFAULT_LABELS] };
+    this.jobs.addLocalRunner(runner);
     const agent = new JobAgent({
-      transport: embeddedTransport(this.jobs, { id: "embedded", labels: [...DEFAULT_LABELS] }),
+      transport: embeddedTransport(this.jobs, runner),
       workDir: join(this.options.dataDir, "runner"),
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
@@ -87,7 +89,7 @@ export class RunService {
   /** Stops taking jobs; resolves once the embedded runner's jobs have ended. */
   async stopRunners(): Promise<void> {
     this.stopping.abort();
-    this.jobs.stop();
+    await this.jobs.stop();
     await this.embedded;
   }
 
@@ -341,7 +343,7 @@ export class RunService {
       store,
       box,
       dataDir,
-      maxParallel: this.options.maxParallel ?? 2,
+      maxParallel: this.options.maxParallel ?? 64,
       dispatch: this.jobs,
     };
   }

@@ -1,0 +1,95 @@
+import { ApiError } from "../common/errors.js";
+import type { JobResult } from "../runner/job-runner.js";
+import type {
+  AgentLease,
+  AgentTransport,
+  HeartbeatAnswer,
+  TimedRunnerEvent,
+} from "./agent-protocol.js";
+
+/**
+ * The agent protocol over HTTP, with the runner token as bearer. A claim long-polls (the
+ * server answers as soon as a job fits, or 204 after `waitMs`); a write answered 409 means
+ * the lease is gone. Anything else that goes wrong throws, and the agent retries.
+ */
+export class HttpTransport implements AgentTransport {
+  constructor(
+    private readonly server: string,
+    private readonly token: string,
+    private readonly waitMs = 25_000,
+  ) {}
+
+  async claim(signal: AbortSignal): Promise<AgentLease | undefined> {
+    const response = await this.post("/api/v1/agent/claim", { waitMs: this.waitMs }, signal);
+    if (response.status === 204) return undefined;
+    if (!response.ok) throw await failure(response);
+    return (await response.json()) as AgentLease;
+  }
+
+  async send(
+    lease: AgentLease,
+    seq: number,
+    events: readonly TimedRunnerEvent[],
+  ): Promise<boolean> {
+    return this.fenced(`/api/v1/agent/jobs/${lease.entryId}/events`, {
+      token: lease.token,
+      seq,
+      events,
+    });
+  }
+
+  async heartbeat(lease: AgentLease): Promise<HeartbeatAnswer> {
+    const response = await this.post(`/api/v1/agent/jobs/${lease.entryId}/heartbeat`, {
+      token: lease.token,
+    });
+    if (!response.ok) throw await failure(response);
+    return (await response.json()) as HeartbeatAnswer;
+  }
+
+  async complete(lease: AgentLease, result: JobResult): Promise<boolean> {
+    return this.fenced(`/api/v1/agent/jobs/${lease.entryId}/complete`, {
+      token: lease.token,
+      result,
+    });
+  }
+
+  private async fenced(path: string, body: unknown): Promise<boolean> {
+    const response = await this.post(path, body);
+    if (response.status === 409) return false;
+    if (!response.ok) throw await failure(response);
+    await response.arrayBuffer();
+    return true;
+  }
+
+  private async post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+    // A signal of its own per request, linked to the caller's and unlinked after, so a
+    // long-lived stop signal does not collect a listener per request.
+    const own = new AbortController();
+    const abort = () => own.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      return await fetch(`${this.server}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: own.signal,
+      });
+    } catch (err) {
+      if ((err as Error).name === "AbortError") throw err;
+      throw new ApiError(
+        `cannot reach ${this.server}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
+      );
+    }
+  }
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? message;
+  } catch {
+    // not JSON
+  }
+  return new ApiError(message, response.status);
+}

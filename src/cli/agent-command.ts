@@ -1,0 +1,94 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { HttpTransport } from "../agent/http-transport.js";
+import { JobAgent } from "../agent/job-agent.js";
+import { ApiError } from "../common/errors.js";
+import { ApiClient } from "./api-client.js";
+import { dataDirOf } from "./serve-command.js";
+import type { Output } from "./terminal.js";
+
+/** Options of `trunkline agent`. */
+export interface AgentOptions {
+  readonly server: string;
+  /** A maintainer's API token, used once to register. */
+  readonly token?: string;
+  readonly labels: readonly string[];
+  readonly capacity: number;
+  readonly workDir?: string;
+  readonly name?: string;
+}
+
+interface Registration {
+  readonly server: string;
+  readonly id: string;
+  readonly token: string;
+  readonly labels: readonly string[];
+}
+
+/**
+ * `trunkline agent`: runs jobs for a server from this machine. On first start it registers
+ * with the API token given (the runner token it gets back is kept, mode 0600, in the work
+ * directory, and used from then on), then long-polls for jobs until SIGINT/SIGTERM; a
+ * stopping agent takes no new job and lets its running ones finish.
+ */
+export async function agentCommand(
+  options: AgentOptions,
+  io: Output,
+  stop: AbortSignal,
+): Promise<number> {
+  const server = options.server.replace(/\/+$/, "");
+  const workDir = resolve(options.workDir ?? join(dataDirOf({}), "agent"));
+  mkdirSync(workDir, { recursive: true });
+  const file = join(workDir, "runner.json");
+  let registration = existsSync(file)
+    ? (JSON.parse(readFileSync(file, "utf8")) as Registration)
+    : undefined;
+  const sameLabels = (a: readonly string[], b: readonly string[]) =>
+    [...a]
+      .map((l) => l.toLowerCase())
+      .sort()
+      .join(",") ===
+    [...b]
+      .map((l) => l.toLowerCase())
+      .sort()
+      .join(",");
+  if (
+    !registration ||
+    registration.server !== server ||
+    !sameLabels(registration.labels, options.labels)
+  ) {
+    if (!options.token)
+      throw new ApiError(
+        `this agent is not registered with ${server}: pass --token (a maintainer's API token) once`,
+      );
+    const api = new ApiClient({ server, token: options.token });
+    const name = options.name ?? hostname();
+    const { id, token } = await api.request<{ id: string; token: string }>(
+      "POST",
+      "/api/v1/runners",
+      {
+        name,
+        labels: options.labels,
+        capacity: options.capacity,
+      },
+    );
+    registration = { server, id, token, labels: [...options.labels] };
+    writeFileSync(file, JSON.stringify(registration), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  const agent = new JobAgent({
+    transport: new HttpTransport(server, registration.token),
+    workDir,
+    capacity: options.capacity,
+    baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+    sourceHeaders: { Authorization: `Bearer ${registration.token}` },
+    onError: (err) => io.err(`trunkline: agent: ${err.message} (retrying)`),
+  });
+  io.err(
+    `trunkline: agent ${registration.id} (${options.labels.join(", ")}; ${options.capacity} at once) connected to ${server}; waiting for jobs`,
+  );
+  await agent.run(stop);
+  io.err("trunkline: agent stopped");
+  return 0;
+}

@@ -1,0 +1,198 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { BIN, type ServerProcess, startServerProcess } from "./helpers/server-process.js";
+
+// Runner agents as separate processes on loopback, against the built server with no
+// embedded runner: a job reaches an idle agent, runs there and reports back; an agent killed
+// with SIGKILL mid-job loses its lease, the job fails as runner_lost, and the run goes on.
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Starts `trunkline agent`; resolves once it says it is waiting for jobs. */
+async function startAgent(
+  server: ServerProcess,
+  labels: string,
+): Promise<ChildProcess & { stderr: NonNullable<ChildProcess["stderr"]> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      "agent",
+      "--server",
+      server.base,
+      "--token",
+      server.token,
+      "--labels",
+      labels,
+      "--work-dir",
+      tempDir("trunkline-agent-"),
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  children.push(child);
+  let stderr = "";
+  child.stderr?.on("data", (b: Buffer) => {
+    stderr += b.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (stderr.includes("waiting for jobs")) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 20);
+    child.on("exit", () => reject(new Error(`agent exited: ${stderr}`)));
+  });
+  return child as ChildProcess & { stderr: NonNullable<ChildProcess["stderr"]> };
+}
+
+interface Job {
+  id: string;
+  name: string;
+  status: string;
+  reason: string | null;
+}
+
+describe("runner agents", () => {
+  test("a job reaches an idle agent and runs there; a SIGKILLed agent's job is lost, the run goes on", async () => {
+    const server = await startServerProcess({
+      dataDir: tempDir("trunkline-agent-server-"),
+      extraArgs: ["--runner-capacity", "0", "--lease-timeout", "3"],
+    });
+    children.push(server.child);
+    const api = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${server.base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${server.token}`,
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return r.status === 204 ? undefined : r.json();
+    };
+    await api("POST", "/api/v1/repositories", { name: "app" });
+    const work = tempDir("trunkline-agent-work-");
+    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
+    writeFileSync(
+      join(work, ".github", "workflows", "ci.yml"),
+      [
+        "name: CI",
+        "on: push",
+        "jobs:",
+        "  build:",
+        "    runs-on: [self-hosted, linux]",
+        "    steps:",
+        '      - run: echo "built on the agent in $PWD" && test -f README.md',
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(work, ".github", "workflows", "slow.yml"),
+      [
+        "name: Slow",
+        "on: workflow_dispatch",
+        "jobs:",
+        "  wait:",
+        "    runs-on: linux",
+        "    steps:",
+        "      - run: echo started && sleep 60",
+        "  after:",
+        "    needs: wait",
+        "    runs-on: linux",
+        "    steps: [{ run: echo never }]",
+        "  cleanup:",
+        "    needs: wait",
+        "    if: always()",
+        "    runs-on: linux",
+        "    steps: [{ run: 'echo cleaning up after ${{ needs.wait.result }}' }]",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(join(work, "README.md"), "hello\n");
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.email=a@example.com", "-c", "user.name=a", ...args], {
+        cwd: work,
+      });
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "ci");
+
+    const first = await startAgent(server, "self-hosted,linux,x64");
+    const runners = (await api("GET", "/api/v1/runners")) as { labels: string[] }[];
+    expect(runners.map((r) => r.labels)).toEqual([["linux", "self-hosted", "x64"]]);
+    git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
+    const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
+      for (let i = 0; i < 600; i++) {
+        const v = await probe();
+        if (v !== undefined) return v;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("timed out");
+    };
+    const ci = await waitFor(async () => {
+      const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as {
+        id: string;
+        status: string;
+      }[];
+      return run && run.status === "success" ? run : undefined;
+    });
+    const shown = (await api("GET", `/api/v1/runs/${ci.id}`)) as { jobs: Job[] };
+    const log = (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] };
+    expect(log.lines.join("\n")).toMatch(/built on the agent in .*trunkline-agent-/);
+
+    // Kill the agent in the middle of a job.
+    const { runIds } = (await api("POST", "/api/v1/repositories/app/dispatch", {
+      workflow: "slow.yml",
+    })) as {
+      runIds: string[];
+    };
+    const slowId = runIds[0] as string;
+    await waitFor(async () => {
+      const run = (await api("GET", `/api/v1/runs/${slowId}`)) as { jobs: Job[] };
+      const wait = run.jobs.find((j) => j.name === "wait");
+      if (!wait) return undefined;
+      const lines = ((await api("GET", `/api/v1/jobs/${wait.id}/logs`)) as { lines: string[] })
+        .lines;
+      return lines.includes("started") ? true : undefined;
+    });
+    first.kill("SIGKILL");
+    // The lease (3 s) runs out; the job is lost; cleanup (always) waits for a runner.
+    const lost = await waitFor(async () => {
+      const run = (await api("GET", `/api/v1/runs/${slowId}`)) as { jobs: Job[] };
+      const wait = run.jobs.find((j) => j.name === "wait");
+      return wait?.status === "failure" ? wait : undefined;
+    });
+    expect(lost.reason).toBe("runner_lost");
+    await startAgent(server, "linux");
+    const ended = await waitFor(async () => {
+      const run = (await api("GET", `/api/v1/runs/${slowId}`)) as { status: string; jobs: Job[] };
+      return run.status === "failure" ? run : undefined;
+    });
+    expect(Object.fromEntries(ended.jobs.map((j) => [j.name, [j.status, j.reason]]))).toEqual({
+      wait: ["failure", "runner_lost"],
+      after: ["skipped", null],
+      cleanup: ["success", null],
+    });
+    const cleanup = ended.jobs.find((j) => j.name === "cleanup");
+    const cleanupLog = (await api("GET", `/api/v1/jobs/${cleanup?.id}/logs`)) as {
+      lines: string[];
+    };
+    expect(cleanupLog.lines).toContain("cleaning up after failure");
+    expect(await server.stop("SIGTERM")).toBe(0);
+  }, 120_000);
+});
