@@ -139,17 +139,21 @@ async function measure(dialect, agents, url) {
   git("commit", "-q", "-m", "many");
   // A warm-up push: agents fetch the commit once into their caches.
   git("push", "-q", `${base.replace("://", `://x:${token}@`)}/git/bench.git`, "main");
-  const done = async () => {
+  // Waits for run number `number` (pushes and dispatches number runs one after another).
+  const done = async (number) => {
     for (;;) {
       const [run] = await api("GET", "/api/v1/repositories/bench/runs?limit=1");
-      if (run && ["success", "failure", "cancelled"].includes(run.status)) return run;
+      if (run && run.number >= number && ["success", "failure", "cancelled"].includes(run.status)) {
+        if (run.number !== number) throw new Error(`expected run #${number}, got #${run.number}`);
+        return run;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  await done();
+  await done(1);
   git("commit", "-q", "--allow-empty", "-m", "again");
   git("push", "-q", `${base.replace("://", `://x:${token}@`)}/git/bench.git`, "main");
-  const run = await done();
+  const run = await done(2);
   if (run.status !== "success") throw new Error(`run ${run.status}`);
   const ms = run.finishedAt - run.startedAt;
   // Dispatch latency: one job at a time, each finding the agents idle.
@@ -160,7 +164,7 @@ async function measure(dialect, agents, url) {
     });
     if (!answer.runIds) throw new Error(JSON.stringify(answer));
     const { runIds } = answer;
-    const one = await done();
+    const one = await done(3 + i);
     if (one.id !== runIds[0] || one.status !== "success")
       throw new Error(`dispatch ${one.status} ${one.id} ${one.number} ${JSON.stringify(runIds)}`);
     lat.push(...(await latencies(dialect, dataDir, url, one.id)));

@@ -13,8 +13,10 @@ await build({
   target: "node20",
   sourcemap: "linked",
   legalComments: "none",
-  // Native and optional modules stay in node_modules: they cannot be bundled.
-  external: ["better-sqlite3", "pg-native"],
+  // Native and optional modules stay in node_modules: they cannot be bundled. dockerode
+  // (with ssh2 and gRPC) is loaded only by jobs that need a container engine, from
+  // node_modules, so it costs nothing to every other command's start.
+  external: ["better-sqlite3", "pg-native", "dockerode"],
   logLevel: "warning",
   banner: {
     js: [

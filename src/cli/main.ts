@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
+import { ContainerExecutor } from "../executors/container/container-executor.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
 import { agentCommand } from "./agent-command.js";
 import { addApiCommands } from "./api-commands.js";
@@ -138,7 +139,8 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
           cancel.abort();
         } else {
           HostExecutor.killEverything();
-          process.exit(130);
+          // Containers outlive this process unless removed: a few seconds at most, then go.
+          void ContainerExecutor.removeEverything(5000).finally(() => process.exit(130));
         }
       };
       process.on("SIGINT", onSignal);

@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
-import { InputError } from "../common/errors.js";
+import { InputError, TrunklineError } from "../common/errors.js";
 import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
-import { HostExecutor } from "../executors/host/host-executor.js";
+import { chooseExecutor } from "../executors/choose-executor.js";
+import { findEngine } from "../executors/container/engine.js";
 import { DEFAULT_LABELS } from "../executors/host/host-labels.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
@@ -14,6 +15,7 @@ import { planRun } from "../planner/plan-run.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
+import type { Job } from "../workflow/model.js";
 import { parseDotenv } from "./dotenv.js";
 import { loadRepo } from "./load-repo.js";
 import { buildEvent, type PlanOptions } from "./plan-command.js";
@@ -79,6 +81,10 @@ export async function runCommand(
     io.out(`No workflow is triggered by ${event.name} ${event.ref}.`);
     return 0;
   }
+  // Jobs that need a container engine find it (and load its client) while the source is
+  // exported, off their critical path; a missing engine is reported by those jobs.
+  if (firing.some((f) => f.workflow.jobs.some(mayNeedEngine)))
+    void findEngine().catch(() => undefined);
   const secrets = await loadSecrets(options);
   const runId = `${Date.now()}`;
   const runDir = resolve(
@@ -94,9 +100,10 @@ export async function runCommand(
     else view.handle(e);
   };
   const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
+  const actionsDir = join(stateDir(), "actions");
   const actions = new ActionResolver({
     mirrors: options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
-    cacheDir: join(stateDir(), "actions"),
+    cacheDir: actionsDir,
     repoRoot: options.cwd,
     artifactDir: join(runDir, "artifacts"),
     actionsCacheDir: join(
@@ -129,15 +136,33 @@ export async function runCommand(
           : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
       },
       execute: async (spec, jobCancel) => {
-        const needs = containerNeeds(spec);
-        if (needs) return { status: "failure", outputs: {}, reason: needs };
-        const executor = new HostExecutor({
-          root: join(runDir, "jobs", String(++jobCounter)),
-          // Workspaces are removed together when the run ends, off the jobs' critical path.
-          keep: true,
-          toolCache: join(runDir, "tool-cache"),
-        });
-        await executor.prepare();
+        let executor: Awaited<ReturnType<typeof chooseExecutor>>;
+        try {
+          executor = await chooseExecutor(spec, {
+            root: join(runDir, "jobs", String(++jobCounter)),
+            // Workspaces are removed together when the run ends, off the jobs' critical path.
+            keep: true,
+            toolCache: join(runDir, "tool-cache"),
+            repository: event.repository,
+            mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
+            isDockerAction: (uses) => actions.isDockerAction(uses, source),
+            log: (text) =>
+              sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),
+          });
+        } catch (err) {
+          // No engine for a job that needs one: the job fails at once, saying why.
+          if (!(err instanceof TrunklineError)) throw err;
+          sink({
+            type: "log",
+            job: spec.key,
+            stream: "runner",
+            text: `Error: ${err.message}`,
+            at: Date.now(),
+          });
+          return { status: "failure", outputs: {}, reason: err.message };
+        }
+        // The workspace is filled before the job's containers start: a job container mounts it.
+        await mkdir(executor.paths.files, { recursive: true });
         await seedWorkspace(source, executor.paths.workspace);
         await writeEventFile(executor.paths, event, spec);
         return runJob(spec, {
@@ -158,6 +183,16 @@ export async function runCommand(
   return result.status === "success" ? 0 : 1;
 }
 
+/** Whether a job asks for a container, services or a `docker://` step (other Docker actions are found later). */
+function mayNeedEngine(job: Job): boolean {
+  if (job.kind !== "steps") return false;
+  return (
+    job.container !== undefined ||
+    job.services !== undefined ||
+    job.steps.some((s) => s.uses?.trim().startsWith("docker://"))
+  );
+}
+
 /** A mirror's directory relative to the repository, as the user wrote it; URLs pass through. */
 function resolveMirror(mirror: string, cwd: string): string {
   const eq = mirror.indexOf("=");
@@ -169,21 +204,6 @@ function resolveMirror(mirror: string, cwd: string): string {
 /** Trunkline's own state (runs, resolved actions, caches): `$XDG_STATE_HOME/trunkline`. */
 function stateDir(): string {
   return join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "trunkline");
-}
-
-/** Why the host executor cannot run a job that asks for a container or services, if it does. */
-function containerNeeds(spec: {
-  container?: unknown;
-  services?: Readonly<Record<string, unknown>>;
-}): string | undefined {
-  const wants = [
-    spec.container !== undefined ? "a job container (container:)" : "",
-    spec.services && Object.keys(spec.services).length > 0
-      ? `services (${Object.keys(spec.services).join(", ")})`
-      : "",
-  ].filter(Boolean);
-  if (wants.length === 0) return undefined;
-  return `this job needs ${wants.join(" and ")}, which only the container executor (Docker or Podman) provides; this run uses the host executor`;
 }
 
 async function loadSecrets(options: RunOptions): Promise<Record<string, string>> {

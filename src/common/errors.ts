@@ -11,6 +11,10 @@ export const ErrorCode = {
   NotFound: "not_found",
   /** An expression failed to evaluate. */
   Expression: "expression_error",
+  /** A job needs a container engine (Docker or Podman) and none answers; the message says where it looked. */
+  EngineUnavailable: "engine_unavailable",
+  /** A container operation failed: an image that cannot be pulled or built, a service that never became healthy. */
+  Container: "container_error",
   /** A Trunkline server refused a request or could not be reached; the message says why. */
   Api: "api_error",
   /** A bug in Trunkline itself. */
@@ -62,6 +66,22 @@ export class ExpressionError extends TrunklineError {
   override readonly name = "ExpressionError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Expression, message, options);
+  }
+}
+
+/** No container engine answers where Trunkline looked; the message lists the places and how to configure one. */
+export class EngineUnavailableError extends TrunklineError {
+  override readonly name = "EngineUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.EngineUnavailable, message, options);
+  }
+}
+
+/** A container, image, network or service could not be set up or run as the job asked. */
+export class ContainerError extends TrunklineError {
+  override readonly name = "ContainerError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Container, message, options);
   }
 }
 

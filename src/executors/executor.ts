@@ -1,22 +1,62 @@
 /**
- * Where a job's processes run. One interface, several backends (host now; containers and
- * Kubernetes later). Contract:
+ * Where a job's processes run. One interface, several backends (the host; containers through
+ * the Docker Engine API; Kubernetes later). Contract:
  * - `prepare` is called once before any `exec`, `release` once after the last, even when
  *   the job failed or was cancelled, and must be safe to call when `prepare` failed;
+ *   aborting the signal given to `prepare` (cancel, job timeout) stops what it waits for;
  * - `exec` runs one process to completion and never throws for a process that fails: a
  *   non-zero exit is a result. It rejects only when the process could not be started;
  * - aborting `signal` ends the process and every process it started (the whole tree), first
  *   politely, then by force after the grace period;
- * - `exec` may be called concurrently only for different jobs (one Executor per job).
+ * - `exec` may be called concurrently only for different jobs (one Executor per job);
+ * - `paths` are where the runner writes the job's files, on this machine. A backend whose
+ *   processes see them elsewhere (a container) translates paths in `exec` itself;
+ * - the optional members are read after `prepare`; a backend without them behaves as the host.
  */
 export interface Executor {
   /** The kind of backend, for messages. */
   readonly kind: string;
   /** Directories of this job as its steps see them. */
   readonly paths: JobPaths;
-  prepare(): Promise<void>;
+  prepare(signal?: AbortSignal): Promise<void>;
   exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult>;
   release(): Promise<void>;
+  /** The environment processes start from when it is not the host's (a job container's image env). */
+  baseEnv?(): Readonly<Record<string, string>> | undefined;
+  /** The shell of `run:` steps that name none, when not GitHub's `bash` (`sh` in a container without bash). */
+  defaultShell?(): string | undefined;
+  /** What the `job` context shows of the backend: `container` (id, network) and `services`. */
+  jobContext?(): Readonly<Record<string, unknown>>;
+  /** Runs Docker actions; only backends with a container engine have it. */
+  readonly dockerActions?: DockerActionRunner;
+}
+
+/** Runs the containers of Docker actions (`docker://image`, `runs.using: docker`) for a job. */
+export interface DockerActionRunner {
+  /**
+   * Builds `dockerfile` (its directory is the context) into an image removed with the job;
+   * resolves to its tag. Build output goes to `output`.
+   */
+  build(dockerfile: string, output: ExecOutput): Promise<string>;
+  /**
+   * Runs one container of `image` to completion as GitHub runs a Docker action: the job's
+   * workspace at /github/workspace (the working directory), its home, file commands and
+   * event at /github/home, /github/file_commands, /github/workflow; on the job's network.
+   * Host paths in `env` are translated. Never throws for a container that fails; aborting
+   * `signal` stops it (SIGTERM, then SIGKILL after the grace period).
+   */
+  run(request: DockerActionRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult>;
+}
+
+/** One Docker action container to run. */
+export interface DockerActionRequest {
+  readonly image: string;
+  /** Replaces the image's entrypoint when set. */
+  readonly entrypoint?: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Pulled with these when the image is not in the engine yet. */
+  readonly credentials?: { readonly username: string; readonly password: string };
 }
 
 /** The job's directories: the checkout, scratch space, tool cache, and the runner's own files. */

@@ -41,7 +41,7 @@ export interface JobRunnerOptions {
   readonly cancel: AbortSignal;
   /** Resolves and runs `uses:` steps. */
   readonly actions: ActionHost;
-  /** Extra environment for every process (the host's PATH, HOME, ...). */
+  /** Extra environment for every process (the host's PATH, HOME, ...); a job container's own env replaces it. */
   readonly baseEnv: Readonly<Record<string, string>>;
 }
 
@@ -95,7 +95,8 @@ class JobRunner {
     if (jobSignal.aborted) onAbort();
     else jobSignal.addEventListener("abort", onAbort, { once: true });
     try {
-      await executor.prepare();
+      await executor.prepare(jobSignal);
+      this.state.executorContext = executor.jobContext?.() ?? {};
       for (const step of this.spec.steps) if (step.uses) await this.runPre(step, jobSignal);
       for (const step of this.spec.steps) await this.runStep(step, jobSignal);
       for (const post of this.posts.reverse()) await this.runPost(post, jobSignal);
@@ -112,6 +113,11 @@ class JobRunner {
       jobSignal.removeEventListener("abort", onAbort);
       await executor.release().catch(() => undefined);
     }
+  }
+
+  /** The environment processes start from: a job container's own, else the host's. */
+  private baseEnv(): Readonly<Record<string, string>> {
+    return this.options.executor.baseEnv?.() ?? this.options.baseEnv;
   }
 
   private finalStatus(): JobStatus {
@@ -151,16 +157,11 @@ class JobRunner {
           ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMinutes * 60_000)])
           : signal;
       const files = this.stepFiles();
-      const processEnv = buildStepEnv(
-        this.state,
-        this.options.baseEnv,
-        fullEnv,
-        files,
-        this.spec.runId,
-      );
+      const processEnv = buildStepEnv(this.state, this.baseEnv(), fullEnv, files, this.spec.runId);
       if (step.run) {
         const script = coerceString(this.evaluate(step.run, fullEnv, "run"));
-        const shell = step.shell ?? this.spec.defaults.shell;
+        const shell =
+          step.shell ?? this.spec.defaults.shell ?? this.options.executor.defaultShell?.();
         const wd = step.workingDirectory
           ? coerceString(this.evaluate(step.workingDirectory, fullEnv, "working-directory"))
           : this.spec.defaults.workingDirectory;
@@ -268,7 +269,7 @@ class JobRunner {
         | undefined;
       const processEnv = buildStepEnv(
         this.state,
-        this.options.baseEnv,
+        this.baseEnv(),
         stepEnv,
         this.stepFiles(),
         this.spec.runId,
@@ -335,7 +336,7 @@ class JobRunner {
     const files = this.stepFiles();
     const processEnv = buildStepEnv(
       this.state,
-      this.options.baseEnv,
+      this.baseEnv(),
       { ...env, ...post.env },
       files,
       this.spec.runId,

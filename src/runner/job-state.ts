@@ -23,6 +23,8 @@ export class JobState {
   /** `success` until a step fails without continue-on-error. */
   status: "success" | "failure" = "success";
   cancelled = false;
+  /** What the executor adds to the `job` context (`container`, `services`), once prepared. */
+  executorContext: Readonly<Record<string, unknown>> = {};
 
   constructor(
     readonly spec: JobSpec,
@@ -64,7 +66,7 @@ export class JobState {
       strategy,
       needs,
       steps: this.steps,
-      job: { status: this.cancelled ? "cancelled" : this.status },
+      job: { ...this.executorContext, status: this.cancelled ? "cancelled" : this.status },
       runner: {
         name: "trunkline",
         os: "Linux",

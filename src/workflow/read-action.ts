@@ -43,7 +43,20 @@ export type ActionRuns =
       readonly postIf: string;
     }
   | { readonly using: "composite"; readonly steps: readonly Step[] }
-  | { readonly using: "docker"; readonly image: string };
+  | {
+      readonly using: "docker";
+      /** `Dockerfile` (a path in the action) or `docker://image`. */
+      readonly image: string;
+      readonly entrypoint?: string;
+      readonly preEntrypoint?: string;
+      readonly preIf: string;
+      readonly postEntrypoint?: string;
+      readonly postIf: string;
+      /** The container's arguments; may read `inputs`, evaluated when the step runs. */
+      readonly args?: Template;
+      /** Extra environment of the container; may read `inputs`. */
+      readonly env?: Template;
+    };
 
 /** The result of reading an `action.yml`. */
 export interface ReadActionResult {
@@ -127,7 +140,22 @@ function convertRuns(runs: ActionTemplate["runs"], token: TemplateToken | undefi
     }
     return { using: "composite", steps };
   }
-  if (runs.using === "docker") return { using: "docker", image: runs.image };
+  if (runs.using === "docker") {
+    const part = (key: string) => entriesOf(token).find(([k]) => k === key)?.[1];
+    const args = part("args");
+    const env = part("env");
+    return {
+      using: "docker",
+      image: runs.image,
+      ...(runs.entrypoint !== undefined ? { entrypoint: runs.entrypoint } : {}),
+      ...(runs.preEntrypoint !== undefined ? { preEntrypoint: runs.preEntrypoint } : {}),
+      preIf: runs.preIf ?? "always()",
+      ...(runs.postEntrypoint !== undefined ? { postEntrypoint: runs.postEntrypoint } : {}),
+      postIf: runs.postIf ?? "always()",
+      ...(args ? { args: toTemplate(args) } : {}),
+      ...(env ? { env: toTemplate(env) } : {}),
+    };
+  }
   return {
     using: "node",
     version: runs.using,

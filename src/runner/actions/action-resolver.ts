@@ -18,6 +18,9 @@ import type {
 import { ActionMirror } from "./action-mirror.js";
 import { parseActionReference } from "./action-reference.js";
 import { findBuiltin } from "./builtin/index.js";
+import { runDockerAction } from "./docker-action.js";
+
+type DockerRuns = Extract<ActionManifest["runs"], { using: "docker" }>;
 
 /** Where remote actions come from and where resolved ones are kept. */
 export interface ActionResolverOptions {
@@ -46,7 +49,8 @@ interface ResolvedAction {
  * artifacts), then local actions (`./path`, from the workspace) and remote ones
  * (`owner/repo[/path]@ref`, from the configured mirrors, cached by commit). Node actions run
  * on the host's Node with their `pre` and `post`; composite actions run their steps in their
- * own scope. Docker actions need a container executor, which the host runner does not have.
+ * own scope. Docker actions (`docker://` steps and `runs.using: docker`) run through the
+ * job executor's container engine; on the host executor they fail with a message saying so.
  */
 export class ActionResolver implements ActionHost {
   private readonly mirror: ActionMirror;
@@ -62,9 +66,10 @@ export class ActionResolver implements ActionHost {
     if (findBuiltin(request.uses)) return undefined;
     const ref = parseActionReference(request.uses);
     if (ref?.kind !== "remote") return undefined;
-    const resolved = await this.resolve(request.uses, context.executor);
+    const resolved = await this.resolve(request.uses, context.executor.paths.workspace);
     if ("error" in resolved) return undefined; // reported when the step itself runs
     const runs = resolved.manifest.runs;
+    if (runs.using === "docker") return this.dockerPre(resolved, runs, request, context);
     if (runs.using !== "node" || !runs.pre) return undefined;
     const condition = evaluateTemplate(
       { kind: "expr", expr: runs.preIf },
@@ -105,17 +110,22 @@ export class ActionResolver implements ActionHost {
         cacheDir: this.options.actionsCacheDir,
       });
     }
-    const resolved = await this.resolve(request.uses, executor);
+    const ref = parseActionReference(request.uses);
+    if (ref?.kind === "docker") {
+      const spec = {
+        image: `docker://${ref.image}`,
+        inputs: request.with,
+        actionEnv: { GITHUB_ACTION: request.step.id },
+      };
+      return runDockerAction(spec, "main", request, context, request.env);
+    }
+    const resolved = await this.resolve(request.uses, executor.paths.workspace);
     if ("error" in resolved) return { ok: false, outputs: {}, message: resolved.error };
     const { manifest } = resolved;
     const inputs = this.inputs(manifest, request, context);
     switch (manifest.runs.using) {
       case "docker":
-        return {
-          ok: false,
-          outputs: {},
-          message: `'${request.uses}' is a Docker action: it needs the container executor, and this run uses the host executor (no Docker or Podman engine is configured)`,
-        };
+        return this.runDocker(resolved, manifest.runs, inputs, request, context);
       case "composite":
         return this.runComposite(resolved, manifest.runs.steps, inputs, request, context);
       default:
@@ -123,25 +133,32 @@ export class ActionResolver implements ActionHost {
     }
   }
 
+  /**
+   * Whether `uses` names a Docker action: `docker://`, or an action whose `runs.using` is
+   * docker (local actions are looked up under `workspace`). One that cannot be resolved is not.
+   */
+  async isDockerAction(uses: string, workspace: string): Promise<boolean> {
+    if (findBuiltin(uses)) return false;
+    const ref = parseActionReference(uses);
+    if (ref?.kind === "docker") return true;
+    const resolved = await this.resolve(uses, workspace);
+    return !("error" in resolved) && resolved.manifest.runs.using === "docker";
+  }
+
   private async resolve(
     uses: string,
-    executor: Executor,
+    workspace: string,
   ): Promise<ResolvedAction | { error: string }> {
     const ref = parseActionReference(uses);
     if (!ref)
       return {
         error: `'${uses}' is not an action reference: use ./path, owner/repo[/path]@ref or docker://image`,
       };
-    if (ref.kind === "docker") {
-      return {
-        error: `'${uses}' is a Docker action: it needs the container executor, and this run uses the host executor (no Docker or Podman engine is configured)`,
-      };
-    }
+    if (ref.kind === "docker") return { error: `'${uses}' is a Docker image, not an action` };
     let dir: string;
     let repository: string;
     let version: string;
     if (ref.kind === "local") {
-      const workspace = executor.paths.workspace;
       dir = resolve(workspace, ref.path);
       if (relative(workspace, dir).startsWith(".."))
         return { error: `'${uses}' points outside the workspace` };
@@ -209,6 +226,58 @@ export class ActionResolver implements ActionHost {
       }
     }
     return out;
+  }
+
+  /** Runs a Docker action's main entrypoint, and schedules its `post-entrypoint`. */
+  private async runDocker(
+    action: ResolvedAction,
+    runs: DockerRuns,
+    inputs: Record<string, string>,
+    request: ActionRequest,
+    context: ActionContext,
+  ): Promise<ActionResult> {
+    const spec = {
+      image: runs.image,
+      dir: action.dir,
+      runs,
+      inputs,
+      actionEnv: actionEnv(action, request, inputs),
+    };
+    if (runs.postEntrypoint) {
+      context.registerPost({
+        name: request.name.replace(/^Run /, ""),
+        if: runs.postIf,
+        env: {},
+        run: ({ env, output, signal }) =>
+          runDockerAction(spec, "post", { ...request, env }, { ...context, output, signal }, env),
+      });
+    }
+    return runDockerAction(spec, "main", request, context, request.env);
+  }
+
+  /** A Docker action's `pre-entrypoint`, when it has one and its `pre-if` holds. */
+  private dockerPre(
+    action: ResolvedAction,
+    runs: DockerRuns,
+    request: ActionRequest,
+    context: ActionContext,
+  ): PreStep | undefined {
+    if (!runs.preEntrypoint) return undefined;
+    const condition = evaluateTemplate(
+      { kind: "expr", expr: runs.preIf },
+      context.contexts(request.stepEnv),
+    );
+    if (!isTruthy(condition)) return undefined;
+    const inputs = this.inputs(action.manifest, request, context);
+    const spec = {
+      image: runs.image,
+      dir: action.dir,
+      runs,
+      inputs,
+      actionEnv: actionEnv(action, request, inputs),
+    };
+    return (output, signal) =>
+      runDockerAction(spec, "pre", request, { ...context, output, signal }, request.env);
   }
 
   private async runNode(
