@@ -1,11 +1,15 @@
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { HostExecutor } from "../executors/host/host-executor.js";
+import { TrunklineError } from "../common/errors.js";
+import { chooseExecutor } from "../executors/choose-executor.js";
+import type { Executor } from "../executors/executor.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
+import { archiveInto } from "../runner/commit-files.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
+import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
 import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
-import { materialiseSource } from "./job-source.js";
+import { sourceRepository } from "./job-source.js";
 
 /** What an agent needs besides its transport. */
 export interface JobAgentOptions {
@@ -98,28 +102,46 @@ export class JobAgent {
     }, this.options.heartbeatMs ?? 1_000);
     let result: JobResult;
     try {
-      const executor = new HostExecutor({ root });
-      await executor.prepare();
-      const repoRoot = await materialiseSource(
+      const repoRoot = await sourceRepository(
         lease.source,
-        executor.paths.workspace,
         join(this.options.workDir, "sources"),
         this.options.sourceHeaders,
       );
-      await writeEventFile(executor.paths, undefined, lease.spec);
+      const actionsDir = join(this.options.workDir, "actions");
       const actions = new ActionResolver({
         mirrors: [],
-        cacheDir: join(this.options.workDir, "actions"),
+        cacheDir: actionsDir,
         repoRoot,
         artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
         actionsCacheDir: join(this.options.workDir, "cache"),
       });
+      const sink = (event: RunnerEvent) => {
+        pending.push({ ...event, at: Date.now() });
+        if (pending.length >= 200) void flush();
+      };
+      // Plain jobs run on the host; container:, services: and Docker actions need an engine.
+      let executor: Executor;
+      try {
+        executor = await chooseExecutor(lease.spec, {
+          root,
+          repository: lease.source.name ?? "workspace",
+          mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
+          isDockerAction: (uses) => actions.isDockerAction(uses, repoRoot),
+          log: (text) => sink({ type: "log", job: lease.spec.key, stream: "runner", text }),
+        });
+      } catch (err) {
+        if (!(err instanceof TrunklineError)) throw err;
+        sink({ type: "log", job: lease.spec.key, stream: "runner", text: `Error: ${err.message}` });
+        throw err;
+      }
+      // The workspace is filled before any container starts: a job container mounts it.
+      await mkdir(executor.paths.workspace, { recursive: true });
+      await mkdir(executor.paths.files, { recursive: true });
+      await archiveInto(repoRoot, lease.source.sha, executor.paths.workspace);
+      await writeEventFile(executor.paths, undefined, lease.spec);
       result = await runJob(lease.spec, {
         executor,
-        sink: (event) => {
-          pending.push({ ...event, at: Date.now() });
-          if (pending.length >= 200) void flush();
-        },
+        sink,
         cancel: cancel.signal,
         actions,
         baseEnv: this.options.baseEnv,
@@ -128,7 +150,8 @@ export class JobAgent {
       result = {
         status: "failure",
         outputs: {},
-        reason: `runner error: ${(err as Error).message}`,
+        reason:
+          err instanceof TrunklineError ? err.message : `runner error: ${(err as Error).message}`,
       };
     } finally {
       clearInterval(timer);

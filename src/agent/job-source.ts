@@ -13,21 +13,17 @@ const exec = promisify(execFile);
 const fetching = new Map<string, Promise<void>>();
 
 /**
- * Puts a job's commit into its workspace. A repository on this machine (a path) is read in
- * place. A remote one is fetched into a cache repository kept per remote under `cacheDir`
- * (only the commit, shallow, and only when the cache does not have it yet), so jobs of the
- * same commit fetch once. Resolves to the repository the job's actions read from.
+ * The repository on this machine that holds a job's commit. A repository on this machine (a
+ * path) is used in place. A remote one is fetched into a cache repository kept per remote
+ * under `cacheDir` (only the commit, shallow, and only when the cache does not have it
+ * yet), so jobs of the same commit fetch once.
  */
-export async function materialiseSource(
+export async function sourceRepository(
   source: JobSource,
-  workspace: string,
   cacheDir: string,
   headers: Readonly<Record<string, string>> = {},
 ): Promise<string> {
-  if (existsSync(source.repository)) {
-    await archiveInto(source.repository, source.sha, workspace);
-    return source.repository;
-  }
+  if (existsSync(source.repository)) return source.repository;
   const repo = join(
     cacheDir,
     `${createHash("sha256").update(source.repository).digest("hex").slice(0, 16)}.git`,
@@ -39,6 +35,17 @@ export async function materialiseSource(
     mine.catch(() => undefined),
   );
   await mine;
+  return repo;
+}
+
+/** Puts a job's commit into its workspace; resolves to the repository it came from. */
+export async function materialiseSource(
+  source: JobSource,
+  workspace: string,
+  cacheDir: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<string> {
+  const repo = await sourceRepository(source, cacheDir, headers);
   await archiveInto(repo, source.sha, workspace);
   return repo;
 }
