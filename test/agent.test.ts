@@ -297,4 +297,93 @@ describe.concurrent("runner agents", () => {
     expect(ended.lines).not.toContain("tick 100");
     expect(await server.stop("SIGTERM")).toBe(0);
   }, 120_000);
+
+  test("the server killed mid-job and started again: the agent goes on, nothing lost or doubled", async () => {
+    const dataDir = tempDir("trunkline-agent-server-");
+    let server = await startServerProcess({ dataDir, extraArgs: ["--runner-capacity", "0"] });
+    children.push(server.child);
+    const port = new URL(server.base).port;
+    const api = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${server.base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${server.token}`,
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return r.status === 204 ? undefined : r.json();
+    };
+    await api("POST", "/api/v1/repositories", { name: "app" });
+    const work = tempDir("trunkline-agent-work-");
+    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
+    writeFileSync(
+      join(work, ".github", "workflows", "ticks.yml"),
+      [
+        "name: Ticks",
+        "on: push",
+        "jobs:",
+        "  tick:",
+        "    runs-on: linux",
+        "    steps:",
+        "      - run: for i in $(seq 1 40); do echo tick $i; sleep 0.2; done",
+        "  after:",
+        "    needs: tick",
+        "    runs-on: linux",
+        "    steps: [{ run: 'echo after ${{ needs.tick.result }}' }]",
+        "",
+      ].join("\n"),
+    );
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.email=a@example.com", "-c", "user.name=a", ...args], {
+        cwd: work,
+      });
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-q", "-m", "ticks");
+    await startAgent(server, "linux");
+    git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
+    const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
+      for (let i = 0; i < 900; i++) {
+        const v = await probe().catch(() => undefined);
+        if (v !== undefined) return v;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("timed out");
+    };
+    const state = async () => {
+      const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as { id: string }[];
+      const shown = (await api("GET", `/api/v1/runs/${run?.id}`)) as {
+        status: string;
+        jobs: Job[];
+      };
+      const logs: Record<string, string[]> = {};
+      for (const job of shown.jobs)
+        logs[job.name] = (
+          (await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] }
+        ).lines;
+      return { run: shown, logs };
+    };
+    await waitFor(async () => ((await state()).logs.tick?.includes("tick 5") ? true : undefined));
+    expect(await server.stop("SIGKILL")).toBeNull();
+    await new Promise((r) => setTimeout(r, 1_500));
+    server = await startServerProcess({
+      dataDir,
+      extraArgs: ["--runner-capacity", "0", "--port", port],
+    });
+    children.push(server.child);
+    expect(server.stderr()).toContain("carrying on 1 run(s) the last stop left unfinished");
+    const ended = await waitFor(async () => {
+      const now = await state();
+      return now.run.status === "success" || now.run.status === "failure" ? now : undefined;
+    });
+    expect(Object.fromEntries(ended.run.jobs.map((j) => [j.name, j.status]))).toEqual({
+      tick: "success",
+      after: "success",
+    });
+    const ticks = (ended.logs.tick ?? []).filter((l) => l.startsWith("tick "));
+    expect(ticks).toEqual(Array.from({ length: 40 }, (_, i) => `tick ${i + 1}`));
+    expect(ended.logs.after).toContain("after success");
+    expect(await server.stop("SIGTERM")).toBe(0);
+  }, 120_000);
 });

@@ -9,7 +9,6 @@ import { RunService } from "../server/runs/run-service.js";
 import { Scheduler } from "../server/runs/scheduler.js";
 import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
-import { resolveUnfinished } from "../store/run-recorder.js";
 import type { Output } from "./terminal.js";
 
 /** Options of `trunkline serve` and of the commands that work on a server's store. */
@@ -50,11 +49,6 @@ export async function serveCommand(
     ...(options.database ? { url: options.database } : {}),
   });
   const box = new SecretBox(loadMasterKey({ file: join(dataDir, "master.key") }));
-  const ended = await resolveUnfinished(store.db);
-  if (ended > 0)
-    io.err(
-      `trunkline: ${ended} run(s) left unfinished by the last stop ended as failures (server_restarted)`,
-    );
   const tokens = await store.db.selectFrom("tokens").select("id").limit(1).execute();
   if (tokens.length === 0) {
     const file = join(dataDir, "admin-token");
@@ -100,6 +94,12 @@ export async function serveCommand(
     jobs: service.jobs,
   });
   await service.startRunners();
+  const { resumed, ended } = await service.resumeUnfinished();
+  if (resumed > 0) io.err(`trunkline: carrying on ${resumed} run(s) the last stop left unfinished`);
+  if (ended > 0)
+    io.err(
+      `trunkline: ${ended} run(s) left unfinished by the last stop could not be carried on and ended as failures (server_restarted)`,
+    );
   scheduler.start();
   const address = await app.listen({ port: options.port, host: options.host });
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);

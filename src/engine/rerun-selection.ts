@@ -69,3 +69,39 @@ function jobIdOf(key: string): string {
 function combined(statuses: readonly JobStatus[]): JobStatus {
   return statuses.length > 0 && statuses.every((s) => s === "skipped") ? "skipped" : "success";
 }
+
+/**
+ * What a resumed attempt keeps: every job all of whose rows have finished, with its status
+ * (failed ones stay failed) and outputs. Jobs still queued or running are not kept: the
+ * engine reaches them again and waits for them where they are.
+ */
+export function reuseFinished(
+  workflow: Workflow,
+  rows: readonly PreviousJob[],
+): Map<string, ReusedResult> {
+  const prefix = `${workflow.file} / `;
+  const byJob = new Map<string, PreviousJob[]>();
+  for (const row of rows) {
+    if (!row.key.startsWith(prefix)) continue;
+    const id = jobIdOf(row.key.slice(prefix.length));
+    byJob.set(id, [...(byJob.get(id) ?? []), row]);
+  }
+  const reuse = new Map<string, ReusedResult>();
+  for (const job of workflow.jobs) {
+    const mine = byJob.get(job.id);
+    if (!mine?.every((r) => FINISHED.has(r.status))) continue;
+    const statuses = mine.map((r) => r.status);
+    const status: JobStatus = statuses.includes("failure")
+      ? "failure"
+      : statuses.includes("cancelled")
+        ? "cancelled"
+        : statuses.every((x) => x === "skipped")
+          ? "skipped"
+          : "success";
+    reuse.set(`${prefix}${job.id}`, {
+      status,
+      outputs: Object.assign({}, ...mine.map((r) => r.outputs)),
+    });
+  }
+  return reuse;
+}

@@ -185,6 +185,57 @@ export class JobQueue {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** The newest entry of a job in a run attempt, if it was ever queued. */
+  async latest(
+    runId: string,
+    attempt: number,
+    jobKey: string,
+  ): Promise<{ id: string; state: string; appliedSeq: number; result?: QueueResult } | undefined> {
+    const row = await this.db
+      .selectFrom("queue")
+      .select(["id", "state", "applied_seq", "result"])
+      .where("run_id", "=", runId)
+      .where("attempt", "=", attempt)
+      .where("job_key", "=", jobKey)
+      .orderBy("enqueued_at", "desc")
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      state: row.state,
+      appliedSeq: Number(row.applied_seq),
+      ...(row.result ? { result: JSON.parse(row.result) as QueueResult } : {}),
+    };
+  }
+
+  /** Records that the runner's batches up to `seq` are in the store. */
+  async applied(entryId: string, token: number, seq: number): Promise<void> {
+    await this.db
+      .updateTable("queue")
+      .set({ applied_seq: seq })
+      .where("id", "=", entryId)
+      .where("lease_token", "=", token)
+      .execute();
+  }
+
+  /**
+   * Ends the leases a runner held (it is gone: an embedded runner whose server stopped);
+   * resolves to how many.
+   */
+  async loseRunner(runnerId: string, reason: string): Promise<number> {
+    const result = await this.db
+      .updateTable("queue")
+      .set({
+        state: "lost",
+        finished_at: this.now(),
+        result: JSON.stringify({ status: "failure", outputs: {}, reason }),
+      })
+      .where("state", "=", "leased")
+      .where("runner_id", "=", runnerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /** An entry's state and result. */
   async entry(
     entryId: string,

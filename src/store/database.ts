@@ -195,6 +195,8 @@ export interface QueueTable {
   finished_at: number | null;
   /** The job's result (status, outputs, reason), JSON, once done. */
   result: string | null;
+  /** The last event batch from the runner that is in the store. */
+  applied_seq: ColumnType<number, number | undefined, number>;
 }
 
 /** The append-only event log: every state change, in order. */

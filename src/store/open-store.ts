@@ -8,6 +8,7 @@ import type { Database } from "./database.js";
 import { initialSchema } from "./migrations/0001-initial.js";
 import { remotesRerunsSchedules } from "./migrations/0002-remotes-reruns-schedules.js";
 import { queueSchema } from "./migrations/0003-queue.js";
+import { appliedBatches } from "./migrations/0004-applied-batches.js";
 
 /** Which database a store uses. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -79,6 +80,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0001-initial": initialSchema(dialect),
     "0002-remotes-reruns-schedules": remotesRerunsSchedules(dialect),
     "0003-queue": queueSchema(dialect),
+    "0004-applied-batches": appliedBatches(),
   };
 }
 

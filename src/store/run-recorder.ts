@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { RunEvent } from "../engine/run-events.js";
 import type { Database } from "./database.js";
 import { appendEvents } from "./event-log.js";
@@ -28,6 +28,30 @@ export class RunRecorder {
     private readonly runId: string,
     private readonly attempt = 1,
   ) {}
+
+  /**
+   * A recorder that carries on an attempt a stopped server was recording: it knows the job
+   * rows already written and where each job's log stands, so lines go on without a gap.
+   */
+  static async resume(db: Kysely<Database>, runId: string, attempt: number): Promise<RunRecorder> {
+    const recorder = new RunRecorder(db, runId, attempt);
+    const jobs = await db
+      .selectFrom("jobs")
+      .select(["id", "key"])
+      .where("run_id", "=", runId)
+      .where("attempt", "=", attempt)
+      .execute();
+    for (const job of jobs) {
+      recorder.jobIds.set(job.key, job.id);
+      const end = await db
+        .selectFrom("log_chunks")
+        .select((eb) => eb.fn.max(eb("offset", "+", eb.ref("line_count"))).as("end"))
+        .where("job_id", "=", job.id)
+        .executeTakeFirst();
+      recorder.written.set(job.key, Number(end?.end ?? 0));
+    }
+    return recorder;
+  }
 
   /** Records an event (asynchronously, in order). */
   handle(event: RunEvent): void {
@@ -59,7 +83,11 @@ export class RunRecorder {
       case "run.started":
         await db
           .updateTable("runs")
-          .set({ status: "in_progress", started_at: event.at })
+          .set({
+            status: "in_progress",
+            // A resumed attempt keeps the time it first started.
+            started_at: sql<number>`coalesce(started_at, ${event.at})`,
+          })
           .where("id", "=", this.runId)
           .execute();
         return;
@@ -266,13 +294,22 @@ export async function readLog(
 }
 
 /**
- * Ends what a stopped server left unfinished: runs and jobs still queued or in progress were
- * running in that process, so they end as failures with the reason `server_restarted`
- * instead of staying stuck. Returns how many runs it ended.
+ * Ends what a stopped server left unfinished and cannot be carried on (all such runs, or
+ * `only` these): runs and jobs still queued or in progress end as failures with the reason
+ * `server_restarted` instead of staying stuck. Returns how many runs it ended.
  */
-export async function resolveUnfinished(db: Kysely<Database>, now = Date.now()): Promise<number> {
+export async function resolveUnfinished(
+  db: Kysely<Database>,
+  now = Date.now(),
+  only?: readonly string[],
+): Promise<number> {
   const open = ["queued", "in_progress"];
-  const runs = await db.selectFrom("runs").select("id").where("status", "in", open).execute();
+  if (only && only.length === 0) return 0;
+  let query = db.selectFrom("runs").select("id").where("status", "in", open);
+  if (only) query = query.where("id", "in", only);
+  const runs = await query.execute();
+  if (runs.length === 0) return 0;
+  const ids = runs.map((r) => r.id);
   // Their jobs' queue entries go with them: no runner may take or finish them now.
   await db
     .updateTable("queue")
@@ -282,27 +319,27 @@ export async function resolveUnfinished(db: Kysely<Database>, now = Date.now()):
       result: JSON.stringify({ status: "failure", outputs: {}, reason: "server_restarted" }),
     })
     .where("state", "in", ["queued", "leased"])
+    .where("run_id", "in", ids)
     .execute();
   await db
     .updateTable("jobs")
     .set({ status: "failure", reason: "server_restarted", finished_at: now })
     .where("status", "in", open)
+    .where("run_id", "in", ids)
     .execute();
   await db
     .updateTable("runs")
     .set({ status: "failure", finished_at: now })
-    .where("status", "in", open)
+    .where("id", "in", ids)
     .execute();
-  if (runs.length > 0) {
-    await appendEvents(
-      db,
-      runs.map((r) => ({
-        runId: r.id,
-        type: "run.finished",
-        at: now,
-        data: { status: "failure", reason: "server_restarted" },
-      })),
-    );
-  }
+  await appendEvents(
+    db,
+    runs.map((r) => ({
+      runId: r.id,
+      type: "run.finished",
+      at: now,
+      data: { status: "failure", reason: "server_restarted" },
+    })),
+  );
   return runs.length;
 }

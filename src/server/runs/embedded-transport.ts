@@ -9,7 +9,11 @@ const CLAIM_WAIT_MS = 30_000;
 export function embeddedTransport(dispatch: JobDispatch, runner: QueueRunner): AgentTransport {
   return {
     claim: (signal) => dispatch.claim(runner, CLAIM_WAIT_MS, signal),
-    send: (lease, seq, events) => dispatch.send(lease.entryId, lease.token, seq, events),
+    send: async (lease, seq, events) => {
+      const answer = await dispatch.send(lease.entryId, lease.token, seq, events);
+      if (answer === "later") throw new Error("the server is not running this job's run yet");
+      return answer === "ok";
+    },
     heartbeat: (lease) => dispatch.heartbeat(lease.entryId, lease.token),
     complete: (lease, result) => dispatch.complete(lease.entryId, lease.token, result),
   };

@@ -32,8 +32,10 @@ export interface Attempt {
   readonly workflow: Workflow;
   readonly event: TriggerEvent;
   readonly config: RepoConfig;
-  /** Results kept from the previous attempt (a re-run of failed jobs). */
+  /** Results kept from the previous attempt (a re-run of failed jobs), or of this one (a resume). */
   readonly reuse?: ReadonlyMap<string, ReusedResult>;
+  /** Carries on an attempt a stopped server was running: its rows and logs go on. */
+  readonly resume?: boolean;
 }
 
 /**
@@ -49,7 +51,9 @@ export async function executeAttempt(
 ): Promise<void> {
   const { db } = deps.store;
   const { event, workflow, bare } = attempt;
-  const recorder = new RunRecorder(db, attempt.runId, attempt.attempt);
+  const recorder = attempt.resume
+    ? await RunRecorder.resume(db, attempt.runId, attempt.attempt)
+    : new RunRecorder(db, attempt.runId, attempt.attempt);
   const fromFork = event.fromFork === true;
   const scope = { repositoryId: attempt.repositoryId, fromFork };
 
@@ -80,6 +84,7 @@ export async function executeAttempt(
               attempt: attempt.attempt,
               source: { repository: bare, sha: event.sha, name: basename(bare, ".git") },
               sink: (e) => recorder.handle(e),
+              settle: () => recorder.flush(),
             },
             spec,
             jobCancel,

@@ -62,7 +62,13 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
     async () => {
       const events: RunEvent[] = [];
       const result = dispatch.execute(
-        { runId: "run-1", attempt: 1, source, sink: (e) => events.push(e) },
+        {
+          runId: "run-1",
+          attempt: 1,
+          source,
+          sink: (e) => events.push(e),
+          settle: async () => undefined,
+        },
         spec("build"),
         new AbortController().signal,
       );
@@ -72,10 +78,10 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const entry = lease?.entryId ?? "";
       const log = (text: string) =>
         ({ type: "log", job: "ci.yml / build", stream: "stdout", text, at: 1 }) as const;
-      expect(await dispatch.send(entry, 1, 1, [log("one")])).toBe(true);
-      expect(await dispatch.send(entry, 1, 1, [log("one")])).toBe(true); // a retry
-      expect(await dispatch.send(entry, 1, 2, [log("two")])).toBe(true);
-      expect(await dispatch.send(entry, 2, 3, [log("forged")])).toBe(false);
+      expect(await dispatch.send(entry, 1, 1, [log("one")])).toBe("ok");
+      expect(await dispatch.send(entry, 1, 1, [log("one")])).toBe("ok"); // a retry
+      expect(await dispatch.send(entry, 1, 2, [log("two")])).toBe("ok");
+      expect(await dispatch.send(entry, 2, 3, [log("forged")])).toBe("stale");
       expect(await dispatch.complete(entry, 1, { status: "success", outputs: { a: "1" } })).toBe(
         true,
       );
@@ -84,14 +90,14 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       expect(
         events.filter((e) => e.type === "log").map((e) => (e as { text: string }).text),
       ).toEqual(["one", "two"]);
-      expect(await dispatch.send(entry, 1, 4, [log("late")])).toBe(false);
+      expect(await dispatch.send(entry, 1, 4, [log("late")])).toBe("stale");
     },
   );
 
   test.runIf(context.available)("a cancel reaches the runner through its heartbeat", async () => {
     const cancel = new AbortController();
     const result = dispatch.execute(
-      { runId: "run-1", attempt: 1, source, sink: () => undefined },
+      { runId: "run-1", attempt: 1, source, sink: () => undefined, settle: async () => undefined },
       spec("deploy"),
       cancel.signal,
     );
@@ -119,14 +125,20 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const waiting = other.claim(runner, 60_000);
       await new Promise((r) => setTimeout(r, 100));
       const result = dispatch.execute(
-        { runId: "run-1", attempt: 1, source, sink: () => undefined },
+        {
+          runId: "run-1",
+          attempt: 1,
+          source,
+          sink: () => undefined,
+          settle: async () => undefined,
+        },
         spec("test"),
         new AbortController().signal,
       );
       const lease = await waiting;
       expect(lease?.spec.key).toBe("ci.yml / test");
-      // The job's events go to the process that queued it: the other answers false.
-      expect(await other.send(lease?.entryId ?? "", lease?.token ?? 0, 1, [])).toBe(false);
+      // The job's events go to the process that queued it: the other says to send them later.
+      expect(await other.send(lease?.entryId ?? "", lease?.token ?? 0, 1, [])).toBe("later");
       await dispatch.complete(lease?.entryId ?? "", lease?.token ?? 0, {
         status: "success",
         outputs: {},

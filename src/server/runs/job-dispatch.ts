@@ -24,6 +24,8 @@ export const DEFAULT_LEASE_MS = 30_000;
 /** A job the engine handed out, waiting for its runner. */
 interface Waiting {
   readonly sink: (event: RunEvent) => void;
+  /** Resolves once every event sunk so far is in the store. */
+  readonly settle: () => Promise<void>;
   readonly resolve: (result: JobResult) => void;
   cancelRequested: boolean;
   /** The last event batch applied, so a retried batch is applied once. */
@@ -109,10 +111,27 @@ export class JobDispatch {
    * cancel withdraws a job no runner has yet, and asks the runner of a running one to end it.
    */
   async execute(
-    job: { runId: string; attempt: number; source: JobSource; sink: (event: RunEvent) => void },
+    job: {
+      runId: string;
+      attempt: number;
+      source: JobSource;
+      sink: (event: RunEvent) => void;
+      settle: () => Promise<void>;
+    },
     spec: JobSpec,
     cancel: AbortSignal,
   ): Promise<JobResult> {
+    // A job a stopped server had queued: wait for it again where it is (a runner may be
+    // running it), or take the end it already had.
+    const earlier = await this.queue.latest(job.runId, job.attempt, spec.key);
+    if (earlier && earlier.state !== "queued" && earlier.state !== "leased")
+      return (
+        (earlier.result as JobResult | undefined) ?? {
+          status: "failure",
+          outputs: {},
+          reason: "runner_lost",
+        }
+      );
     const sealed = this.options.box.seal(JSON.stringify({ spec, source: job.source }), "queue");
     job.sink({
       type: "job.waiting",
@@ -122,7 +141,7 @@ export class JobDispatch {
       at: Date.now(),
     });
     // The job is known here before it is in the queue: a runner may take it the moment it is.
-    const entryId = randomUUID();
+    const entryId = earlier?.id ?? randomUUID();
     let settle: (result: JobResult) => void = () => undefined;
     const done = new Promise<JobResult>((resolve) => {
       settle = resolve;
@@ -135,15 +154,21 @@ export class JobDispatch {
     };
     const waiting: Waiting = {
       sink: job.sink,
+      settle: job.settle,
       resolve: (result) => {
         this.waiting.delete(entryId);
         cancel.removeEventListener("abort", onCancel);
         settle(result);
       },
       cancelRequested: false,
-      applied: 0,
+      applied: earlier?.appliedSeq ?? 0,
     };
     this.waiting.set(entryId, waiting);
+    if (earlier) {
+      if (cancel.aborted) onCancel();
+      else cancel.addEventListener("abort", onCancel, { once: true });
+      return done;
+    }
     await this.queue.enqueue({
       id: entryId,
       runId: job.runId,
@@ -212,20 +237,28 @@ export class JobDispatch {
     }
   }
 
-  /** Applies a batch of a job's events; false when the token is stale (nothing applied). */
+  /**
+   * Applies a batch of a job's events: `stale` when the token is not the lease's (nothing
+   * applied), `later` when the lease holds but this server is not (yet) running the job's
+   * run (it is starting up and carrying runs on): the runner should send it again.
+   */
   async send(
     entryId: string,
     token: number,
     seq: number,
     events: readonly TimedRunnerEvent[],
-  ): Promise<boolean> {
-    if (!(await this.queue.holds(entryId, token))) return false;
+  ): Promise<"ok" | "stale" | "later"> {
+    if (!(await this.queue.holds(entryId, token))) return "stale";
     const waiting = this.waiting.get(entryId);
-    if (!waiting) return false;
-    if (seq <= waiting.applied) return true; // a retry of a batch already applied
-    waiting.applied = seq;
+    if (!waiting) return "later";
+    if (seq <= waiting.applied) return "ok"; // a retry of a batch already applied
     for (const event of events) waiting.sink(event);
-    return true;
+    // Answered only once the batch is in the store, and remembered there, so a batch sent
+    // again after a crash of this server is neither lost nor applied twice.
+    await waiting.settle();
+    await this.queue.applied(entryId, token, seq);
+    waiting.applied = seq;
+    return "ok";
   }
 
   /** Renews a lease; says whether it is still held and whether the job was cancelled. */
@@ -239,6 +272,11 @@ export class JobDispatch {
     const done = await this.queue.complete(entryId, token, result);
     if (done) this.waiting.get(entryId)?.resolve(result);
     return done;
+  }
+
+  /** Ends the leases of a runner that is gone (the embedded runner of a stopped server). */
+  loseRunner(runnerId: string, reason: string): Promise<number> {
+    return this.queue.loseRunner(runnerId, reason);
   }
 
   /** Fails the jobs whose runners stopped renewing their leases. */

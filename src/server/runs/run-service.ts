@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import { JobAgent } from "../../agent/job-agent.js";
-import { reuseForFailedRerun } from "../../engine/rerun-selection.js";
+import { reuseFinished, reuseForFailedRerun } from "../../engine/rerun-selection.js";
 import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
 import { planRun } from "../../planner/plan-run.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
+import { resolveUnfinished } from "../../store/run-recorder.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
 import type { RefUpdate } from "../git/git-http.js";
@@ -17,6 +18,8 @@ import { changedBetween, configAt, resolveCommit, workflowsAt } from "./git-sour
 import { JobDispatch } from "./job-dispatch.js";
 
 const ZERO = "0".repeat(40);
+/** The embedded runner's id in the queue. */
+const EMBEDDED = "embedded";
 const RUNNING: ReadonlySet<string> = new Set(["queued", "in_progress"]);
 
 /** What the server's in-process runner needs. */
@@ -74,7 +77,7 @@ export class RunService {
     await this.jobs.start();
     const capacity = this.options.embeddedCapacity ?? 2;
     if (capacity === 0) return;
-    const runner = { id: "embedded", labels: [...DEFAULT_LABELS] };
+    const runner = { id: EMBEDDED, labels: [...DEFAULT_LABELS] };
     this.jobs.addLocalRunner(runner);
     const agent = new JobAgent({
       transport: embeddedTransport(this.jobs, runner),
@@ -312,6 +315,81 @@ export class RunService {
       ),
     );
     return { attempt };
+  }
+
+  /**
+   * Carries on the runs a stopped server left queued or running: each attempt resumes with
+   * its finished jobs kept as they ended; jobs a remote agent still holds are waited for
+   * where they are (their agents keep running and retry their writes); jobs the stopped
+   * server's embedded runner held died with it and end as `runner_lost`. A run whose
+   * workflow can no longer be read ends as `server_restarted`. Call after `startRunners`.
+   */
+  async resumeUnfinished(): Promise<{ resumed: number; ended: number }> {
+    const { db } = this.options.store;
+    await this.jobs.loseRunner(EMBEDDED, "runner_lost");
+    const runs = await db
+      .selectFrom("runs")
+      .innerJoin("repositories", "repositories.id", "runs.repository_id")
+      .select([
+        "runs.id",
+        "runs.number",
+        "runs.attempt",
+        "runs.workflow_file",
+        "runs.sha",
+        "runs.trigger",
+        "repositories.id as repositoryId",
+        "repositories.name as repository",
+      ])
+      .where("runs.status", "in", ["queued", "in_progress"])
+      .execute();
+    const unresumable: string[] = [];
+    let resumed = 0;
+    for (const run of runs) {
+      const bare = this.bareOf(run.repository);
+      const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
+      if (!workflow || run.trigger === "{}") {
+        unresumable.push(run.id);
+        continue;
+      }
+      const attempt = Number(run.attempt);
+      const rows = await db
+        .selectFrom("jobs")
+        .select(["key", "status", "outputs"])
+        .where("run_id", "=", run.id)
+        .where("attempt", "=", attempt)
+        .execute();
+      const reuse = reuseFinished(
+        workflow,
+        rows.map((r) => ({
+          key: r.key,
+          status: r.status,
+          outputs: JSON.parse(r.outputs) as Record<string, string>,
+        })),
+      );
+      const config = await configAt(bare, run.sha);
+      const event = JSON.parse(run.trigger) as TriggerEvent;
+      this.launch(run.id, () =>
+        executeAttempt(
+          this.attemptDeps(),
+          {
+            runId: run.id,
+            runNumber: Number(run.number),
+            attempt,
+            repositoryId: run.repositoryId,
+            bare,
+            workflow,
+            event,
+            config,
+            reuse,
+            resume: true,
+          },
+          this.cancelSignal(run.id),
+        ),
+      );
+      resumed++;
+    }
+    const ended = await resolveUnfinished(db, Date.now(), unresumable);
+    return { resumed, ended };
   }
 
   /** Cancels a run this server is running; false when it is not running here. */
