@@ -162,6 +162,14 @@ describe.concurrent.each([
       const [main, feature, tag] = finished.map((r) =>
         Object.fromEntries(r.jobs.map((j) => [j.name, j.status])),
       );
+      // A failed job's log, to say why when the table below does not hold.
+      for (const run of finished)
+        for (const job of run.jobs.filter((j) => j.status === "failure")) {
+          const log = await api<{ lines: string[] }>(`/api/v1/jobs/${job.id}/logs`);
+          console.error(
+            `${run.ref} ${job.name} failed (${job.reason}):\n${log.lines.slice(-30).join("\n")}`,
+          );
+        }
       const ran = (...names: string[]) => Object.fromEntries(names.map((n) => [n, "success"]));
       const skipped = (...names: string[]) => Object.fromEntries(names.map((n) => [n, "skipped"]));
       // The seed guide's Branch Workflows table.

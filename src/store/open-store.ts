@@ -44,6 +44,9 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   let store: Store;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection the database ends (a restart, a dropped database) is thrown away by
+    // the pool and replaced on the next query; it must not end the process.
+    pool.on("error", () => undefined);
     try {
       const client = await pool.connect();
       client.release();
