@@ -53,10 +53,20 @@ export class RunRecorder {
     return recorder;
   }
 
-  /** Records an event (asynchronously, in order). */
+  /**
+   * Records an event (asynchronously, in order). A write the store refuses for a while (a
+   * database restart, a dropped connection) is tried again until it goes through, so an
+   * outage delays the record but loses nothing; every write is safe to repeat.
+   */
   handle(event: RunEvent): void {
+    // Log lines wait in memory, in order; chunk writes take them from there.
+    if (event.type === "log") {
+      const lines = this.pending.get(event.job) ?? [];
+      lines.push(event.text);
+      this.pending.set(event.job, lines);
+    }
     this.chain = this.chain
-      .then(() => this.write(event))
+      .then(() => persist(() => this.write(event)))
       .catch((err: Error) => {
         this.failure ??= err;
       });
@@ -67,7 +77,7 @@ export class RunRecorder {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await this.chain;
-    for (const job of this.pending.keys()) await this.writeChunk(job);
+    for (const job of this.pending.keys()) await persist(() => this.writeChunk(job));
     if (this.failure) throw this.failure;
   }
 
@@ -149,6 +159,7 @@ export class RunRecorder {
             started_at: event.at,
             finished_at: null,
           })
+          .onConflict((oc) => oc.columns(["job_id", "number"]).doNothing())
           .execute();
         return;
       }
@@ -180,16 +191,15 @@ export class RunRecorder {
               started_at: event.at,
               finished_at: event.at,
             })
+            .onConflict((oc) => oc.columns(["job_id", "number"]).doNothing())
             .execute();
         }
         await this.writeChunk(event.job);
         return;
       }
       case "log": {
-        const lines = this.pending.get(event.job) ?? [];
-        lines.push(event.text);
-        this.pending.set(event.job, lines);
-        if (lines.length >= CHUNK_LINES) await this.writeChunk(event.job);
+        if ((this.pending.get(event.job)?.length ?? 0) >= CHUNK_LINES)
+          await this.writeChunk(event.job);
         else this.flushSoon(event.job);
         return;
       }
@@ -221,7 +231,7 @@ export class RunRecorder {
     const timer = setTimeout(() => {
       this.timers.delete(job);
       this.chain = this.chain
-        .then(() => this.writeChunk(job))
+        .then(() => persist(() => this.writeChunk(job)))
         .catch((err: Error) => {
           this.failure ??= err;
         });
@@ -233,12 +243,10 @@ export class RunRecorder {
   private async ensureJob(key: string, name: string, status: string): Promise<string> {
     const known = this.jobIds.get(key);
     if (known) return known;
-    const id = randomUUID();
-    this.jobIds.set(key, id);
     await this.db
       .insertInto("jobs")
       .values({
-        id,
+        id: randomUUID(),
         run_id: this.runId,
         attempt: this.attempt,
         key,
@@ -249,21 +257,33 @@ export class RunRecorder {
         finished_at: null,
         outputs: "{}",
       })
+      .onConflict((oc) => oc.columns(["run_id", "attempt", "key"]).doNothing())
       .execute();
-    return id;
+    const row = await this.db
+      .selectFrom("jobs")
+      .select("id")
+      .where("run_id", "=", this.runId)
+      .where("attempt", "=", this.attempt)
+      .where("key", "=", key)
+      .executeTakeFirstOrThrow();
+    this.jobIds.set(key, row.id);
+    return row.id;
   }
 
+  /** Writes a job's waiting lines as one chunk; state moves on only once it is stored. */
   private async writeChunk(job: string): Promise<void> {
     const lines = this.pending.get(job);
     if (!lines || lines.length === 0) return;
-    this.pending.set(job, []);
+    const taken = lines.slice();
     const id = await this.ensureJob(job, job, "in_progress");
     const offset = this.written.get(job) ?? 0;
-    this.written.set(job, offset + lines.length);
     await this.db
       .insertInto("log_chunks")
-      .values({ job_id: id, offset, lines: lines.join("\n"), line_count: lines.length })
+      .values({ job_id: id, offset, lines: taken.join("\n"), line_count: taken.length })
+      .onConflict((oc) => oc.columns(["job_id", "offset"]).doNothing())
       .execute();
+    lines.splice(0, taken.length);
+    this.written.set(job, offset + taken.length);
   }
 }
 
@@ -342,4 +362,41 @@ export async function resolveUnfinished(
     })),
   );
   return runs.length;
+}
+
+/** How long a write keeps being tried while the store is unreachable. */
+const PERSIST_FOR_MS = 5 * 60_000;
+
+/** Errors that say the store is away for now (it will take the same write later). */
+function transient(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EPIPE",
+      "ETIMEDOUT",
+      "SQLITE_BUSY",
+      "57P01",
+      "57P02",
+      "57P03",
+    ].includes(e.code ?? "") ||
+    (e.code ?? "").startsWith("08") ||
+    /Connection terminated|connection ended|Client has encountered a connection error/i.test(
+      e.message ?? "",
+    )
+  );
+}
+
+/** Runs a store write, trying it again with backoff while the store is away. */
+async function persist<T>(write: () => Promise<T>): Promise<T> {
+  const giveUp = Date.now() + PERSIST_FOR_MS;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!transient(err) || Date.now() > giveUp) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
