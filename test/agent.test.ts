@@ -295,6 +295,25 @@ describe.concurrent("runner agents", () => {
     expect(ended.job?.status).toBe("cancelled");
     expect(ended.lines).toContain("finally");
     expect(ended.lines).not.toContain("tick 100");
+
+    // A cancel that races the assignment (the agent is idle and claims at once): whichever
+    // comes first, the job ends cancelled and the agent is free again.
+    for (let round = 0; round < 3; round++) {
+      const racing = await dispatch();
+      await api("POST", `/api/v1/runs/${racing}/cancel`);
+      const raced = await waitFor(async () => {
+        const { run, job } = await logOf(racing);
+        return run.status !== "queued" && run.status !== "in_progress" ? { run, job } : undefined;
+      });
+      expect([raced.run.status, raced.job?.status ?? "cancelled"]).toEqual([
+        "cancelled",
+        "cancelled",
+      ]);
+    }
+    // And the agent still takes jobs.
+    const next = await dispatch();
+    await waitFor(async () => ((await logOf(next)).lines.includes("tick 1") ? true : undefined));
+    await api("POST", `/api/v1/runs/${next}/cancel`);
     expect(await server.stop("SIGTERM")).toBe(0);
   }, 120_000);
 

@@ -106,10 +106,11 @@ export async function serveCommand(
   await new Promise<void>((resolveStop) =>
     stop.addEventListener("abort", () => resolveStop(), { once: true }),
   );
+  // Stopping: the embedded runner finishes the jobs it holds and takes no more; runs still
+  // going (jobs on agents, jobs not started) are carried on by the next start.
   scheduler.stop();
-  await app.close();
-  await service.idle();
   await service.stopRunners();
+  await app.close();
   await store.close();
   return 0;
 }
