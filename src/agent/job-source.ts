@@ -11,6 +11,8 @@ const exec = promisify(execFile);
 
 /** Fetches into one cache repository at a time, so two jobs never race on the same one. */
 const fetching = new Map<string, Promise<void>>();
+/** Commits known to be in a cache repository (`repo@sha`): no need to ask git again. */
+const present = new Set<string>();
 
 /**
  * The repository on this machine that holds a job's commit. A repository on this machine (a
@@ -51,6 +53,16 @@ export async function materialiseSource(
 }
 
 async function fetchInto(
+  repo: string,
+  source: JobSource,
+  headers: Readonly<Record<string, string>>,
+): Promise<void> {
+  if (present.has(`${repo}@${source.sha}`)) return;
+  await fetchMissing(repo, source, headers);
+  present.add(`${repo}@${source.sha}`);
+}
+
+async function fetchMissing(
   repo: string,
   source: JobSource,
   headers: Readonly<Record<string, string>>,
