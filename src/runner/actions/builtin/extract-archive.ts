@@ -222,15 +222,30 @@ class EntryWriter {
       this.links.push({ path: target, entry: entry.path });
       return;
     }
-    // `wx` never follows a link: the path was cleared above, so this creates a new file.
-    const handle = await open(target, "wx", 0o600);
+    // `wx` never follows a link: the path was cleared above, so this creates a new file. Two
+    // jobs restoring into one shared directory (a runner's HOME) may race to the same path:
+    // the file the other wrote is cleared again, and this one written.
+    const handle = await this.create(target, entry.path);
     try {
       for await (const chunk of entry) await handle.write(chunk as Buffer);
+      // Through the open file, not its path, which another restore may already have replaced.
+      await handle.chmod((entry.mode ?? 0) & 0o111 ? 0o755 : 0o644);
+      if (entry.mtime) await handle.utimes(entry.mtime, entry.mtime);
     } finally {
       await handle.close();
     }
-    await chmod(target, (entry.mode ?? 0) & 0o111 ? 0o755 : 0o644);
-    if (entry.mtime) await utimes(target, entry.mtime, entry.mtime);
+  }
+
+  /** Opens a new file at a cleared path; one that reappeared meanwhile is cleared again. */
+  private async create(target: string, entryPath: string) {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await open(target, "wx", 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || tries >= 5) throw err;
+        await this.clear(target, entryPath);
+      }
+    }
   }
 
   /**
@@ -283,7 +298,10 @@ class EntryWriter {
     if (info.isDirectory()) {
       throw refusal(entry, "a directory of that name is in the way", this.options.label);
     }
-    await unlink(target);
+    // Another restore into the same directory may have removed it first.
+    await unlink(target).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
   }
 }
 
