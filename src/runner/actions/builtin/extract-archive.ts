@@ -1,16 +1,5 @@
 import { createReadStream } from "node:fs";
-import {
-  chmod,
-  lstat,
-  mkdir,
-  open,
-  readlink,
-  realpath,
-  stat,
-  symlink,
-  unlink,
-  utimes,
-} from "node:fs/promises";
+import { lstat, mkdir, open, readlink, realpath, stat, symlink, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { list, Parser, type ReadEntry } from "tar";
 import { InputError } from "../../../common/errors.js";
