@@ -2,6 +2,9 @@ import type { AgentTransport } from "../../agent/agent-protocol.js";
 import type { QueueRunner } from "../../queue/job-queue.js";
 import type { JobDispatch } from "./job-dispatch.js";
 
+/** The embedded runner's id in the queue. */
+export const EMBEDDED = "embedded";
+
 /** How long the embedded runner waits in one claim before it looks again. */
 const CLAIM_WAIT_MS = 30_000;
 

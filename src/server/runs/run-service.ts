@@ -2,25 +2,22 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import { JobAgent } from "../../agent/job-agent.js";
-import { reuseFinished, reuseForFailedRerun } from "../../engine/rerun-selection.js";
 import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
 import { planRun } from "../../planner/plan-run.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
-import { resolveUnfinished } from "../../store/run-recorder.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
 import type { RefUpdate } from "../git/git-http.js";
 import { repositoryPath } from "../git/git-http.js";
-import { embeddedTransport } from "./embedded-transport.js";
-import { executeAttempt } from "./execute-attempt.js";
+import { EMBEDDED, embeddedTransport } from "./embedded-transport.js";
+import { type Attempt, executeAttempt } from "./execute-attempt.js";
 import { changedBetween, configAt, resolveCommit, workflowsAt } from "./git-source.js";
 import { JobDispatch } from "./job-dispatch.js";
+import { rerunRun } from "./rerun-run.js";
+import { resumeUnfinished } from "./resume-runs.js";
 
 const ZERO = "0".repeat(40);
-/** The embedded runner's id in the queue. */
-const EMBEDDED = "embedded";
-const RUNNING: ReadonlySet<string> = new Set(["queued", "in_progress"]);
 
 /** What the server's in-process runner needs. */
 export interface RunServiceOptions {
@@ -223,98 +220,7 @@ export class RunService {
    * The workflow and config are read again at the run's commit, as on GitHub.
    */
   async rerun(runId: string, failedOnly: boolean): Promise<RerunResult> {
-    const { db } = this.options.store;
-    const run = await db
-      .selectFrom("runs")
-      .innerJoin("repositories", "repositories.id", "runs.repository_id")
-      .select([
-        "runs.id",
-        "runs.number",
-        "runs.attempt",
-        "runs.status",
-        "runs.workflow_file",
-        "runs.sha",
-        "runs.trigger",
-        "repositories.id as repositoryId",
-        "repositories.name as repository",
-      ])
-      .where("runs.id", "=", runId)
-      .executeTakeFirst();
-    if (!run) return { error: "not_found", message: `run '${runId}'` };
-    if (RUNNING.has(run.status) || this.cancels.has(runId))
-      return { error: "running", message: `run '${runId}' is still running (${run.status})` };
-    const bare = this.bareOf(run.repository);
-    const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
-    if (!workflow)
-      return {
-        error: "gone",
-        message: `${run.workflow_file} is no longer a valid workflow at ${run.sha.slice(0, 7)}`,
-      };
-    const event = JSON.parse(run.trigger) as TriggerEvent;
-    const config = await configAt(bare, run.sha);
-    const attempt = Number(run.attempt) + 1;
-    const previous = await db
-      .selectFrom("jobs")
-      .select(["key", "name", "status", "outputs", "started_at", "finished_at"])
-      .where("run_id", "=", runId)
-      .where("attempt", "=", Number(run.attempt))
-      .execute();
-    const reuse = failedOnly
-      ? reuseForFailedRerun(
-          workflow,
-          previous.map((j) => ({
-            key: j.key,
-            status: j.status,
-            outputs: JSON.parse(j.outputs) as Record<string, string>,
-          })),
-        )
-      : undefined;
-    await db.transaction().execute(async (tx) => {
-      await tx
-        .updateTable("runs")
-        .set({ attempt, status: "queued", started_at: null, finished_at: null })
-        .where("id", "=", runId)
-        .execute();
-      // The kept jobs appear in the new attempt as they were, marked as reused.
-      const prefix = `${workflow.file} / `;
-      for (const job of previous) {
-        const id = job.key.startsWith(prefix) ? job.key.slice(prefix.length).split(" ")[0] : "";
-        if (!reuse?.has(`${prefix}${id}`)) continue;
-        await tx
-          .insertInto("jobs")
-          .values({
-            id: randomUUID(),
-            run_id: runId,
-            attempt,
-            key: job.key,
-            name: job.name,
-            status: job.status,
-            reason: `reused from attempt ${run.attempt}`,
-            started_at: job.started_at,
-            finished_at: job.finished_at,
-            outputs: job.outputs,
-          })
-          .execute();
-      }
-    });
-    this.launch(runId, () =>
-      executeAttempt(
-        this.attemptDeps(),
-        {
-          runId,
-          runNumber: Number(run.number),
-          attempt,
-          repositoryId: run.repositoryId,
-          bare,
-          workflow,
-          event,
-          config,
-          ...(reuse ? { reuse } : {}),
-        },
-        this.cancelSignal(runId),
-      ),
-    );
-    return { attempt };
+    return rerunRun(this, this.options.store.db, runId, failedOnly);
   }
 
   /**
@@ -325,71 +231,19 @@ export class RunService {
    * workflow can no longer be read ends as `server_restarted`. Call after `startRunners`.
    */
   async resumeUnfinished(): Promise<{ resumed: number; ended: number }> {
-    const { db } = this.options.store;
-    await this.jobs.loseRunner(EMBEDDED, "runner_lost");
-    const runs = await db
-      .selectFrom("runs")
-      .innerJoin("repositories", "repositories.id", "runs.repository_id")
-      .select([
-        "runs.id",
-        "runs.number",
-        "runs.attempt",
-        "runs.workflow_file",
-        "runs.sha",
-        "runs.trigger",
-        "repositories.id as repositoryId",
-        "repositories.name as repository",
-      ])
-      .where("runs.status", "in", ["queued", "in_progress"])
-      .execute();
-    const unresumable: string[] = [];
-    let resumed = 0;
-    for (const run of runs) {
-      const bare = this.bareOf(run.repository);
-      const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
-      if (!workflow || run.trigger === "{}") {
-        unresumable.push(run.id);
-        continue;
-      }
-      const attempt = Number(run.attempt);
-      const rows = await db
-        .selectFrom("jobs")
-        .select(["key", "status", "outputs"])
-        .where("run_id", "=", run.id)
-        .where("attempt", "=", attempt)
-        .execute();
-      const reuse = reuseFinished(
-        workflow,
-        rows.map((r) => ({
-          key: r.key,
-          status: r.status,
-          outputs: JSON.parse(r.outputs) as Record<string, string>,
-        })),
-      );
-      const config = await configAt(bare, run.sha);
-      const event = JSON.parse(run.trigger) as TriggerEvent;
-      this.launch(run.id, () =>
-        executeAttempt(
-          this.attemptDeps(),
-          {
-            runId: run.id,
-            runNumber: Number(run.number),
-            attempt,
-            repositoryId: run.repositoryId,
-            bare,
-            workflow,
-            event,
-            config,
-            reuse,
-            resume: true,
-          },
-          this.cancelSignal(run.id),
-        ),
-      );
-      resumed++;
-    }
-    const ended = await resolveUnfinished(db, Date.now(), unresumable);
-    return { resumed, ended };
+    return resumeUnfinished(this, this.options.store.db);
+  }
+
+  /** Starts an attempt of a recorded run in the background; cancel reaches it by its run id. */
+  launchAttempt(attempt: Attempt): void {
+    this.launch(attempt.runId, () =>
+      executeAttempt(this.attemptDeps(), attempt, this.cancelSignal(attempt.runId)),
+    );
+  }
+
+  /** Whether this server is running an attempt of the run now. */
+  isRunning(runId: string): boolean {
+    return this.cancels.has(runId);
   }
 
   /** Cancels a run this server is running; false when it is not running here. */

@@ -1,0 +1,79 @@
+import type { Kysely } from "kysely";
+import { reuseFinished } from "../../engine/rerun-selection.js";
+import type { Database } from "../../store/database.js";
+import { resolveUnfinished } from "../../store/run-recorder.js";
+import type { TriggerEvent } from "../../triggers/event.js";
+import { EMBEDDED } from "./embedded-transport.js";
+import { configAt, workflowsAt } from "./git-source.js";
+import type { RunService } from "./run-service.js";
+
+/**
+ * Carries on the runs a stopped server left queued or running: each attempt resumes with
+ * its finished jobs kept as they ended; jobs a remote agent still holds are waited for where
+ * they are (their agents keep running and retry their writes); jobs the stopped server's
+ * embedded runner held died with it and end as `runner_lost`. A run whose workflow can no
+ * longer be read ends as `server_restarted`.
+ */
+export async function resumeUnfinished(
+  service: RunService,
+  db: Kysely<Database>,
+): Promise<{ resumed: number; ended: number }> {
+  await service.jobs.loseRunner(EMBEDDED, "runner_lost");
+  const runs = await db
+    .selectFrom("runs")
+    .innerJoin("repositories", "repositories.id", "runs.repository_id")
+    .select([
+      "runs.id",
+      "runs.number",
+      "runs.attempt",
+      "runs.workflow_file",
+      "runs.sha",
+      "runs.trigger",
+      "repositories.id as repositoryId",
+      "repositories.name as repository",
+    ])
+    .where("runs.status", "in", ["queued", "in_progress"])
+    .execute();
+  const unresumable: string[] = [];
+  let resumed = 0;
+  for (const run of runs) {
+    const bare = service.bareOf(run.repository);
+    const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
+    if (!workflow || run.trigger === "{}") {
+      unresumable.push(run.id);
+      continue;
+    }
+    const attempt = Number(run.attempt);
+    const rows = await db
+      .selectFrom("jobs")
+      .select(["key", "status", "outputs"])
+      .where("run_id", "=", run.id)
+      .where("attempt", "=", attempt)
+      .execute();
+    const reuse = reuseFinished(
+      workflow,
+      rows.map((r) => ({
+        key: r.key,
+        status: r.status,
+        outputs: JSON.parse(r.outputs) as Record<string, string>,
+      })),
+    );
+    const config = await configAt(bare, run.sha);
+    const event = JSON.parse(run.trigger) as TriggerEvent;
+    service.launchAttempt({
+      runId: run.id,
+      runNumber: Number(run.number),
+      attempt,
+      repositoryId: run.repositoryId,
+      bare,
+      workflow,
+      event,
+      config,
+      reuse,
+      resume: true,
+    });
+    resumed++;
+  }
+  const ended = await resolveUnfinished(db, Date.now(), unresumable);
+  return { resumed, ended };
+}
