@@ -167,6 +167,22 @@ describe("the CLI against a server's API", () => {
     );
   });
 
+  test("runners lists registered agents", async () => {
+    expect((await runCli(["runners", ...flags])).stderr).toContain("no agents registered");
+    const registered = await fetch(`${server.base}/api/v1/runners`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${server.tokens.maintainer}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ name: "gpu-box", labels: ["Linux", "GPU"], capacity: 2 }),
+    });
+    expect(registered.status).toBe(201);
+    expect((await runCli(["runners", ...flags])).stdout).toMatch(
+      /^gpu-box {2}gpu,linux {2}2 at once {2}last seen \d{4}-/,
+    );
+  });
+
   test("a server that does not answer, or a bad token, is one line, not a stack trace", async () => {
     const down = await runCli([
       "runs",

@@ -187,6 +187,33 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
     done(0);
   });
 
+  withServer(
+    program
+      .command("runners")
+      .description("the runner agents registered with the server, and when each was last seen")
+      .option("--json", "print JSON"),
+  ).action(async (opts: Flags) => {
+    const runners = await client(opts).request<
+      { name: string; labels: string[]; capacity: number; lastSeenAt: number }[]
+    >("GET", "/api/v1/runners");
+    if (opts.json) io.out(JSON.stringify(runners, null, 2));
+    else if (runners.length === 0)
+      io.err(
+        "trunkline: no agents registered (the server's own runner takes jobs unless it runs with --runner-capacity 0)",
+      );
+    else
+      for (const line of table(
+        runners.map((r) => [
+          r.name,
+          r.labels.join(","),
+          `${r.capacity} at once`,
+          `last seen ${new Date(r.lastSeenAt).toISOString()}`,
+        ]),
+      ))
+        io.out(line);
+    done(0);
+  });
+
   const secrets = program
     .command("secrets")
     .description("secrets of a server: organisation-wide, or of a --repo, or of its --env");
