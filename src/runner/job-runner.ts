@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { JobSpec } from "../compiler/job-spec.js";
 import type { Executor } from "../executors/executor.js";
 import { isTruthy, type StatusFunctions } from "../expressions/evaluate.js";
@@ -84,6 +85,9 @@ class JobRunner {
     const { executor, cancel } = this.options;
     const timeout = AbortSignal.timeout(this.spec.timeoutMinutes * 60_000);
     const jobSignal = AbortSignal.any([cancel, timeout]);
+    // Each step (and each pre and post) listens on the job's signal: as many listeners as
+    // steps is expected, not a leak.
+    setMaxListeners(3 * this.spec.steps.length + 10, jobSignal);
     const onAbort = () => {
       this.state.cancelled = true;
       if (timeout.aborted && !cancel.aborted) {
