@@ -13,13 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { ensureBuilt, median, percentile, ROOT } from "./lib.mjs";
+import { ensureBuilt, median, POSTGRES, percentile, postgresDatabase, ROOT } from "./lib.mjs";
 
 const JOBS = Number(process.env.JOBS ?? 100);
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const COUNTS = (process.env.AGENTS ?? "1,2,4,8").split(",").map(Number);
-const POSTGRES =
-  process.env.TRUNKLINE_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const BIN = join(ROOT, "dist", "trunkline.js");
 ensureBuilt();
 
@@ -33,29 +31,6 @@ function waitForLine(child, text) {
     });
     child.on("exit", () => reject(new Error(err)));
   });
-}
-
-async function postgresDatabase() {
-  const admin = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
-  try {
-    await admin.connect();
-  } catch {
-    return undefined;
-  }
-  const name = `trunkline_bench_${Date.now()}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: POSTGRES });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 /** Rows of (enqueued_at, first step started_at) for every job of a run. */

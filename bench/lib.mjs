@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -94,4 +95,32 @@ export function printTable(title, results) {
       `| ${r.name} | ${r.medianMs.toFixed(1)} | ${r.p90Ms.toFixed(1)} | ${r.rssMiB.toFixed(1)} | ${(r.medianMs / base).toFixed(2)} |`,
     );
   }
+}
+
+/** Where the benchmarks' Postgres listens (trust auth); TRUNKLINE_TEST_POSTGRES overrides it. */
+export const POSTGRES =
+  process.env.TRUNKLINE_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** A fresh Postgres database and how to drop it, or undefined when Postgres does not answer. */
+export async function postgresDatabase() {
+  const admin = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
+  try {
+    await admin.connect();
+  } catch {
+    return undefined;
+  }
+  const name = `trunkline_bench_${Date.now()}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: POSTGRES });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
 }

@@ -14,39 +14,20 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
-import { ensureBuilt, ensurePeers, median, percentile, ROOT } from "./lib.mjs";
+import {
+  ensureBuilt,
+  ensurePeers,
+  median,
+  POSTGRES,
+  percentile,
+  postgresDatabase,
+  ROOT,
+} from "./lib.mjs";
 
 const PUSHES = Number(process.env.PUSHES ?? 50);
 const SECONDS = Number(process.env.SECONDS ?? 10);
 ensureBuilt();
 const autocannon = createRequire(join(ensurePeers(), "package.json"))("autocannon");
-
-const POSTGRES =
-  process.env.TRUNKLINE_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
-
-async function postgresDatabase() {
-  const admin = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
-  try {
-    await admin.connect();
-  } catch {
-    return undefined;
-  }
-  const name = `trunkline_bench_${Date.now()}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: POSTGRES });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 async function startServer(dataDir, database, nodeArgs = []) {
   const args = [

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { serverApi, waitFor } from "./helpers/server-api.js";
 import { BIN, type ServerProcess, startServerProcess } from "./helpers/server-process.js";
 
 // Runner agents as separate processes on loopback, against the built server with no
@@ -74,17 +75,7 @@ describe.concurrent("runner agents", () => {
       extraArgs: ["--runner-capacity", "0", "--lease-timeout", "3"],
     });
     children.push(server.child);
-    const api = async (method: string, path: string, body?: unknown) => {
-      const r = await fetch(`${server.base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${server.token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return r.status === 204 ? undefined : r.json();
-    };
+    const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "app" });
     const work = tempDir("trunkline-agent-work-");
     mkdirSync(join(work, ".github", "workflows"), { recursive: true });
@@ -136,15 +127,7 @@ describe.concurrent("runner agents", () => {
     const runners = (await api("GET", "/api/v1/runners")) as { labels: string[] }[];
     expect(runners.map((r) => r.labels)).toEqual([["linux", "self-hosted", "x64"]]);
     git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
-    const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
-      for (let i = 0; i < 600; i++) {
-        const v = await probe();
-        if (v !== undefined) return v;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error("timed out");
-    };
-    const ci = await waitFor(async () => {
+    const ci = await waitFor("the run", async () => {
       const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as {
         id: string;
         status: string;
@@ -162,7 +145,7 @@ describe.concurrent("runner agents", () => {
       runIds: string[];
     };
     const slowId = runIds[0] as string;
-    await waitFor(async () => {
+    await waitFor("the run", async () => {
       const run = (await api("GET", `/api/v1/runs/${slowId}`)) as { jobs: Job[] };
       const wait = run.jobs.find((j) => j.name === "wait");
       if (!wait) return undefined;
@@ -172,14 +155,14 @@ describe.concurrent("runner agents", () => {
     });
     first.kill("SIGKILL");
     // The lease (3 s) runs out; the job is lost; cleanup (always) waits for a runner.
-    const lost = await waitFor(async () => {
+    const lost = await waitFor("the run", async () => {
       const run = (await api("GET", `/api/v1/runs/${slowId}`)) as { jobs: Job[] };
       const wait = run.jobs.find((j) => j.name === "wait");
       return wait?.status === "failure" ? wait : undefined;
     });
     expect(lost.reason).toBe("runner_lost");
     await startAgent(server, "linux");
-    const ended = await waitFor(async () => {
+    const ended = await waitFor("the run", async () => {
       const run = (await api("GET", `/api/v1/runs/${slowId}`)) as { status: string; jobs: Job[] };
       return run.status === "failure" ? run : undefined;
     });
@@ -202,17 +185,7 @@ describe.concurrent("runner agents", () => {
       extraArgs: ["--runner-capacity", "0", "--lease-timeout", "3"],
     });
     children.push(server.child);
-    const api = async (method: string, path: string, body?: unknown) => {
-      const r = await fetch(`${server.base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${server.token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return r.status === 204 ? undefined : r.json();
-    };
+    const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "app" });
     const work = tempDir("trunkline-agent-work-");
     mkdirSync(join(work, ".github", "workflows"), { recursive: true });
@@ -239,14 +212,6 @@ describe.concurrent("runner agents", () => {
     git("add", "-A");
     git("commit", "-q", "-m", "ticks");
     git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
-    const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
-      for (let i = 0; i < 600; i++) {
-        const v = await probe();
-        if (v !== undefined) return v;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error("timed out");
-    };
     const logOf = async (runId: string) => {
       const run = (await api("GET", `/api/v1/runs/${runId}`)) as { status: string; jobs: Job[] };
       const job = run.jobs[0];
@@ -265,11 +230,11 @@ describe.concurrent("runner agents", () => {
     // SIGSTOP: the agent stops answering; its lease runs out; SIGCONT: it finds out and stops.
     const agent = await startAgent(server, "linux");
     const stoppedRun = await dispatch();
-    await waitFor(async () =>
+    await waitFor("the run", async () =>
       (await logOf(stoppedRun)).lines.includes("tick 3") ? true : undefined,
     );
     agent.kill("SIGSTOP");
-    const lost = await waitFor(async () => {
+    const lost = await waitFor("the run", async () => {
       const { run, job, lines } = await logOf(stoppedRun);
       return run.status === "failure" ? { job, lines } : undefined;
     });
@@ -284,11 +249,11 @@ describe.concurrent("runner agents", () => {
 
     // A cancel reaches the (same, resumed) agent within its next heartbeat.
     const cancelledRun = await dispatch();
-    await waitFor(async () =>
+    await waitFor("the run", async () =>
       (await logOf(cancelledRun)).lines.includes("tick 2") ? true : undefined,
     );
     await api("POST", `/api/v1/runs/${cancelledRun}/cancel`);
-    const ended = await waitFor(async () => {
+    const ended = await waitFor("the run", async () => {
       const { run, job, lines } = await logOf(cancelledRun);
       return run.status === "cancelled" ? { job, lines } : undefined;
     });
@@ -301,7 +266,7 @@ describe.concurrent("runner agents", () => {
     for (let round = 0; round < 3; round++) {
       const racing = await dispatch();
       await api("POST", `/api/v1/runs/${racing}/cancel`);
-      const raced = await waitFor(async () => {
+      const raced = await waitFor("the run", async () => {
         const { run, job } = await logOf(racing);
         return run.status !== "queued" && run.status !== "in_progress" ? { run, job } : undefined;
       });
@@ -312,7 +277,9 @@ describe.concurrent("runner agents", () => {
     }
     // And the agent still takes jobs.
     const next = await dispatch();
-    await waitFor(async () => ((await logOf(next)).lines.includes("tick 1") ? true : undefined));
+    await waitFor("the run", async () =>
+      (await logOf(next)).lines.includes("tick 1") ? true : undefined,
+    );
     await api("POST", `/api/v1/runs/${next}/cancel`);
     expect(await server.stop("SIGTERM")).toBe(0);
   }, 120_000);
@@ -322,17 +289,7 @@ describe.concurrent("runner agents", () => {
     let server = await startServerProcess({ dataDir, extraArgs: ["--runner-capacity", "0"] });
     children.push(server.child);
     const port = new URL(server.base).port;
-    const api = async (method: string, path: string, body?: unknown) => {
-      const r = await fetch(`${server.base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${server.token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return r.status === 204 ? undefined : r.json();
-    };
+    const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "app" });
     const work = tempDir("trunkline-agent-work-");
     mkdirSync(join(work, ".github", "workflows"), { recursive: true });
@@ -362,14 +319,6 @@ describe.concurrent("runner agents", () => {
     git("commit", "-q", "-m", "ticks");
     await startAgent(server, "linux");
     git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
-    const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
-      for (let i = 0; i < 900; i++) {
-        const v = await probe().catch(() => undefined);
-        if (v !== undefined) return v;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error("timed out");
-    };
     const state = async () => {
       const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as { id: string }[];
       const shown = (await api("GET", `/api/v1/runs/${run?.id}`)) as {
@@ -383,7 +332,9 @@ describe.concurrent("runner agents", () => {
         ).lines;
       return { run: shown, logs };
     };
-    await waitFor(async () => ((await state()).logs.tick?.includes("tick 5") ? true : undefined));
+    await waitFor("the run", async () =>
+      (await state()).logs.tick?.includes("tick 5") ? true : undefined,
+    );
     expect(await server.stop("SIGKILL")).toBeNull();
     await new Promise((r) => setTimeout(r, 1_500));
     server = await startServerProcess({
@@ -392,7 +343,7 @@ describe.concurrent("runner agents", () => {
     });
     children.push(server.child);
     expect(server.stderr()).toContain("carrying on 1 run(s) the last stop left unfinished");
-    const ended = await waitFor(async () => {
+    const ended = await waitFor("the run", async () => {
       const now = await state();
       return now.run.status === "success" || now.run.status === "failure" ? now : undefined;
     });

@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { serverApi, waitFor } from "./helpers/server-api.js";
 import { BIN, startServerProcess } from "./helpers/server-process.js";
 
 // Postgres stopped for 10 s in the middle of a job: the server's writes wait and go through
@@ -84,18 +85,7 @@ describe("a Postgres outage mid-run", () => {
         extraArgs: ["--runner-capacity", "0"],
       });
       cleanups.push(() => void server.child.kill("SIGKILL"));
-      const api = async (method: string, path: string, body?: unknown) => {
-        const r = await fetch(`${server.base}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${server.token}`,
-            ...(body ? { "content-type": "application/json" } : {}),
-          },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-        });
-        if (r.status >= 500) throw new Error(`${r.status}`);
-        return r.status === 204 ? undefined : r.json();
-      };
+      const api = serverApi(() => server);
       await api("POST", "/api/v1/repositories", { name: "app" });
       const agent: ChildProcess = spawn(
         process.execPath,
@@ -145,19 +135,13 @@ describe("a Postgres outage mid-run", () => {
           : [];
         return { run: shown, job, lines };
       };
-      const waitFor = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
-        for (let i = 0; i < 1200; i++) {
-          const v = await probe().catch(() => undefined);
-          if (v !== undefined) return v;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        throw new Error("timed out");
-      };
-      await waitFor(async () => ((await state()).lines.includes("tick 5") ? true : undefined));
+      await waitFor("the run", async () =>
+        (await state()).lines.includes("tick 5") ? true : undefined,
+      );
       pgCtl(dir, "stop", "-m", "fast", "-w");
       await new Promise((r) => setTimeout(r, 10_000));
       start();
-      const ended = await waitFor(async () => {
+      const ended = await waitFor("the run", async () => {
         const now = await state();
         return ["success", "failure", "cancelled"].includes(now.run.status) ? now : undefined;
       });
