@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { committed, git } from "./helpers/git.js";
 import { serverApi, waitFor } from "./helpers/server-api.js";
 import { BIN, type ServerProcess, startServerProcess } from "./helpers/server-process.js";
 
@@ -77,56 +78,46 @@ describe.concurrent("runner agents", () => {
     children.push(server.child);
     const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "app" });
-    const work = tempDir("trunkline-agent-work-");
-    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
-    writeFileSync(
-      join(work, ".github", "workflows", "ci.yml"),
-      [
-        "name: CI",
-        "on: push",
-        "jobs:",
-        "  build:",
-        "    runs-on: [self-hosted, linux]",
-        "    steps:",
-        '      - run: echo "built on the agent in $PWD" && test -f README.md',
-        "",
-      ].join("\n"),
+    const { dir: work } = await committed(
+      {
+        ".github/workflows/ci.yml": [
+          "name: CI",
+          "on: push",
+          "jobs:",
+          "  build:",
+          "    runs-on: [self-hosted, linux]",
+          "    steps:",
+          '      - run: echo "built on the agent in $PWD" && test -f README.md',
+          "",
+        ].join("\n"),
+        ".github/workflows/slow.yml": [
+          "name: Slow",
+          "on: workflow_dispatch",
+          "jobs:",
+          "  wait:",
+          "    runs-on: linux",
+          "    steps:",
+          "      - run: echo started && sleep 60",
+          "  after:",
+          "    needs: wait",
+          "    runs-on: linux",
+          "    steps: [{ run: echo never }]",
+          "  cleanup:",
+          "    needs: wait",
+          "    if: always()",
+          "    runs-on: linux",
+          "    steps: [{ run: 'echo cleaning up after ${{ needs.wait.result }}' }]",
+          "",
+        ].join("\n"),
+        "README.md": "hello\n",
+      },
+      "ci",
     );
-    writeFileSync(
-      join(work, ".github", "workflows", "slow.yml"),
-      [
-        "name: Slow",
-        "on: workflow_dispatch",
-        "jobs:",
-        "  wait:",
-        "    runs-on: linux",
-        "    steps:",
-        "      - run: echo started && sleep 60",
-        "  after:",
-        "    needs: wait",
-        "    runs-on: linux",
-        "    steps: [{ run: echo never }]",
-        "  cleanup:",
-        "    needs: wait",
-        "    if: always()",
-        "    runs-on: linux",
-        "    steps: [{ run: 'echo cleaning up after ${{ needs.wait.result }}' }]",
-        "",
-      ].join("\n"),
-    );
-    writeFileSync(join(work, "README.md"), "hello\n");
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "user.email=a@example.com", "-c", "user.name=a", ...args], {
-        cwd: work,
-      });
-    git("init", "-q", "-b", "main");
-    git("add", "-A");
-    git("commit", "-q", "-m", "ci");
 
     const first = await startAgent(server, "self-hosted,linux,x64");
     const runners = (await api("GET", "/api/v1/runners")) as { labels: string[] }[];
     expect(runners.map((r) => r.labels)).toEqual([["linux", "self-hosted", "x64"]]);
-    git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
     const ci = await waitFor("the run", async () => {
       const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as {
         id: string;
@@ -187,31 +178,24 @@ describe.concurrent("runner agents", () => {
     children.push(server.child);
     const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "app" });
-    const work = tempDir("trunkline-agent-work-");
-    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
-    writeFileSync(
-      join(work, ".github", "workflows", "ticks.yml"),
-      [
-        "name: Ticks",
-        "on: workflow_dispatch",
-        "jobs:",
-        "  tick:",
-        "    runs-on: linux",
-        "    steps:",
-        "      - run: for i in $(seq 1 100); do echo tick $i; sleep 0.2; done",
-        "      - if: always()",
-        "        run: echo finally",
-        "",
-      ].join("\n"),
+    const { dir: work } = await committed(
+      {
+        ".github/workflows/ticks.yml": [
+          "name: Ticks",
+          "on: workflow_dispatch",
+          "jobs:",
+          "  tick:",
+          "    runs-on: linux",
+          "    steps:",
+          "      - run: for i in $(seq 1 100); do echo tick $i; sleep 0.2; done",
+          "      - if: always()",
+          "        run: echo finally",
+          "",
+        ].join("\n"),
+      },
+      "ticks",
     );
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "user.email=a@example.com", "-c", "user.name=a", ...args], {
-        cwd: work,
-      });
-    git("init", "-q", "-b", "main");
-    git("add", "-A");
-    git("commit", "-q", "-m", "ticks");
-    git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
     const logOf = async (runId: string) => {
       const run = (await api("GET", `/api/v1/runs/${runId}`)) as { status: string; jobs: Job[] };
       const job = run.jobs[0];
@@ -291,34 +275,27 @@ describe.concurrent("runner agents", () => {
     const port = new URL(server.base).port;
     const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "app" });
-    const work = tempDir("trunkline-agent-work-");
-    mkdirSync(join(work, ".github", "workflows"), { recursive: true });
-    writeFileSync(
-      join(work, ".github", "workflows", "ticks.yml"),
-      [
-        "name: Ticks",
-        "on: push",
-        "jobs:",
-        "  tick:",
-        "    runs-on: linux",
-        "    steps:",
-        "      - run: for i in $(seq 1 40); do echo tick $i; sleep 0.2; done",
-        "  after:",
-        "    needs: tick",
-        "    runs-on: linux",
-        "    steps: [{ run: 'echo after ${{ needs.tick.result }}' }]",
-        "",
-      ].join("\n"),
+    const { dir: work } = await committed(
+      {
+        ".github/workflows/ticks.yml": [
+          "name: Ticks",
+          "on: push",
+          "jobs:",
+          "  tick:",
+          "    runs-on: linux",
+          "    steps:",
+          "      - run: for i in $(seq 1 40); do echo tick $i; sleep 0.2; done",
+          "  after:",
+          "    needs: tick",
+          "    runs-on: linux",
+          "    steps: [{ run: 'echo after ${{ needs.tick.result }}' }]",
+          "",
+        ].join("\n"),
+      },
+      "ticks",
     );
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "user.email=a@example.com", "-c", "user.name=a", ...args], {
-        cwd: work,
-      });
-    git("init", "-q", "-b", "main");
-    git("add", "-A");
-    git("commit", "-q", "-m", "ticks");
     await startAgent(server, "linux");
-    git("push", "-q", `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`, "main");
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
     const state = async () => {
       const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as { id: string }[];
       const shown = (await api("GET", `/api/v1/runs/${run?.id}`)) as {

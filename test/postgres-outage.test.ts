@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { committed, git } from "./helpers/git.js";
 import { serverApi, waitFor } from "./helpers/server-api.js";
 import { BIN, startServerProcess } from "./helpers/server-process.js";
 
@@ -104,25 +105,14 @@ describe("a Postgres outage mid-run", () => {
         { stdio: "ignore" },
       );
       cleanups.push(() => void agent.kill("SIGKILL"));
-      const work = join(dataDir, "work");
-      mkdirSync(join(work, ".github", "workflows"), { recursive: true });
-      writeFileSync(
-        join(work, ".github", "workflows", "ticks.yml"),
-        "on: push\njobs:\n  tick:\n    runs-on: linux\n    steps:\n      - run: for i in $(seq 1 80); do echo tick $i; sleep 0.2; done\n",
+      const { dir: work } = await committed(
+        {
+          ".github/workflows/ticks.yml":
+            "on: push\njobs:\n  tick:\n    runs-on: linux\n    steps:\n      - run: for i in $(seq 1 80); do echo tick $i; sleep 0.2; done\n",
+        },
+        "ticks",
       );
-      const git = (...args: string[]) =>
-        execFileSync("git", ["-c", "user.email=a@example.com", "-c", "user.name=a", ...args], {
-          cwd: work,
-        });
-      git("init", "-q", "-b", "main");
-      git("add", "-A");
-      git("commit", "-q", "-m", "ticks");
-      git(
-        "push",
-        "-q",
-        `${server.base.replace("://", `://x:${server.token}@`)}/git/app.git`,
-        "main",
-      );
+      await git(work, "push", "-q", server.gitUrl("app"), "main");
       const state = async () => {
         const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as { id: string }[];
         const shown = (await api("GET", `/api/v1/runs/${run?.id}`)) as {

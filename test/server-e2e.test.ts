@@ -89,7 +89,11 @@ describe.concurrent.each([
     "push the sample app, watch its runs, SIGKILL mid-run, restart: nothing lost, nothing stuck",
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "trunkline-e2e-data-"));
-      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      // Steps the SIGKILLed server's runner had started outlive it for a while (their process
+      // groups are their own) and may still be writing here: retry the removal.
+      cleanups.push(() =>
+        rmSync(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 500 }),
+      );
       let database: TestDatabase | undefined;
       if (dialect === "postgres") {
         database = await postgresDatabase();
@@ -133,7 +137,7 @@ describe.concurrent.each([
 
       // main, a feature branch and a release tag, in one push.
       const app = sampleApp();
-      const remote = `${server.base.replace("://", `://x:${server.token}@`)}/git/orders-app.git`;
+      const remote = server.gitUrl("orders-app");
       execFileSync("git", ["push", "-q", remote, "main", "main:feature/login", "v1.0.0"], {
         cwd: app,
       });

@@ -4,7 +4,6 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { archiveInto } from "../runner/commit-files.js";
 import type { JobSource } from "./agent-protocol.js";
 
 const exec = promisify(execFile);
@@ -37,18 +36,6 @@ export async function sourceRepository(
     mine.catch(() => undefined),
   );
   await mine;
-  return repo;
-}
-
-/** Puts a job's commit into its workspace; resolves to the repository it came from. */
-export async function materialiseSource(
-  source: JobSource,
-  workspace: string,
-  cacheDir: string,
-  headers: Readonly<Record<string, string>> = {},
-): Promise<string> {
-  const repo = await sourceRepository(source, cacheDir, headers);
-  await archiveInto(repo, source.sha, workspace);
   return repo;
 }
 

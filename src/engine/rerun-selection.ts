@@ -23,12 +23,7 @@ export function reuseForFailedRerun(
   previous: readonly PreviousJob[],
 ): Map<string, ReusedResult> {
   const prefix = `${workflow.file} / `;
-  const byJob = new Map<string, PreviousJob[]>();
-  for (const row of previous) {
-    if (!row.key.startsWith(prefix)) continue;
-    const id = jobIdOf(row.key.slice(prefix.length));
-    byJob.set(id, [...(byJob.get(id) ?? []), row]);
-  }
+  const byJob = rowsByJob(workflow, previous);
   const again = new Set<string>();
   for (const job of workflow.jobs) {
     const rows = byJob.get(job.id);
@@ -60,10 +55,26 @@ export function reuseForFailedRerun(
 
 const FINISHED: ReadonlySet<string> = new Set(["success", "failure", "cancelled", "skipped"]);
 
-/** `build (linux, 20)` belongs to job `build`; job ids never hold spaces. */
-function jobIdOf(key: string): string {
-  const space = key.indexOf(" ");
-  return space === -1 ? key : key.slice(0, space);
+/**
+ * The job id a row's key (`file / build` or `file / build (linux, 20)`) belongs to, or
+ * undefined for a row of another workflow. Job ids never hold spaces.
+ */
+export function jobIdOfKey(workflowFile: string, key: string): string | undefined {
+  const prefix = `${workflowFile} / `;
+  if (!key.startsWith(prefix)) return undefined;
+  const rest = key.slice(prefix.length);
+  const space = rest.indexOf(" ");
+  return space === -1 ? rest : rest.slice(0, space);
+}
+
+/** A workflow's rows by the job they belong to (a matrix's combinations together). */
+function rowsByJob(workflow: Workflow, rows: readonly PreviousJob[]): Map<string, PreviousJob[]> {
+  const byJob = new Map<string, PreviousJob[]>();
+  for (const row of rows) {
+    const id = jobIdOfKey(workflow.file, row.key);
+    if (id !== undefined) byJob.set(id, [...(byJob.get(id) ?? []), row]);
+  }
+  return byJob;
 }
 
 function combined(statuses: readonly JobStatus[]): JobStatus {
@@ -80,12 +91,7 @@ export function reuseFinished(
   rows: readonly PreviousJob[],
 ): Map<string, ReusedResult> {
   const prefix = `${workflow.file} / `;
-  const byJob = new Map<string, PreviousJob[]>();
-  for (const row of rows) {
-    if (!row.key.startsWith(prefix)) continue;
-    const id = jobIdOf(row.key.slice(prefix.length));
-    byJob.set(id, [...(byJob.get(id) ?? []), row]);
-  }
+  const byJob = rowsByJob(workflow, rows);
   const reuse = new Map<string, ReusedResult>();
   for (const job of workflow.jobs) {
     const mine = byJob.get(job.id);

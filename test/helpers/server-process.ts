@@ -14,6 +14,8 @@ export interface ServerProcess {
   readonly token: string;
   /** Everything it wrote to stderr so far. */
   stderr(): string;
+  /** The git URL of a repository, with the admin token as its password. */
+  gitUrl(repository: string): string;
   /** Signals it and resolves to its exit code (null when a signal ended it). */
   stop(signal: NodeJS.Signals): Promise<number | null>;
 }
@@ -58,11 +60,13 @@ export async function startServerProcess(options: {
       reject(new Error(`serve exited before listening: ${stderr}`));
     });
   });
+  const token = readFileSync(join(options.dataDir, "admin-token"), "utf8").trim();
   return {
     child,
     base,
-    token: readFileSync(join(options.dataDir, "admin-token"), "utf8").trim(),
+    token,
     stderr: () => stderr,
+    gitUrl: (repository) => `${base.replace("://", `://x:${token}@`)}/git/${repository}.git`,
     stop: async (signal) => {
       child.kill(signal);
       return exited;

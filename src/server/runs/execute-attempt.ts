@@ -14,7 +14,6 @@ import type { JobDispatch } from "./job-dispatch.js";
 export interface AttemptDependencies {
   readonly store: Store;
   readonly box: SecretBox;
-  readonly dataDir: string;
   /** Most jobs of one run running at once. */
   readonly maxParallel: number;
   /** Where jobs go to be run: the queue, taken by the embedded runner or by agents. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { reuseForFailedRerun } from "../../engine/rerun-selection.js";
+import { jobIdOfKey, reuseForFailedRerun } from "../../engine/rerun-selection.js";
 import type { Database } from "../../store/database.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import { configAt, workflowsAt } from "./git-source.js";
@@ -72,10 +72,9 @@ export async function rerunRun(
       .where("id", "=", runId)
       .execute();
     // The kept jobs appear in the new attempt as they were, marked as reused.
-    const prefix = `${workflow.file} / `;
     for (const job of previous) {
-      const id = job.key.startsWith(prefix) ? job.key.slice(prefix.length).split(" ")[0] : "";
-      if (!reuse?.has(`${prefix}${id}`)) continue;
+      const id = jobIdOfKey(workflow.file, job.key);
+      if (!reuse?.has(`${workflow.file} / ${id}`)) continue;
       await tx
         .insertInto("jobs")
         .values({

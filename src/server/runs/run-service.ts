@@ -270,11 +270,10 @@ export class RunService {
   }
 
   private attemptDeps() {
-    const { store, box, dataDir } = this.options;
+    const { store, box } = this.options;
     return {
       store,
       box,
-      dataDir,
       maxParallel: this.options.maxParallel ?? 64,
       dispatch: this.jobs,
     };
