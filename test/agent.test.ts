@@ -1,11 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { type AgentProcess, startAgent as startAgentProcess } from "./helpers/agent-process.js";
 import { committed, git } from "./helpers/git.js";
 import { serverApi, waitFor } from "./helpers/server-api.js";
-import { BIN, type ServerProcess, startServerProcess } from "./helpers/server-process.js";
+import { type ServerProcess, startServerProcess } from "./helpers/server-process.js";
 
 // Runner agents as separate processes on loopback, against the built server with no
 // embedded runner: a job reaches an idle agent, runs there and reports back; an agent killed
@@ -24,42 +25,11 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Starts `trunkline agent`; resolves once it says it is waiting for jobs. */
-async function startAgent(
-  server: ServerProcess,
-  labels: string,
-): Promise<ChildProcess & { stderr: NonNullable<ChildProcess["stderr"]> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      "agent",
-      "--server",
-      server.base,
-      "--token",
-      server.token,
-      "--labels",
-      labels,
-      "--work-dir",
-      tempDir("trunkline-agent-"),
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
+/** Starts an agent with a work directory of its own, killed after the tests. */
+async function startAgent(server: ServerProcess, labels: string): Promise<AgentProcess> {
+  const child = await startAgentProcess(server, labels, tempDir("trunkline-agent-"));
   children.push(child);
-  let stderr = "";
-  child.stderr?.on("data", (b: Buffer) => {
-    stderr += b.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (stderr.includes("waiting for jobs")) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 20);
-    child.on("exit", () => reject(new Error(`agent exited: ${stderr}`)));
-  });
-  return child as ChildProcess & { stderr: NonNullable<ChildProcess["stderr"]> };
+  return child;
 }
 
 interface Job {

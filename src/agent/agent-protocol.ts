@@ -22,6 +22,12 @@ export interface AgentLease {
 /** A runner event with the time it happened. */
 export type TimedRunnerEvent = RunnerEvent & { readonly at: number };
 
+/** A numbered batch of a job's events. */
+export interface EventBatch {
+  readonly seq: number;
+  readonly events: readonly TimedRunnerEvent[];
+}
+
 /** What the server answers to a heartbeat. */
 export interface HeartbeatAnswer {
   /** False when the lease is gone (expired, or the job was taken away): stop writing. */
@@ -41,5 +47,9 @@ export interface AgentTransport {
   claim(signal: AbortSignal): Promise<AgentLease | undefined>;
   send(lease: AgentLease, seq: number, events: readonly TimedRunnerEvent[]): Promise<boolean>;
   heartbeat(lease: AgentLease): Promise<HeartbeatAnswer>;
-  complete(lease: AgentLease, result: JobResult): Promise<boolean>;
+  /**
+   * Reports the job's end. `tail.events` are the events not sent yet, as batch `tail.seq`;
+   * when there are none, `tail.seq` is the number of the last batch sent (0 for none).
+   */
+  complete(lease: AgentLease, result: JobResult, tail: EventBatch): Promise<boolean>;
 }

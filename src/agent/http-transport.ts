@@ -3,6 +3,7 @@ import type { JobResult } from "../runner/job-runner.js";
 import type {
   AgentLease,
   AgentTransport,
+  EventBatch,
   HeartbeatAnswer,
   TimedRunnerEvent,
 } from "./agent-protocol.js";
@@ -46,10 +47,12 @@ export class HttpTransport implements AgentTransport {
     return (await response.json()) as HeartbeatAnswer;
   }
 
-  async complete(lease: AgentLease, result: JobResult): Promise<boolean> {
+  async complete(lease: AgentLease, result: JobResult, tail: EventBatch): Promise<boolean> {
     return this.fenced(`/api/v1/agent/jobs/${lease.entryId}/complete`, {
       token: lease.token,
       result,
+      ...(tail.events.length > 0 ? { final: tail } : {}),
+      sent: tail.seq,
     });
   }
 

@@ -70,7 +70,8 @@ export class JobAgent {
   /** Runs one leased job to its end and reports it. */
   async runLease(lease: AgentLease, slot: number): Promise<void> {
     const { transport } = this.options;
-    const root = join(this.options.workDir, "jobs", `${slot}-${++this.jobs}`);
+    // The process id keeps apart the jobs of processes that share a work directory.
+    const root = join(this.options.workDir, "jobs", `${process.pid}-${slot}-${++this.jobs}`);
     const cancel = new AbortController();
     let held = true;
     let seq = 0;
@@ -157,8 +158,11 @@ export class JobAgent {
       clearInterval(timer);
       clearInterval(beat);
     }
-    await flush();
-    if (held) await this.retry(() => transport.complete(lease, result));
+    // The last events go with the result, in one request.
+    await sending;
+    const tail = { seq: pending.length > 0 ? ++seq : seq, events: pending };
+    pending = [];
+    if (held) await this.retry(() => transport.complete(lease, result, tail));
     // Cleaning up goes on while the slot already waits for its next job.
     void rm(root, { recursive: true, force: true }).catch((err: Error) =>
       this.options.onError?.(err),

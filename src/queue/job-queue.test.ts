@@ -70,20 +70,50 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
       expect(lease?.entryId).toBe(id);
       expect(await queue.holds(id, 1)).toBe(true);
       clock += 500;
-      expect(await queue.renew(id, 1, 1_000)).toBe(true);
+      expect(await queue.renew(id, 1, 1_000)).toEqual({ held: true, cancel: false });
       clock += 999;
       expect(await queue.expire()).toEqual([]);
       clock += 2;
       expect(await queue.expire()).toEqual([{ entryId: id, runId: "run-1", jobKey: "deploy" }]);
       expect(await queue.holds(id, 1)).toBe(false);
-      expect(await queue.renew(id, 1, 1_000)).toBe(false);
+      expect(await queue.renew(id, 1, 1_000)).toEqual({ held: false, cancel: false });
       expect(await queue.complete(id, 1, { status: "success", outputs: {} })).toBe(false);
       expect(await queue.entry(id)).toEqual({
         state: "lost",
         runnerId: "r-linux",
         token: 1,
+        leasedAt: (lease?.expiresAt ?? 0) - 1_000,
         result: { status: "failure", outputs: {}, reason: "runner_lost" },
       });
+    },
+  );
+
+  test.runIf(context.available)(
+    "batches kept for another process come back in order, once each; a cancel is heard by the renewal; ended entries are told apart",
+    async () => {
+      const id = await enqueue("relay", ["linux"]);
+      await queue.claim(linux, 60_000);
+      await queue.keepBatch(id, 2, '["b"]');
+      await queue.keepBatch(id, 1, '["a"]');
+      await queue.keepBatch(id, 1, '["a again"]'); // a retry keeps the first
+      await queue.keepBatch(id, 3, '["c"]');
+      expect(await queue.batches(id, 0)).toEqual([
+        { seq: 1, events: '["a"]' },
+        { seq: 2, events: '["b"]' },
+        { seq: 3, events: '["c"]' },
+      ]);
+      await queue.dropBatches(id, 2);
+      expect(await queue.batches(id, 0)).toEqual([{ seq: 3, events: '["c"]' }]);
+      expect(await queue.batches(id, 3)).toEqual([]);
+      expect(await queue.renew(id, 1, 60_000)).toEqual({ held: true, cancel: false });
+      await queue.requestCancel(id);
+      expect(await queue.renew(id, 1, 60_000)).toEqual({ held: true, cancel: true });
+      const other = await enqueue("other", ["linux"]);
+      expect(await queue.ended([id, other])).toEqual([]);
+      await queue.complete(id, 1, { status: "cancelled", outputs: {} });
+      expect(await queue.ended([id, other])).toEqual([id]);
+      expect(await queue.ended([])).toEqual([]);
+      expect(await queue.withdraw(other)).toBe(true);
     },
   );
 

@@ -116,16 +116,75 @@ export class JobQueue {
     };
   }
 
-  /** Extends a lease; false when the token is no longer the job's lease (lost, or done). */
-  async renew(entryId: string, token: number, leaseMs: number): Promise<boolean> {
-    const result = await this.db
+  /**
+   * Extends a lease. `held` is false when the token is no longer the job's lease (lost, or
+   * done); `cancel` is true once the job was cancelled.
+   */
+  async renew(
+    entryId: string,
+    token: number,
+    leaseMs: number,
+  ): Promise<{ held: boolean; cancel: boolean }> {
+    const row = await this.db
       .updateTable("queue")
       .set({ lease_expires_at: this.now() + leaseMs })
       .where("id", "=", entryId)
       .where("lease_token", "=", token)
       .where("state", "=", "leased")
+      .returning("cancel_requested")
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    return { held: row !== undefined, cancel: Number(row?.cancel_requested ?? 0) === 1 };
+  }
+
+  /** Asks the runner of a leased job to end it (it hears so with its next renewal). */
+  async requestCancel(entryId: string): Promise<void> {
+    await this.db
+      .updateTable("queue")
+      .set({ cancel_requested: 1 })
+      .where("id", "=", entryId)
+      .execute();
+  }
+
+  /** Keeps an event batch for the process running the job's run to apply (see `batches`). */
+  async keepBatch(entryId: string, seq: number, events: string): Promise<void> {
+    await this.db
+      .insertInto("queue_batches")
+      .values({ entry_id: entryId, seq, events })
+      .onConflict((c) => c.columns(["entry_id", "seq"]).doNothing())
+      .execute();
+  }
+
+  /** The kept batches of a job after `seq`, in order. */
+  async batches(entryId: string, after: number): Promise<{ seq: number; events: string }[]> {
+    const rows = await this.db
+      .selectFrom("queue_batches")
+      .select(["seq", "events"])
+      .where("entry_id", "=", entryId)
+      .where("seq", ">", after)
+      .orderBy("seq")
+      .execute();
+    return rows.map((r) => ({ seq: Number(r.seq), events: r.events }));
+  }
+
+  /** Forgets a job's kept batches up to `seq` (they are applied). */
+  async dropBatches(entryId: string, upTo: number): Promise<void> {
+    await this.db
+      .deleteFrom("queue_batches")
+      .where("entry_id", "=", entryId)
+      .where("seq", "<=", upTo)
+      .execute();
+  }
+
+  /** Of these entries, those that ended (done or lost). */
+  async ended(entryIds: readonly string[]): Promise<string[]> {
+    if (entryIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom("queue")
+      .select("id")
+      .where("id", "in", entryIds)
+      .where("state", "in", ["done", "lost"])
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /** Whether a write carrying `token` may be applied: the lease is the job's newest and held. */
@@ -236,15 +295,20 @@ export class JobQueue {
     return Number(result.numUpdatedRows);
   }
 
-  /** An entry's state and result. */
-  async entry(
-    entryId: string,
-  ): Promise<
-    { state: string; runnerId: string | null; token: number; result?: QueueResult } | undefined
+  /** An entry's state, lease and result. */
+  async entry(entryId: string): Promise<
+    | {
+        state: string;
+        runnerId: string | null;
+        token: number;
+        leasedAt: number | null;
+        result?: QueueResult;
+      }
+    | undefined
   > {
     const row = await this.db
       .selectFrom("queue")
-      .select(["state", "runner_id", "lease_token", "result"])
+      .select(["state", "runner_id", "lease_token", "leased_at", "result"])
       .where("id", "=", entryId)
       .executeTakeFirst();
     if (!row) return undefined;
@@ -252,6 +316,7 @@ export class JobQueue {
       state: row.state,
       runnerId: row.runner_id,
       token: Number(row.lease_token),
+      leasedAt: row.leased_at === null ? null : Number(row.leased_at),
       ...(row.result ? { result: JSON.parse(row.result) as QueueResult } : {}),
     };
   }

@@ -19,6 +19,8 @@ export interface Database {
   schedule_fires: ScheduleFiresTable;
   runners: RunnersTable;
   queue: QueueTable;
+  queue_batches: QueueBatchesTable;
+  servers: ServersTable;
   events: EventsTable;
 }
 
@@ -53,6 +55,10 @@ export interface RunsTable {
   payload: string;
   /** The trigger event (a `TriggerEvent`), JSON, so a re-run replays it. */
   trigger: ColumnType<string, string | undefined, string>;
+  /** The server process running the run now (a `servers` id); null when none is. */
+  owner: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 1 once a cancel was asked of a process other than the owner. */
+  cancel_requested: ColumnType<number, number | undefined, number>;
 }
 
 /** One job (one matrix combination) of a run attempt. */
@@ -197,6 +203,30 @@ export interface QueueTable {
   result: string | null;
   /** The last event batch from the runner that is in the store. */
   applied_seq: ColumnType<number, number | undefined, number>;
+  /** 1 once the job was cancelled: the runner hears it with its next heartbeat. */
+  cancel_requested: ColumnType<number, number | undefined, number>;
+}
+
+/**
+ * An event batch a runner handed to a server process other than the one running the job's
+ * run (or to one that was starting): kept until the run's own process applies it.
+ */
+export interface QueueBatchesTable {
+  entry_id: string;
+  seq: number;
+  /** The batch's events, JSON. */
+  events: string;
+}
+
+/** A server process on this store; it renews `seen_at` while it lives. */
+export interface ServersTable {
+  id: string;
+  /** The machine's host name. */
+  host: string;
+  /** The process id on that machine. */
+  pid: number;
+  started_at: number;
+  seen_at: number;
 }
 
 /** The append-only event log: every state change, in order. */

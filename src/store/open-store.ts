@@ -1,7 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import {
+  Kysely,
+  type Migration,
+  Migrator,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+} from "kysely";
 import pg from "pg";
 import { ErrorCode, InputError, TrunklineError } from "../common/errors.js";
 import type { Database } from "./database.js";
@@ -9,6 +17,7 @@ import { initialSchema } from "./migrations/0001-initial.js";
 import { remotesRerunsSchedules } from "./migrations/0002-remotes-reruns-schedules.js";
 import { queueSchema } from "./migrations/0003-queue.js";
 import { appliedBatches } from "./migrations/0004-applied-batches.js";
+import { sharedServers } from "./migrations/0005-shared-servers.js";
 
 /** Which database a store uses. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -73,11 +82,37 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: cachingStatements(sqlite) }),
+    });
     store = { db, dialect: "sqlite", close: () => db.destroy() };
   }
   await migrate(store);
   return store;
+}
+
+/** How many prepared statements a SQLite store keeps for reuse. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The SQLite database with its prepared statements kept for reuse: Kysely prepares each
+ * query it runs, and compiling the same SQL again is a measurable share of a busy server's
+ * time. Statements are cached by their SQL text; the cache starts over when full.
+ */
+function cachingStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text) {
+      let statement = cache.get(text);
+      if (!statement) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+        statement = sqlite.prepare(text);
+        cache.set(text, statement);
+      }
+      return statement as unknown as SqliteStatement;
+    },
+  };
 }
 
 /** Every migration, in order; a new schema change is a new entry, never an edit. */
@@ -87,6 +122,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0002-remotes-reruns-schedules": remotesRerunsSchedules(dialect),
     "0003-queue": queueSchema(dialect),
     "0004-applied-batches": appliedBatches(),
+    "0005-shared-servers": sharedServers(dialect),
   };
 }
 

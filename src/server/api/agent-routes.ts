@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
-import type { TimedRunnerEvent } from "../../agent/agent-protocol.js";
+import type { EventBatch, TimedRunnerEvent } from "../../agent/agent-protocol.js";
 import type { JobResult } from "../../runner/job-runner.js";
 import type { Database } from "../../store/database.js";
 import { registerRunner } from "../auth/runner-tokens.js";
@@ -8,6 +8,16 @@ import type { JobDispatch } from "../runs/job-dispatch.js";
 
 /** Longest a claim may wait for a job. */
 const MAX_WAIT_MS = 60_000;
+
+/** A numbered batch of a job's events. */
+const batchSchema = {
+  type: "object",
+  required: ["seq", "events"],
+  properties: {
+    seq: { type: "integer", minimum: 1 },
+    events: { type: "array", items: { type: "object", required: ["type"] } },
+  },
+} as const;
 
 const leaseBody = {
   type: "object",
@@ -111,6 +121,7 @@ export function registerAgentRoutes(
     "/api/v1/agent/claim",
     {
       config: { runner: true },
+      logLevel: "warn",
       schema: {
         hide: true,
         body: {
@@ -151,23 +162,20 @@ export function registerAgentRoutes(
     "/api/v1/agent/jobs/:entry/events",
     {
       config: { runner: true },
+      logLevel: "warn",
       bodyLimit: 32 * 1024 * 1024,
       schema: {
         hide: true,
         body: {
           type: "object",
           required: ["token", "seq", "events"],
-          properties: {
-            token: { type: "integer", minimum: 1 },
-            seq: { type: "integer", minimum: 1 },
-            events: { type: "array", items: { type: "object", required: ["type"] } },
-          },
+          properties: { token: { type: "integer", minimum: 1 }, ...batchSchema.properties },
         },
       },
     },
     async (request, reply) => {
       const { token, seq, events } = request.body;
-      if (!(await jobs.send(request.params.entry, token, seq, events)))
+      if ((await jobs.send(request.params.entry, token, seq, events)) === "stale")
         return reply.code(409).send(stale);
       return { ok: true };
     },
@@ -175,14 +183,18 @@ export function registerAgentRoutes(
 
   app.post<{ Params: { entry: string }; Body: { token: number } }>(
     "/api/v1/agent/jobs/:entry/heartbeat",
-    { config: { runner: true }, schema: { hide: true, body: leaseBody } },
+    { config: { runner: true }, logLevel: "warn", schema: { hide: true, body: leaseBody } },
     async (request) => jobs.heartbeat(request.params.entry, request.body.token),
   );
 
-  app.post<{ Params: { entry: string }; Body: { token: number; result: JobResult } }>(
+  app.post<{
+    Params: { entry: string };
+    Body: { token: number; result: JobResult; final?: EventBatch; sent?: number };
+  }>(
     "/api/v1/agent/jobs/:entry/complete",
     {
       config: { runner: true },
+      logLevel: "warn",
       schema: {
         hide: true,
         body: {
@@ -190,6 +202,8 @@ export function registerAgentRoutes(
           required: ["token", "result"],
           properties: {
             token: { type: "integer", minimum: 1 },
+            final: batchSchema,
+            sent: { type: "integer", minimum: 0 },
             result: {
               type: "object",
               required: ["status", "outputs"],
@@ -204,7 +218,9 @@ export function registerAgentRoutes(
       },
     },
     async (request, reply) => {
-      if (!(await jobs.complete(request.params.entry, request.body.token, request.body.result)))
+      const { token, result, final, sent } = request.body;
+      const options = { ...(final ? { final } : {}), ...(sent !== undefined ? { sent } : {}) };
+      if (!(await jobs.complete(request.params.entry, token, result, options)))
         return reply.code(409).send(stale);
       return { ok: true };
     },

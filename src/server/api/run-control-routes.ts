@@ -9,7 +9,8 @@ import { errorSchema } from "./schemas.js";
 /** What the control routes ask of the server's runner; absent when the server runs nothing. */
 export interface RunControl {
   /** Cancels a run running here; false when it is not running here. */
-  cancel(runId: string): boolean;
+  /** Cancels a run wherever it runs; false when it runs nowhere. */
+  cancel(runId: string): Promise<boolean>;
   dispatch(
     repository: string,
     request: { workflow: string; ref: string; inputs: Readonly<Record<string, string>> },
@@ -88,7 +89,7 @@ export function registerRunControlRoutes(
           .executeTakeFirst(),
         `run '${request.params.id}'`,
       );
-      if (!deps.runs?.cancel(run.id)) {
+      if (!(await deps.runs?.cancel(run.id))) {
         return reply
           .code(409)
           .send({ code: "not_running", message: `run '${run.id}' is not running (${run.status})` });

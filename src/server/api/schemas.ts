@@ -43,7 +43,9 @@ export const RUN_COLUMNS = [
 ] as const;
 
 /** A run row in the API's shape. */
-export function toRun(r: Omit<RunsTable, "trigger" | "payload" | "repository_id">) {
+export function toRun(
+  r: Omit<RunsTable, "trigger" | "payload" | "repository_id" | "owner" | "cancel_requested">,
+) {
   return {
     id: r.id,
     number: Number(r.number),

@@ -2,8 +2,10 @@ import type { AgentTransport } from "../../agent/agent-protocol.js";
 import type { QueueRunner } from "../../queue/job-queue.js";
 import type { JobDispatch } from "./job-dispatch.js";
 
-/** The embedded runner's id in the queue. */
-export const EMBEDDED = "embedded";
+/** The queue's id for the embedded runner of a server process. */
+export function embeddedRunnerId(serverId: string): string {
+  return `embedded:${serverId}`;
+}
 
 /** How long the embedded runner waits in one claim before it looks again. */
 const CLAIM_WAIT_MS = 30_000;
@@ -12,12 +14,13 @@ const CLAIM_WAIT_MS = 30_000;
 export function embeddedTransport(dispatch: JobDispatch, runner: QueueRunner): AgentTransport {
   return {
     claim: (signal) => dispatch.claim(runner, CLAIM_WAIT_MS, signal),
-    send: async (lease, seq, events) => {
-      const answer = await dispatch.send(lease.entryId, lease.token, seq, events);
-      if (answer === "later") throw new Error("the server is not running this job's run yet");
-      return answer === "ok";
-    },
+    send: async (lease, seq, events) =>
+      (await dispatch.send(lease.entryId, lease.token, seq, events)) === "ok",
     heartbeat: (lease) => dispatch.heartbeat(lease.entryId, lease.token),
-    complete: (lease, result) => dispatch.complete(lease.entryId, lease.token, result),
+    complete: (lease, result, final) =>
+      dispatch.complete(lease.entryId, lease.token, result, {
+        ...(final.events.length > 0 ? { final } : {}),
+        sent: final.seq,
+      }),
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers/databases.js";
 import { seedRun } from "../../../test/helpers/seed.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
@@ -120,10 +120,65 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
   });
 
   test.runIf(context.available && context.dialect === "postgres")(
-    "a claim waiting in one server process wakes for a job queued by another (LISTEN/NOTIFY)",
+    "an agent served by another server process: its claim wakes there (LISTEN/NOTIFY), and its events and result reach the process running the job, in order and once",
     async () => {
       const waiting = other.claim(runner, 60_000);
       await new Promise((r) => setTimeout(r, 100));
+      const events: RunEvent[] = [];
+      const result = dispatch.execute(
+        {
+          runId: "run-1",
+          attempt: 1,
+          source,
+          sink: (e) => events.push(e),
+          settle: async () => undefined,
+        },
+        spec("test"),
+        new AbortController().signal,
+      );
+      const lease = await waiting;
+      expect(lease?.spec.key).toBe("ci.yml / test");
+      const entry = lease?.entryId ?? "";
+      const log = (text: string) =>
+        ({ type: "log", job: "ci.yml / test", stream: "stdout", text, at: 1 }) as const;
+      expect(await other.send(entry, 1, 1, [log("one")])).toBe("ok");
+      expect(await other.send(entry, 1, 1, [log("one")])).toBe("ok"); // a retry
+      // Batch 3 comes to the job's own process before batch 2 reached it from the other.
+      expect(await dispatch.send(entry, 1, 3, [log("three")])).toBe("ok");
+      expect(await other.send(entry, 1, 2, [log("two")])).toBe("ok");
+      expect(await other.send(entry, 2, 4, [log("forged")])).toBe("stale");
+      // A cancel asked of the job's process reaches the agent's heartbeat on the other.
+      expect(await other.heartbeat(entry, 1)).toEqual({ held: true, cancel: false });
+      expect(
+        await other.complete(
+          entry,
+          1,
+          { status: "success", outputs: { v: "1" } },
+          { final: { seq: 4, events: [log("four")] }, sent: 4 },
+        ),
+      ).toBe(true);
+      expect(await result).toEqual({ status: "success", outputs: { v: "1" } });
+      expect(events.map((e) => e.type)).toEqual([
+        "job.waiting",
+        "job.started",
+        "log",
+        "log",
+        "log",
+        "log",
+      ]);
+      expect(
+        events.filter((e) => e.type === "log").map((e) => (e as { text: string }).text),
+      ).toEqual(["one", "two", "three", "four"]);
+    },
+    20_000,
+  );
+
+  test.runIf(context.available && context.dialect === "postgres")(
+    "a cancel asked of the job's process reaches an agent served by another",
+    async () => {
+      const waiting = other.claim(runner, 60_000);
+      await new Promise((r) => setTimeout(r, 100));
+      const cancel = new AbortController();
       const result = dispatch.execute(
         {
           runId: "run-1",
@@ -132,19 +187,73 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
           sink: () => undefined,
           settle: async () => undefined,
         },
-        spec("test"),
-        new AbortController().signal,
+        spec("lint"),
+        cancel.signal,
       );
       const lease = await waiting;
-      expect(lease?.spec.key).toBe("ci.yml / test");
-      // The job's events go to the process that queued it: the other says to send them later.
-      expect(await other.send(lease?.entryId ?? "", lease?.token ?? 0, 1, [])).toBe("later");
-      await dispatch.complete(lease?.entryId ?? "", lease?.token ?? 0, {
-        status: "success",
-        outputs: {},
-      });
-      expect((await result).status).toBe("success");
+      const entry = lease?.entryId ?? "";
+      cancel.abort();
+      await vi.waitFor(async () =>
+        expect(await other.heartbeat(entry, 1)).toEqual({ held: true, cancel: true }),
+      );
+      await other.complete(entry, 1, { status: "cancelled", outputs: {} }, { sent: 0 });
+      expect((await result).status).toBe("cancelled");
     },
     20_000,
+  );
+
+  test.runIf(context.available)(
+    "batches and the result a runner sent while no process ran the job are applied when one carries the run on",
+    async () => {
+      const first = new JobDispatch({ store: context.store, box, leaseMs: 60_000 });
+      const gone = first.execute(
+        {
+          runId: "run-1",
+          attempt: 1,
+          source,
+          sink: () => undefined,
+          settle: async () => undefined,
+        },
+        spec("package"),
+        new AbortController().signal,
+      );
+      void gone;
+      const lease = await first.claim(runner, 10_000);
+      const entry = lease?.entryId ?? "";
+      const log = (text: string) =>
+        ({ type: "log", job: "ci.yml / package", stream: "stdout", text, at: 1 }) as const;
+      // The server stopped (its dispatch is forgotten); a new one answers the runner.
+      const next = new JobDispatch({ store: context.store, box, leaseMs: 60_000 });
+      expect(await next.send(entry, 1, 1, [log("while away")])).toBe("ok");
+      expect(
+        await next.complete(
+          entry,
+          1,
+          { status: "success", outputs: {} },
+          {
+            final: { seq: 2, events: [log("last")] },
+            sent: 2,
+          },
+        ),
+      ).toBe(true);
+      const events: RunEvent[] = [];
+      const result = await next.execute(
+        {
+          runId: "run-1",
+          attempt: 1,
+          source,
+          sink: (e) => events.push(e),
+          settle: async () => undefined,
+        },
+        spec("package"),
+        new AbortController().signal,
+      );
+      expect(result).toEqual({ status: "success", outputs: {} });
+      expect(events.map((e) => (e.type === "log" ? e.text : e.type))).toEqual([
+        "job.started",
+        "while away",
+        "last",
+      ]);
+    },
   );
 });

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { sql } from "kysely";
-import pg from "pg";
 import type {
   AgentLease,
+  EventBatch,
   HeartbeatAnswer,
   JobSource,
   TimedRunnerEvent,
@@ -14,22 +14,34 @@ import { JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js"
 import type { JobResult } from "../../runner/job-runner.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
+import { type Listener, listen } from "../../store/pg-listener.js";
 
 /** The Postgres channel on which server processes tell each other a job was queued. */
-const CHANNEL = "trunkline_queue";
+const QUEUED = "trunkline_queue";
+/**
+ * The Postgres channel on which a server process tells the others that a job it does not run
+ * changed (an agent took it, sent events, finished it, or lost it); the payload is the
+ * entry id, and the process running the job's run catches up from the store.
+ */
+const CHANGED = "trunkline_jobs";
 
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
 
 /** A job the engine handed out, waiting for its runner. */
 interface Waiting {
+  readonly jobKey: string;
+  readonly name: string;
   readonly sink: (event: RunEvent) => void;
   /** Resolves once every event sunk so far is in the store. */
   readonly settle: () => Promise<void>;
   readonly resolve: (result: JobResult) => void;
-  cancelRequested: boolean;
+  /** Whether `job.started` was sunk. */
+  started: boolean;
   /** The last event batch applied, so a retried batch is applied once. */
   applied: number;
+  /** Batches, catch-ups and the end are applied one after another, in this chain. */
+  chain: Promise<void>;
 }
 
 /**
@@ -38,13 +50,20 @@ interface Waiting {
  * report events, heartbeats and the result under the lease's fencing token. A write with a
  * stale token is refused. A lease not renewed in time is lost: the job fails with the reason
  * `runner_lost`, and the run goes on (dependants skipped, `always()` jobs run).
+ *
+ * Several server processes may share one store (Postgres). An agent may then be served by a
+ * process other than the one running the job's run: that process keeps the agent's event
+ * batches and result in the store and notifies; the run's own process applies them, in
+ * order and once, and also looks every second, so nothing depends on a notification
+ * arriving. A process that starts and carries on a stopped one's runs catches up the same
+ * way.
  */
 export class JobDispatch {
   private readonly queue: JobQueue;
   private readonly waiting = new Map<string, Waiting>();
   private readonly enqueued = new EventEmitter();
   private reaper: NodeJS.Timeout | undefined;
-  private listener: pg.Client | undefined;
+  private listener: Listener | undefined;
   /** Runners in this process (the embedded one), which the runners table does not list. */
   private readonly local: QueueRunner[] = [];
   readonly leaseMs: number;
@@ -83,27 +102,32 @@ export class JobDispatch {
   }
 
   /**
-   * Starts looking for expired leases, every second, and, on Postgres, listening for jobs
-   * other server processes queue (`LISTEN`), so their claims wake here too.
+   * Starts looking, every second, for expired leases and for jobs of this process that
+   * ended elsewhere, and, on Postgres, listening to the other server processes (`LISTEN`):
+   * for jobs they queued, so claims here wake too, and for jobs of this process they served.
    */
   async start(): Promise<void> {
-    this.reaper = setInterval(() => void this.reap().catch(() => undefined), 1_000);
+    this.reaper = setInterval(() => void this.tick().catch(() => undefined), 1_000);
     this.reaper.unref();
     const url = this.options.store.url;
-    if (this.options.store.dialect !== "postgres" || !url) return;
-    const client = new pg.Client({ connectionString: url });
-    client.on("notification", () => this.enqueued.emit("job"));
-    client.on("error", () => undefined); // a lost listener only delays other processes' jobs
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.listener = client;
+    if (this.options.store.dialect === "postgres" && url)
+      this.listener = listen(url, [QUEUED, CHANGED], (channel, entryId) => {
+        if (channel === QUEUED) this.enqueued.emit("job");
+        else void this.catchUp(entryId).catch(() => undefined);
+      });
   }
 
   /** Stops looking for expired leases and listening. */
   async stop(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.close();
     this.listener = undefined;
+  }
+
+  /** Tells the other processes that a job changed here (Postgres; a no-op on SQLite). */
+  private async changed(entryId: string): Promise<void> {
+    if (this.options.store.dialect !== "postgres") return;
+    await sql`SELECT pg_notify(${CHANGED}, ${entryId})`.execute(this.options.store.db);
   }
 
   /**
@@ -122,66 +146,65 @@ export class JobDispatch {
     cancel: AbortSignal,
   ): Promise<JobResult> {
     // A job a stopped server had queued: wait for it again where it is (a runner may be
-    // running it), or take the end it already had.
+    // running it), catching up on what its runner sent meanwhile, or take the end it had.
     const earlier = await this.queue.latest(job.runId, job.attempt, spec.key);
-    if (earlier && earlier.state !== "queued" && earlier.state !== "leased")
-      return (
-        (earlier.result as JobResult | undefined) ?? {
-          status: "failure",
-          outputs: {},
-          reason: "runner_lost",
-        }
-      );
-    const sealed = this.options.box.seal(JSON.stringify({ spec, source: job.source }), "queue");
-    job.sink({
-      type: "job.waiting",
-      job: spec.key,
-      reason: "capacity",
-      detail: await this.waitReason(spec.runsOn),
-      at: Date.now(),
-    });
-    // The job is known here before it is in the queue: a runner may take it the moment it is.
     const entryId = earlier?.id ?? randomUUID();
+    if (!earlier)
+      job.sink({
+        type: "job.waiting",
+        job: spec.key,
+        reason: "capacity",
+        detail: await this.waitReason(spec.runsOn),
+        at: Date.now(),
+      });
+    // The job is known here before it is in the queue: a runner may take it the moment it is.
     let settle: (result: JobResult) => void = () => undefined;
     const done = new Promise<JobResult>((resolve) => {
       settle = resolve;
     });
     const onCancel = () => {
-      waiting.cancelRequested = true;
-      void this.queue.withdraw(entryId).then((withdrawn) => {
-        if (withdrawn) waiting.resolve({ status: "cancelled", outputs: {} });
-      });
+      void this.queue
+        .withdraw(entryId)
+        .then(async (withdrawn) => {
+          if (withdrawn) waiting.resolve({ status: "cancelled", outputs: {} });
+          else await this.queue.requestCancel(entryId);
+        })
+        .catch(() => undefined);
     };
     const waiting: Waiting = {
+      jobKey: spec.key,
+      name: spec.name,
       sink: job.sink,
       settle: job.settle,
       resolve: (result) => {
+        if (this.waiting.get(entryId) !== waiting) return;
         this.waiting.delete(entryId);
         cancel.removeEventListener("abort", onCancel);
         settle(result);
       },
-      cancelRequested: false,
+      started: false,
       applied: earlier?.appliedSeq ?? 0,
+      chain: Promise.resolve(),
     };
     this.waiting.set(entryId, waiting);
     if (earlier) {
-      if (cancel.aborted) onCancel();
-      else cancel.addEventListener("abort", onCancel, { once: true });
-      return done;
+      void this.catchUp(entryId).catch(() => undefined);
+    } else {
+      const sealed = this.options.box.seal(JSON.stringify({ spec, source: job.source }), "queue");
+      await this.queue.enqueue({
+        id: entryId,
+        runId: job.runId,
+        jobKey: spec.key,
+        attempt: job.attempt,
+        labels: spec.runsOn,
+        spec: sealed,
+      });
+      this.enqueued.emit("job");
+      if (this.options.store.dialect === "postgres")
+        await sql`SELECT pg_notify(${QUEUED}, '')`.execute(this.options.store.db);
     }
-    await this.queue.enqueue({
-      id: entryId,
-      runId: job.runId,
-      jobKey: spec.key,
-      attempt: job.attempt,
-      labels: spec.runsOn,
-      spec: sealed,
-    });
     if (cancel.aborted) onCancel();
     else cancel.addEventListener("abort", onCancel, { once: true });
-    this.enqueued.emit("job");
-    if (this.options.store.dialect === "postgres")
-      await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(this.options.store.db);
     return done;
   }
 
@@ -209,12 +232,9 @@ export class JobDispatch {
             spec: JobSpec;
             source: JobSource;
           };
-          this.waiting.get(lease.entryId)?.sink({
-            type: "job.started",
-            job: spec.key,
-            name: spec.name,
-            at: Date.now(),
-          });
+          const waiting = this.waiting.get(lease.entryId);
+          if (waiting) this.markStarted(waiting, Date.now());
+          else await this.changed(lease.entryId);
           return { entryId: lease.entryId, token: lease.token, spec, source };
         }
         const left = deadline - Date.now();
@@ -238,40 +258,68 @@ export class JobDispatch {
   }
 
   /**
-   * Applies a batch of a job's events: `stale` when the token is not the lease's (nothing
-   * applied), `later` when the lease holds but this server is not (yet) running the job's
-   * run (it is starting up and carrying runs on): the runner should send it again.
+   * Takes a batch of a job's events: `stale` when the token is not the lease's (nothing is
+   * applied), else `ok` once the batch is in the store. A batch for a job of this process
+   * that comes in order is applied at once; any other (a job whose run another process
+   * runs, or that this process has not carried on yet after a start) is kept in the store
+   * for the run's process to apply.
    */
   async send(
     entryId: string,
     token: number,
     seq: number,
     events: readonly TimedRunnerEvent[],
-  ): Promise<"ok" | "stale" | "later"> {
+  ): Promise<"ok" | "stale"> {
     if (!(await this.queue.holds(entryId, token))) return "stale";
     const waiting = this.waiting.get(entryId);
-    if (!waiting) return "later";
-    if (seq <= waiting.applied) return "ok"; // a retry of a batch already applied
-    for (const event of events) waiting.sink(event);
-    // Answered only once the batch is in the store, and remembered there, so a batch sent
-    // again after a crash of this server is neither lost nor applied twice.
-    await waiting.settle();
-    await this.queue.applied(entryId, token, seq);
-    waiting.applied = seq;
+    if (waiting && seq <= waiting.applied + 1) {
+      let applied = false;
+      await this.serially(waiting, async () => {
+        if (seq !== waiting.applied + 1) return; // a retry of a batch already applied
+        if (!waiting.started) await this.startedFromStore(entryId, waiting);
+        for (const event of events) waiting.sink(event);
+        // Answered only once the batch is in the store, and remembered there, so a batch
+        // sent again after a crash of this server is neither lost nor applied twice.
+        await waiting.settle();
+        await this.queue.applied(entryId, token, seq);
+        waiting.applied = seq;
+        applied = true;
+      });
+      if (applied || seq <= waiting.applied) return "ok";
+    }
+    await this.queue.keepBatch(entryId, seq, JSON.stringify(events));
+    if (waiting) await this.catchUp(entryId);
+    else await this.changed(entryId);
     return "ok";
   }
 
   /** Renews a lease; says whether it is still held and whether the job was cancelled. */
-  async heartbeat(entryId: string, token: number): Promise<HeartbeatAnswer> {
-    const held = await this.queue.renew(entryId, token, this.leaseMs);
-    return { held, cancel: held && (this.waiting.get(entryId)?.cancelRequested ?? false) };
+  heartbeat(entryId: string, token: number): Promise<HeartbeatAnswer> {
+    return this.queue.renew(entryId, token, this.leaseMs);
   }
 
-  /** Ends a job with its runner's result; false when the token is stale. */
-  async complete(entryId: string, token: number, result: JobResult): Promise<boolean> {
+  /**
+   * Ends a job with its runner's result, after its last batch (`final`, when given); false
+   * when the token is stale. `sent` is the number of the runner's last batch: when this
+   * process applied it already, nothing is left to catch up on.
+   */
+  async complete(
+    entryId: string,
+    token: number,
+    result: JobResult,
+    options: { final?: EventBatch; sent?: number } = {},
+  ): Promise<boolean> {
+    const { final, sent } = options;
+    if (final && (await this.send(entryId, token, final.seq, final.events)) === "stale")
+      return false;
     const done = await this.queue.complete(entryId, token, result);
-    if (done) this.waiting.get(entryId)?.resolve(result);
-    return done;
+    if (!done) return false;
+    const waiting = this.waiting.get(entryId);
+    if (!waiting) await this.changed(entryId);
+    else if (sent !== undefined && waiting.applied >= sent && waiting.started)
+      await this.serially(waiting, async () => waiting.resolve(result));
+    else await this.catchUp(entryId);
+    return true;
   }
 
   /** Ends the leases of a runner that is gone (the embedded runner of a stopped server). */
@@ -279,11 +327,69 @@ export class JobDispatch {
     return this.queue.loseRunner(runnerId, reason);
   }
 
-  /** Fails the jobs whose runners stopped renewing their leases. */
+  /** Fails the jobs whose runners stopped renewing their leases (in any process). */
   async reap(): Promise<void> {
-    for (const lost of await this.queue.expire())
-      this.waiting
-        .get(lost.entryId)
-        ?.resolve({ status: "failure", outputs: {}, reason: "runner_lost" });
+    for (const lost of await this.queue.expire()) {
+      if (this.waiting.has(lost.entryId)) await this.catchUp(lost.entryId);
+      else await this.changed(lost.entryId);
+    }
+  }
+
+  /** Once a second: reaps, and catches up on this process's jobs that ended elsewhere. */
+  private async tick(): Promise<void> {
+    await this.reap();
+    for (const entryId of await this.queue.ended([...this.waiting.keys()]))
+      await this.catchUp(entryId);
+  }
+
+  /**
+   * Brings a job of this process up to date from the store: `job.started` once a runner
+   * has it, the batches kept for it (in order, each once), and its end.
+   */
+  private async catchUp(entryId: string): Promise<void> {
+    const waiting = this.waiting.get(entryId);
+    if (!waiting) return;
+    await this.serially(waiting, async () => {
+      const entry = await this.queue.entry(entryId);
+      if (!entry) return;
+      if (!waiting.started && entry.leasedAt !== null) this.markStarted(waiting, entry.leasedAt);
+      const before = waiting.applied;
+      for (const batch of await this.queue.batches(entryId, waiting.applied)) {
+        if (batch.seq !== waiting.applied + 1) break; // the missing one is still on its way
+        for (const event of JSON.parse(batch.events) as TimedRunnerEvent[]) waiting.sink(event);
+        waiting.applied = batch.seq;
+      }
+      if (waiting.applied > before) {
+        await waiting.settle();
+        await this.queue.applied(entryId, entry.token, waiting.applied);
+        await this.queue.dropBatches(entryId, waiting.applied);
+      }
+      if (entry.state === "done" || entry.state === "lost")
+        waiting.resolve(
+          (entry.result as JobResult | undefined) ?? {
+            status: "failure",
+            outputs: {},
+            reason: "runner_lost",
+          },
+        );
+    });
+  }
+
+  /** Sinks `job.started` with the time the runner took the job. */
+  private markStarted(waiting: Waiting, at: number): void {
+    waiting.started = true;
+    waiting.sink({ type: "job.started", job: waiting.jobKey, name: waiting.name, at });
+  }
+
+  private async startedFromStore(entryId: string, waiting: Waiting): Promise<void> {
+    const entry = await this.queue.entry(entryId);
+    this.markStarted(waiting, entry?.leasedAt ?? Date.now());
+  }
+
+  /** Runs `work` after everything queued for this job before it. */
+  private serially(waiting: Waiting, work: () => Promise<void>): Promise<void> {
+    const next = waiting.chain.then(work);
+    waiting.chain = next.catch(() => undefined);
+    return next;
   }
 }

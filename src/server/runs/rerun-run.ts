@@ -65,12 +65,23 @@ export async function rerunRun(
         })),
       )
     : undefined;
-  await db.transaction().execute(async (tx) => {
-    await tx
+  const started = await db.transaction().execute(async (tx) => {
+    // One statement decides, so two servers asked at once start one attempt.
+    const taken = await tx
       .updateTable("runs")
-      .set({ attempt, status: "queued", started_at: null, finished_at: null })
+      .set({
+        attempt,
+        status: "queued",
+        started_at: null,
+        finished_at: null,
+        owner: service.presence.id,
+        cancel_requested: 0,
+      })
       .where("id", "=", runId)
-      .execute();
+      .where("attempt", "=", Number(run.attempt))
+      .where("status", "not in", [...RUNNING])
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) !== 1) return false;
     // The kept jobs appear in the new attempt as they were, marked as reused.
     for (const job of previous) {
       const id = jobIdOfKey(workflow.file, job.key);
@@ -91,7 +102,9 @@ export async function rerunRun(
         })
         .execute();
     }
+    return true;
   });
+  if (!started) return { error: "running", message: `run '${runId}' was started again meanwhile` };
   service.launchAttempt({
     runId,
     runNumber: Number(run.number),

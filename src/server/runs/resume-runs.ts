@@ -3,22 +3,20 @@ import { reuseFinished } from "../../engine/rerun-selection.js";
 import type { Database } from "../../store/database.js";
 import { resolveUnfinished } from "../../store/run-recorder.js";
 import type { TriggerEvent } from "../../triggers/event.js";
-import { EMBEDDED } from "./embedded-transport.js";
 import { configAt, workflowsAt } from "./git-source.js";
 import type { RunService } from "./run-service.js";
 
 /**
- * Carries on the runs a stopped server left queued or running: each attempt resumes with
- * its finished jobs kept as they ended; jobs a remote agent still holds are waited for where
- * they are (their agents keep running and retry their writes); jobs the stopped server's
- * embedded runner held died with it and end as `runner_lost`. A run whose workflow can no
- * longer be read ends as `server_restarted`.
+ * Carries on the runs a stopped (or gone) server left queued or running, each taken by one
+ * process only: each attempt resumes with its finished jobs kept as they ended; jobs a
+ * remote agent still holds are waited for where they are (their agents keep running and
+ * retry their writes); jobs the gone server's embedded runner held died with it and end as
+ * `runner_lost`. A run whose workflow can no longer be read ends as `server_restarted`.
  */
 export async function resumeUnfinished(
   service: RunService,
   db: Kysely<Database>,
 ): Promise<{ resumed: number; ended: number }> {
-  await service.jobs.loseRunner(EMBEDDED, "runner_lost");
   const runs = await db
     .selectFrom("runs")
     .innerJoin("repositories", "repositories.id", "runs.repository_id")
@@ -33,10 +31,15 @@ export async function resumeUnfinished(
       "repositories.name as repository",
     ])
     .where("runs.status", "in", ["queued", "in_progress"])
+    .where((eb) =>
+      eb.or([eb("runs.owner", "is", null), eb("runs.owner", "=", service.presence.id)]),
+    )
     .execute();
   const unresumable: string[] = [];
   let resumed = 0;
   for (const run of runs) {
+    // Another process may have taken it meanwhile; this one may be running it already.
+    if (service.isRunning(run.id) || !(await service.presence.own(run.id))) continue;
     const bare = service.bareOf(run.repository);
     const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
     if (!workflow || run.trigger === "{}") {

@@ -10,12 +10,13 @@ import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
 import type { RefUpdate } from "../git/git-http.js";
 import { repositoryPath } from "../git/git-http.js";
-import { EMBEDDED, embeddedTransport } from "./embedded-transport.js";
+import { embeddedRunnerId, embeddedTransport } from "./embedded-transport.js";
 import { type Attempt, executeAttempt } from "./execute-attempt.js";
 import { changedBetween, configAt, resolveCommit, workflowsAt } from "./git-source.js";
 import { JobDispatch } from "./job-dispatch.js";
 import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
+import { ServerPresence } from "./server-presence.js";
 
 const ZERO = "0".repeat(40);
 
@@ -31,6 +32,8 @@ export interface RunServiceOptions {
   readonly embeddedCapacity?: number;
   /** How long a runner's lease lasts without a heartbeat. @default 30 s */
   readonly leaseMs?: number;
+  /** How long another server process may go without a sign of life. @default 30 s */
+  readonly serverGoneMs?: number;
 }
 
 /** Where a run can start from: the repository row. */
@@ -60,6 +63,10 @@ export class RunService {
   private embedded: Promise<void> | undefined;
   /** Where jobs wait for runners; agents' routes talk to it. */
   readonly jobs: JobDispatch;
+  /** This server process among those sharing the store, and which runs are its own. */
+  readonly presence: ServerPresence;
+  /** Resumes one after another, so a run is never carried on twice. */
+  private resuming: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: RunServiceOptions) {
     this.jobs = new JobDispatch({
@@ -67,14 +74,30 @@ export class RunService {
       box: options.box,
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     });
+    this.presence = new ServerPresence({
+      store: options.store,
+      ...(options.serverGoneMs ? { goneMs: options.serverGoneMs } : {}),
+      handlers: {
+        onCancel: (runId) => this.cancels.get(runId)?.abort(),
+        onOrphans: () =>
+          this.background(this.resumeUnfinished(), "could not carry on a gone server's runs"),
+        onGone: async (serverId) => {
+          await this.jobs.loseRunner(embeddedRunnerId(serverId), "runner_lost");
+        },
+      },
+    });
   }
 
-  /** Starts the lease reaper and the embedded runner (unless its capacity is 0). */
+  /**
+   * Joins the servers sharing the store, and starts the lease reaper and the embedded
+   * runner (unless its capacity is 0).
+   */
   async startRunners(): Promise<void> {
+    await this.presence.start();
     await this.jobs.start();
     const capacity = this.options.embeddedCapacity ?? 2;
     if (capacity === 0) return;
-    const runner = { id: EMBEDDED, labels: [...DEFAULT_LABELS] };
+    const runner = { id: embeddedRunnerId(this.presence.id), labels: [...DEFAULT_LABELS] };
     this.jobs.addLocalRunner(runner);
     const agent = new JobAgent({
       transport: embeddedTransport(this.jobs, runner),
@@ -86,11 +109,16 @@ export class RunService {
     this.embedded = agent.run(this.stopping.signal);
   }
 
-  /** Stops taking jobs; resolves once the embedded runner's jobs have ended. */
+  /**
+   * Stops taking jobs; resolves once the embedded runner's jobs have ended. This process then
+   * leaves the servers sharing the store: its unfinished runs are carried on by another, or
+   * by this server's next start.
+   */
   async stopRunners(): Promise<void> {
     this.stopping.abort();
     await this.jobs.stop();
     await this.embedded;
+    await this.presence.stop();
   }
 
   /** The bare repository of a repository, hosted or mirrored. */
@@ -231,7 +259,12 @@ export class RunService {
    * workflow can no longer be read ends as `server_restarted`. Call after `startRunners`.
    */
   async resumeUnfinished(): Promise<{ resumed: number; ended: number }> {
-    return resumeUnfinished(this, this.options.store.db);
+    const next = this.resuming.then(async () => {
+      await this.presence.sweep();
+      return resumeUnfinished(this, this.options.store.db);
+    });
+    this.resuming = next.catch(() => undefined);
+    return next;
   }
 
   /** Starts an attempt of a recorded run in the background; cancel reaches it by its run id. */
@@ -246,10 +279,13 @@ export class RunService {
     return this.cancels.has(runId);
   }
 
-  /** Cancels a run this server is running; false when it is not running here. */
-  cancel(runId: string): boolean {
+  /**
+   * Cancels a run: at once when this process runs it, else by asking the process that does;
+   * false when no process runs it.
+   */
+  async cancel(runId: string): Promise<boolean> {
     const controller = this.cancels.get(runId);
-    if (!controller) return false;
+    if (!controller) return this.presence.requestCancel(runId);
     controller.abort();
     return true;
   }
@@ -287,7 +323,10 @@ export class RunService {
 
   private launch(runId: string, work: () => Promise<void>): void {
     this.background(
-      work().finally(() => this.cancels.delete(runId)),
+      work().finally(async () => {
+        this.cancels.delete(runId);
+        if (!this.stopping.signal.aborted) await this.presence.release(runId);
+      }),
       `run ${runId} failed to execute`,
     );
   }
@@ -326,6 +365,7 @@ export class RunService {
             finished_at: null,
             payload: JSON.stringify(event.payload ?? {}),
             trigger: JSON.stringify(event),
+            owner: this.presence.id,
           })
           .execute();
         return { id, number };
