@@ -4,11 +4,11 @@ import { TrunklineError } from "../common/errors.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import type { Executor } from "../executors/executor.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
-import { archiveInto } from "../runner/commit-files.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
 import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
+import { CommitTrees } from "./commit-trees.js";
 import { sourceRepository } from "./job-source.js";
 
 /** What an agent needs besides its transport. */
@@ -39,8 +39,11 @@ export interface JobAgentOptions {
  */
 export class JobAgent {
   private jobs = 0;
+  private readonly trees: CommitTrees;
 
-  constructor(private readonly options: JobAgentOptions) {}
+  constructor(private readonly options: JobAgentOptions) {
+    this.trees = new CommitTrees(join(options.workDir, "trees"));
+  }
 
   /** Runs until `signal` aborts, then lets running jobs finish. */
   async run(signal: AbortSignal): Promise<void> {
@@ -138,7 +141,7 @@ export class JobAgent {
       // The workspace is filled before any container starts: a job container mounts it.
       await mkdir(executor.paths.workspace, { recursive: true });
       await mkdir(executor.paths.files, { recursive: true });
-      await archiveInto(repoRoot, lease.source.sha, executor.paths.workspace);
+      await this.trees.fill(repoRoot, lease.source.sha, executor.paths.workspace);
       await writeEventFile(executor.paths, undefined, lease.spec);
       result = await runJob(lease.spec, {
         executor,
