@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
-import { cp, mkdir, rename, rm } from "node:fs/promises";
+import { cpSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { archiveInto } from "../runner/commit-files.js";
 
@@ -32,7 +33,8 @@ export class CommitTrees {
     const path = await tree;
     this.copying.set(key, (this.copying.get(key) ?? 0) + 1);
     try {
-      await cp(path, dest, { recursive: true, verbatimSymlinks: true });
+      // Synchronous: several times cheaper than `fs.promises.cp` for the usual small tree.
+      cpSync(path, dest, { recursive: true, verbatimSymlinks: true });
     } finally {
       this.copying.set(key, (this.copying.get(key) ?? 1) - 1);
     }

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { TrunklineError } from "../common/errors.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
@@ -139,8 +139,8 @@ export class JobAgent {
         throw err;
       }
       // The workspace is filled before any container starts: a job container mounts it.
-      await mkdir(executor.paths.workspace, { recursive: true });
-      await mkdir(executor.paths.files, { recursive: true });
+      mkdirSync(executor.paths.workspace, { recursive: true });
+      mkdirSync(executor.paths.files, { recursive: true });
       await this.trees.fill(repoRoot, lease.source.sha, executor.paths.workspace);
       await writeEventFile(executor.paths, undefined, lease.spec);
       result = await runJob(lease.spec, {
@@ -166,10 +166,12 @@ export class JobAgent {
     const tail = { seq: pending.length > 0 ? ++seq : seq, events: pending };
     pending = [];
     if (held) await this.retry(() => transport.complete(lease, result, tail));
-    // Cleaning up goes on while the slot already waits for its next job.
-    void rm(root, { recursive: true, force: true }).catch((err: Error) =>
-      this.options.onError?.(err),
-    );
+    // The executor removed the job's directory; this is for a job that failed to start.
+    try {
+      rmSync(root, { recursive: true, force: true });
+    } catch (err) {
+      this.options.onError?.(err as Error);
+    }
   }
 
   /** Retries a write until the server answers (true or false), backing off up to 5 s. */

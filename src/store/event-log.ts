@@ -10,8 +10,11 @@ export interface StoredEvent<T = unknown> {
   readonly data: T;
 }
 
+/** Rows per insert statement (SQLite allows 32766 parameters; each row takes 4). */
+const ROWS_PER_STATEMENT = 500;
+
 /**
- * Appends events to the log in one transaction, in order, and returns their ids. The log is
+ * Appends events to the log, all or none, in order, and returns their ids. The log is
  * append-only: the UI timeline, metrics, alerts and the audit trail all read it.
  */
 export async function appendEvents(
@@ -19,31 +22,28 @@ export async function appendEvents(
   events: readonly { runId?: string; type: string; at: number; data: unknown }[],
 ): Promise<number[]> {
   if (events.length === 0) return [];
-  const [only] = events;
-  if (events.length === 1 && only) {
-    // One row is atomic by itself: no transaction (on Postgres, two round trips fewer).
-    const row = await db
+  const insert = async (into: Kysely<Database>, some: typeof events) => {
+    const rows = await into
       .insertInto("events")
-      .values({
-        run_id: only.runId ?? null,
-        type: only.type,
-        at: only.at,
-        data: JSON.stringify(only.data),
-      })
+      .values(
+        some.map((e) => ({
+          run_id: e.runId ?? null,
+          type: e.type,
+          at: e.at,
+          data: JSON.stringify(e.data),
+        })),
+      )
       .returning("id")
-      .executeTakeFirstOrThrow();
-    return [Number(row.id)];
-  }
+      .execute();
+    // Ids grow in the order of the rows; sorting makes that explicit.
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  };
+  // One statement is atomic by itself: no transaction (on Postgres, two round trips fewer).
+  if (events.length <= ROWS_PER_STATEMENT) return insert(db, events);
   return db.transaction().execute(async (tx) => {
     const ids: number[] = [];
-    for (const e of events) {
-      const row = await tx
-        .insertInto("events")
-        .values({ run_id: e.runId ?? null, type: e.type, at: e.at, data: JSON.stringify(e.data) })
-        .returning("id")
-        .executeTakeFirstOrThrow();
-      ids.push(Number(row.id));
-    }
+    for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT)
+      ids.push(...(await insert(tx, events.slice(i, i + ROWS_PER_STATEMENT))));
     return ids;
   });
 }

@@ -13,10 +13,13 @@ const FLUSH_MS = 250;
 /**
  * Keeps one run in the store as its events arrive: the event log, job and step rows, log
  * chunks (with line offsets, so a reader can resume from any line) and annotations. Writes
- * happen one after another in event order; `flush` waits for them.
+ * happen one after another in event order; events that arrive while a write is going on
+ * are appended to the log together, in one statement. `flush` waits for them all.
  */
 export class RunRecorder {
   private chain: Promise<void> = Promise.resolve();
+  /** Events not yet in the log, in order. */
+  private queued: RunEvent[] = [];
   private readonly jobIds = new Map<string, string>();
   private readonly pending = new Map<string, string[]>();
   private readonly written = new Map<string, number>();
@@ -65,11 +68,28 @@ export class RunRecorder {
       lines.push(event.text);
       this.pending.set(event.job, lines);
     }
-    this.chain = this.chain
-      .then(() => persist(() => this.write(event)))
-      .catch((err: Error) => {
-        this.failure ??= err;
-      });
+    this.queued.push(event);
+    if (this.queued.length === 1) this.enqueue(() => this.drain());
+  }
+
+  /** Writes after everything enqueued before; a failure is kept for `flush` to throw. */
+  private enqueue(write: () => Promise<void>): void {
+    this.chain = this.chain.then(write).catch((err: Error) => {
+      this.failure ??= err;
+    });
+  }
+
+  /** Appends the queued events to the log in one go, then brings the rows up to date. */
+  private async drain(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    await persist(() =>
+      appendEvents(
+        this.db,
+        batch.map((event) => ({ runId: this.runId, type: event.type, at: event.at, data: event })),
+      ),
+    );
+    for (const event of batch) await persist(() => this.write(event));
   }
 
   /** Waits for every write so far; throws the first write that failed. */
@@ -86,9 +106,9 @@ export class RunRecorder {
     return this.jobIds.get(key);
   }
 
+  /** Brings the rows an event changes up to date (it is in the log already). */
   private async write(event: RunEvent): Promise<void> {
     const db = this.db;
-    await appendEvents(db, [{ runId: this.runId, type: event.type, at: event.at, data: event }]);
     switch (event.type) {
       case "run.started":
         await db
@@ -164,36 +184,28 @@ export class RunRecorder {
         return;
       }
       case "step.finished": {
+        // Usually the step's row is there (step.started); a step that never started gets one.
         const id = await this.ensureJob(event.job, event.job, "in_progress");
-        const exists = await db
-          .selectFrom("steps")
-          .select("number")
-          .where("job_id", "=", id)
-          .where("number", "=", event.step)
-          .executeTakeFirst();
-        if (exists) {
-          await db
-            .updateTable("steps")
-            .set({ outcome: event.outcome, conclusion: event.conclusion, finished_at: event.at })
-            .where("job_id", "=", id)
-            .where("number", "=", event.step)
-            .execute();
-        } else {
-          await db
-            .insertInto("steps")
-            .values({
-              job_id: id,
-              number: event.step,
-              name: event.name,
-              stage: event.stage,
+        await db
+          .insertInto("steps")
+          .values({
+            job_id: id,
+            number: event.step,
+            name: event.name,
+            stage: event.stage,
+            outcome: event.outcome,
+            conclusion: event.conclusion,
+            started_at: event.at,
+            finished_at: event.at,
+          })
+          .onConflict((oc) =>
+            oc.columns(["job_id", "number"]).doUpdateSet({
               outcome: event.outcome,
               conclusion: event.conclusion,
-              started_at: event.at,
               finished_at: event.at,
-            })
-            .onConflict((oc) => oc.columns(["job_id", "number"]).doNothing())
-            .execute();
-        }
+            }),
+          )
+          .execute();
         await this.writeChunk(event.job);
         return;
       }
@@ -230,20 +242,21 @@ export class RunRecorder {
     if (this.timers.has(job)) return;
     const timer = setTimeout(() => {
       this.timers.delete(job);
-      this.chain = this.chain
-        .then(() => persist(() => this.writeChunk(job)))
-        .catch((err: Error) => {
-          this.failure ??= err;
-        });
+      this.enqueue(() => persist(() => this.writeChunk(job)));
     }, FLUSH_MS);
     timer.unref();
     this.timers.set(job, timer);
   }
 
+  /**
+   * The id of a job's row, made (with this status) when the job has none yet; a row a
+   * stopped server made is found and kept as it is.
+   */
   private async ensureJob(key: string, name: string, status: string): Promise<string> {
     const known = this.jobIds.get(key);
     if (known) return known;
-    await this.db
+    // One statement either way: the no-op update makes the existing row's id come back.
+    const row = await this.db
       .insertInto("jobs")
       .values({
         id: randomUUID(),
@@ -257,14 +270,12 @@ export class RunRecorder {
         finished_at: null,
         outputs: "{}",
       })
-      .onConflict((oc) => oc.columns(["run_id", "attempt", "key"]).doNothing())
-      .execute();
-    const row = await this.db
-      .selectFrom("jobs")
-      .select("id")
-      .where("run_id", "=", this.runId)
-      .where("attempt", "=", this.attempt)
-      .where("key", "=", key)
+      .onConflict((oc) =>
+        oc
+          .columns(["run_id", "attempt", "key"])
+          .doUpdateSet({ key: (eb) => eb.ref("excluded.key") }),
+      )
+      .returning("id")
       .executeTakeFirstOrThrow();
     this.jobIds.set(key, row.id);
     return row.id;

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
@@ -50,7 +50,9 @@ export class HostExecutor implements Executor {
     live.add(this);
     if (this.prepared) return;
     this.prepared = true;
-    for (const dir of Object.values(this.paths)) await mkdir(dir, { recursive: true });
+    // Synchronous: a job's few small file operations cost a third as much CPU that way as
+    // through the thread pool, which matters when an agent runs many short jobs.
+    for (const dir of Object.values(this.paths)) mkdirSync(dir, { recursive: true });
   }
 
   exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
@@ -128,7 +130,7 @@ export class HostExecutor implements Executor {
   async release(): Promise<void> {
     this.killAll();
     live.delete(this);
-    if (!this.keep) await rm(this.root, { recursive: true, force: true });
+    if (!this.keep) rmSync(this.root, { recursive: true, force: true });
   }
 
   /** Ends, at once and for good, every process group this job started. Synchronous. */

@@ -81,6 +81,7 @@ export async function executeAttempt(
             {
               runId: attempt.runId,
               attempt: attempt.attempt,
+              resumed: attempt.resume === true,
               source: { repository: bare, sha: event.sha, name: basename(bare, ".git") },
               sink: (e) => recorder.handle(e),
               settle: () => recorder.flush(),

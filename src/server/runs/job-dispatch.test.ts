@@ -241,6 +241,7 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
         {
           runId: "run-1",
           attempt: 1,
+          resumed: true,
           source,
           sink: (e) => events.push(e),
           settle: async () => undefined,

@@ -25,6 +25,9 @@ const QUEUED = "trunkline_queue";
  */
 const CHANGED = "trunkline_jobs";
 
+/** How long the registered runners' labels are reused for wait reasons. */
+const RUNNERS_FOR_MS = 1_000;
+
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
 
@@ -64,6 +67,9 @@ export class JobDispatch {
   private readonly enqueued = new EventEmitter();
   private reaper: NodeJS.Timeout | undefined;
   private listener: Listener | undefined;
+  private runners: { at: number; labels: Promise<string[][]> } | undefined;
+  /** This dispatch's own notifications carry this. */
+  private readonly self = randomUUID();
   /** Runners in this process (the embedded one), which the runners table does not list. */
   private readonly local: QueueRunner[] = [];
   readonly leaseMs: number;
@@ -89,16 +95,32 @@ export class JobDispatch {
   /** Why a job with these labels waits: no runner has them, or those that do are busy. */
   async waitReason(labels: readonly string[]): Promise<string> {
     const wanted = normalise(labels);
-    const rows = await this.options.store.db.selectFrom("runners").select("labels").execute();
-    const all = [
-      ...this.local.map((r) => normalise(r.labels)),
-      ...rows.map((r) => JSON.parse(r.labels) as string[]),
-    ];
+    const all = [...this.local.map((r) => normalise(r.labels)), ...(await this.registered())];
     const fitting = all.filter((have) => wanted.every((l) => have.includes(l)));
     const list = `[${wanted.join(", ")}]`;
     return fitting.length === 0
       ? `no runner with labels ${list}`
       : `waiting for a free runner with labels ${list} (${fitting.length} registered)`;
+  }
+
+  /**
+   * The registered runners' labels, read at most once a second: a run of many jobs asks for
+   * each of them at once.
+   */
+  private registered(): Promise<string[][]> {
+    const now = Date.now();
+    if (!this.runners || now - this.runners.at >= RUNNERS_FOR_MS) {
+      const labels = this.options.store.db
+        .selectFrom("runners")
+        .select("labels")
+        .execute()
+        .then((rows) => rows.map((r) => JSON.parse(r.labels) as string[]));
+      this.runners = { at: now, labels };
+      labels.catch(() => {
+        this.runners = undefined;
+      });
+    }
+    return this.runners.labels;
   }
 
   /**
@@ -111,9 +133,11 @@ export class JobDispatch {
     this.reaper.unref();
     const url = this.options.store.url;
     if (this.options.store.dialect === "postgres" && url)
-      this.listener = listen(url, [QUEUED, CHANGED], (channel, entryId) => {
-        if (channel === QUEUED) this.enqueued.emit("job");
-        else void this.catchUp(entryId).catch(() => undefined);
+      this.listener = listen(url, [QUEUED, CHANGED], (channel, payload) => {
+        // This process's own jobs woke its claims already.
+        if (channel === QUEUED) {
+          if (payload !== this.self) this.enqueued.emit("job");
+        } else void this.catchUp(payload).catch(() => undefined);
       });
   }
 
@@ -138,6 +162,8 @@ export class JobDispatch {
     job: {
       runId: string;
       attempt: number;
+      /** The attempt is carried on from a stopped server: its jobs may be queued already. */
+      resumed?: boolean;
       source: JobSource;
       sink: (event: RunEvent) => void;
       settle: () => Promise<void>;
@@ -147,7 +173,9 @@ export class JobDispatch {
   ): Promise<JobResult> {
     // A job a stopped server had queued: wait for it again where it is (a runner may be
     // running it), catching up on what its runner sent meanwhile, or take the end it had.
-    const earlier = await this.queue.latest(job.runId, job.attempt, spec.key);
+    const earlier = job.resumed
+      ? await this.queue.latest(job.runId, job.attempt, spec.key)
+      : undefined;
     const entryId = earlier?.id ?? randomUUID();
     if (!earlier)
       job.sink({
@@ -201,7 +229,7 @@ export class JobDispatch {
       });
       this.enqueued.emit("job");
       if (this.options.store.dialect === "postgres")
-        await sql`SELECT pg_notify(${QUEUED}, '')`.execute(this.options.store.db);
+        await sql`SELECT pg_notify(${QUEUED}, ${this.self})`.execute(this.options.store.db);
     }
     if (cancel.aborted) onCancel();
     else cancel.addEventListener("abort", onCancel, { once: true });
