@@ -5,8 +5,11 @@
 import { build } from "esbuild";
 
 await build({
-  entryPoints: ["src/cli/bin.ts"],
-  outfile: "dist/trunkline.js",
+  entryPoints: { trunkline: "src/cli/bin.ts" },
+  outdir: "dist",
+  // Commands are imported when they run; their code goes in chunks of its own.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
@@ -16,8 +16,15 @@ function tempDir(): string {
 }
 
 test("jobs of one commit get copies of one unpacked tree; a job's changes stay in its workspace", async () => {
-  const { dir: repo, sha } = await committed({ "README.md": "hello\n", "src/a.txt": "a\n" });
+  const { dir: repo } = await committed({
+    "README.md": "hello\n",
+    "src/a.txt": "a\n",
+    "bin/tool": "#!/bin/sh\necho tool\n",
+  });
   dirs.push(repo);
+  await git(repo, "update-index", "--chmod=+x", "bin/tool");
+  await git(repo, "commit", "-q", "-m", "executable");
+  const sha = (await git(repo, "rev-parse", "HEAD")).stdout.trim();
   const root = tempDir();
   const trees = new CommitTrees(join(root, "trees"));
   await Promise.all([
@@ -28,6 +35,8 @@ test("jobs of one commit get copies of one unpacked tree; a job's changes stay i
   for (const job of ["one", "two"]) {
     expect(readFileSync(join(root, job, "README.md"), "utf8")).toBe("hello\n");
     expect(readFileSync(join(root, job, "src", "a.txt"), "utf8")).toBe("a\n");
+    expect(statSync(join(root, job, "bin", "tool")).mode & 0o111).toBe(0o111);
+    expect(statSync(join(root, job, "src", "a.txt")).mode & 0o111).toBe(0);
   }
   writeFileSync(join(root, "one", "README.md"), "changed by a job\n");
   await trees.fill(repo, sha, join(root, "three"));

@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
-import { cpSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { archiveInto } from "../runner/commit-files.js";
+import { archiveInto, copyTree } from "../runner/commit-files.js";
 
 /** How many unpacked commits an agent keeps. */
 const KEEP = 8;
@@ -33,8 +32,7 @@ export class CommitTrees {
     const path = await tree;
     this.copying.set(key, (this.copying.get(key) ?? 0) + 1);
     try {
-      // Synchronous: several times cheaper than `fs.promises.cp` for the usual small tree.
-      cpSync(path, dest, { recursive: true, verbatimSymlinks: true });
+      copyTree(path, dest);
     } finally {
       this.copying.set(key, (this.copying.get(key) ?? 1) - 1);
     }

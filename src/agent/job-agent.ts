@@ -128,6 +128,8 @@ export class JobAgent {
       try {
         executor = await chooseExecutor(lease.spec, {
           root,
+          // Shared by the agent's jobs, as a runner's tool cache is on GitHub.
+          toolCache: join(this.options.workDir, "tool-cache"),
           repository: lease.source.name ?? "workspace",
           mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
           isDockerAction: (uses) => actions.isDockerAction(uses, repoRoot),

@@ -5,7 +5,7 @@ import { HttpTransport } from "../agent/http-transport.js";
 import { JobAgent } from "../agent/job-agent.js";
 import { ApiError } from "../common/errors.js";
 import { ApiClient } from "./api-client.js";
-import { dataDirOf } from "./serve-command.js";
+import { dataDirOf } from "./data-dir.js";
 import type { Output } from "./terminal.js";
 
 /** Options of `trunkline agent`. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError } from "../common/errors.js";
-import { dataDirOf } from "./serve-command.js";
+import { dataDirOf } from "./data-dir.js";
 
 /** Where `trunkline serve` listens by default. */
 export const DEFAULT_SERVER = "http://127.0.0.1:8080";

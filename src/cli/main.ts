@@ -2,17 +2,10 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
-import { ContainerExecutor } from "../executors/container/container-executor.js";
-import { HostExecutor } from "../executors/host/host-executor.js";
-import { agentCommand } from "./agent-command.js";
 import { addApiCommands } from "./api-commands.js";
 import { collectList, collectPairs, positiveInt, positiveIntOrZero, wholeOrZero } from "./flags.js";
-import { type PlanOptions, planCommand } from "./plan-command.js";
-import { rotateKeyCommand } from "./rotate-key-command.js";
-import { runCommand } from "./run-command.js";
-import { serveCommand, tokenCreateCommand } from "./serve-command.js";
+import type { PlanOptions } from "./plan-command.js";
 import { type Output, processOutput } from "./terminal.js";
-import { validateCommand } from "./validate-command.js";
 
 /** Exit codes of the CLI. */
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Internal: 70 } as const;
@@ -65,7 +58,13 @@ function eventOptions(cwd: string, opts: Record<string, unknown>): PlanOptions {
   };
 }
 
-/** Builds the command tree; every action resolves to an exit code through `done`. */
+/**
+ * Builds the command tree; every action resolves to an exit code through `done`. Each
+ * command's code is imported when that command runs (the bundle splits along those
+ * imports), so a command pays neither the start-up time nor the memory of the others: the
+ * server's stack is not in `trunkline run`, whose every step's spawn costs more the larger
+ * the process is.
+ */
 export function buildProgram(io: Output, done: (code: number) => void): Command {
   const program = new Command("trunkline")
     .description("Self-hosted CI/CD: runs GitHub Actions workflows on your own machines.")
@@ -84,6 +83,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
     .option("--json", "print the result as JSON")
     .action(async (files: string[], opts: { json?: boolean }) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
+      const { validateCommand } = await import("./validate-command.js");
       done(await validateCommand({ cwd, files, json: opts.json === true }, io));
     });
 
@@ -94,6 +94,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
     .option("--json", "print the plan as JSON")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
+      const { planCommand } = await import("./plan-command.js");
       done(await planCommand(eventOptions(cwd, opts), io));
     });
   const run = program
@@ -130,6 +131,11 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
     .option("--json", "stream the run's events as JSON lines")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
+      const [{ runCommand }, { HostExecutor }, { ContainerExecutor }] = await Promise.all([
+        import("./run-command.js"),
+        import("../executors/host/host-executor.js"),
+        import("../executors/container/container-executor.js"),
+      ]);
       const cancel = new AbortController();
       let interrupts = 0;
       const onSignal = (signal: NodeJS.Signals) => {
@@ -206,6 +212,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       const onSignal = () => stop.abort();
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
+      const { serveCommand } = await import("./serve-command.js");
       done(
         await serveCommand(
           {
@@ -230,6 +237,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       .requiredOption("--name <name>", "what the token is for")
       .option("--role <role>", "admin, maintainer, developer or viewer", "developer"),
   ).action(async (opts: { name: string; role: string; dataDir?: string; database?: string }) => {
+    const { tokenCreateCommand } = await import("./serve-command.js");
     done(
       await tokenCreateCommand(
         {
@@ -279,6 +287,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
         const token = opts.token ?? process.env.TRUNKLINE_TOKEN;
+        const { agentCommand } = await import("./agent-command.js");
         try {
           done(
             await agentCommand(
@@ -307,6 +316,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       .description("re-encrypt every secret under a new master key (run with the server stopped)")
       .option("--new-key-file <file>", "the new key (64 hex characters); default: a random one"),
   ).action(async (opts: { dataDir?: string; database?: string; newKeyFile?: string }) => {
+    const { rotateKeyCommand } = await import("./rotate-key-command.js");
     done(
       await rotateKeyCommand(
         {

@@ -12,7 +12,7 @@ import { InputError } from "../common/errors.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { rotateSecrets } from "../secrets/secret-store.js";
 import { openStore } from "../store/open-store.js";
-import { dataDirOf } from "./serve-command.js";
+import { dataDirOf } from "./data-dir.js";
 import type { Output } from "./terminal.js";
 
 /**

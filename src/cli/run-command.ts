@@ -113,6 +113,7 @@ export async function runCommand(
     ),
   });
   let jobCounter = 0;
+  const baseEnv = hostEnv();
   const result = await executeRun(
     {
       runId,
@@ -170,7 +171,7 @@ export async function runCommand(
           sink: (e) => sink({ ...e, at: Date.now() }),
           cancel: jobCancel,
           actions,
-          baseEnv: hostEnv(),
+          baseEnv,
         });
       },
     },

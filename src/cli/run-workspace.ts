@@ -1,6 +1,6 @@
 import { cp, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { archiveInto } from "../runner/commit-files.js";
+import { archiveInto, copyTree } from "../runner/commit-files.js";
 import { repoInfo } from "./git.js";
 
 /**
@@ -29,5 +29,5 @@ export async function exportSource(
 
 /** Fills a job's workspace from the exported source. */
 export async function seedWorkspace(source: string, workspace: string): Promise<void> {
-  await cp(source, workspace, { recursive: true, verbatimSymlinks: true });
+  copyTree(source, workspace);
 }

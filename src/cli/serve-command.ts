@@ -1,6 +1,5 @@
 import { chmodSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import pino from "pino";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { buildApp } from "../server/app.js";
@@ -9,6 +8,7 @@ import { RunService } from "../server/runs/run-service.js";
 import { Scheduler } from "../server/runs/scheduler.js";
 import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
+import { dataDirOf } from "./data-dir.js";
 import type { Output } from "./terminal.js";
 
 /** Options of `trunkline serve` and of the commands that work on a server's store. */
@@ -21,14 +21,6 @@ export interface ServerOptions {
   readonly runnerCapacity?: number;
   /** Seconds a runner's lease lasts without a heartbeat. @default 30 */
   readonly leaseSeconds?: number;
-}
-
-/** The server's data directory: `--data-dir`, else `$XDG_DATA_HOME/trunkline`. */
-export function dataDirOf(options: { dataDir?: string }): string {
-  return resolve(
-    options.dataDir ??
-      join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "trunkline"),
-  );
 }
 
 /**

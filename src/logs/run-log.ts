@@ -4,6 +4,9 @@ import { dirname, join } from "node:path";
 import type { RunEvent } from "../engine/run-events.js";
 import type { Annotation } from "../runner/runner-events.js";
 
+/** How long a log's writes are gathered before they go to the file. */
+const BATCH_MS = 50;
+
 /**
  * Keeps a run on disk: `events.ndjson` (every event, the source of truth), one plain-text
  * log per job under `logs/`, step summaries under `summaries/`, and, when the run ends,
@@ -24,7 +27,7 @@ export class RunLog {
 
   /** Records one event. */
   write(event: RunEvent): void {
-    this.events.write(`${JSON.stringify(event)}\n`);
+    this.batch(this.events).write(`${JSON.stringify(event)}\n`);
     switch (event.type) {
       case "log":
         this.log(event.job).write(`${event.text}\n`);
@@ -76,6 +79,7 @@ export class RunLog {
   /** Writes the run's annotations, outputs and summaries, and closes every file. */
   async close(): Promise<void> {
     const ends = [this.events, ...this.jobLogs.values()].map(
+      // end() writes what a cork holds.
       (s) => new Promise<void>((resolve) => s.end(resolve)),
     );
     await Promise.all(ends);
@@ -101,6 +105,18 @@ export class RunLog {
       mkdirSync(dirname(path), { recursive: true });
       stream = createWriteStream(path);
       this.jobLogs.set(job, stream);
+    }
+    return this.batch(stream);
+  }
+
+  /**
+   * Gathers a stream's writes for up to {@link BATCH_MS} into one: a step writes several
+   * small lines, and each write of its own is a trip through the thread pool.
+   */
+  private batch(stream: WriteStream): WriteStream {
+    if (!stream.writableCorked && !stream.writableEnded) {
+      stream.cork();
+      setTimeout(() => stream.uncork(), BATCH_MS).unref();
     }
     return stream;
   }

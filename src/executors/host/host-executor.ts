@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, mkdirSync, rmSync, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
 
@@ -33,6 +33,8 @@ export class HostExecutor implements Executor {
   /** Process groups this job started, ended for good by `release`. */
   private readonly groups = new Set<number>();
   private prepared = false;
+  /** Programs found on `PATH`, by PATH and name. */
+  private readonly found = new Map<string, string>();
 
   constructor(options: HostExecutorOptions) {
     this.root = options.root;
@@ -66,7 +68,8 @@ export class HostExecutor implements Executor {
         reject(new Error("exec: empty argv"));
         return;
       }
-      const child = spawn(command, args, {
+      const child = spawn(this.onPath(command, request.env.PATH), args, {
+        argv0: command,
         cwd: request.cwd,
         env: request.env,
         stdio: ["ignore", "pipe", "pipe"],
@@ -124,6 +127,33 @@ export class HostExecutor implements Executor {
         }, 100).unref();
       });
     });
+  }
+
+  /**
+   * Where a command is on `PATH`, as the spawn would find it, remembered for the job: the
+   * spawn waits for its child to start the program, and a child searching `PATH` itself
+   * tries (and fails) every directory before the right one, on every step. A command not
+   * found is left to the spawn (and not remembered), so one a step installs is found later.
+   */
+  private onPath(command: string, path: string | undefined): string {
+    if (command.includes("/") || !path) return command;
+    const key = `${path}\0${command}`;
+    const known = this.found.get(key);
+    if (known) return known;
+    for (const dir of path.split(":")) {
+      // A relative entry is relative to the step's directory: the spawn's search decides.
+      if (!isAbsolute(dir)) return command;
+      const candidate = join(dir, command);
+      try {
+        accessSync(candidate, constants.X_OK);
+        if (!statSync(candidate).isFile()) continue;
+      } catch {
+        continue;
+      }
+      this.found.set(key, candidate);
+      return candidate;
+    }
+    return command;
   }
 
   /** Ends every process the job started that is still alive, then removes its directory. */

@@ -1,0 +1,10 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** The server's data directory: `--data-dir`, else `$XDG_DATA_HOME/trunkline`. */
+export function dataDirOf(options: { dataDir?: string }): string {
+  return resolve(
+    options.dataDir ??
+      join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "trunkline"),
+  );
+}
