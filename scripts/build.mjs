@@ -1,8 +1,12 @@
-// Bundles the CLI into dist/trunkline.js with esbuild. One ESM file starts fast, and
-// bundling inlines the official parser's schema JSON, which it imports without an import
-// attribute (plain Node 20 refuses that import). The banner gives bundled CommonJS
-// dependencies the `require` that ESM lacks.
+// Bundles the CLI into dist/trunkline.js (the entry) and dist/chunks/ with esbuild: each
+// command's code is a chunk loaded when the command runs, so a command starts without the
+// others' code. Bundling inlines the official parser's schema JSON, which it imports without
+// an import attribute (plain Node 20 refuses that import). The banner gives bundled
+// CommonJS dependencies the `require` that ESM lacks; old chunks are removed first.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+rmSync("dist", { recursive: true, force: true });
 
 await build({
   entryPoints: { trunkline: "src/cli/bin.ts" },
