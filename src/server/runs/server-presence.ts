@@ -170,7 +170,7 @@ export class ServerPresence {
       (s) =>
         s.id !== this.id &&
         ((trusted && now - Number(s.seen_at) > goneMs) ||
-          (s.host === this.host && !alive(Number(s.pid)))),
+          (s.host === this.host && !runs(Number(s.pid), Number(s.started_at)))),
     );
     for (const server of gone) {
       await this.options.handlers.onGone(server.id);
@@ -194,8 +194,16 @@ export class ServerPresence {
   }
 }
 
-/** Whether a process of this machine is alive. */
-function alive(pid: number): boolean {
+/** When this process started (epoch ms). */
+const PROCESS_START = Date.now() - process.uptime() * 1000;
+
+/**
+ * Whether the server process of this machine that registered with `pid` at `startedAt` may
+ * still run. A row with this process's own id but from before it started is an earlier
+ * process that had the same id (a restarted container's server is often process 1).
+ */
+function runs(pid: number, startedAt: number): boolean {
+  if (pid === process.pid) return startedAt >= PROCESS_START - 1_000;
   try {
     process.kill(pid, 0);
     return true;
