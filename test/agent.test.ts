@@ -303,4 +303,67 @@ describe.concurrent("runner agents", () => {
     expect(ended.logs.after).toContain("after success");
     expect(await server.stop("SIGTERM")).toBe(0);
   }, 120_000);
+
+  test("with --retry-runner-lost, a run whose only failure is a lost runner starts again by itself; the first attempt stays as it was", async () => {
+    const server = await startServerProcess({
+      dataDir: tempDir("trunkline-agent-server-"),
+      extraArgs: ["--runner-capacity", "0", "--lease-timeout", "2", "--retry-runner-lost", "1"],
+    });
+    children.push(server.child);
+    const api = serverApi(() => server);
+    await api("POST", "/api/v1/repositories", { name: "app" });
+    const { dir: work } = await committed(
+      {
+        ".github/workflows/flaky.yml": [
+          "name: Flaky",
+          "on: workflow_dispatch",
+          "jobs:",
+          "  build:",
+          "    runs-on: linux",
+          "    steps:",
+          '      - run: echo "attempt $GITHUB_RUN_ATTEMPT" && if [ "$GITHUB_RUN_ATTEMPT" = 1 ]; then sleep 60; fi',
+          "  after:",
+          "    needs: build",
+          "    runs-on: linux",
+          "    steps: [{ run: echo after }]",
+          "",
+        ].join("\n"),
+      },
+      "flaky",
+    );
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
+    const first = await startAgent(server, "linux");
+    const { runIds } = (await api("POST", "/api/v1/repositories/app/dispatch", {
+      workflow: "flaky.yml",
+    })) as { runIds: string[] };
+    const runId = runIds[0] as string;
+    const shown = (attempt?: number) =>
+      api("GET", `/api/v1/runs/${runId}${attempt ? `?attempt=${attempt}` : ""}`) as Promise<{
+        status: string;
+        attempt: number;
+        jobs: Job[];
+      }>;
+    await waitFor("the first attempt's job", async () => {
+      const job = (await shown()).jobs.find((j) => j.name === "build");
+      if (!job) return undefined;
+      const { lines } = (await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] };
+      return lines.includes("attempt 1") ? true : undefined;
+    });
+    first.kill("SIGKILL");
+    await startAgent(server, "linux");
+    const retried = await waitFor("the second attempt", async () => {
+      const run = await shown();
+      return run.attempt === 2 && run.status === "success" ? run : undefined;
+    });
+    expect(Object.fromEntries(retried.jobs.map((j) => [j.name, j.status]))).toEqual({
+      build: "success",
+      after: "success",
+    });
+    const earlier = await shown(1);
+    expect(Object.fromEntries(earlier.jobs.map((j) => [j.name, [j.status, j.reason]]))).toEqual({
+      build: ["failure", "runner_lost"],
+      after: ["skipped", null],
+    });
+    expect(await server.stop("SIGTERM")).toBe(0);
+  }, 120_000);
 });

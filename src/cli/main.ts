@@ -198,6 +198,12 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         "how long a runner may go without a heartbeat before its job is lost",
         (v) => positiveInt("--lease-timeout", v),
         30,
+      )
+      .option(
+        "--retry-runner-lost <n>",
+        "start a run again (its failed jobs, as a new attempt) when its only failures are lost runners, up to n times",
+        (v) => wholeOrZero("--retry-runner-lost", v),
+        0,
       ),
   ).action(
     async (opts: {
@@ -207,6 +213,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       database?: string;
       runnerCapacity: number;
       leaseTimeout: number;
+      retryRunnerLost: number;
     }) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -222,6 +229,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             ...(opts.database ? { database: opts.database } : {}),
             runnerCapacity: opts.runnerCapacity,
             leaseSeconds: opts.leaseTimeout,
+            retryRunnerLost: opts.retryRunnerLost,
           },
           io,
           stop.signal,

@@ -21,6 +21,8 @@ export interface ServerOptions {
   readonly runnerCapacity?: number;
   /** Seconds a runner's lease lasts without a heartbeat. @default 30 */
   readonly leaseSeconds?: number;
+  /** Times a run whose only failures are lost runners starts again by itself. @default 0 */
+  readonly retryRunnerLost?: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function serveCommand(
     log,
     ...(options.runnerCapacity !== undefined ? { embeddedCapacity: options.runnerCapacity } : {}),
     ...(options.leaseSeconds !== undefined ? { leaseMs: options.leaseSeconds * 1000 } : {}),
+    ...(options.retryRunnerLost ? { retryRunnerLost: options.retryRunnerLost } : {}),
   });
   const scheduler = new Scheduler({ store, service, log });
   const app = await buildApp({

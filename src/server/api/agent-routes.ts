@@ -138,6 +138,12 @@ export function registerAgentRoutes(
         if (!reply.raw.writableEnded) gone.abort();
       });
       const lease = await jobs.claim(runner, request.body?.waitMs ?? 25_000, gone.signal);
+      // A stopping server: the agent backs off and asks again (another process, or later).
+      if (!lease && jobs.stopping)
+        return reply
+          .code(503)
+          .header("retry-after", "1")
+          .send({ code: "stopping", message: "the server is stopping" });
       if (!lease) return reply.code(204).send();
       if (gone.signal.aborted) {
         // Nobody is listening any more: the lease expires and the job is reaped as lost.

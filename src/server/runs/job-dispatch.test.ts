@@ -173,6 +173,24 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
     20_000,
   );
 
+  test.runIf(context.available)(
+    "a stopping dispatch ends the claims waiting on it at once, and hands out nothing until it starts again",
+    async () => {
+      const stopping = new JobDispatch({ store: context.store, box, leaseMs: 60_000 });
+      await stopping.start();
+      const waiting = stopping.claim(runner, 60_000);
+      await new Promise((r) => setTimeout(r, 50));
+      await stopping.stop();
+      expect(await waiting).toBeUndefined();
+      expect(stopping.stopping).toBe(true);
+      expect(await stopping.claim(runner, 60_000)).toBeUndefined();
+      await stopping.start();
+      expect(stopping.stopping).toBe(false);
+      expect(await stopping.claim(runner, 0)).toBeUndefined(); // nothing queued, no wait
+      await stopping.stop();
+    },
+  );
+
   test.runIf(context.available && context.dialect === "postgres")(
     "a cancel asked of the job's process reaches an agent served by another",
     async () => {

@@ -67,6 +67,7 @@ export class JobDispatch {
   private readonly enqueued = new EventEmitter();
   private reaper: NodeJS.Timeout | undefined;
   private listener: Listener | undefined;
+  private closing = false;
   private runners: { at: number; labels: Promise<string[][]> } | undefined;
   /** This dispatch's own notifications carry this. */
   private readonly self = randomUUID();
@@ -85,6 +86,11 @@ export class JobDispatch {
     this.queue = new JobQueue(options.store.db, options.store.dialect, options.now);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.enqueued.setMaxListeners(0);
+  }
+
+  /** True once `stop` was called (until `start`): claims end at once, without a job. */
+  get stopping(): boolean {
+    return this.closing;
   }
 
   /** Counts a runner in this process among those that can take jobs (for wait reasons). */
@@ -129,6 +135,7 @@ export class JobDispatch {
    * for jobs they queued, so claims here wake too, and for jobs of this process they served.
    */
   async start(): Promise<void> {
+    this.closing = false;
     this.reaper = setInterval(() => void this.tick().catch(() => undefined), 1_000);
     this.reaper.unref();
     const url = this.options.store.url;
@@ -141,8 +148,13 @@ export class JobDispatch {
       });
   }
 
-  /** Stops looking for expired leases and listening. */
+  /**
+   * Stops handing out jobs (waiting claims end at once, so a server's shutdown does not
+   * wait out agents' long polls), looking for expired leases, and listening.
+   */
   async stop(): Promise<void> {
+    this.closing = true;
+    this.enqueued.emit("job");
     if (this.reaper) clearInterval(this.reaper);
     await this.listener?.close();
     this.listener = undefined;
@@ -247,6 +259,7 @@ export class JobDispatch {
   ): Promise<AgentLease | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
+      if (this.closing) return undefined;
       // Listen before looking, so a job queued in between is not missed.
       let wake: () => void = () => undefined;
       const woken = new Promise<void>((resolve) => {

@@ -16,6 +16,7 @@ import { changedBetween, configAt, resolveCommit, workflowsAt } from "./git-sour
 import { JobDispatch } from "./job-dispatch.js";
 import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
+import { shouldRetryLost } from "./retry-lost.js";
 import { ServerPresence } from "./server-presence.js";
 
 const ZERO = "0".repeat(40);
@@ -34,6 +35,11 @@ export interface RunServiceOptions {
   readonly leaseMs?: number;
   /** How long another server process may go without a sign of life. @default 30 s */
   readonly serverGoneMs?: number;
+  /**
+   * How many times a run whose only failures are lost runners starts again by itself, as a
+   * new attempt of its failed jobs (see `shouldRetryLost`). @default 0
+   */
+  readonly retryRunnerLost?: number;
 }
 
 /** Where a run can start from: the repository row. */
@@ -325,9 +331,37 @@ export class RunService {
     this.background(
       work().finally(async () => {
         this.cancels.delete(runId);
-        if (!this.stopping.signal.aborted) await this.presence.release(runId);
+        if (this.stopping.signal.aborted) return;
+        await this.presence.release(runId);
+        await this.retryIfLost(runId);
       }),
       `run ${runId} failed to execute`,
+    );
+  }
+
+  /** Starts a run's next attempt when its only failures were lost runners (and retries are left). */
+  private async retryIfLost(runId: string): Promise<void> {
+    const retries = this.options.retryRunnerLost ?? 0;
+    if (retries === 0) return;
+    const { db } = this.options.store;
+    const run = await db
+      .selectFrom("runs")
+      .select(["status", "attempt"])
+      .where("id", "=", runId)
+      .executeTakeFirst();
+    if (!run) return;
+    const jobs = await db
+      .selectFrom("jobs")
+      .select(["status", "reason"])
+      .where("run_id", "=", runId)
+      .where("attempt", "=", Number(run.attempt))
+      .execute();
+    if (!shouldRetryLost({ status: run.status, attempt: Number(run.attempt) }, jobs, retries))
+      return;
+    const result = await this.rerun(runId, true);
+    this.options.log.warn(
+      { runId, attempt: Number(run.attempt), ...result },
+      "a run whose runners were lost starts again",
     );
   }
 
