@@ -11,6 +11,9 @@ import { openStore } from "../store/open-store.js";
 import { dataDirOf } from "./data-dir.js";
 import type { Output } from "./terminal.js";
 
+/** The exit code of a server that must stop and be started again (sysexits' EX_TEMPFAIL). */
+const EX_TEMPFAIL = 75;
+
 /** Options of `trunkline serve` and of the commands that work on a server's store. */
 export interface ServerOptions {
   readonly port: number;
@@ -63,6 +66,14 @@ export async function serveCommand(
     ...(options.runnerCapacity !== undefined ? { embeddedCapacity: options.runnerCapacity } : {}),
     ...(options.leaseSeconds !== undefined ? { leaseMs: options.leaseSeconds * 1000 } : {}),
     ...(options.retryRunnerLost ? { retryRunnerLost: options.retryRunnerLost } : {}),
+    onFenced: () => {
+      // Its runs are another process's now: going on would run them twice. A supervisor
+      // (systemd, Kubernetes) starts it again, as a new process.
+      log.fatal(
+        "another server process counted this one as gone (cut off from the database for longer than 30 s) and carries its runs on: exiting",
+      );
+      process.exit(EX_TEMPFAIL);
+    },
   });
   const scheduler = new Scheduler({ store, service, log });
   const app = await buildApp({
@@ -106,6 +117,8 @@ export async function serveCommand(
   scheduler.stop();
   await service.stopRunners();
   await app.close();
+  // Only now, with no agent's request coming in, may another process take its runs over.
+  await service.leave();
   await store.close();
   return 0;
 }

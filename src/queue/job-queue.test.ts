@@ -105,6 +105,9 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
       await queue.dropBatches(id, 2);
       expect(await queue.batches(id, 0)).toEqual([{ seq: 3, events: '["c"]' }]);
       expect(await queue.batches(id, 3)).toEqual([]);
+      await queue.keepBatch(id, 4, '["d"]');
+      await queue.dropBatches(id); // all of them
+      expect(await queue.batches(id, 0)).toEqual([]);
       expect(await queue.renew(id, 1, 60_000)).toEqual({ held: true, cancel: false });
       await queue.requestCancel(id);
       expect(await queue.renew(id, 1, 60_000)).toEqual({ held: true, cancel: true });

@@ -166,13 +166,11 @@ export class JobQueue {
     return rows.map((r) => ({ seq: Number(r.seq), events: r.events }));
   }
 
-  /** Forgets a job's kept batches up to `seq` (they are applied). */
-  async dropBatches(entryId: string, upTo: number): Promise<void> {
-    await this.db
-      .deleteFrom("queue_batches")
-      .where("entry_id", "=", entryId)
-      .where("seq", "<=", upTo)
-      .execute();
+  /** Forgets a job's kept batches up to `seq` (they are applied), or all of them. */
+  async dropBatches(entryId: string, upTo?: number): Promise<void> {
+    let query = this.db.deleteFrom("queue_batches").where("entry_id", "=", entryId);
+    if (upTo !== undefined) query = query.where("seq", "<=", upTo);
+    await query.execute();
   }
 
   /** Of these entries, those that ended (done or lost). */

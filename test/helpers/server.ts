@@ -111,6 +111,7 @@ export async function startTestServer(
       await app.close();
       await service.idle();
       await service.stopRunners();
+      await service.leave();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -275,7 +275,9 @@ export class JobDispatch {
           };
           const waiting = this.waiting.get(lease.entryId);
           if (waiting) this.markStarted(waiting, Date.now());
-          else await this.changed(lease.entryId);
+          // Not awaited: a failed notification must not lose the lease the runner now holds
+          // (the owner's once-a-second look catches up anyway).
+          else void this.changed(lease.entryId).catch(() => undefined);
           return { entryId: lease.entryId, token: lease.token, spec, source };
         }
         const left = deadline - Date.now();
@@ -315,7 +317,13 @@ export class JobDispatch {
     const waiting = this.waiting.get(entryId);
     if (waiting && seq <= waiting.applied + 1) {
       let applied = false;
+      let ended = false;
       await this.serially(waiting, async () => {
+        // The job ended while this batch waited its turn (its lease was lost meanwhile).
+        if (this.waiting.get(entryId) !== waiting) {
+          ended = true;
+          return;
+        }
         if (seq !== waiting.applied + 1) return; // a retry of a batch already applied
         if (!waiting.started) await this.startedFromStore(entryId, waiting);
         for (const event of events) waiting.sink(event);
@@ -326,6 +334,7 @@ export class JobDispatch {
         waiting.applied = seq;
         applied = true;
       });
+      if (ended) return "stale";
       if (applied || seq <= waiting.applied) return "ok";
     }
     await this.queue.keepBatch(entryId, seq, JSON.stringify(events));
@@ -405,7 +414,9 @@ export class JobDispatch {
         await this.queue.applied(entryId, entry.token, waiting.applied);
         await this.queue.dropBatches(entryId, waiting.applied);
       }
-      if (entry.state === "done" || entry.state === "lost")
+      if (entry.state === "done" || entry.state === "lost") {
+        // Batches kept here and also applied directly (sent twice, to two processes) go too.
+        await this.queue.dropBatches(entryId);
         waiting.resolve(
           (entry.result as JobResult | undefined) ?? {
             status: "failure",
@@ -413,6 +424,7 @@ export class JobDispatch {
             reason: "runner_lost",
           },
         );
+      }
     });
   }
 

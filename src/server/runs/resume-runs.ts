@@ -36,47 +36,71 @@ export async function resumeUnfinished(
     )
     .execute();
   const unresumable: string[] = [];
+  const failures: Error[] = [];
   let resumed = 0;
   for (const run of runs) {
     // Another process may have taken it meanwhile; this one may be running it already.
     if (service.isRunning(run.id) || !(await service.presence.own(run.id))) continue;
-    const bare = service.bareOf(run.repository);
-    const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
-    if (!workflow || run.trigger === "{}") {
-      unresumable.push(run.id);
-      continue;
+    try {
+      if (await carryOn(service, db, run)) resumed++;
+      else unresumable.push(run.id);
+    } catch (err) {
+      // Let another process (or a later sweep) try; the other runs go on.
+      await service.presence.release(run.id);
+      failures.push(err as Error);
     }
-    const attempt = Number(run.attempt);
-    const rows = await db
-      .selectFrom("jobs")
-      .select(["key", "status", "outputs"])
-      .where("run_id", "=", run.id)
-      .where("attempt", "=", attempt)
-      .execute();
-    const reuse = reuseFinished(
-      workflow,
-      rows.map((r) => ({
-        key: r.key,
-        status: r.status,
-        outputs: JSON.parse(r.outputs) as Record<string, string>,
-      })),
-    );
-    const config = await configAt(bare, run.sha);
-    const event = JSON.parse(run.trigger) as TriggerEvent;
-    service.launchAttempt({
-      runId: run.id,
-      runNumber: Number(run.number),
-      attempt,
-      repositoryId: run.repositoryId,
-      bare,
-      workflow,
-      event,
-      config,
-      reuse,
-      resume: true,
-    });
-    resumed++;
   }
   const ended = await resolveUnfinished(db, Date.now(), unresumable);
+  if (failures.length > 0) throw failures[0];
   return { resumed, ended };
+}
+
+/** Carries one run on; false when its workflow can no longer be read. */
+async function carryOn(
+  service: RunService,
+  db: Kysely<Database>,
+  run: {
+    id: string;
+    number: number;
+    attempt: number;
+    workflow_file: string;
+    sha: string;
+    trigger: string;
+    repositoryId: string;
+    repository: string;
+  },
+): Promise<boolean> {
+  const bare = service.bareOf(run.repository);
+  const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
+  if (!workflow || run.trigger === "{}") return false;
+  const attempt = Number(run.attempt);
+  const rows = await db
+    .selectFrom("jobs")
+    .select(["key", "status", "outputs"])
+    .where("run_id", "=", run.id)
+    .where("attempt", "=", attempt)
+    .execute();
+  const reuse = reuseFinished(
+    workflow,
+    rows.map((r) => ({
+      key: r.key,
+      status: r.status,
+      outputs: JSON.parse(r.outputs) as Record<string, string>,
+    })),
+  );
+  const config = await configAt(bare, run.sha);
+  const event = JSON.parse(run.trigger) as TriggerEvent;
+  service.launchAttempt({
+    runId: run.id,
+    runNumber: Number(run.number),
+    attempt,
+    repositoryId: run.repositoryId,
+    bare,
+    workflow,
+    event,
+    config,
+    reuse,
+    resume: true,
+  });
+  return true;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import { JobAgent } from "../../agent/job-agent.js";
@@ -40,6 +41,11 @@ export interface RunServiceOptions {
    * new attempt of its failed jobs (see `shouldRetryLost`). @default 0
    */
   readonly retryRunnerLost?: number;
+  /**
+   * Another server process counted this one as gone and took its runs over: stop at once
+   * (see `PresenceHandlers.onFenced`). By default the fact is logged.
+   */
+  readonly onFenced?: () => void;
 }
 
 /** Where a run can start from: the repository row. */
@@ -89,7 +95,16 @@ export class RunService {
           this.background(this.resumeUnfinished(), "could not carry on a gone server's runs"),
         onGone: async (serverId) => {
           await this.jobs.loseRunner(embeddedRunnerId(serverId), "runner_lost");
+          await rm(this.runnerDir(serverId), { recursive: true, force: true }).catch(
+            () => undefined,
+          );
         },
+        onFenced:
+          options.onFenced ??
+          (() =>
+            options.log.error(
+              "another server process counted this one as gone and carries its runs on",
+            )),
       },
     });
   }
@@ -107,7 +122,7 @@ export class RunService {
     this.jobs.addLocalRunner(runner);
     const agent = new JobAgent({
       transport: embeddedTransport(this.jobs, runner),
-      workDir: join(this.options.dataDir, "runner"),
+      workDir: this.runnerDir(this.presence.id),
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
@@ -115,16 +130,30 @@ export class RunService {
     this.embedded = agent.run(this.stopping.signal);
   }
 
-  /**
-   * Stops taking jobs; resolves once the embedded runner's jobs have ended. This process then
-   * leaves the servers sharing the store: its unfinished runs are carried on by another, or
-   * by this server's next start.
-   */
+  /** Stops taking jobs; resolves once the embedded runner's jobs have ended. */
   async stopRunners(): Promise<void> {
     this.stopping.abort();
     await this.jobs.stop();
     await this.embedded;
+  }
+
+  /**
+   * Leaves the servers sharing the store (call once no request reaches this process any
+   * more): its unfinished runs are carried on by another process, or by its next start.
+   */
+  async leave(): Promise<void> {
     await this.presence.stop();
+    await rm(this.runnerDir(this.presence.id), { recursive: true, force: true }).catch(
+      () => undefined,
+    );
+  }
+
+  /**
+   * The embedded runner's directory of a server process: each process its own, so processes
+   * sharing a data directory never share a job's directory or an unpacked commit.
+   */
+  private runnerDir(serverId: string): string {
+    return join(this.options.dataDir, "runner", serverId);
   }
 
   /** The bare repository of a repository, hosted or mirrored. */

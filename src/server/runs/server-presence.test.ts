@@ -1,9 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { hostname } from "node:os";
-import { beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test, vi } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers/databases.js";
 import { seedRun } from "../../../test/helpers/seed.js";
-import { ServerPresence } from "./server-presence.js";
+import { ServerPresence, thisMachine } from "./server-presence.js";
 
 const postgres = await postgresAvailable();
 
@@ -82,8 +81,8 @@ describeOnEachDatabase("server presence", postgres, (context) => {
       await context.store.db
         .insertInto("servers")
         .values([
-          { id: "dead", host: hostname(), pid: deadPid(), started_at: ago, seen_at: clock },
-          { id: "earlier", host: hostname(), pid: process.pid, started_at: 1, seen_at: clock },
+          { id: "dead", host: thisMachine(), pid: deadPid(), started_at: ago, seen_at: clock },
+          { id: "earlier", host: thisMachine(), pid: process.pid, started_at: 1, seen_at: clock },
           { id: "elsewhere", host: "another-host", pid: 1, started_at: ago, seen_at: clock },
         ])
         .execute();
@@ -130,6 +129,37 @@ describeOnEachDatabase("server presence", postgres, (context) => {
       await fresh.stop();
       const rows = await context.store.db.selectFrom("servers").select("id").execute();
       expect(rows.map((r) => r.id).sort()).toEqual([mine.id, other.id].sort());
+    },
+  );
+
+  test.runIf(context.available)(
+    "a process whose row another one removed (it counted it as gone) is told to stop, and does not come back",
+    async () => {
+      let fenced = 0;
+      const cut = new ServerPresence({
+        store: context.store,
+        beatMs: 20,
+        handlers: {
+          onCancel: () => undefined,
+          onOrphans: () => undefined,
+          onGone: async () => undefined,
+          onFenced: () => {
+            fenced++;
+          },
+        },
+      });
+      await cut.start();
+      await context.store.db.deleteFrom("servers").where("id", "=", cut.id).execute();
+      await vi.waitFor(() => expect(fenced).toBe(1));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(fenced).toBe(1);
+      const row = await context.store.db
+        .selectFrom("servers")
+        .select("id")
+        .where("id", "=", cut.id)
+        .executeTakeFirst();
+      expect(row).toBeUndefined();
+      await cut.stop();
     },
   );
 });

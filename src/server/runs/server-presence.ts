@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { sql } from "kysely";
 import type { Store } from "../../store/open-store.js";
@@ -22,6 +23,12 @@ export interface PresenceHandlers {
   readonly onOrphans: () => void;
   /** A gone process's embedded runner: its leases end now rather than when they expire. */
   readonly onGone: (serverId: string) => Promise<void>;
+  /**
+   * Another process counted this one as gone (it was cut off from the store for longer than
+   * `goneMs`) and took its runs over: this process must stop running them at once, writing
+   * nothing more about them. `trunkline serve` exits, to be started again.
+   */
+  readonly onFenced?: () => void;
 }
 
 /**
@@ -37,12 +44,13 @@ export interface PresenceHandlers {
 export class ServerPresence {
   /** This process's id in the `servers` table. */
   readonly id = randomUUID();
-  private readonly host = hostname();
+  private readonly host = thisMachine();
   private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> = Promise.resolve();
+  private stopped = false;
   private listener: Listener | undefined;
   /** Since when every beat has succeeded; undefined after one failed. */
   private beatingSince: number | undefined;
-  private sweeping: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: {
@@ -71,7 +79,9 @@ export class ServerPresence {
       this.listener = listen(url, [CANCELS], (_channel, runId) =>
         this.options.handlers.onCancel(runId),
       );
-    this.timer = setInterval(() => void this.beat(), this.options.beatMs ?? DEFAULT_BEAT_MS);
+    this.timer = setInterval(() => {
+      this.beating = this.beat();
+    }, this.options.beatMs ?? DEFAULT_BEAT_MS);
     this.timer.unref();
   }
 
@@ -80,9 +90,10 @@ export class ServerPresence {
    * start) releases this process's unfinished runs and carries them on.
    */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.listener?.close();
-    await this.sweeping;
+    await this.beating;
     await this.options.store.db.deleteFrom("servers").where("id", "=", this.id).execute();
   }
 
@@ -93,7 +104,7 @@ export class ServerPresence {
   async own(runId: string): Promise<boolean> {
     const result = await this.options.store.db
       .updateTable("runs")
-      .set({ owner: this.id, cancel_requested: 0 })
+      .set({ owner: this.id })
       .where("id", "=", runId)
       .where((eb) => eb.or([eb("owner", "is", null), eb("owner", "=", this.id)]))
       .executeTakeFirst();
@@ -136,20 +147,18 @@ export class ServerPresence {
         .set({ seen_at: at })
         .where("id", "=", this.id)
         .executeTakeFirst();
-      // Counted as gone by another process (this one was cut off for long): come back.
-      if (Number(result.numUpdatedRows) === 0)
-        await this.options.store.db
-          .insertInto("servers")
-          .values({ id: this.id, host: this.host, pid: process.pid, started_at: at, seen_at: at })
-          .execute();
+      if (this.stopped) return;
+      // Counted as gone by another process (this one was cut off for long), which took its
+      // runs over: coming back would run them twice.
+      if (Number(result.numUpdatedRows) === 0) {
+        this.stopped = true;
+        if (this.timer) clearInterval(this.timer);
+        this.options.handlers.onFenced?.();
+        return;
+      }
       this.beatingSince ??= at;
-      this.sweeping = this.sweep().then(
-        (released) => {
-          if (released > 0) this.options.handlers.onOrphans();
-        },
-        () => undefined,
-      );
-      await this.sweeping;
+      const released = await this.sweep().catch(() => 0);
+      if (released > 0) this.options.handlers.onOrphans();
     } catch {
       this.beatingSince = undefined;
     }
@@ -192,6 +201,24 @@ export class ServerPresence {
     for (const run of cancels) this.options.handlers.onCancel(run.id);
     return Number(released.numUpdatedRows);
   }
+}
+
+/**
+ * This machine, as far as process ids go: the host name, the boot, and the process-id
+ * namespace (containers sharing a host name, as with host networking, each have their own
+ * process ids, so one must not judge the other's by them).
+ */
+export function thisMachine(): string {
+  const read = (how: () => string) => {
+    try {
+      return how().trim();
+    } catch {
+      return "";
+    }
+  };
+  const boot = read(() => readFileSync("/proc/sys/kernel/random/boot_id", "utf8"));
+  const pids = read(() => readlinkSync("/proc/self/ns/pid"));
+  return [hostname(), boot, pids].filter(Boolean).join(" ");
 }
 
 /** When this process started (epoch ms). */
