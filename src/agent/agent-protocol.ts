@@ -52,4 +52,14 @@ export interface AgentTransport {
    * when there are none, `tail.seq` is the number of the last batch sent (0 for none).
    */
   complete(lease: AgentLease, result: JobResult, tail: EventBatch): Promise<boolean>;
+  /**
+   * `complete`, and in the same exchange a job this agent can take right away, if any: a
+   * busy agent then makes one request per job instead of two. Optional: without it the
+   * agent claims as usual.
+   */
+  completeAndClaim?(
+    lease: AgentLease,
+    result: JobResult,
+    tail: EventBatch,
+  ): Promise<{ held: boolean; next?: AgentLease }>;
 }

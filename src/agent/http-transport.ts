@@ -48,12 +48,25 @@ export class HttpTransport implements AgentTransport {
   }
 
   async complete(lease: AgentLease, result: JobResult, tail: EventBatch): Promise<boolean> {
-    return this.fenced(`/api/v1/agent/jobs/${lease.entryId}/complete`, {
-      token: lease.token,
-      result,
-      ...(tail.events.length > 0 ? { final: tail } : {}),
-      sent: tail.seq,
+    return this.fenced(
+      `/api/v1/agent/jobs/${lease.entryId}/complete`,
+      completion(lease, result, tail),
+    );
+  }
+
+  async completeAndClaim(
+    lease: AgentLease,
+    result: JobResult,
+    tail: EventBatch,
+  ): Promise<{ held: boolean; next?: AgentLease }> {
+    const response = await this.post(`/api/v1/agent/jobs/${lease.entryId}/complete`, {
+      ...completion(lease, result, tail),
+      claim: true,
     });
+    if (response.status === 409) return { held: false };
+    if (!response.ok) throw await failure(response);
+    const body = (await response.json()) as { next?: AgentLease };
+    return { held: true, ...(body.next ? { next: body.next } : {}) };
   }
 
   private async fenced(path: string, body: unknown): Promise<boolean> {
@@ -84,6 +97,16 @@ export class HttpTransport implements AgentTransport {
       );
     }
   }
+}
+
+/** The body of a completion: the result, and the events not sent yet. */
+function completion(lease: AgentLease, result: JobResult, tail: EventBatch) {
+  return {
+    token: lease.token,
+    result,
+    ...(tail.events.length > 0 ? { final: tail } : {}),
+    sent: tail.seq,
+  };
 }
 
 async function failure(response: Response): Promise<ApiError> {

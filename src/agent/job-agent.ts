@@ -54,24 +54,33 @@ export class JobAgent {
 
   private async slot(slot: number, signal: AbortSignal): Promise<void> {
     let backoff = 100;
-    while (!signal.aborted) {
-      let lease: AgentLease | undefined;
-      try {
-        lease = await this.options.transport.claim(signal);
-        backoff = 100;
-      } catch (err) {
-        if (signal.aborted) return;
-        this.options.onError?.(err as Error);
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 5_000);
-        continue;
+    let next: AgentLease | undefined;
+    while (!signal.aborted || next) {
+      let lease: AgentLease | undefined = next;
+      next = undefined;
+      if (!lease) {
+        try {
+          lease = await this.options.transport.claim(signal);
+          backoff = 100;
+        } catch (err) {
+          if (signal.aborted) return;
+          this.options.onError?.(err as Error);
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, 5_000);
+          continue;
+        }
       }
-      if (lease) await this.runLease(lease, slot);
+      // A job handed over with the last one's completion runs even while stopping: it is
+      // leased to this agent already.
+      if (lease) next = await this.runLease(lease, slot, !signal.aborted);
     }
   }
 
-  /** Runs one leased job to its end and reports it. */
-  async runLease(lease: AgentLease, slot: number): Promise<void> {
+  /**
+   * Runs one leased job to its end and reports it; with `more`, takes the next job in the
+   * same exchange when the transport can, and resolves to it.
+   */
+  async runLease(lease: AgentLease, slot: number, more = false): Promise<AgentLease | undefined> {
     const { transport } = this.options;
     // The process id keeps apart the jobs of processes that share a work directory.
     const root = join(this.options.workDir, "jobs", `${process.pid}-${slot}-${++this.jobs}`);
@@ -167,13 +176,22 @@ export class JobAgent {
     await sending;
     const tail = { seq: pending.length > 0 ? ++seq : seq, events: pending };
     pending = [];
-    if (held) await this.retry(() => transport.complete(lease, result, tail));
+    let next: AgentLease | undefined;
+    if (held && more && transport.completeAndClaim) {
+      const claimAlong = transport.completeAndClaim.bind(transport);
+      await this.retry(async () => {
+        const answer = await claimAlong(lease, result, tail);
+        next = answer.next;
+        return answer.held;
+      });
+    } else if (held) await this.retry(() => transport.complete(lease, result, tail));
     // The executor removed the job's directory; this is for a job that failed to start.
     try {
       rmSync(root, { recursive: true, force: true });
     } catch (err) {
       this.options.onError?.(err as Error);
     }
+    return next;
   }
 
   /** Retries a write until the server answers (true or false), backing off up to 5 s. */

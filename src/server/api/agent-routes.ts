@@ -1,6 +1,6 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
-import type { EventBatch, TimedRunnerEvent } from "../../agent/agent-protocol.js";
+import type { AgentLease, EventBatch, TimedRunnerEvent } from "../../agent/agent-protocol.js";
 import type { JobResult } from "../../runner/job-runner.js";
 import type { Database } from "../../store/database.js";
 import { registerRunner } from "../auth/runner-tokens.js";
@@ -8,6 +8,22 @@ import type { JobDispatch } from "../runs/job-dispatch.js";
 
 /** Longest a claim may wait for a job. */
 const MAX_WAIT_MS = 60_000;
+
+/**
+ * A lease as a remote agent needs it: the commit is fetched from this server over git smart
+ * HTTP, at the address the agent reached it by.
+ */
+function forAgent(lease: AgentLease, request: FastifyRequest): AgentLease {
+  const name = lease.source.name;
+  if (!name) return lease;
+  return {
+    ...lease,
+    source: {
+      ...lease.source,
+      repository: `${request.protocol}://${request.headers.host}/git/${name}.git`,
+    },
+  };
+}
 
 /** A numbered batch of a job's events. */
 const batchSchema = {
@@ -149,15 +165,7 @@ export function registerAgentRoutes(
         // Nobody is listening any more: the lease expires and the job is reaped as lost.
         return reply.code(204).send();
       }
-      // A remote agent fetches the commit from this server over git smart HTTP.
-      const name = lease.source.name;
-      const source = name
-        ? {
-            ...lease.source,
-            repository: `${request.protocol}://${request.headers.host}/git/${name}.git`,
-          }
-        : lease.source;
-      return reply.code(200).send({ ...lease, source });
+      return reply.code(200).send(forAgent(lease, request));
     },
   );
 
@@ -195,7 +203,13 @@ export function registerAgentRoutes(
 
   app.post<{
     Params: { entry: string };
-    Body: { token: number; result: JobResult; final?: EventBatch; sent?: number };
+    Body: {
+      token: number;
+      result: JobResult;
+      final?: EventBatch;
+      sent?: number;
+      claim?: boolean;
+    };
   }>(
     "/api/v1/agent/jobs/:entry/complete",
     {
@@ -210,6 +224,7 @@ export function registerAgentRoutes(
             token: { type: "integer", minimum: 1 },
             final: batchSchema,
             sent: { type: "integer", minimum: 0 },
+            claim: { type: "boolean" },
             result: {
               type: "object",
               required: ["status", "outputs"],
@@ -224,11 +239,14 @@ export function registerAgentRoutes(
       },
     },
     async (request, reply) => {
-      const { token, result, final, sent } = request.body;
+      const { token, result, final, sent, claim } = request.body;
       const options = { ...(final ? { final } : {}), ...(sent !== undefined ? { sent } : {}) };
       if (!(await jobs.complete(request.params.entry, token, result, options)))
         return reply.code(409).send(stale);
-      return { ok: true };
+      // The agent's next job, if one is waiting: a busy agent makes one request per job.
+      const runner = request.runner as NonNullable<typeof request.runner>;
+      const next = claim ? await jobs.claim(runner, 0) : undefined;
+      return next ? { ok: true, next: forAgent(next, request) } : { ok: true };
     },
   );
 }
