@@ -131,25 +131,17 @@ export class RunRecorder {
       case "job.queued":
         await this.ensureJob(event.job, event.name, "queued");
         return;
-      case "job.waiting": {
+      case "job.waiting":
         // A job waits for a runner (or a group): it is queued again, and says why.
-        const id = await this.ensureJob(event.job, event.job, "queued");
-        await db
-          .updateTable("jobs")
-          .set({ status: "queued", reason: event.detail })
-          .where("id", "=", id)
-          .execute();
+        await this.setJob(event.job, event.job, { status: "queued", reason: event.detail });
         return;
-      }
-      case "job.started": {
-        const id = await this.ensureJob(event.job, event.name, "in_progress");
-        await db
-          .updateTable("jobs")
-          .set({ status: "in_progress", started_at: event.at, reason: null })
-          .where("id", "=", id)
-          .execute();
+      case "job.started":
+        await this.setJob(event.job, event.name, {
+          status: "in_progress",
+          started_at: event.at,
+          reason: null,
+        });
         return;
-      }
       case "job.finished": {
         const id = await this.ensureJob(event.job, event.name, event.status);
         await this.writeChunk(event.job);
@@ -246,6 +238,39 @@ export class RunRecorder {
     }, FLUSH_MS);
     timer.unref();
     this.timers.set(job, timer);
+  }
+
+  /**
+   * Sets a job's status (and what goes with it) in one statement: an update of a row this
+   * recorder knows, else an insert that updates the row a stopped server made instead.
+   */
+  private async setJob(
+    key: string,
+    name: string,
+    set: { status: string; reason: string | null; started_at?: number },
+  ): Promise<void> {
+    const known = this.jobIds.get(key);
+    if (known) {
+      await this.db.updateTable("jobs").set(set).where("id", "=", known).execute();
+      return;
+    }
+    const row = await this.db
+      .insertInto("jobs")
+      .values({
+        id: randomUUID(),
+        run_id: this.runId,
+        attempt: this.attempt,
+        key,
+        name,
+        started_at: null,
+        finished_at: null,
+        outputs: "{}",
+        ...set,
+      })
+      .onConflict((oc) => oc.columns(["run_id", "attempt", "key"]).doUpdateSet(set))
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    this.jobIds.set(key, row.id);
   }
 
   /**
