@@ -19,7 +19,7 @@ const UNFINISHED = ["queued", "in_progress"] as const;
 export interface PresenceHandlers {
   /** A cancel was asked elsewhere for a run this process runs. */
   readonly onCancel: (runId: string) => void;
-  /** Runs were released from a gone process: carry them on. */
+  /** Runs of a gone process are this one's now: carry them on. */
   readonly onOrphans: () => void;
   /** A gone process's embedded runner: its leases end now rather than when they expire. */
   readonly onGone: (serverId: string) => Promise<void>;
@@ -165,9 +165,9 @@ export class ServerPresence {
   }
 
   /**
-   * Forgets gone processes and releases their unfinished runs (and those of processes that
-   * stopped); resolves to how many runs it released. Also hears cancels whose notification
-   * was missed.
+   * Forgets gone processes and takes their unfinished runs (and those of processes that
+   * stopped) for this process to carry on; resolves to how many it took. Also hears cancels
+   * whose notification was missed.
    */
   async sweep(): Promise<number> {
     const { db } = this.options.store;
@@ -185,9 +185,11 @@ export class ServerPresence {
       await this.options.handlers.onGone(server.id);
       await db.deleteFrom("servers").where("id", "=", server.id).execute();
     }
+    // Taken, not just released: were this process to die before carrying them on, they
+    // would be a gone process's runs again, never nobody's.
     const released = await db
       .updateTable("runs")
-      .set({ owner: null })
+      .set({ owner: this.id })
       .where("status", "in", UNFINISHED)
       .where("owner", "is not", null)
       .where("owner", "not in", db.selectFrom("servers").select("id"))
