@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openStore, type Store } from "../src/store/open-store.js";
@@ -181,6 +181,19 @@ describe("the CLI against a server's API", () => {
     expect((await runCli(["runners", ...flags])).stdout).toMatch(
       /^gpu-box {2}gpu,linux {2}2 at once {2}last seen \d{4}-/,
     );
+  });
+
+  test("servers lists the server processes sharing the store, this one marked", async () => {
+    const { stdout, code } = await runCli(["servers", ...flags]);
+    expect(code).toBe(0);
+    const pattern = new RegExp(
+      `^${hostname().replace(/\./g, "\\.")}:${process.pid} \\(this one\\) {2}started \\d{4}-.* {2}last seen \\d{4}-.* {2}\\d+ runs?$`,
+    );
+    expect(stdout.split("\n")).toEqual([expect.stringMatching(pattern)]);
+    const json = JSON.parse((await runCli(["servers", "--json", ...flags])).stdout);
+    expect(json).toEqual([
+      expect.objectContaining({ host: hostname(), pid: process.pid, self: true }),
+    ]);
   });
 
   test("a server that does not answer, or a bad token, is one line, not a stack trace", async () => {

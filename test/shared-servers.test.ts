@@ -50,6 +50,12 @@ describe.runIf(postgres)("server processes sharing one Postgres database", () =>
     children.push(second.child);
     const onFirst = serverApi(() => first);
     const onSecond = serverApi(() => second);
+    type Server = { pid: number; self: boolean; runs: number };
+    const servers = async () => (await onSecond("GET", "/api/v1/servers")) as Server[];
+    expect((await servers()).map((s) => [s.pid, s.self])).toEqual([
+      [first.child.pid, false],
+      [second.child.pid, true],
+    ]);
     await onFirst("POST", "/api/v1/repositories", { name: "app" });
     const { dir: work } = await committed(
       {
@@ -164,5 +170,9 @@ describe.runIf(postgres)("server processes sharing one Postgres database", () =>
       )) as { lines: string[] }
     ).lines.filter((l) => l.startsWith("count "));
     expect(counted).toEqual(Array.from({ length: 12 }, (_, i) => `count ${i + 1}`));
+    // The killed process is forgotten; the one left carries nothing unfinished now.
+    expect((await servers()).map((s) => [s.pid, s.self, s.runs])).toEqual([
+      [second.child.pid, true, 0],
+    ]);
   }, 120_000);
 });

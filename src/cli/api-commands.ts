@@ -214,6 +214,38 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
     done(0);
   });
 
+  withServer(
+    program
+      .command("servers")
+      .description(
+        "the server processes sharing the server's store, and the unfinished runs each carries",
+      )
+      .option("--json", "print JSON"),
+  ).action(async (opts: Flags) => {
+    const servers = await client(opts).request<
+      {
+        host: string;
+        pid: number;
+        startedAt: number;
+        seenAt: number;
+        runs: number;
+        self: boolean;
+      }[]
+    >("GET", "/api/v1/servers");
+    if (opts.json) io.out(JSON.stringify(servers, null, 2));
+    else
+      for (const line of table(
+        servers.map((s) => [
+          `${s.host}:${s.pid}${s.self ? " (this one)" : ""}`,
+          `started ${new Date(s.startedAt).toISOString()}`,
+          `last seen ${new Date(s.seenAt).toISOString()}`,
+          `${s.runs} run${s.runs === 1 ? "" : "s"}`,
+        ]),
+      ))
+        io.out(line);
+    done(0);
+  });
+
   const secrets = program
     .command("secrets")
     .description("secrets of a server: organisation-wide, or of a --repo, or of its --env");

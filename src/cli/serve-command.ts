@@ -98,6 +98,7 @@ export async function serveCommand(
       schedules: (repo, branch) => scheduler.upcoming(repo, branch, new Date()),
     },
     jobs: service.jobs,
+    serverId: service.presence.id,
   });
   await service.startRunners();
   const { resumed, ended } = await service.resumeUnfinished();

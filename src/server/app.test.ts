@@ -166,6 +166,13 @@ describe.each([
         undefined,
         { viewer: 200, developer: 200, maintainer: 200, admin: 200 },
       ],
+      [
+        "GET",
+        "/api/v1/servers",
+        "list server processes",
+        undefined,
+        { viewer: 200, developer: 200, maintainer: 200, admin: 200 },
+      ],
     ];
     await app.inject({
       method: "POST",
@@ -299,6 +306,7 @@ describe.each([
         "/api/v1/runs/{id}/rerun",
         "/api/v1/jobs/{id}",
         "/api/v1/repositories/{repo}/schedules",
+        "/api/v1/servers",
       ]),
     );
   });

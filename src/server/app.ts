@@ -13,6 +13,7 @@ import { registerRepositoryRoutes } from "./api/repository-routes.js";
 import { type RunControl, registerRunControlRoutes } from "./api/run-control-routes.js";
 import { registerRunRoutes } from "./api/run-routes.js";
 import { registerSecretRoutes } from "./api/secret-routes.js";
+import { registerServerRoutes } from "./api/server-routes.js";
 import { registerTokenRoutes } from "./api/token-routes.js";
 import { type RunnerInfo, verifyRunner } from "./auth/runner-tokens.js";
 import { allows, type Role, type TokenInfo, verifyToken } from "./auth/tokens.js";
@@ -41,6 +42,8 @@ export interface AppDependencies {
   readonly runs?: RunControl;
   /** Where jobs wait for runners; without it, agents cannot connect. */
   readonly jobs?: JobDispatch;
+  /** This process's id among the servers sharing the store (`GET /api/v1/servers` marks it). */
+  readonly serverId?: string;
 }
 
 declare module "fastify" {
@@ -162,6 +165,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerRunControlRoutes(app, { db, ...(deps.runs ? { runs: deps.runs } : {}) });
   registerLogStream(app, db);
   registerAgentRoutes(app, { db, ...(deps.jobs ? { jobs: deps.jobs } : {}) });
+  registerServerRoutes(app, { db, ...(deps.serverId ? { serverId: deps.serverId } : {}) });
   if (deps.dataDir)
     registerGitHttp(app, { db, dataDir: deps.dataDir, onPush: deps.onPush ?? (() => undefined) });
   registerWebhooks(app, {

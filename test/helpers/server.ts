@@ -73,6 +73,7 @@ export async function startTestServer(
       schedules: (repo, branch) => scheduler.upcoming(repo, branch, new Date()),
     },
     jobs: service.jobs,
+    serverId: service.presence.id,
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
