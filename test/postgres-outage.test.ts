@@ -1,11 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { startAgent } from "./helpers/agent-process.js";
 import { committed, git } from "./helpers/git.js";
 import { serverApi, waitFor } from "./helpers/server-api.js";
-import { BIN, startServerProcess } from "./helpers/server-process.js";
+import { startServerProcess } from "./helpers/server-process.js";
 
 // Postgres stopped for 10 s in the middle of a job: the server's writes wait and go through
 // once it is back, the agent retries its own, and the job ends with every log line once.
@@ -88,22 +89,7 @@ describe("a Postgres outage mid-run", () => {
       cleanups.push(() => void server.child.kill("SIGKILL"));
       const api = serverApi(() => server);
       await api("POST", "/api/v1/repositories", { name: "app" });
-      const agent: ChildProcess = spawn(
-        process.execPath,
-        [
-          BIN,
-          "agent",
-          "--server",
-          server.base,
-          "--token",
-          server.token,
-          "--labels",
-          "linux",
-          "--work-dir",
-          join(dataDir, "agent"),
-        ],
-        { stdio: "ignore" },
-      );
+      const agent = await startAgent(server, "linux", join(dataDir, "agent"));
       cleanups.push(() => void agent.kill("SIGKILL"));
       const { dir: work } = await committed(
         {

@@ -250,27 +250,8 @@ export class RunRecorder {
     set: { status: string; reason: string | null; started_at?: number },
   ): Promise<void> {
     const known = this.jobIds.get(key);
-    if (known) {
-      await this.db.updateTable("jobs").set(set).where("id", "=", known).execute();
-      return;
-    }
-    const row = await this.db
-      .insertInto("jobs")
-      .values({
-        id: randomUUID(),
-        run_id: this.runId,
-        attempt: this.attempt,
-        key,
-        name,
-        started_at: null,
-        finished_at: null,
-        outputs: "{}",
-        ...set,
-      })
-      .onConflict((oc) => oc.columns(["run_id", "attempt", "key"]).doUpdateSet(set))
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    this.jobIds.set(key, row.id);
+    if (known) await this.db.updateTable("jobs").set(set).where("id", "=", known).execute();
+    else await this.insertJob(key, name, set, set);
   }
 
   /**
@@ -280,7 +261,17 @@ export class RunRecorder {
   private async ensureJob(key: string, name: string, status: string): Promise<string> {
     const known = this.jobIds.get(key);
     if (known) return known;
-    // One statement either way: the no-op update makes the existing row's id come back.
+    // The no-op update makes the existing row's id come back: one statement either way.
+    return this.insertJob(key, name, { status, reason: null }, { key });
+  }
+
+  /** Inserts a job's row, or updates the existing one with `onConflict`; its id, remembered. */
+  private async insertJob(
+    key: string,
+    name: string,
+    values: { status: string; reason: string | null; started_at?: number },
+    onConflict: Partial<{ key: string; status: string; reason: string | null; started_at: number }>,
+  ): Promise<string> {
     const row = await this.db
       .insertInto("jobs")
       .values({
@@ -289,17 +280,12 @@ export class RunRecorder {
         attempt: this.attempt,
         key,
         name,
-        status,
-        reason: null,
         started_at: null,
         finished_at: null,
         outputs: "{}",
+        ...values,
       })
-      .onConflict((oc) =>
-        oc
-          .columns(["run_id", "attempt", "key"])
-          .doUpdateSet({ key: (eb) => eb.ref("excluded.key") }),
-      )
+      .onConflict((oc) => oc.columns(["run_id", "attempt", "key"]).doUpdateSet(onConflict))
       .returning("id")
       .executeTakeFirstOrThrow();
     this.jobIds.set(key, row.id);
