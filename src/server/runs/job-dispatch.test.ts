@@ -191,6 +191,45 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
     },
   );
 
+  test.runIf(context.available && context.dialect === "sqlite")(
+    "a queued job wakes a waiting runner that can take it; one that takes an older job instead passes the wake on",
+    async () => {
+      const both = { id: "both", labels: ["gpu", "linux"] };
+      const linux = { id: "linux-only", labels: ["linux"] };
+      const first = dispatch.claim(both, 60_000);
+      const second = dispatch.claim(linux, 60_000);
+      await new Promise((r) => setTimeout(r, 50));
+      const job = (key: string) => ({
+        runId: "run-1",
+        attempt: 1,
+        source,
+        sink: () => undefined,
+        settle: async () => undefined,
+      });
+      // Queued by another process (no wake here), so it is the older job when the next comes.
+      const older = other.execute(
+        job("train"),
+        spec("train", ["gpu"]),
+        new AbortController().signal,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      const newer = dispatch.execute(job("lint"), spec("lint"), new AbortController().signal);
+      // The first waiting runner fits the new job, is woken, takes the older one (it has
+      // both labels), and passes the wake to the second, which takes the new one at once.
+      const [a, b] = await Promise.all([first, second]);
+      expect(a?.spec.key).toBe("ci.yml / train");
+      expect(b?.spec.key).toBe("ci.yml / lint");
+      for (const lease of [a, b])
+        await dispatch.complete(lease?.entryId ?? "", lease?.token ?? 0, {
+          status: "success",
+          outputs: {},
+        });
+      expect((await newer).status).toBe("success");
+      expect((await older).status).toBe("success");
+    },
+    20_000,
+  );
+
   test.runIf(context.available && context.dialect === "postgres")(
     "a cancel asked of the job's process reaches an agent served by another",
     async () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
 import { sql } from "kysely";
 import type {
   AgentLease,
@@ -30,6 +29,23 @@ const RUNNERS_FOR_MS = 1_000;
 
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
+
+/** A job just queued, as a wake carries it. */
+interface QueuedJob {
+  readonly entryId: string;
+  /** Lower-cased, as the queue compares them. */
+  readonly labels: readonly string[];
+}
+
+/** A wake for every waiting claim, not for one job. */
+const EVERYONE = "everyone";
+
+/** A claim waiting for a job: its runner's labels, and what woke it. */
+interface Idle {
+  readonly labels: readonly string[];
+  woken?: QueuedJob | typeof EVERYONE;
+  resolve?: () => void;
+}
 
 /** A job the engine handed out, waiting for its runner. */
 interface Waiting {
@@ -64,7 +80,8 @@ interface Waiting {
 export class JobDispatch {
   private readonly queue: JobQueue;
   private readonly waiting = new Map<string, Waiting>();
-  private readonly enqueued = new EventEmitter();
+  /** Claims waiting for a job, oldest first. */
+  private readonly idle = new Set<Idle>();
   private reaper: NodeJS.Timeout | undefined;
   private listener: Listener | undefined;
   private closing = false;
@@ -85,7 +102,6 @@ export class JobDispatch {
   ) {
     this.queue = new JobQueue(options.store.db, options.store.dialect, options.now);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    this.enqueued.setMaxListeners(0);
   }
 
   /** True once `stop` was called (until `start`): claims end at once, without a job. */
@@ -143,7 +159,7 @@ export class JobDispatch {
       this.listener = listen(url, [QUEUED, CHANGED], (channel, payload) => {
         // This process's own jobs woke its claims already.
         if (channel === QUEUED) {
-          if (payload !== this.self) this.enqueued.emit("job");
+          if (payload !== this.self) this.wakeAll();
         } else void this.catchUp(payload).catch(() => undefined);
       });
   }
@@ -154,7 +170,7 @@ export class JobDispatch {
    */
   async stop(): Promise<void> {
     this.closing = true;
-    this.enqueued.emit("job");
+    this.wakeAll();
     if (this.reaper) clearInterval(this.reaper);
     await this.listener?.close();
     this.listener = undefined;
@@ -239,7 +255,7 @@ export class JobDispatch {
         labels: spec.runsOn,
         spec: sealed,
       });
-      this.enqueued.emit("job");
+      this.wakeOne({ entryId, labels: normalise(spec.runsOn) });
       if (this.options.store.dialect === "postgres")
         await sql`SELECT pg_notify(${QUEUED}, ${this.self})`.execute(this.options.store.db);
     }
@@ -258,17 +274,28 @@ export class JobDispatch {
     signal?: AbortSignal,
   ): Promise<AgentLease | undefined> {
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      if (this.closing) return undefined;
-      // Listen before looking, so a job queued in between is not missed.
-      let wake: () => void = () => undefined;
-      const woken = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      this.enqueued.once("job", wake);
-      try {
+    const me: Idle = { labels: normalise(runner.labels) };
+    // The job a wake before this look was for: the look sees it, unless another runner
+    // took it first.
+    let owed: QueuedJob | undefined;
+    try {
+      for (;;) {
+        if (this.closing) return undefined;
+        if (me.woken) {
+          if (me.woken !== EVERYONE) owed = me.woken;
+          me.woken = undefined;
+        }
+        // Listen before looking, so a job queued in between is not missed.
+        this.idle.add(me);
         const lease = await this.queue.claim(runner, this.leaseMs);
         if (lease) {
+          this.idle.delete(me);
+          // Woken for a job other than the one taken (an older one): pass the wake on.
+          // (`woken` may have been set by a wake while the look was on.)
+          const during = me.woken as Idle["woken"];
+          for (const job of [owed, during])
+            if (job && job !== EVERYONE && job.entryId !== lease.entryId) this.wakeOne(job);
+          me.woken = undefined;
           const { spec, source } = JSON.parse(this.options.box.open(lease.spec, "queue")) as {
             spec: JobSpec;
             source: JobSource;
@@ -280,24 +307,52 @@ export class JobDispatch {
           else void this.changed(lease.entryId).catch(() => undefined);
           return { entryId: lease.entryId, token: lease.token, spec, source };
         }
+        owed = undefined; // another runner took it
+        if (me.woken) continue; // woken while looking: look again
         const left = deadline - Date.now();
         if (left <= 0 || signal?.aborted) return undefined;
         let timer: NodeJS.Timeout | undefined;
         let stop: () => void = () => undefined;
-        await Promise.race([
-          woken,
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, left);
-            stop = resolve;
-            signal?.addEventListener("abort", stop, { once: true });
-          }),
-        ]);
+        await new Promise<void>((resolve) => {
+          me.resolve = resolve;
+          stop = resolve;
+          timer = setTimeout(resolve, left);
+          signal?.addEventListener("abort", stop, { once: true });
+        });
+        me.resolve = undefined;
         clearTimeout(timer);
         signal?.removeEventListener("abort", stop);
-      } finally {
-        this.enqueued.off("job", wake);
       }
+    } finally {
+      this.idle.delete(me);
+      // A wake this claim will not use goes to another waiting runner.
+      if (me.woken && me.woken !== EVERYONE) this.wakeOne(me.woken);
     }
+  }
+
+  /**
+   * Wakes one waiting claim that can take a job just queued (the oldest waiting, of those
+   * whose runner has the job's labels), rather than every waiting claim: with many idle
+   * runners, each job would otherwise cost one look per runner. A claim that takes an older
+   * job instead passes the wake on.
+   */
+  private wakeOne(job: QueuedJob): void {
+    for (const claim of this.idle) {
+      if (claim.woken || !job.labels.every((l) => claim.labels.includes(l))) continue;
+      claim.woken = job;
+      this.idle.delete(claim);
+      claim.resolve?.();
+      return;
+    }
+  }
+
+  /** Wakes every waiting claim (a job queued by another process, whose labels are not known here; a stop). */
+  private wakeAll(): void {
+    for (const claim of this.idle) {
+      claim.woken ??= EVERYONE;
+      claim.resolve?.();
+    }
+    this.idle.clear();
   }
 
   /**
