@@ -199,7 +199,7 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const first = dispatch.claim(both, 60_000);
       const second = dispatch.claim(linux, 60_000);
       await new Promise((r) => setTimeout(r, 50));
-      const job = (key: string) => ({
+      const job = () => ({
         runId: "run-1",
         attempt: 1,
         source,
@@ -207,13 +207,9 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
         settle: async () => undefined,
       });
       // Queued by another process (no wake here), so it is the older job when the next comes.
-      const older = other.execute(
-        job("train"),
-        spec("train", ["gpu"]),
-        new AbortController().signal,
-      );
+      const older = other.execute(job(), spec("train", ["gpu"]), new AbortController().signal);
       await new Promise((r) => setTimeout(r, 50));
-      const newer = dispatch.execute(job("lint"), spec("lint"), new AbortController().signal);
+      const newer = dispatch.execute(job(), spec("lint"), new AbortController().signal);
       // The first waiting runner fits the new job, is woken, takes the older one (it has
       // both labels), and passes the wake to the second, which takes the new one at once.
       const [a, b] = await Promise.all([first, second]);
