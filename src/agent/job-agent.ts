@@ -177,14 +177,9 @@ export class JobAgent {
     const tail = { seq: pending.length > 0 ? ++seq : seq, events: pending };
     pending = [];
     let next: AgentLease | undefined;
-    if (held && more && transport.completeAndClaim) {
-      const claimAlong = transport.completeAndClaim.bind(transport);
-      await this.retry(async () => {
-        const answer = await claimAlong(lease, result, tail);
-        next = answer.next;
-        return answer.held;
-      });
-    } else if (held) await this.retry(() => transport.complete(lease, result, tail));
+    const claimAlong = more ? transport.completeAndClaim?.bind(transport) : undefined;
+    if (held && claimAlong) next = (await this.retry(() => claimAlong(lease, result, tail))).next;
+    else if (held) await this.retry(() => transport.complete(lease, result, tail));
     // The executor removed the job's directory; this is for a job that failed to start.
     try {
       rmSync(root, { recursive: true, force: true });
@@ -194,8 +189,8 @@ export class JobAgent {
     return next;
   }
 
-  /** Retries a write until the server answers (true or false), backing off up to 5 s. */
-  private async retry(write: () => Promise<boolean>): Promise<boolean> {
+  /** Retries a write until the server answers (whatever it answers), backing off up to 5 s. */
+  private async retry<T>(write: () => Promise<T>): Promise<T> {
     for (let backoff = 100; ; backoff = Math.min(backoff * 2, 5_000)) {
       try {
         return await write();

@@ -36,6 +36,9 @@ export interface RepositoriesTable {
   remote_name: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+/** The statuses of a run (or job) that has not ended yet. */
+export const UNFINISHED_STATUSES: readonly string[] = ["queued", "in_progress"];
+
 /** One run of one workflow for one event; reruns are new attempts of the same run. */
 export interface RunsTable {
   id: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Kysely, sql } from "kysely";
 import type { RunEvent } from "../engine/run-events.js";
-import type { Database } from "./database.js";
+import { type Database, UNFINISHED_STATUSES } from "./database.js";
 import { appendEvents } from "./event-log.js";
 
 /** Log lines kept in memory per job before they are written as one chunk. */
@@ -345,7 +345,7 @@ export async function resolveUnfinished(
   now = Date.now(),
   only?: readonly string[],
 ): Promise<number> {
-  const open = ["queued", "in_progress"];
+  const open = UNFINISHED_STATUSES;
   if (only && only.length === 0) return 0;
   let query = db.selectFrom("runs").select("id").where("status", "in", open);
   if (only) query = query.where("id", "in", only);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
-import type { Database } from "../../store/database.js";
+import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
+import { hostNameOf } from "../runs/server-presence.js";
 
 /**
  * The server processes sharing this store: each with its machine, process id, when it
@@ -45,15 +46,14 @@ export function registerServerRoutes(
       const owned = await db
         .selectFrom("runs")
         .select(["owner", (eb) => eb.fn.countAll<number>().as("n")])
-        .where("status", "in", ["queued", "in_progress"])
+        .where("status", "in", UNFINISHED_STATUSES)
         .where("owner", "is not", null)
         .groupBy("owner")
         .execute();
       const runs = new Map(owned.map((o) => [o.owner, Number(o.n)]));
       return servers.map((s) => ({
         id: s.id,
-        // The stored machine is the host name, then the boot and process-id namespace.
-        host: s.host.split(" ")[0] ?? s.host,
+        host: hostNameOf(s.host),
         pid: Number(s.pid),
         startedAt: Number(s.started_at),
         seenAt: Number(s.seen_at),

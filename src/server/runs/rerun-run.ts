@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { jobIdOfKey, reuseForFailedRerun } from "../../engine/rerun-selection.js";
-import type { Database } from "../../store/database.js";
+import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import { configAt, workflowsAt } from "./git-source.js";
 import type { RerunResult, RunService } from "./run-service.js";
-
-const RUNNING: ReadonlySet<string> = new Set(["queued", "in_progress"]);
 
 /**
  * Runs a finished run again as its next attempt: every job, or (`failedOnly`) the jobs that
@@ -37,7 +35,7 @@ export async function rerunRun(
     .where("runs.id", "=", runId)
     .executeTakeFirst();
   if (!run) return { error: "not_found", message: `run '${runId}'` };
-  if (RUNNING.has(run.status) || service.isRunning(runId))
+  if (UNFINISHED_STATUSES.includes(run.status) || service.isRunning(runId))
     return { error: "running", message: `run '${runId}' is still running (${run.status})` };
   const bare = service.bareOf(run.repository);
   const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);
@@ -79,7 +77,7 @@ export async function rerunRun(
       })
       .where("id", "=", runId)
       .where("attempt", "=", Number(run.attempt))
-      .where("status", "not in", [...RUNNING])
+      .where("status", "not in", UNFINISHED_STATUSES)
       .executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) return false;
     // The kept jobs appear in the new attempt as they were, marked as reused.

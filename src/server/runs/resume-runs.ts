@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { reuseFinished } from "../../engine/rerun-selection.js";
-import type { Database } from "../../store/database.js";
+import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
 import { resolveUnfinished } from "../../store/run-recorder.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import { configAt, workflowsAt } from "./git-source.js";
@@ -17,24 +17,7 @@ export async function resumeUnfinished(
   service: RunService,
   db: Kysely<Database>,
 ): Promise<{ resumed: number; ended: number }> {
-  const runs = await db
-    .selectFrom("runs")
-    .innerJoin("repositories", "repositories.id", "runs.repository_id")
-    .select([
-      "runs.id",
-      "runs.number",
-      "runs.attempt",
-      "runs.workflow_file",
-      "runs.sha",
-      "runs.trigger",
-      "repositories.id as repositoryId",
-      "repositories.name as repository",
-    ])
-    .where("runs.status", "in", ["queued", "in_progress"])
-    .where((eb) =>
-      eb.or([eb("runs.owner", "is", null), eb("runs.owner", "=", service.presence.id)]),
-    )
-    .execute();
+  const runs = await unfinishedRuns(service, db);
   const unresumable: string[] = [];
   const failures: Error[] = [];
   let resumed = 0;
@@ -55,20 +38,33 @@ export async function resumeUnfinished(
   return { resumed, ended };
 }
 
+/** The unfinished runs that no process, or this one, carries. */
+function unfinishedRuns(service: RunService, db: Kysely<Database>) {
+  return db
+    .selectFrom("runs")
+    .innerJoin("repositories", "repositories.id", "runs.repository_id")
+    .select([
+      "runs.id",
+      "runs.number",
+      "runs.attempt",
+      "runs.workflow_file",
+      "runs.sha",
+      "runs.trigger",
+      "repositories.id as repositoryId",
+      "repositories.name as repository",
+    ])
+    .where("runs.status", "in", UNFINISHED_STATUSES)
+    .where((eb) =>
+      eb.or([eb("runs.owner", "is", null), eb("runs.owner", "=", service.presence.id)]),
+    )
+    .execute();
+}
+
 /** Carries one run on; false when its workflow can no longer be read. */
 async function carryOn(
   service: RunService,
   db: Kysely<Database>,
-  run: {
-    id: string;
-    number: number;
-    attempt: number;
-    workflow_file: string;
-    sha: string;
-    trigger: string;
-    repositoryId: string;
-    repository: string;
-  },
+  run: Awaited<ReturnType<typeof unfinishedRuns>>[number],
 ): Promise<boolean> {
   const bare = service.bareOf(run.repository);
   const workflow = (await workflowsAt(bare, run.sha)).find((w) => w.file === run.workflow_file);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { sql } from "kysely";
+import { UNFINISHED_STATUSES } from "../../store/database.js";
 import type { Store } from "../../store/open-store.js";
 import { type Listener, listen } from "../../store/pg-listener.js";
 
@@ -12,8 +13,6 @@ const CANCELS = "trunkline_runs";
 export const DEFAULT_BEAT_MS = 2_000;
 /** How long without a sign of life before a server process counts as gone. @default 30 s */
 export const DEFAULT_GONE_MS = 30_000;
-
-const UNFINISHED = ["queued", "in_progress"] as const;
 
 /** What the presence tells its server. */
 export interface PresenceHandlers {
@@ -131,7 +130,7 @@ export class ServerPresence {
       .updateTable("runs")
       .set({ cancel_requested: 1 })
       .where("id", "=", runId)
-      .where("status", "in", UNFINISHED)
+      .where("status", "in", UNFINISHED_STATUSES)
       .where("owner", "is not", null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return false;
@@ -190,7 +189,7 @@ export class ServerPresence {
     const released = await db
       .updateTable("runs")
       .set({ owner: this.id })
-      .where("status", "in", UNFINISHED)
+      .where("status", "in", UNFINISHED_STATUSES)
       .where("owner", "is not", null)
       .where("owner", "not in", db.selectFrom("servers").select("id"))
       .executeTakeFirst();
@@ -221,6 +220,11 @@ export function thisMachine(): string {
   const boot = read(() => readFileSync("/proc/sys/kernel/random/boot_id", "utf8"));
   const pids = read(() => readlinkSync("/proc/self/ns/pid"));
   return [hostname(), boot, pids].filter(Boolean).join(" ");
+}
+
+/** The host name of a machine as {@link thisMachine} writes it, for people. */
+export function hostNameOf(machine: string): string {
+  return machine.split(" ")[0] ?? machine;
 }
 
 /** When this process started (epoch ms). */
