@@ -38,7 +38,6 @@ export interface JobAgentOptions {
  * brings a cancel ends the job's process tree; one that says the lease is gone stops it.
  */
 export class JobAgent {
-  private jobs = 0;
   private readonly trees: CommitTrees;
 
   constructor(private readonly options: JobAgentOptions) {
@@ -74,6 +73,19 @@ export class JobAgent {
       // leased to this agent already.
       if (lease) next = await this.runLease(lease, slot, !signal.aborted);
     }
+    try {
+      rmSync(this.slotDir(slot), { recursive: true, force: true });
+    } catch (err) {
+      this.options.onError?.(err as Error);
+    }
+  }
+
+  /**
+   * The directory of a slot's jobs, one after another (the process id keeps apart the slots
+   * of agents that share a work directory).
+   */
+  private slotDir(slot: number): string {
+    return join(this.options.workDir, "jobs", `${process.pid}-${slot}`);
   }
 
   /**
@@ -82,8 +94,7 @@ export class JobAgent {
    */
   async runLease(lease: AgentLease, slot: number, more = false): Promise<AgentLease | undefined> {
     const { transport } = this.options;
-    // The process id keeps apart the jobs of processes that share a work directory.
-    const root = join(this.options.workDir, "jobs", `${process.pid}-${slot}-${++this.jobs}`);
+    const root = this.slotDir(slot);
     const cancel = new AbortController();
     let held = true;
     let seq = 0;
@@ -137,6 +148,8 @@ export class JobAgent {
       try {
         executor = await chooseExecutor(lease.spec, {
           root,
+          // The slot's jobs take turns in one directory, each readied for the next.
+          reuse: true,
           // Shared by the agent's jobs, as a runner's tool cache is on GitHub.
           toolCache: join(this.options.workDir, "tool-cache"),
           repository: lease.source.name ?? "workspace",
@@ -180,12 +193,6 @@ export class JobAgent {
     const claimAlong = more ? transport.completeAndClaim?.bind(transport) : undefined;
     if (held && claimAlong) next = (await this.retry(() => claimAlong(lease, result, tail))).next;
     else if (held) await this.retry(() => transport.complete(lease, result, tail));
-    // The executor removed the job's directory; this is for a job that failed to start.
-    try {
-      rmSync(root, { recursive: true, force: true });
-    } catch (err) {
-      this.options.onError?.(err as Error);
-    }
     return next;
   }
 

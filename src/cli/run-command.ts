@@ -4,6 +4,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError, TrunklineError } from "../common/errors.js";
+import type { JobSpec } from "../compiler/job-spec.js";
 import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
@@ -13,7 +14,7 @@ import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
-import { runJob } from "../runner/job-runner.js";
+import { type JobResult, runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
 import type { Job } from "../workflow/model.js";
 import { parseDotenv } from "./dotenv.js";
@@ -113,6 +114,9 @@ export async function runCommand(
     ),
   });
   let jobCounter = 0;
+  // Job directories serve job after job (at most --jobs at a time), each readied for the next
+  // by its executor; with --keep every job gets its own, kept.
+  const freeRoots: string[] = [];
   const baseEnv = hostEnv();
   const result = await executeRun(
     {
@@ -137,42 +141,12 @@ export async function runCommand(
           : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
       },
       execute: async (spec, jobCancel) => {
-        let executor: Awaited<ReturnType<typeof chooseExecutor>>;
+        const root = freeRoots.pop() ?? join(runDir, "jobs", String(++jobCounter));
         try {
-          executor = await chooseExecutor(spec, {
-            root: join(runDir, "jobs", String(++jobCounter)),
-            // Workspaces are removed together when the run ends, off the jobs' critical path.
-            keep: true,
-            toolCache: join(runDir, "tool-cache"),
-            repository: event.repository,
-            mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
-            isDockerAction: (uses) => actions.isDockerAction(uses, source),
-            log: (text) =>
-              sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),
-          });
-        } catch (err) {
-          // No engine for a job that needs one: the job fails at once, saying why.
-          if (!(err instanceof TrunklineError)) throw err;
-          sink({
-            type: "log",
-            job: spec.key,
-            stream: "runner",
-            text: `Error: ${err.message}`,
-            at: Date.now(),
-          });
-          return { status: "failure", outputs: {}, reason: err.message };
+          return await runOnHost(spec, jobCancel, root);
+        } finally {
+          if (!options.keep) freeRoots.push(root);
         }
-        // The workspace is filled before the job's containers start: a job container mounts it.
-        await mkdir(executor.paths.files, { recursive: true });
-        await seedWorkspace(source, executor.paths.workspace);
-        await writeEventFile(executor.paths, event, spec);
-        return runJob(spec, {
-          executor,
-          sink: (e) => sink({ ...e, at: Date.now() }),
-          cancel: jobCancel,
-          actions,
-          baseEnv,
-        });
       },
     },
   );
@@ -182,6 +156,49 @@ export async function runCommand(
   if (!options.json) io.out(io.colors.dim(`Logs, annotations, summaries and outputs: ${runDir}`));
   if (result.status === "cancelled") return 130;
   return result.status === "success" ? 0 : 1;
+
+  async function runOnHost(
+    spec: JobSpec,
+    jobCancel: AbortSignal,
+    root: string,
+  ): Promise<JobResult> {
+    let executor: Awaited<ReturnType<typeof chooseExecutor>>;
+    try {
+      executor = await chooseExecutor(spec, {
+        root,
+        // Directories are removed together when the run ends, off the jobs' critical path.
+        keep: options.keep,
+        reuse: true,
+        toolCache: join(runDir, "tool-cache"),
+        repository: event.repository,
+        mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
+        isDockerAction: (uses) => actions.isDockerAction(uses, source),
+        log: (text) => sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),
+      });
+    } catch (err) {
+      // No engine for a job that needs one: the job fails at once, saying why.
+      if (!(err instanceof TrunklineError)) throw err;
+      sink({
+        type: "log",
+        job: spec.key,
+        stream: "runner",
+        text: `Error: ${err.message}`,
+        at: Date.now(),
+      });
+      return { status: "failure", outputs: {}, reason: err.message };
+    }
+    // The workspace is filled before the job's containers start: a job container mounts it.
+    await mkdir(executor.paths.files, { recursive: true });
+    await seedWorkspace(source, executor.paths.workspace);
+    await writeEventFile(executor.paths, event, spec);
+    return runJob(spec, {
+      executor,
+      sink: (e) => sink({ ...e, at: Date.now() }),
+      cancel: jobCancel,
+      actions,
+      baseEnv,
+    });
+  }
 }
 
 /** Whether a job asks for a container, services or a `docker://` step (other Docker actions are found later). */

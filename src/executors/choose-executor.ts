@@ -62,6 +62,7 @@ export async function chooseExecutor(
       ...(rest.toolCache ? { toolCache: rest.toolCache } : {}),
       ...(rest.graceMs !== undefined ? { graceMs: rest.graceMs } : {}),
       ...(rest.keep !== undefined ? { keep: rest.keep } : {}),
+      ...(rest.reuse !== undefined ? { reuse: rest.reuse } : {}),
     });
   }
   let engine: Awaited<ReturnType<typeof findEngine>>;

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { closeSync, openSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { parseKeyValueFile, parsePathFile } from "./file-command.js";
@@ -28,17 +27,18 @@ export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * Creates the empty environment files of a job's steps in `dir` (steps run one at a time and
- * share them; {@link readStepFiles} empties them after each step). Synchronous on purpose:
- * five tiny files cost less than five trips through the thread pool.
+ * share them; {@link readStepFiles} empties them after each step). The names are fixed, so a
+ * job directory that serves the next job reuses the files (emptied here) rather than making
+ * new ones. Synchronous on purpose: five tiny files cost less than five trips through the
+ * thread pool.
  */
 export function createStepFiles(dir: string): StepFiles {
-  const id = randomUUID();
   const files = {
-    GITHUB_ENV: join(dir, `set_env_${id}`),
-    GITHUB_OUTPUT: join(dir, `set_output_${id}`),
-    GITHUB_PATH: join(dir, `add_path_${id}`),
-    GITHUB_STATE: join(dir, `save_state_${id}`),
-    GITHUB_STEP_SUMMARY: join(dir, `step_summary_${id}`),
+    GITHUB_ENV: join(dir, "set_env"),
+    GITHUB_OUTPUT: join(dir, "set_output"),
+    GITHUB_PATH: join(dir, "add_path"),
+    GITHUB_STATE: join(dir, "save_state"),
+    GITHUB_STEP_SUMMARY: join(dir, "step_summary"),
   };
   for (const f of Object.values(files)) closeSync(openSync(f, "w"));
   return files;

@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Executor } from "../executors/executor.js";
+import { rewriteFileSync } from "../executors/rewrite-file.js";
 import { resolveShell } from "./shell.js";
 import type { StepOutput } from "./step-output.js";
 
@@ -24,7 +23,9 @@ export interface ScriptResult {
 /**
  * Writes the script to a file in the job's runner directory and runs it with its shell, as
  * GitHub does (`bash -e {0}` by default). Output goes to `output`; the process tree ends
- * when `signal` is aborted.
+ * when `signal` is aborted. A job's steps run one at a time, each after the last one's
+ * process has exited, so they share one file per extension, rewritten in place (cheaper than
+ * a new file per step).
  */
 export async function runScript(
   executor: Executor,
@@ -32,11 +33,11 @@ export async function runScript(
   output: StepOutput,
   signal: AbortSignal,
 ): Promise<ScriptResult> {
-  const base = join(executor.paths.files, randomUUID());
+  const base = join(executor.paths.files, "step-script");
   const shell = resolveShell(request.shell, `${base}${extensionPlaceholder}`);
   const path = `${base}${shell.extension}`;
   const argv = shell.argv.map((a) => a.replaceAll(`${base}${extensionPlaceholder}`, path));
-  writeFileSync(path, request.script);
+  rewriteFileSync(path, request.script);
   const cwd = request.workingDirectory
     ? isAbsolute(request.workingDirectory)
       ? request.workingDirectory

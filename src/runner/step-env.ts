@@ -1,5 +1,5 @@
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { rewriteFileSync } from "../executors/rewrite-file.js";
 import type { StepFiles } from "./env-files.js";
 import type { JobState } from "./job-state.js";
 
@@ -63,7 +63,7 @@ export async function writeEventFile(
   _event: unknown,
   spec: { contexts: { github: Readonly<Record<string, unknown>> } },
 ): Promise<void> {
-  writeFileSync(
+  rewriteFileSync(
     join(paths.files, EVENT_FILE),
     JSON.stringify(spec.contexts.github.event ?? {}, null, 2),
   );

@@ -49,6 +49,8 @@ export interface ContainerExecutorOptions {
   readonly graceMs?: number;
   /** Keep the job's directory after the job. @default false */
   readonly keep?: boolean;
+  /** The directory serves job after job: see the host executor's `reuse`. @default false */
+  readonly reuse?: boolean;
   /** The engine to use. @default the one {@link findEngine} finds */
   readonly engine?: ContainerEngine;
   /** Set-up progress (pulls, service health), one line at a time. */
@@ -95,6 +97,7 @@ export class ContainerExecutor implements Executor {
       ...(options.toolCache ? { toolCache: options.toolCache } : {}),
       ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
       ...(options.keep !== undefined ? { keep: options.keep } : {}),
+      ...(options.reuse !== undefined ? { reuse: options.reuse } : {}),
     });
     this.paths = this.host.paths;
     this.graceMs = options.graceMs ?? 5000;

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
+import { blankFileSync } from "../rewrite-file.js";
 
 /** Options of the host executor. */
 export interface HostExecutorOptions {
@@ -14,6 +15,14 @@ export interface HostExecutorOptions {
   readonly graceMs?: number;
   /** Keep the job's directory after the job (for debugging). @default false */
   readonly keep?: boolean;
+  /**
+   * The directory serves job after job (one of a runner's slots): on release its temp is
+   * emptied and its runner files emptied in place instead of the whole directory removed,
+   * and the workspace is left for the next job's copy of its commit to bring up to date.
+   * Making files anew costs more than rewriting them (see `copyTree`). Ignored with `keep`.
+   * @default false
+   */
+  readonly reuse?: boolean;
 }
 
 /** Executors whose jobs have not been released, for a forced exit. */
@@ -29,6 +38,7 @@ export class HostExecutor implements Executor {
   readonly paths: JobPaths;
   private readonly graceMs: number;
   private readonly keep: boolean;
+  private readonly reuse: boolean;
   private readonly root: string;
   /** Process groups this job started, ended for good by `release`. */
   private readonly groups = new Set<number>();
@@ -46,6 +56,7 @@ export class HostExecutor implements Executor {
     };
     this.graceMs = options.graceMs ?? 5000;
     this.keep = options.keep ?? false;
+    this.reuse = !this.keep && (options.reuse ?? false);
   }
 
   async prepare(): Promise<void> {
@@ -156,11 +167,34 @@ export class HostExecutor implements Executor {
     return command;
   }
 
-  /** Ends every process the job started that is still alive, then removes its directory. */
+  /**
+   * Ends every process the job started that is still alive, then removes its directory, or
+   * with `reuse` readies it for the next job: no file of this job's temp, nor anything it or
+   * its steps wrote to the runner files (scripts, the event, environment files), is left.
+   */
   async release(): Promise<void> {
     this.killAll();
     live.delete(this);
-    if (!this.keep) rmSync(this.root, { recursive: true, force: true });
+    if (this.reuse) this.scrub();
+    else if (!this.keep) rmSync(this.root, { recursive: true, force: true });
+  }
+
+  private scrub(): void {
+    const entries = (dir: string) => {
+      try {
+        return readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return [];
+      }
+    };
+    for (const entry of entries(this.paths.temp)) {
+      rmSync(join(this.paths.temp, entry.name), { recursive: true, force: true });
+    }
+    for (const entry of entries(this.paths.files)) {
+      const path = join(this.paths.files, entry.name);
+      if (entry.isFile()) blankFileSync(path);
+      else rmSync(path, { recursive: true, force: true });
+    }
   }
 
   /** Ends, at once and for good, every process group this job started. Synchronous. */

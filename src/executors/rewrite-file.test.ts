@@ -1,0 +1,87 @@
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { HostExecutor } from "./host/host-executor.js";
+import { blankFileSync, rewriteFileSync } from "./rewrite-file.js";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "trunkline-rewrite-"));
+  dirs.push(dir);
+  return dir;
+}
+
+test("rewriteFileSync writes a new file, or over an old one in place, cut to the new length", () => {
+  const dir = tempDir();
+  const path = join(dir, "f");
+  rewriteFileSync(path, "a longer first content");
+  expect(readFileSync(path, "utf8")).toBe("a longer first content");
+  const ino = statSync(path).ino;
+  rewriteFileSync(path, "short");
+  expect(readFileSync(path, "utf8")).toBe("short");
+  rewriteFileSync(path, Buffer.from("bytes, and longer than before"));
+  expect(readFileSync(path, "utf8")).toBe("bytes, and longer than before");
+  expect(statSync(path).ino).toBe(ino);
+  rewriteFileSync(path, "");
+  expect(statSync(path).size).toBe(0);
+});
+
+test("rewriteFileSync and blankFileSync refuse a symbolic link instead of writing through it", () => {
+  const dir = tempDir();
+  const target = join(dir, "target");
+  writeFileSync(target, "keep me");
+  symlinkSync(target, join(dir, "link"));
+  expect(() => rewriteFileSync(join(dir, "link"), "x")).toThrow(/ELOOP/);
+  expect(() => blankFileSync(join(dir, "link"))).toThrow(/ELOOP/);
+  expect(readFileSync(target, "utf8")).toBe("keep me");
+});
+
+test("blankFileSync leaves nothing of the content: zeros in place, or empty when large", () => {
+  const dir = tempDir();
+  const small = join(dir, "small");
+  writeFileSync(small, "secret value");
+  blankFileSync(small);
+  expect(readFileSync(small)).toEqual(Buffer.alloc(12));
+  const large = join(dir, "large");
+  writeFileSync(large, Buffer.alloc(200 * 1024, 0x41));
+  blankFileSync(large);
+  expect(statSync(large).size).toBe(0);
+});
+
+test("a reused job directory is readied for the next job: temp emptied, runner files blanked", async () => {
+  const root = join(tempDir(), "slot");
+  const executor = new HostExecutor({ root, reuse: true });
+  await executor.prepare();
+  writeFileSync(join(executor.paths.temp, "left"), "x");
+  mkdirSync(join(executor.paths.temp, "folder"));
+  writeFileSync(join(executor.paths.files, "step-script.sh"), "echo $SECRET_VALUE_123");
+  mkdirSync(join(executor.paths.files, "made-by-a-step"));
+  writeFileSync(join(executor.paths.workspace, "kept"), "for the next copy to judge");
+  await executor.release();
+  expect(readdirSync(executor.paths.temp)).toEqual([]);
+  expect(readdirSync(executor.paths.files)).toEqual(["step-script.sh"]);
+  expect(readFileSync(join(executor.paths.files, "step-script.sh"), "utf8")).not.toContain(
+    "SECRET",
+  );
+  expect(readFileSync(join(executor.paths.workspace, "kept"), "utf8")).toBe(
+    "for the next copy to judge",
+  );
+
+  const once = new HostExecutor({ root });
+  await once.prepare();
+  await once.release();
+  expect(() => statSync(root)).toThrow(/ENOENT/);
+});

@@ -1,0 +1,120 @@
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { copyTree } from "./commit-files.js";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A tree as `{ path: content | "-> link" | "/" }` with modes, for comparing trees. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      const key = relative(dir, p);
+      const st = lstatSync(p);
+      if (e.isDirectory()) {
+        out[key] = "/";
+        walk(p);
+      } else if (e.isSymbolicLink()) out[key] = "-> link";
+      else out[key] = `${(st.mode & 0o777).toString(8)} ${readFileSync(p, "utf8")}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function sourceTree(): { root: string; source: string } {
+  const root = mkdtempSync(join(tmpdir(), "trunkline-copy-"));
+  dirs.push(root);
+  const source = join(root, "source");
+  mkdirSync(join(source, "app", "deep"), { recursive: true });
+  writeFileSync(join(source, "app", "hello.txt"), "hello\n");
+  writeFileSync(join(source, "app", "deep", "x.txt"), "x\n");
+  writeFileSync(join(source, "tool.sh"), "#!/bin/sh\n");
+  chmodSync(join(source, "tool.sh"), 0o755);
+  symlinkSync("app/hello.txt", join(source, "hello-link"));
+  return { root, source };
+}
+
+test("a copy over a used workspace ends identical to the source, whatever the last job did", () => {
+  const { root, source } = sourceTree();
+  const ws = join(root, "ws");
+  copyTree(source, ws);
+  expect(snapshot(ws)).toEqual(snapshot(source));
+
+  // What a job may do to its workspace.
+  writeFileSync(join(ws, "app", "hello.txt"), "HELLO\n"); // same length
+  chmodSync(join(ws, "tool.sh"), 0o644);
+  rmSync(join(ws, "app", "deep"), { recursive: true });
+  writeFileSync(join(ws, "app", "deep"), "a file where a folder was");
+  rmSync(join(ws, "hello-link"));
+  mkdirSync(join(ws, "hello-link"));
+  mkdirSync(join(ws, "extra", "nested"), { recursive: true });
+  writeFileSync(join(ws, "extra", "nested", "f"), "f");
+  writeFileSync(join(ws, "stray"), "stray");
+  chmodSync(join(ws, "app", "hello.txt"), 0o444);
+
+  copyTree(source, ws);
+  expect(snapshot(ws)).toEqual(snapshot(source));
+});
+
+test("nothing outside the workspace is written: a file made a link or hard-linked is replaced", () => {
+  const { root, source } = sourceTree();
+  const ws = join(root, "ws");
+  const outside = join(root, "outside.txt");
+  copyTree(source, ws);
+  writeFileSync(outside, "outside\n");
+  rmSync(join(ws, "app", "hello.txt"));
+  symlinkSync(outside, join(ws, "app", "hello.txt"));
+  const hard = join(root, "hard.txt");
+  writeFileSync(join(ws, "tool.sh"), "changed\n");
+  linkSync(join(ws, "tool.sh"), hard);
+
+  copyTree(source, ws);
+  expect(snapshot(ws)).toEqual(snapshot(source));
+  expect(readFileSync(outside, "utf8")).toBe("outside\n");
+  expect(readFileSync(hard, "utf8")).toBe("changed\n");
+});
+
+test("unchanged files and folders are kept as they are (same inode), not made anew", () => {
+  const { root, source } = sourceTree();
+  const ws = join(root, "ws");
+  copyTree(source, ws);
+  const before = {
+    file: statSync(join(ws, "app", "deep", "x.txt")).ino,
+    dir: statSync(join(ws, "app", "deep")).ino,
+    changed: statSync(join(ws, "app", "hello.txt")).ino,
+  };
+  writeFileSync(join(ws, "app", "hello.txt"), "changed, longer\n");
+  copyTree(source, ws);
+  expect(statSync(join(ws, "app", "deep", "x.txt")).ino).toBe(before.file);
+  expect(statSync(join(ws, "app", "deep")).ino).toBe(before.dir);
+  // Written over in place.
+  expect(statSync(join(ws, "app", "hello.txt")).ino).toBe(before.changed);
+  expect(readFileSync(join(ws, "app", "hello.txt"), "utf8")).toBe("hello\n");
+});
+
+test("a file where the workspace goes is replaced by the tree", () => {
+  const { root, source } = sourceTree();
+  const ws = join(root, "ws");
+  writeFileSync(ws, "not a folder");
+  copyTree(source, ws);
+  expect(snapshot(ws)).toEqual(snapshot(source));
+});
