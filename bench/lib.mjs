@@ -30,12 +30,12 @@ export function ensureBuilt() {
  * Runs a command once under /usr/bin/time and returns wall milliseconds and peak RSS (KiB).
  * Fails if the command's exit code is not `expectCode`, so a broken peer is never timed.
  */
-export function timeOnce(cmd, args, { cwd = ROOT, expectCode = 0 } = {}) {
+export function timeOnce(cmd, args, { cwd = ROOT, expectCode = 0, env = {} } = {}) {
   const start = process.hrtime.bigint();
   const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...env },
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== expectCode) {

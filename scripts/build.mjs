@@ -3,8 +3,28 @@
 // others' code. Bundling inlines the official parser's schema JSON, which it imports without
 // an import attribute (plain Node 20 refuses that import). The banner gives bundled
 // CommonJS dependencies the `require` that ESM lacks; old chunks are removed first.
-import { rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { build } from "esbuild";
+
+/** The build's identity: a hash of every source file and the locked dependencies. */
+function buildId() {
+  const hash = createHash("sha256");
+  const add = (path) => hash.update(path).update("\0").update(readFileSync(path));
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) add(path);
+    }
+  };
+  walk("src");
+  add("package-lock.json");
+  return hash.digest("hex").slice(0, 16);
+}
 
 rmSync("dist", { recursive: true, force: true });
 
@@ -25,6 +45,8 @@ await build({
   // node_modules, so it costs nothing to every other command's start.
   external: ["better-sqlite3", "pg-native", "dockerode"],
   logLevel: "warning",
+  // Caches written by one build are never read by another (see src/cli/workflow-cache.ts).
+  define: { __TRUNKLINE_BUILD__: JSON.stringify(buildId()) },
   banner: {
     js: [
       "#!/usr/bin/env node",

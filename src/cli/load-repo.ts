@@ -7,11 +7,10 @@ import {
   EMPTY_REPO_CONFIG,
   REPO_CONFIG_PATH,
   type RepoConfig,
-  readRepoConfig,
-} from "../config/repo-config.js";
-import { DEFAULT_INPUT_LIMITS } from "../workflow/input-limits.js";
+} from "../config/repo-config-model.js";
+import { DEFAULT_INPUT_LIMITS } from "../workflow/input-limit-values.js";
 import type { Workflow } from "../workflow/model.js";
-import { readWorkflow } from "../workflow/read-workflow.js";
+import { readWorkflowCached } from "./workflow-cache.js";
 
 /** The workflows directory of a repository, as GitHub looks for it. */
 export const WORKFLOWS_DIR = ".github/workflows";
@@ -40,7 +39,7 @@ export async function loadRepo(root: string, only: readonly string[] = []): Prom
     names.push(name);
     const content = await readBounded(path, name, diagnostics);
     if (content === undefined) continue;
-    const result = await readWorkflow(name, content);
+    const result = await readWorkflowCached(name, content);
     diagnostics.push(...result.diagnostics);
     if (result.workflow && !result.diagnostics.some((d) => d.severity === "error"))
       workflows.push(result.workflow);
@@ -49,6 +48,8 @@ export async function loadRepo(root: string, only: readonly string[] = []): Prom
   const configPath = join(root, REPO_CONFIG_PATH);
   const configText = await readBounded(configPath, REPO_CONFIG_PATH, diagnostics, true);
   if (configText !== undefined) {
+    // The YAML library is loaded only for a repository that has a config.
+    const { readRepoConfig } = await import("../config/repo-config.js");
     const read = readRepoConfig(REPO_CONFIG_PATH, configText);
     diagnostics.push(...read.diagnostics);
     config = read.config;

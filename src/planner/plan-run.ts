@@ -1,4 +1,4 @@
-import { EMPTY_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
+import { EMPTY_REPO_CONFIG, type RepoConfig } from "../config/repo-config-model.js";
 import { contextsUsed } from "../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
 import { githubContext, type TriggerEvent } from "../triggers/event.js";

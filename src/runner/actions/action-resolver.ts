@@ -5,7 +5,7 @@ import { formatDiagnostic } from "../../common/diagnostic.js";
 import type { Executor } from "../../executors/executor.js";
 import { isTruthy } from "../../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
-import { type ActionManifest, readAction } from "../../workflow/read-action.js";
+import type { ActionManifest } from "../../workflow/read-action.js";
 import { parseKeyValueFile } from "../file-command.js";
 import type { StepOutput } from "../step-output.js";
 import type {
@@ -176,6 +176,8 @@ export class ActionResolver implements ActionHost {
     const file = ["action.yml", "action.yaml"].map((f) => join(dir, f)).find((f) => existsSync(f));
     if (!file)
       return { error: `cannot find action '${uses}': no action.yml or action.yaml in ${dir}` };
+    // The official parser is loaded only for a job that uses an action with a manifest.
+    const { readAction } = await import("../../workflow/read-action.js");
     const read = readAction(`${uses}/${basename(file)}`, await readFile(file, "utf8"));
     if (!read.action) {
       return {
