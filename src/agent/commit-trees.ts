@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { archiveInto, copyTree } from "../runner/commit-files.js";
+import { checkoutInto, copyTree } from "../runner/commit-files.js";
 
 /** How many unpacked commits an agent keeps. */
 const KEEP = 8;
@@ -45,7 +45,7 @@ export class CommitTrees {
     const partial = join(this.dir, `.${key}-${randomUUID()}`);
     await mkdir(this.dir, { recursive: true });
     await rm(path, { recursive: true, force: true });
-    if (!(await archiveInto(repo, sha, partial))) {
+    if (!(await checkoutInto(repo, sha, partial))) {
       await rm(partial, { recursive: true, force: true });
       throw new Error(`cannot read commit ${sha} of ${repo}`);
     }

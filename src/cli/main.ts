@@ -131,10 +131,9 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
     .option("--json", "stream the run's events as JSON lines")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
-      const [{ runCommand }, { HostExecutor }, { ContainerExecutor }] = await Promise.all([
+      const [{ runCommand }, { HostExecutor }] = await Promise.all([
         import("./run-command.js"),
         import("../executors/host/host-executor.js"),
-        import("../executors/container/container-executor.js"),
       ]);
       const cancel = new AbortController();
       let interrupts = 0;
@@ -146,7 +145,10 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         } else {
           HostExecutor.killEverything();
           // Containers outlive this process unless removed: a few seconds at most, then go.
-          void ContainerExecutor.removeEverything(5000).finally(() => process.exit(130));
+          // (The container executor is loaded only by jobs that use it; else none is left.)
+          void import("../executors/container/container-executor.js")
+            .then(({ ContainerExecutor }) => ContainerExecutor.removeEverything(5000))
+            .finally(() => process.exit(130));
         }
       };
       process.on("SIGINT", onSignal);

@@ -1,6 +1,6 @@
 import { cp, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { archiveInto, copyTree } from "../runner/commit-files.js";
+import { checkoutInto, copyTree } from "../runner/commit-files.js";
 import { repoInfo } from "./git.js";
 
 /**
@@ -18,7 +18,7 @@ export async function exportSource(
   if (info && sha && !/^0+$/.test(sha)) {
     // A project in a sub-folder of a repository gets that folder's files, as its own root.
     const treeish = info.prefix ? `${sha}:${info.prefix}` : sha;
-    if (await archiveInto(root, treeish, dest)) return "commit";
+    if (await checkoutInto(root, treeish, dest)) return "commit";
   }
   for (const entry of await readdir(root)) {
     if (entry === ".git") continue;

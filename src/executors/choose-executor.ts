@@ -1,9 +1,6 @@
 import { EngineUnavailableError } from "../common/errors.js";
 import type { JobSpec } from "../compiler/job-spec.js";
-import {
-  ContainerExecutor,
-  type ContainerExecutorOptions,
-} from "./container/container-executor.js";
+import type { ContainerExecutorOptions } from "./container/container-executor.js";
 import { findEngine } from "./container/engine.js";
 import type { Executor } from "./executor.js";
 import { HostExecutor } from "./host/host-executor.js";
@@ -73,6 +70,8 @@ export async function chooseExecutor(
       cause: err,
     });
   }
+  // Loaded only for jobs that need it: a plain job's start does not pay for its code.
+  const { ContainerExecutor } = await import("./container/container-executor.js");
   return new ContainerExecutor({
     ...rest,
     job: spec.key,

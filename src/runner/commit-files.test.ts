@@ -14,7 +14,8 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { copyTree } from "./commit-files.js";
+import { committed, git } from "../../test/helpers/git.js";
+import { checkoutInto, copyTree } from "./commit-files.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -117,4 +118,46 @@ test("a file where the workspace goes is replaced by the tree", () => {
   writeFileSync(ws, "not a folder");
   copyTree(source, ws);
   expect(snapshot(ws)).toEqual(snapshot(source));
+});
+
+test("checkoutInto writes a commit's files, or a folder's, from a repository bare or not", async () => {
+  const { dir: repo, sha } = await committed({
+    "README.md": "hello\n",
+    "sub/app/a.txt": "a\n",
+    "bin/tool": "#!/bin/sh\n",
+  });
+  dirs.push(repo);
+  await git(repo, "update-index", "--chmod=+x", "bin/tool");
+  await git(repo, "commit", "-q", "-m", "executable");
+  const head = (await git(repo, "rev-parse", "HEAD")).stdout.trim();
+  const index = readFileSync(join(repo, ".git", "index"));
+  writeFileSync(join(repo, "README.md"), "uncommitted\n");
+  const root = mkdtempSync(join(tmpdir(), "trunkline-checkout-"));
+  dirs.push(root);
+
+  expect(await checkoutInto(repo, head, join(root, "whole"))).toBe(true);
+  expect(snapshot(join(root, "whole"))).toEqual({
+    "README.md": "644 hello\n",
+    bin: "/",
+    "bin/tool": "755 #!/bin/sh\n",
+    sub: "/",
+    "sub/app": "/",
+    "sub/app/a.txt": "644 a\n",
+  });
+  expect(await checkoutInto(repo, `${sha}:sub`, join(root, "folder"))).toBe(true);
+  expect(snapshot(join(root, "folder"))).toEqual({ app: "/", "app/a.txt": "644 a\n" });
+  // The repository's own index and work tree are left as they were.
+  expect(readFileSync(join(repo, ".git", "index"))).toEqual(index);
+  expect(readFileSync(join(repo, "README.md"), "utf8")).toBe("uncommitted\n");
+
+  const bare = join(root, "bare.git");
+  await git(root, "clone", "-q", "--bare", repo, bare);
+  expect(await checkoutInto(bare, head, join(root, "from-bare"))).toBe(true);
+  expect(snapshot(join(root, "from-bare"))).toEqual(snapshot(join(root, "whole")));
+  expect(readdirSync(root).filter((e) => e.includes(".index-"))).toEqual([]);
+
+  expect(
+    await checkoutInto(repo, "0123456789abcdef0123456789abcdef01234567", join(root, "x")),
+  ).toBe(false);
+  expect(await checkoutInto(join(root, "not-a-repo"), head, join(root, "y"))).toBe(false);
 });

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import {
   copyFileSync,
   type Dirent,
@@ -12,9 +13,7 @@ import {
   statSync,
   symlinkSync,
 } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { extract } from "tar";
+import { join, resolve } from "node:path";
 
 /**
  * Makes `to` (made if missing) an exact copy of the directory tree `from`: files with their
@@ -96,30 +95,35 @@ function sameFile(source: string, target: string, now: Stats): boolean {
 }
 
 /**
- * The files of a commit (`git archive <treeish>`, e.g. `<sha>` or `<sha>:sub/dir`) of the
- * repository at `root` (bare or not), unpacked into `dest` in-process; false when git
- * refuses the treeish. This is how a job's workspace gets the commit being built.
+ * The files of a commit (`<sha>`, or `<sha>:sub/dir` for a folder of it) of the repository
+ * at `root` (bare or not), written into `dest` by git itself: the tree is read into an index
+ * of its own (the repository's index and work tree are not touched), then checked out into
+ * `dest`. False when git refuses the treeish. This is how a job's workspace gets the commit
+ * being built: as `actions/checkout` does it (attributes such as `export-ignore` are not
+ * applied, line endings are), with git's own refusal of paths such as `..` or `.git`, and
+ * without an archive format in between (git and a loaded tar library cost more).
  */
-export async function archiveInto(root: string, treeish: string, dest: string): Promise<boolean> {
-  await mkdir(dest, { recursive: true });
-  const child = spawn("git", ["-C", root, "archive", "--format=tar", treeish], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const unpack = extract({ cwd: dest, strict: true });
-  const unpacked = new Promise<void>((resolve, reject) => {
-    unpack.on("close", () => resolve());
-    unpack.on("finish", () => resolve());
-    unpack.on("error", reject);
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on("error", () => resolve(null));
-    child.on("close", (code) => resolve(code));
-  });
-  child.stdout.pipe(unpack);
+export async function checkoutInto(root: string, treeish: string, dest: string): Promise<boolean> {
+  mkdirSync(dest, { recursive: true });
+  const index = `${resolve(dest)}.index-${randomUUID()}`;
+  const env = { ...process.env, GIT_INDEX_FILE: index };
   try {
-    const [code] = await Promise.all([exited, unpacked]);
-    return code === 0;
-  } catch {
-    return false;
+    return (
+      (await git(["-C", root, "read-tree", treeish], env)) &&
+      (await git(
+        ["-C", root, `--work-tree=${resolve(dest)}`, "checkout-index", "--all", "--force"],
+        env,
+      ))
+    );
+  } finally {
+    rmSync(index, { force: true });
   }
+}
+
+function git(args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+  return new Promise((done) => {
+    const child = spawn("git", args, { env, stdio: "ignore" });
+    child.on("error", () => done(false));
+    child.on("close", (code) => done(code === 0));
+  });
 }

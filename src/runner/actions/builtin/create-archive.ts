@@ -1,6 +1,5 @@
 import { createWriteStream, lstatSync } from "node:fs";
 import { join } from "node:path";
-import { Pack } from "tar";
 
 /** How {@link createArchive} packs. */
 export interface CreateArchiveOptions {
@@ -43,12 +42,14 @@ function existsNoFollow(path: string): boolean {
  * `cwd`, never directories), each under its relative path, with its mode and mtime but no
  * owner. Names are added as given: node-tar's `@archive` shortcut is not involved.
  */
-export function createArchive(
+export async function createArchive(
   file: string,
   cwd: string,
   paths: readonly string[],
   options: CreateArchiveOptions,
 ): Promise<void> {
+  // The tar library is loaded by the steps that use it, not by every run.
+  const { Pack } = await import("tar");
   return new Promise((resolve, reject) => {
     const pack = new Pack({
       cwd,

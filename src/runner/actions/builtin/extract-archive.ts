@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { lstat, mkdir, open, readlink, realpath, stat, symlink, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { list, Parser, type ReadEntry } from "tar";
+import type { ReadEntry } from "tar";
 import { InputError } from "../../../common/errors.js";
 import { isWithin } from "./find-files.js";
 
@@ -113,6 +113,8 @@ function refusal(entry: string, reason: string, label: string): UnsafeArchiveErr
 
 async function listEntries(archive: string, label: string): Promise<EntryHeader[]> {
   const entries: EntryHeader[] = [];
+  // The tar library is loaded by the steps that use it, not by every run.
+  const { list } = await import("tar");
   try {
     await list({
       file: archive,
@@ -137,7 +139,8 @@ class EntryWriter {
   ) {}
 
   /** Streams the archive, writing entries one at a time; resolves to their number. */
-  extract(archive: string): Promise<number> {
+  async extract(archive: string): Promise<number> {
+    const { Parser } = await import("tar");
     return new Promise((resolve, reject) => {
       const source = createReadStream(archive);
       const parser = new Parser({ strict: true });
