@@ -45,6 +45,8 @@ function run(args, timeoutMs) {
     encoding: "utf8",
     timeout: timeoutMs,
     killSignal: "SIGKILL",
+    // Every file read afresh: no workflow cache.
+    env: { ...process.env, XDG_CACHE_HOME: "/dev/null" },
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const rss = Number((r.stderr ?? "").trim().split("\n").pop());
