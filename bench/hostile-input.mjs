@@ -41,19 +41,25 @@ await build({
 
 function run(args, timeoutMs) {
   const start = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...args], {
-    encoding: "utf8",
-    timeout: timeoutMs,
-    killSignal: "SIGKILL",
-    // Every file read afresh: no workflow cache.
-    env: { ...process.env, XDG_CACHE_HOME: "/dev/null" },
-  });
+  // `timeout` ends the process itself: killing /usr/bin/time would leave it running.
+  const seconds = String(timeoutMs / 1000);
+  const r = spawnSync(
+    "/usr/bin/time",
+    ["-f", "%M", "timeout", "-s", "KILL", seconds, process.execPath, ...args],
+    {
+      encoding: "utf8",
+      timeout: timeoutMs + 5_000,
+      killSignal: "SIGKILL",
+      // Every file read afresh: no workflow cache.
+      env: { ...process.env, XDG_CACHE_HOME: "/dev/null" },
+    },
+  );
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const rss = Number((r.stderr ?? "").trim().split("\n").pop());
   return {
     ms,
     rssMiB: Number.isFinite(rss) ? rss / 1024 : Number.NaN,
-    timedOut: r.error?.code === "ETIMEDOUT" || r.signal === "SIGKILL",
+    timedOut: r.status === 137 || r.error?.code === "ETIMEDOUT" || r.signal === "SIGKILL",
     stdout: r.stdout,
   };
 }

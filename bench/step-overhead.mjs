@@ -37,20 +37,26 @@ for (let i = 0; i < 200; i++) await new Promise((resolve, reject) => spawn("bash
 );
 const bin = join(ROOT, "dist", "trunkline.js");
 const node = process.execPath;
-// No workflow cache: the 200 steps' reading counts as their overhead, as it did before it.
-const run = (dir) =>
+// Timed twice: without the workflow cache (reading the 200 steps counts as their overhead)
+// and with it (a workflow read before: running them only).
+const cache = mkdtempSync(join(tmpdir(), "trunkline-bench-cache-"));
+const run = (dir, cached) =>
   timeOnce(node, [bin, "run", "-C", dir, "--run-dir", join(dir, ".run")], {
-    env: { XDG_CACHE_HOME: "/dev/null" },
+    env: { XDG_CACHE_HOME: cached ? cache : "/dev/null" },
   }).ms;
-const samples = { one: [], many: [], bare: [], nodeStart: [] };
-run(one);
+const samples = { one: [], many: [], oneCached: [], manyCached: [], bare: [], nodeStart: [] };
+run(one, true);
+run(many, true);
 for (let i = 0; i < rounds; i++) {
-  samples.one.push(run(one));
-  samples.many.push(run(many));
+  samples.one.push(run(one, false));
+  samples.many.push(run(many, false));
+  samples.oneCached.push(run(one, true));
+  samples.manyCached.push(run(many, true));
   samples.bare.push(timeOnce(node, [bare]).ms);
   samples.nodeStart.push(timeOnce(node, ["-e", ""]).ms);
 }
 const perStep = (median(samples.many) - median(samples.one)) / 200;
+const perStepCached = (median(samples.manyCached) - median(samples.oneCached)) / 200;
 const perSpawn = (median(samples.bare) - median(samples.nodeStart)) / 200;
 console.log(
   `\nper-step overhead, ${rounds} interleaved rounds (${new Date().toISOString().slice(0, 10)})\n`,
@@ -65,3 +71,10 @@ console.log(
 console.log(`| trunkline per step | ${perStep.toFixed(2)} ms |`);
 console.log(`| bare spawn per step | ${perSpawn.toFixed(2)} ms |`);
 console.log(`| difference per step (target under 1 ms) | ${(perStep - perSpawn).toFixed(2)} ms |`);
+console.log(
+  `| with the workflow cache: jobs of 1 / 201 steps | ${median(samples.oneCached).toFixed(1)} / ${median(samples.manyCached).toFixed(1)} ms |`,
+);
+console.log(`| with the workflow cache: trunkline per step | ${perStepCached.toFixed(2)} ms |`);
+console.log(
+  `| with the workflow cache: difference per step | ${(perStepCached - perSpawn).toFixed(2)} ms |`,
+);
