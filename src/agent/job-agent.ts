@@ -39,6 +39,8 @@ export interface JobAgentOptions {
  */
 export class JobAgent {
   private readonly trees: CommitTrees;
+  /** Slots that moved to a new directory, and how many times. */
+  private readonly moves = new Map<number, number>();
 
   constructor(private readonly options: JobAgentOptions) {
     this.trees = new CommitTrees(join(options.workDir, "trees"));
@@ -82,10 +84,30 @@ export class JobAgent {
 
   /**
    * The directory of a slot's jobs, one after another (the process id keeps apart the slots
-   * of agents that share a work directory).
+   * of agents that share a work directory). A slot moves to a new one when a job's leftovers
+   * cannot be removed (files a container's user made).
    */
   private slotDir(slot: number): string {
-    return join(this.options.workDir, "jobs", `${process.pid}-${slot}`);
+    const move = this.moves.get(slot);
+    return join(
+      this.options.workDir,
+      "jobs",
+      `${process.pid}-${slot}${move === undefined ? "" : `-${move}`}`,
+    );
+  }
+
+  /**
+   * After a job that did not run on the host (containers may leave files this user cannot
+   * remove, which would fail the next job's workspace copy): its directory is removed, and
+   * the slot moves to a new one if that fails.
+   */
+  private leave(slot: number, root: string): void {
+    try {
+      rmSync(root, { recursive: true, force: true });
+    } catch (err) {
+      this.options.onError?.(err as Error);
+      this.moves.set(slot, (this.moves.get(slot) ?? 0) + 1);
+    }
   }
 
   /**
@@ -95,6 +117,7 @@ export class JobAgent {
   async runLease(lease: AgentLease, slot: number, more = false): Promise<AgentLease | undefined> {
     const { transport } = this.options;
     const root = this.slotDir(slot);
+    let onHost = false;
     const cancel = new AbortController();
     let held = true;
     let seq = 0;
@@ -162,6 +185,7 @@ export class JobAgent {
         sink({ type: "log", job: lease.spec.key, stream: "runner", text: `Error: ${err.message}` });
         throw err;
       }
+      onHost = executor.kind === "host";
       // The workspace is filled before any container starts: a job container mounts it.
       mkdirSync(executor.paths.workspace, { recursive: true });
       mkdirSync(executor.paths.files, { recursive: true });
@@ -193,6 +217,7 @@ export class JobAgent {
     const claimAlong = more ? transport.completeAndClaim?.bind(transport) : undefined;
     if (held && claimAlong) next = (await this.retry(() => claimAlong(lease, result, tail))).next;
     else if (held) await this.retry(() => transport.complete(lease, result, tail));
+    if (!onHost) this.leave(slot, root);
     return next;
   }
 

@@ -114,8 +114,9 @@ export async function runCommand(
     ),
   });
   let jobCounter = 0;
-  // Job directories serve job after job (at most --jobs at a time), each readied for the next
-  // by its executor; with --keep every job gets its own, kept.
+  // Host jobs' directories serve job after job (at most --jobs at a time), each readied for
+  // the next by its executor. A container job's directory is not reused (its containers may
+  // leave files this user cannot remove); with --keep every job gets its own, kept.
   const freeRoots: string[] = [];
   const baseEnv = hostEnv();
   const result = await executeRun(
@@ -142,10 +143,11 @@ export async function runCommand(
       },
       execute: async (spec, jobCancel) => {
         const root = freeRoots.pop() ?? join(runDir, "jobs", String(++jobCounter));
+        const ran = { onHost: false };
         try {
-          return await runOnHost(spec, jobCancel, root);
+          return await runOnExecutor(spec, jobCancel, root, ran);
         } finally {
-          if (!options.keep) freeRoots.push(root);
+          if (!options.keep && ran.onHost) freeRoots.push(root);
         }
       },
     },
@@ -157,16 +159,18 @@ export async function runCommand(
   if (result.status === "cancelled") return 130;
   return result.status === "success" ? 0 : 1;
 
-  async function runOnHost(
+  async function runOnExecutor(
     spec: JobSpec,
     jobCancel: AbortSignal,
     root: string,
+    ran: { onHost: boolean },
   ): Promise<JobResult> {
     let executor: Awaited<ReturnType<typeof chooseExecutor>>;
     try {
       executor = await chooseExecutor(spec, {
         root,
-        // Directories are removed together when the run ends, off the jobs' critical path.
+        // Readied for the next job on release, or kept with --keep; all are removed together
+        // when the run ends, off the jobs' critical path.
         keep: options.keep,
         reuse: true,
         toolCache: join(runDir, "tool-cache"),
@@ -187,6 +191,7 @@ export async function runCommand(
       });
       return { status: "failure", outputs: {}, reason: err.message };
     }
+    ran.onHost = executor.kind === "host";
     // The workspace is filled before the job's containers start: a job container mounts it.
     await mkdir(executor.paths.files, { recursive: true });
     await seedWorkspace(source, executor.paths.workspace);
