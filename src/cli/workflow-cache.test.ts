@@ -1,19 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { afterAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
+import { tempDirs } from "../../test/helpers/temp-dirs.js";
 import { readWorkflow } from "../workflow/read-workflow.js";
 import { readWorkflowCached, workflowCacheDir } from "./workflow-cache.js";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "trunkline-wfcache-"));
-  dirs.push(dir);
-  return dir;
-}
+const { make: tempDir } = tempDirs("wfcache");
 
 const FIXTURES = join(import.meta.dirname, "..", "..", "test", "fixtures");
 const WORKFLOW =

@@ -1,28 +1,18 @@
 import {
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
+import { tempDirs } from "../../test/helpers/temp-dirs.js";
 import { HostExecutor } from "./host/host-executor.js";
 import { blankFileSync, rewriteFileSync } from "./rewrite-file.js";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "trunkline-rewrite-"));
-  dirs.push(dir);
-  return dir;
-}
+const { make: tempDir } = tempDirs("rewrite");
 
 test("rewriteFileSync writes a new file, or over an old one in place, cut to the new length", () => {
   const dir = tempDir();

@@ -3,7 +3,6 @@ import {
   linkSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -11,16 +10,13 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { afterAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { committed, git } from "../../test/helpers/git.js";
+import { tempDirs } from "../../test/helpers/temp-dirs.js";
 import { checkoutInto, copyTree } from "./commit-files.js";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { make: tempDir, keep } = tempDirs("copy");
 
 /** A tree as `{ path: content | "-> link" | "/" }` with modes, for comparing trees. */
 function snapshot(dir: string): Record<string, string> {
@@ -42,8 +38,7 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 function sourceTree(): { root: string; source: string } {
-  const root = mkdtempSync(join(tmpdir(), "trunkline-copy-"));
-  dirs.push(root);
+  const root = tempDir();
   const source = join(root, "source");
   mkdirSync(join(source, "app", "deep"), { recursive: true });
   writeFileSync(join(source, "app", "hello.txt"), "hello\n");
@@ -126,14 +121,13 @@ test("checkoutInto writes a commit's files, or a folder's, from a repository bar
     "sub/app/a.txt": "a\n",
     "bin/tool": "#!/bin/sh\n",
   });
-  dirs.push(repo);
+  keep(repo);
   await git(repo, "update-index", "--chmod=+x", "bin/tool");
   await git(repo, "commit", "-q", "-m", "executable");
   const head = (await git(repo, "rev-parse", "HEAD")).stdout.trim();
   const index = readFileSync(join(repo, ".git", "index"));
   writeFileSync(join(repo, "README.md"), "uncommitted\n");
-  const root = mkdtempSync(join(tmpdir(), "trunkline-checkout-"));
-  dirs.push(root);
+  const root = tempDir();
 
   expect(await checkoutInto(repo, head, join(root, "whole"))).toBe(true);
   expect(snapshot(join(root, "whole"))).toEqual({
