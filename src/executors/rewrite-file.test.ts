@@ -1,7 +1,10 @@
 import {
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -74,4 +77,32 @@ test("a reused job directory is readied for the next job: temp emptied, runner f
   await once.prepare();
   await once.release();
   expect(() => statSync(root)).toThrow(/ENOENT/);
+});
+
+test("a reused directory whose temp, runner folder or self a job made a link is not emptied through it", async () => {
+  const base = tempDir();
+  const precious = join(base, "precious");
+  mkdirSync(precious);
+  writeFileSync(join(precious, "file"), "keep me");
+
+  const root = join(base, "slot");
+  const executor = new HostExecutor({ root, reuse: true });
+  await executor.prepare();
+  rmSync(executor.paths.temp, { recursive: true });
+  symlinkSync(precious, executor.paths.temp);
+  rmSync(executor.paths.files, { recursive: true });
+  symlinkSync(precious, executor.paths.files);
+  await executor.release();
+  expect(readFileSync(join(precious, "file"), "utf8")).toBe("keep me");
+  expect(() => lstatSync(executor.paths.temp)).toThrow(/ENOENT/);
+  expect(() => lstatSync(executor.paths.files)).toThrow(/ENOENT/);
+
+  const moved = join(base, "moved");
+  const again = new HostExecutor({ root, reuse: true });
+  await again.prepare();
+  renameSync(root, moved);
+  symlinkSync(precious, root);
+  await again.release();
+  expect(readFileSync(join(precious, "file"), "utf8")).toBe("keep me");
+  expect(() => lstatSync(root)).toThrow(/ENOENT/);
 });

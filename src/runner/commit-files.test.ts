@@ -107,6 +107,19 @@ test("unchanged files and folders are kept as they are (same inode), not made an
   expect(readFileSync(join(ws, "app", "hello.txt"), "utf8")).toBe("hello\n");
 });
 
+test("a workspace made a link to a folder elsewhere: the link is replaced, the folder untouched", () => {
+  const { root, source } = sourceTree();
+  const elsewhere = join(root, "elsewhere");
+  mkdirSync(elsewhere);
+  writeFileSync(join(elsewhere, "precious"), "keep");
+  const ws = join(root, "ws");
+  symlinkSync(elsewhere, ws);
+  copyTree(source, ws);
+  expect(lstatSync(ws).isDirectory()).toBe(true);
+  expect(snapshot(ws)).toEqual(snapshot(source));
+  expect(readdirSync(elsewhere)).toEqual(["precious"]);
+});
+
 test("a file where the workspace goes is replaced by the tree", () => {
   const { root, source } = sourceTree();
   const ws = join(root, "ws");

@@ -30,13 +30,19 @@ import { join, resolve } from "node:path";
  */
 export function copyTree(from: string, to: string): void {
   let fresh = false;
+  let there: Stats | undefined;
   try {
-    fresh = mkdirSync(to, { recursive: true }) !== undefined;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    // A file (or link) where the tree goes.
+    there = lstatSync(to);
+  } catch {
+    // Not there yet.
+  }
+  if (there && !there.isDirectory()) {
+    // A file, or a link (to a folder too: it is removed, never followed), where the tree goes.
     rmSync(to, { force: true });
-    mkdirSync(to);
+    there = undefined;
+  }
+  if (!there) {
+    mkdirSync(to, { recursive: true });
     fresh = true;
   }
   syncEntries(from, to, fresh);

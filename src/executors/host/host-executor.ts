@@ -1,5 +1,13 @@
 import { spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
@@ -180,12 +188,18 @@ export class HostExecutor implements Executor {
   }
 
   private scrub(): void {
+    // A job may have made its directory, or its temp or runner folder, a link elsewhere:
+    // such a link is removed, never followed (emptying it would empty its target).
+    if (!isRealDir(this.root)) {
+      rmSync(this.root, { force: true });
+      return;
+    }
     const entries = (dir: string) => {
-      try {
-        return readdirSync(dir, { withFileTypes: true });
-      } catch {
+      if (!isRealDir(dir)) {
+        rmSync(dir, { force: true });
         return [];
       }
+      return readdirSync(dir, { withFileTypes: true });
     };
     for (const entry of entries(this.paths.temp)) {
       rmSync(join(this.paths.temp, entry.name), { recursive: true, force: true });
@@ -212,5 +226,17 @@ export class HostExecutor implements Executor {
   /** Ends every process of every job still running in this process (a forced exit). */
   static killEverything(): void {
     for (const executor of live) executor.killAll();
+  }
+}
+
+/**
+ * Whether `path` is a directory itself, not a link to one (false when it is missing). A
+ * reused directory is checked this way before it is emptied or written into.
+ */
+export function isRealDir(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
