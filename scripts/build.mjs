@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
-/** The build's identity: a hash of every source file and the locked dependencies. */
+/** The build's identity: a hash of every source file, the locked dependencies and their patches. */
 function buildId() {
   const hash = createHash("sha256");
   const add = (path) => hash.update(path).update("\0").update(readFileSync(path));
@@ -23,6 +23,7 @@ function buildId() {
   };
   walk("src");
   add("package-lock.json");
+  for (const patch of readdirSync("patches").sort()) add(join("patches", patch));
   return hash.digest("hex").slice(0, 16);
 }
 

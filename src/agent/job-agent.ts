@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { TrunklineError } from "../common/errors.js";
@@ -39,6 +40,8 @@ export interface JobAgentOptions {
  */
 export class JobAgent {
   private readonly trees: CommitTrees;
+  /** This agent's part of its job directories' names. */
+  private readonly instance = `${process.pid}-${randomUUID().slice(0, 8)}`;
   /** Slots that moved to a new directory, and how many times. */
   private readonly moves = new Map<number, number>();
 
@@ -83,23 +86,24 @@ export class JobAgent {
   }
 
   /**
-   * The directory of a slot's jobs, one after another (the process id keeps apart the slots
-   * of agents that share a work directory). A slot moves to a new one when a job's leftovers
-   * cannot be removed (files a container's user made).
+   * The directory of a slot's jobs, one after another. A name of this agent's own keeps
+   * apart agents that share a work directory (even as process 1 of their containers), and
+   * a restarted agent from what an earlier one left. A slot moves to a new directory when a
+   * job's leftovers cannot be removed.
    */
   private slotDir(slot: number): string {
     const move = this.moves.get(slot);
     return join(
       this.options.workDir,
       "jobs",
-      `${process.pid}-${slot}${move === undefined ? "" : `-${move}`}`,
+      `${this.instance}-${slot}${move === undefined ? "" : `-${move}`}`,
     );
   }
 
   /**
-   * After a job that did not run on the host (containers may leave files this user cannot
-   * remove, which would fail the next job's workspace copy): its directory is removed, and
-   * the slot moves to a new one if that fails.
+   * After a job whose directory must not serve the next (a container job: its containers may
+   * leave files this user cannot remove; or one that could not be readied): the directory is
+   * removed, and the slot moves to a new one if that fails.
    */
   private leave(slot: number, root: string): void {
     try {
@@ -116,8 +120,8 @@ export class JobAgent {
    */
   async runLease(lease: AgentLease, slot: number, more = false): Promise<AgentLease | undefined> {
     const { transport } = this.options;
-    const root = this.slotDir(slot);
-    let onHost = false;
+    let root = this.slotDir(slot);
+    let reusable = false;
     const cancel = new AbortController();
     let held = true;
     let seq = 0;
@@ -167,29 +171,48 @@ export class JobAgent {
         if (pending.length >= 200) void flush();
       };
       // Plain jobs run on the host; container:, services: and Docker actions need an engine.
-      let executor: Executor;
-      try {
-        executor = await chooseExecutor(lease.spec, {
-          root,
-          // The slot's jobs take turns in one directory, each readied for the next.
-          reuse: true,
-          // Shared by the agent's jobs, as a runner's tool cache is on GitHub.
-          toolCache: join(this.options.workDir, "tool-cache"),
-          repository: lease.source.name ?? "workspace",
-          mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
-          isDockerAction: (uses) => actions.isDockerAction(uses, repoRoot),
-          log: (text) => sink({ type: "log", job: lease.spec.key, stream: "runner", text }),
-        });
-      } catch (err) {
-        if (!(err instanceof TrunklineError)) throw err;
-        sink({ type: "log", job: lease.spec.key, stream: "runner", text: `Error: ${err.message}` });
-        throw err;
-      }
-      onHost = executor.kind === "host";
+      const make = async (dir: string) => {
+        try {
+          return await chooseExecutor(lease.spec, {
+            root: dir,
+            // The slot's jobs take turns in one directory, each readied for the next.
+            reuse: true,
+            // Shared by the agent's jobs, as a runner's tool cache is on GitHub.
+            toolCache: join(this.options.workDir, "tool-cache"),
+            repository: lease.source.name ?? "workspace",
+            mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
+            isDockerAction: (uses) => actions.isDockerAction(uses, repoRoot),
+            log: (text) => sink({ type: "log", job: lease.spec.key, stream: "runner", text }),
+          });
+        } catch (err) {
+          if (!(err instanceof TrunklineError)) throw err;
+          sink({
+            type: "log",
+            job: lease.spec.key,
+            stream: "runner",
+            text: `Error: ${err.message}`,
+          });
+          throw err;
+        }
+      };
       // The workspace is filled before any container starts: a job container mounts it.
-      mkdirSync(executor.paths.workspace, { recursive: true });
-      mkdirSync(executor.paths.files, { recursive: true });
-      await this.trees.fill(repoRoot, lease.source.sha, executor.paths.workspace);
+      const fill = async (e: Executor) => {
+        mkdirSync(e.paths.workspace, { recursive: true });
+        mkdirSync(e.paths.files, { recursive: true });
+        await this.trees.fill(repoRoot, lease.source.sha, e.paths.workspace);
+      };
+      let executor = await make(root);
+      try {
+        await fill(executor);
+      } catch (err) {
+        // A directory that cannot be brought back to the commit (the last job left what this
+        // user cannot change): the slot moves to a new one.
+        this.options.onError?.(err as Error);
+        this.leave(slot, root);
+        root = this.slotDir(slot);
+        executor = await make(root);
+        await fill(executor);
+      }
       await writeEventFile(executor.paths, undefined, lease.spec);
       result = await runJob(lease.spec, {
         executor,
@@ -198,6 +221,7 @@ export class JobAgent {
         actions,
         baseEnv: this.options.baseEnv,
       });
+      reusable = executor.reusable?.() === true;
     } catch (err) {
       result = {
         status: "failure",
@@ -217,7 +241,9 @@ export class JobAgent {
     const claimAlong = more ? transport.completeAndClaim?.bind(transport) : undefined;
     if (held && claimAlong) next = (await this.retry(() => claimAlong(lease, result, tail))).next;
     else if (held) await this.retry(() => transport.complete(lease, result, tail));
-    if (!onHost) this.leave(slot, root);
+    // A container job's directory is not reused (its containers may leave files this user
+    // cannot remove), nor one that could not be readied.
+    if (!reusable) this.leave(slot, root);
     return next;
   }
 

@@ -9,6 +9,7 @@ import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import { findEngine } from "../executors/container/engine.js";
+import type { Executor } from "../executors/executor.js";
 import { DEFAULT_LABELS } from "../executors/host/host-labels.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
@@ -115,8 +116,7 @@ export async function runCommand(
   });
   let jobCounter = 0;
   // Host jobs' directories serve job after job (at most --jobs at a time), each readied for
-  // the next by its executor. A container job's directory is not reused (its containers may
-  // leave files this user cannot remove); with --keep every job gets its own, kept.
+  // the next by its executor; with --keep every job gets its own, kept.
   const freeRoots: string[] = [];
   const baseEnv = hostEnv();
   const result = await executeRun(
@@ -142,12 +142,12 @@ export async function runCommand(
           : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
       },
       execute: async (spec, jobCancel) => {
-        const root = freeRoots.pop() ?? join(runDir, "jobs", String(++jobCounter));
-        const ran = { onHost: false };
+        const reused = freeRoots.pop();
+        const dir = { root: reused ?? newRoot(), reused: reused !== undefined, reusable: false };
         try {
-          return await runOnExecutor(spec, jobCancel, root, ran);
+          return await runOnExecutor(spec, jobCancel, dir);
         } finally {
-          if (!options.keep && ran.onHost) freeRoots.push(root);
+          if (!options.keep && dir.reusable) freeRoots.push(dir.root);
         }
       },
     },
@@ -159,15 +159,17 @@ export async function runCommand(
   if (result.status === "cancelled") return 130;
   return result.status === "success" ? 0 : 1;
 
+  function newRoot(): string {
+    return join(runDir, "jobs", String(++jobCounter));
+  }
+
   async function runOnExecutor(
     spec: JobSpec,
     jobCancel: AbortSignal,
-    root: string,
-    ran: { onHost: boolean },
+    dir: { root: string; reused: boolean; reusable: boolean },
   ): Promise<JobResult> {
-    let executor: Awaited<ReturnType<typeof chooseExecutor>>;
-    try {
-      executor = await chooseExecutor(spec, {
+    const make = (root: string) =>
+      chooseExecutor(spec, {
         root,
         // Readied for the next job on release, or kept with --keep; all are removed together
         // when the run ends, off the jobs' critical path.
@@ -179,6 +181,25 @@ export async function runCommand(
         isDockerAction: (uses) => actions.isDockerAction(uses, source),
         log: (text) => sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),
       });
+    // The workspace is filled before the job's containers start: a job container mounts it.
+    const fill = async (executor: Executor) => {
+      await mkdir(executor.paths.files, { recursive: true });
+      await seedWorkspace(source, executor.paths.workspace);
+    };
+    let executor: Executor;
+    try {
+      executor = await make(dir.root);
+      try {
+        await fill(executor);
+      } catch (err) {
+        if (!dir.reused) throw err;
+        // A used directory that cannot be brought back to the commit (the last job left
+        // what this user cannot change): the job gets a new one.
+        dir.root = newRoot();
+        dir.reused = false;
+        executor = await make(dir.root);
+        await fill(executor);
+      }
     } catch (err) {
       // No engine for a job that needs one: the job fails at once, saying why.
       if (!(err instanceof TrunklineError)) throw err;
@@ -191,18 +212,18 @@ export async function runCommand(
       });
       return { status: "failure", outputs: {}, reason: err.message };
     }
-    ran.onHost = executor.kind === "host";
-    // The workspace is filled before the job's containers start: a job container mounts it.
-    await mkdir(executor.paths.files, { recursive: true });
-    await seedWorkspace(source, executor.paths.workspace);
     await writeEventFile(executor.paths, event, spec);
-    return runJob(spec, {
+    const result = await runJob(spec, {
       executor,
       sink: (e) => sink({ ...e, at: Date.now() }),
       cancel: jobCancel,
       actions,
       baseEnv,
     });
+    // A container job's directory is not reused (its containers may leave files this user
+    // cannot remove), nor one that could not be readied.
+    dir.reusable = executor.reusable?.() === true;
+    return result;
   }
 }
 

@@ -70,6 +70,32 @@ test("a damaged entry is read again and replaced; an unwritable cache is passed 
   ).toBe("ci.yml");
 });
 
+test("a result JSON cannot give back as it is (an infinite number) is not cached", async () => {
+  const dir = tempDir();
+  const infinite = WORKFLOW.replace(
+    "runs-on: ubuntu-latest",
+    "runs-on: ubuntu-latest\n    timeout-minutes: .inf",
+  );
+  const read = await readWorkflow("ci.yml", infinite);
+  // The premise: the model holds a number JSON cannot write.
+  expect(JSON.stringify(read, (_k, v) => (v === Number.POSITIVE_INFINITY ? "INF" : v))).toContain(
+    '"INF"',
+  );
+  expect(await readWorkflowCached("ci.yml", infinite, dir, "b")).toEqual(read);
+  expect(readdirSync(dir)).toEqual([]);
+  expect(await readWorkflowCached("ci.yml", infinite, dir, "b")).toEqual(read);
+});
+
+test("an entry of the wrong shape is read afresh, not trusted", async () => {
+  const dir = tempDir();
+  await readWorkflowCached("ci.yml", WORKFLOW, dir, "b");
+  const [entry] = readdirSync(dir);
+  writeFileSync(join(dir, entry as string), JSON.stringify({ workflow: null, diagnostics: null }));
+  const again = await readWorkflowCached("ci.yml", WORKFLOW, dir, "b");
+  expect(again.workflow?.name).toBe("ci.yml");
+  expect(Array.isArray(again.diagnostics)).toBe(true);
+});
+
 test("without a build identity (running from sources) nothing is cached", async () => {
   const dir = tempDir();
   await readWorkflowCached("ci.yml", WORKFLOW, dir, undefined);

@@ -50,7 +50,8 @@ export async function readWorkflowCached(
       : undefined;
   if (dir && key) {
     try {
-      return JSON.parse(readFileSync(join(dir, `${key}.json`), "utf8")) as ReadWorkflowResult;
+      const entry = JSON.parse(readFileSync(join(dir, `${key}.json`), "utf8")) as unknown;
+      if (isResult(entry)) return entry;
     } catch {
       // Not there (or unreadable): parsed below.
     }
@@ -61,11 +62,39 @@ export async function readWorkflowCached(
   return result;
 }
 
+/** Whether a cache entry has the shape of a result (a damaged one is read afresh). */
+function isResult(entry: unknown): entry is ReadWorkflowResult {
+  if (typeof entry !== "object" || entry === null) return false;
+  const { workflow, diagnostics } = entry as Record<string, unknown>;
+  return (
+    Array.isArray(diagnostics) &&
+    (workflow === undefined || (typeof workflow === "object" && workflow !== null))
+  );
+}
+
+/**
+ * The result as JSON, or undefined when JSON would not give it back as it is: a number JSON
+ * cannot write (`.inf`, `.nan`, `-0` in a file) or a hole in a list. Such a file is parsed
+ * every time rather than cached wrong.
+ */
+function exactJson(result: ReadWorkflowResult): string | undefined {
+  let exact = true;
+  const json = JSON.stringify(result, (_key, value: unknown) => {
+    if (typeof value === "number" && (!Number.isFinite(value) || Object.is(value, -0))) {
+      exact = false;
+    } else if (Array.isArray(value) && value.includes(undefined)) exact = false;
+    return value;
+  });
+  return exact ? json : undefined;
+}
+
 function store(dir: string, key: string, result: ReadWorkflowResult): void {
+  const json = exactJson(result);
+  if (json === undefined) return;
   try {
     mkdirSync(dir, { recursive: true });
     const partial = join(dir, `.${key}-${randomUUID()}`);
-    writeFileSync(partial, JSON.stringify(result));
+    writeFileSync(partial, json);
     renameSync(partial, join(dir, `${key}.json`));
     const entries = readdirSync(dir);
     if (entries.length <= KEEP) return;

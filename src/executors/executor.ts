@@ -29,6 +29,11 @@ export interface Executor {
   jobContext?(): Readonly<Record<string, unknown>>;
   /** Runs Docker actions; only backends with a container engine have it. */
   readonly dockerActions?: DockerActionRunner;
+  /**
+   * After `release`: whether the job's directory was readied to serve another job (asked
+   * for with the host executor's `reuse`). Absent or false: it must not be reused.
+   */
+  reusable?(): boolean;
 }
 
 /** Runs the containers of Docker actions (`docker://image`, `runs.using: docker`) for a job. */

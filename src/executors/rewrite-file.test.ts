@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import {
+  linkSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -32,13 +34,31 @@ test("rewriteFileSync writes a new file, or over an old one in place, cut to the
   expect(statSync(path).size).toBe(0);
 });
 
-test("rewriteFileSync and blankFileSync refuse a symbolic link instead of writing through it", () => {
+test("a link (symbolic or hard), a FIFO or a folder is replaced by a new file, never written through", () => {
   const dir = tempDir();
   const target = join(dir, "target");
   writeFileSync(target, "keep me");
-  symlinkSync(target, join(dir, "link"));
-  expect(() => rewriteFileSync(join(dir, "link"), "x")).toThrow(/ELOOP/);
-  expect(() => blankFileSync(join(dir, "link"))).toThrow(/ELOOP/);
+  symlinkSync(target, join(dir, "symlink"));
+  linkSync(target, join(dir, "hardlink"));
+  execFileSync("mkfifo", [join(dir, "fifo")]);
+  mkdirSync(join(dir, "folder"));
+  writeFileSync(join(dir, "folder", "inside"), "x");
+  for (const name of ["symlink", "hardlink", "fifo", "folder"]) {
+    // A FIFO would block a plain open for ever: this returns.
+    rewriteFileSync(join(dir, name), `new ${name}`);
+    expect(lstatSync(join(dir, name)).isFile()).toBe(true);
+    expect(readFileSync(join(dir, name), "utf8")).toBe(`new ${name}`);
+  }
+  expect(readFileSync(target, "utf8")).toBe("keep me");
+  expect(statSync(target).nlink).toBe(1);
+
+  symlinkSync(target, join(dir, "symlink2"));
+  linkSync(target, join(dir, "hardlink2"));
+  execFileSync("mkfifo", [join(dir, "fifo2")]);
+  for (const name of ["symlink2", "hardlink2", "fifo2"]) {
+    blankFileSync(join(dir, name));
+    expect(() => lstatSync(join(dir, name))).toThrow(/ENOENT/);
+  }
   expect(readFileSync(target, "utf8")).toBe("keep me");
 });
 
@@ -105,4 +125,41 @@ test("a reused directory whose temp, runner folder or self a job made a link is 
   await again.release();
   expect(readFileSync(join(precious, "file"), "utf8")).toBe("keep me");
   expect(() => lstatSync(root)).toThrow(/ENOENT/);
+});
+
+test("scrub: links, FIFOs and what a job left beside its folders are removed; the rest is kept", async () => {
+  const base = tempDir();
+  const outside = join(base, "outside");
+  writeFileSync(outside, "keep me");
+  const root = join(base, "slot");
+  const executor = new HostExecutor({ root, reuse: true });
+  await executor.prepare();
+  linkSync(outside, join(executor.paths.files, "step-script.sh"));
+  execFileSync("mkfifo", [join(executor.paths.files, "set_env")]);
+  writeFileSync(join(root, "beside"), "left by the job");
+  await executor.release();
+  expect(executor.reusable()).toBe(true);
+  expect(readFileSync(outside, "utf8")).toBe("keep me");
+  expect(readdirSync(root).sort()).toEqual(["runner", "temp", "tool-cache", "workspace"]);
+  expect(readdirSync(executor.paths.files)).toEqual([]);
+});
+
+test("a directory that cannot be readied is not offered again", async (context) => {
+  const root = join(tempDir(), "slot");
+  const executor = new HostExecutor({ root, reuse: true });
+  await executor.prepare();
+  const stuck = join(executor.paths.temp, "immutable");
+  writeFileSync(stuck, "x");
+  try {
+    execFileSync("chattr", ["+i", stuck], { stdio: "ignore" });
+  } catch {
+    context.skip("chattr +i is not available here (it needs root on ext4 or similar)");
+  }
+  try {
+    await executor.release();
+    expect(executor.reusable()).toBe(false);
+  } finally {
+    execFileSync("chattr", ["-i", stuck]);
+  }
+  expect(new HostExecutor({ root }).reusable()).toBe(false);
 });

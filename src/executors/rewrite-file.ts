@@ -4,6 +4,7 @@ import {
   fstatSync,
   ftruncateSync,
   openSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -13,20 +14,39 @@ import {
 // and mounted with `discard` (this project's CI machines), freeing a file's blocks costs ten
 // times more than writing them, so these files are written over in place, never truncated
 // to nothing first, and keep their blocks when the new content is about as long.
+//
+// A job's steps run as the runner's user and may have replaced such a file by anything: a
+// link (symbolic or hard) to a file elsewhere, a FIFO (opening it to write would wait for a
+// reader for ever), a read-only file, a folder. Only a regular file with no other name is
+// written in place; anything else is removed and a new file made, so nothing outside the
+// job's directory is ever written, and no open blocks.
 
 /** Files larger than this are truncated by {@link blankFileSync}, not written over. */
 const BLANK_LIMIT = 64 * 1024;
 
-/**
- * Writes `data` to `path`: over the file's old content, then cut to length, or as a new file
- * when there is none. A symbolic link at `path` is refused (ELOOP), never followed.
- */
-export function rewriteFileSync(path: string, data: string | Uint8Array): void {
+/** Opens `path` to write in place if it is a regular file of one name; else undefined. */
+function openInPlace(path: string): number | undefined {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  const stat = fstatSync(fd);
+  if (stat.isFile() && stat.nlink === 1) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/**
+ * Writes `data` to `path`: over the file's old content, then cut to length, when it is a
+ * regular file of one name; otherwise whatever is there is removed (never followed) and a
+ * new file made.
+ */
+export function rewriteFileSync(path: string, data: string | Uint8Array): void {
+  const fd = openInPlace(path);
+  if (fd === undefined) {
+    rmSync(path, { recursive: true, force: true });
     writeFileSync(path, data, { flag: "wx" });
     return;
   }
@@ -43,10 +63,15 @@ export function rewriteFileSync(path: string, data: string | Uint8Array): void {
 
 /**
  * Erases what the file at `path` holds: written over with zeros in place (same length, so no
- * block is freed), or truncated when it is large. Nothing is done to an empty file.
+ * block is freed), or truncated when it is large; nothing is done to an empty file. Anything
+ * but a regular file of one name is removed instead.
  */
 export function blankFileSync(path: string): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+  const fd = openInPlace(path);
+  if (fd === undefined) {
+    rmSync(path, { recursive: true, force: true });
+    return;
+  }
   try {
     const { size } = fstatSync(fd);
     if (size === 0) return;

@@ -71,6 +71,21 @@ test("a copy over a used workspace ends identical to the source, whatever the la
   expect(snapshot(ws)).toEqual(snapshot(source));
 });
 
+test("a folder the last job made read-only or unreadable gets the commit's mode back", () => {
+  const { root, source } = sourceTree();
+  const ws = join(root, "ws");
+  copyTree(source, ws);
+  const mode = statSync(join(source, "app")).mode & 0o7777;
+  chmodSync(join(ws, "app"), 0o555);
+  chmodSync(join(ws, "app", "deep"), 0);
+  copyTree(source, ws);
+  expect(statSync(join(ws, "app")).mode & 0o7777).toBe(mode);
+  expect(statSync(join(ws, "app", "deep")).mode & 0o7777).toBe(
+    statSync(join(source, "app", "deep")).mode & 0o7777,
+  );
+  expect(snapshot(ws)).toEqual(snapshot(source));
+});
+
 test("nothing outside the workspace is written: a file made a link or hard-linked is replaced", () => {
   const { root, source } = sourceTree();
   const ws = join(root, "ws");

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import {
+  chmodSync,
   copyFileSync,
   type Dirent,
   lstatSync,
@@ -50,6 +51,11 @@ export function copyTree(from: string, to: string): void {
 
 function syncEntries(from: string, to: string, fresh: boolean): void {
   const stale = new Map<string, Dirent>();
+  if (!fresh) {
+    // A folder the last job made read-only (or unreadable) gets the commit's mode back.
+    const mode = statSync(from).mode & 0o7777;
+    if ((lstatSync(to).mode & 0o7777) !== mode) chmodSync(to, mode);
+  }
   if (!fresh)
     for (const entry of readdirSync(to, { withFileTypes: true })) stale.set(entry.name, entry);
   for (const entry of readdirSync(from, { withFileTypes: true })) {

@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, statSync, truncateSync } from "node:fs";
+import { readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
+import { rewriteFileSync } from "../executors/rewrite-file.js";
 import { parseKeyValueFile, parsePathFile } from "./file-command.js";
 
 /** The environment files of one step, created empty before it runs. */
@@ -40,7 +41,7 @@ export function createStepFiles(dir: string): StepFiles {
     GITHUB_STATE: join(dir, "save_state"),
     GITHUB_STEP_SUMMARY: join(dir, "step_summary"),
   };
-  for (const f of Object.values(files)) closeSync(openSync(f, "w"));
+  for (const f of Object.values(files)) rewriteFileSync(f, "");
   return files;
 }
 

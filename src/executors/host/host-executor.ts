@@ -8,7 +8,7 @@ import {
   rmSync,
   statSync,
 } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
 import { blankFileSync } from "../rewrite-file.js";
@@ -51,6 +51,8 @@ export class HostExecutor implements Executor {
   /** Process groups this job started, ended for good by `release`. */
   private readonly groups = new Set<number>();
   private prepared = false;
+  /** Whether `release` readied the directory for another job. */
+  private readied = false;
   /** Programs found on `PATH`, by PATH and name. */
   private readonly found = new Map<string, string>();
 
@@ -183,31 +185,64 @@ export class HostExecutor implements Executor {
   async release(): Promise<void> {
     this.killAll();
     live.delete(this);
-    if (this.reuse) this.scrub();
+    if (this.reuse) this.readied = this.scrub();
     else if (!this.keep) rmSync(this.root, { recursive: true, force: true });
   }
 
-  private scrub(): void {
-    // A job may have made its directory, or its temp or runner folder, a link elsewhere:
-    // such a link is removed, never followed (emptying it would empty its target).
-    if (!isRealDir(this.root)) {
-      rmSync(this.root, { force: true });
-      return;
-    }
-    const entries = (dir: string) => {
-      if (!isRealDir(dir)) {
-        rmSync(dir, { force: true });
-        return [];
+  /** After `release`: whether the directory was readied for another job (see `reuse`). */
+  reusable(): boolean {
+    return this.readied;
+  }
+
+  /**
+   * Readies the directory for another job; false when it cannot be (something the job left
+   * cannot be removed, a folder made read-only for one): then it is removed as far as it
+   * can be, and should not be used again.
+   */
+  private scrub(): boolean {
+    try {
+      // A job may have made its directory, or its temp or runner folder, a link elsewhere:
+      // such a link is removed, never followed (emptying it would empty its target).
+      if (!isRealDir(this.root)) {
+        rmSync(this.root, { force: true });
+        return false;
       }
-      return readdirSync(dir, { withFileTypes: true });
-    };
-    for (const entry of entries(this.paths.temp)) {
-      rmSync(join(this.paths.temp, entry.name), { recursive: true, force: true });
-    }
-    for (const entry of entries(this.paths.files)) {
-      const path = join(this.paths.files, entry.name);
-      if (entry.isFile()) blankFileSync(path);
-      else rmSync(path, { recursive: true, force: true });
+      // What the job made beside its workspace, temp and runner folders goes.
+      const own = new Set(
+        Object.values(this.paths)
+          .filter((p) => dirname(p) === this.root)
+          .map((p) => basename(p)),
+      );
+      for (const entry of readdirSync(this.root)) {
+        if (!own.has(entry)) rmSync(join(this.root, entry), { recursive: true, force: true });
+      }
+      const entries = (dir: string) => {
+        if (!isRealDir(dir)) {
+          rmSync(dir, { recursive: true, force: true });
+          return [];
+        }
+        return readdirSync(dir, { withFileTypes: true });
+      };
+      for (const entry of entries(this.paths.temp)) {
+        rmSync(join(this.paths.temp, entry.name), { recursive: true, force: true });
+      }
+      // Files are blanked in place (a link, a FIFO, a file of several names is removed).
+      for (const entry of entries(this.paths.files)) {
+        const path = join(this.paths.files, entry.name);
+        if (entry.isFile()) blankFileSync(path);
+        else rmSync(path, { recursive: true, force: true });
+      }
+      if (!isRealDir(this.paths.workspace)) {
+        rmSync(this.paths.workspace, { recursive: true, force: true });
+      }
+      return true;
+    } catch {
+      try {
+        rmSync(this.root, { recursive: true, force: true });
+      } catch {
+        // Left for the run's (or the agent's) final removal, which may fail as well.
+      }
+      return false;
     }
   }
 
