@@ -154,7 +154,13 @@ export async function runCommand(
   );
   await log.close();
   await rm(source, { recursive: true, force: true });
-  if (!options.keep) await rm(join(runDir, "jobs"), { recursive: true, force: true });
+  if (!options.keep) {
+    // A job may leave what this user cannot remove (an immutable file, a container's files):
+    // said, not fatal, once the run has its result.
+    await rm(join(runDir, "jobs"), { recursive: true, force: true }).catch((err: Error) =>
+      io.err(`trunkline: could not remove the run's job directories: ${err.message}`),
+    );
+  }
   if (!options.json) io.out(io.colors.dim(`Logs, annotations, summaries and outputs: ${runDir}`));
   if (result.status === "cancelled") return 130;
   return result.status === "success" ? 0 : 1;
