@@ -13,7 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { ensureBuilt, median, POSTGRES, percentile, postgresDatabase, ROOT } from "./lib.mjs";
+import {
+  benchEnv,
+  ensureBuilt,
+  median,
+  POSTGRES,
+  percentile,
+  postgresDatabase,
+  ROOT,
+} from "./lib.mjs";
 
 const JOBS = Number(process.env.JOBS ?? 100);
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
@@ -55,7 +63,10 @@ async function measure(dialect, agents, url) {
   const dataDir = mkdtempSync(join(tmpdir(), "trunkline-bench-agents-"));
   const args = [BIN, "serve", "--port", "0", "--data-dir", dataDir, "--runner-capacity", "0"];
   if (url) args.push("--database", url);
-  const server = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const server = spawn(process.execPath, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: benchEnv(),
+  });
   const [, base] = await waitForLine(server, /serving on (http:\/\/\S+)/);
   const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   const api = async (method, path, body) => {
@@ -88,7 +99,7 @@ async function measure(dialect, agents, url) {
         "--name",
         `a${i}`,
       ],
-      { stdio: ["ignore", "ignore", "pipe"] },
+      { stdio: ["ignore", "ignore", "pipe"], env: benchEnv() },
     );
     children.push(child);
     await waitForLine(child, /waiting for jobs/);

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { ensureBuilt, median, ROOT } from "./lib.mjs";
+import { benchEnv, ensureBuilt, median, ROOT } from "./lib.mjs";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
 ensureBuilt();
@@ -51,7 +51,7 @@ function run(args, timeoutMs) {
       timeout: timeoutMs + 5_000,
       killSignal: "SIGKILL",
       // Every file read afresh: no workflow cache.
-      env: { ...process.env, XDG_CACHE_HOME: "/dev/null" },
+      env: { ...benchEnv(), XDG_CACHE_HOME: "/dev/null" },
     },
   );
   const ms = Number(process.hrtime.bigint() - start) / 1e6;

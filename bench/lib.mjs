@@ -27,6 +27,19 @@ export function ensureBuilt() {
 }
 
 /**
+ * The environment every contender runs in: this one without `NODE_EXTRA_CA_CERTS`. This
+ * machine sets it to the whole system bundle, which every Node process parses before its
+ * first line runs (about 40 ms here, more than a trivial job); no contender makes a TLS
+ * connection, and the peers being Node programs too, all are measured without it alike.
+ * `BENCH_KEEP_ENV=1` keeps the environment as it is.
+ */
+export function benchEnv() {
+  const env = { ...process.env, NO_COLOR: "1" };
+  if (process.env.BENCH_KEEP_ENV !== "1") delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/**
  * Runs a command once under /usr/bin/time and returns wall milliseconds and peak RSS (KiB).
  * Fails if the command's exit code is not `expectCode`, so a broken peer is never timed.
  */
@@ -35,7 +48,7 @@ export function timeOnce(cmd, args, { cwd = ROOT, expectCode = 0, env = {} } = {
   const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1", ...env },
+    env: { ...benchEnv(), ...env },
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== expectCode) {

@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  benchEnv,
   ensureBuilt,
   ensurePeers,
   median,
@@ -40,7 +41,10 @@ async function startServer(dataDir, database, nodeArgs = []) {
     dataDir,
   ];
   if (database) args.push("--database", database);
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: benchEnv(),
+  });
   let stderr = "";
   child.stderr.on("data", (b) => {
     stderr += b;
