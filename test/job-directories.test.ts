@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { runCli } from "./helpers/capture.js";
@@ -12,17 +12,16 @@ afterAll(() => {
 
 /** Whether this machine lets a test make a file immutable (root on ext4 and the like). */
 function canMakeImmutable(dir: string): boolean {
+  const probe = join(dir, "probe");
   try {
-    execFileSync(
-      "sh",
-      ["-c", `touch "${dir}/probe" && chattr +i "${dir}/probe" && chattr -i "${dir}/probe"`],
-      {
-        stdio: "ignore",
-      },
-    );
+    writeFileSync(probe, "");
+    execFileSync("chattr", ["+i", probe], { stdio: "ignore" });
+    execFileSync("chattr", ["-i", probe], { stdio: "ignore" });
     return true;
   } catch {
     return false;
+  } finally {
+    rmSync(probe, { force: true });
   }
 }
 

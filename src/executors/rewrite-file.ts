@@ -24,8 +24,11 @@ import {
 /** Files larger than this are truncated by {@link blankFileSync}, not written over. */
 const BLANK_LIMIT = 64 * 1024;
 
-/** Opens `path` to write in place if it is a regular file of one name; else undefined. */
-function openInPlace(path: string): number | undefined {
+/**
+ * Opens `path` to write in place if it is a regular file of one name, with its size then;
+ * else undefined.
+ */
+function openInPlace(path: string): { fd: number; size: number } | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -33,7 +36,7 @@ function openInPlace(path: string): number | undefined {
     return undefined;
   }
   const stat = fstatSync(fd);
-  if (stat.isFile() && stat.nlink === 1) return fd;
+  if (stat.isFile() && stat.nlink === 1) return { fd, size: stat.size };
   closeSync(fd);
   return undefined;
 }
@@ -44,18 +47,21 @@ function openInPlace(path: string): number | undefined {
  * new file made.
  */
 export function rewriteFileSync(path: string, data: string | Uint8Array): void {
-  const fd = openInPlace(path);
-  if (fd === undefined) {
+  const file = openInPlace(path);
+  if (file === undefined) {
     rmSync(path, { recursive: true, force: true });
     writeFileSync(path, data, { flag: "wx" });
     return;
   }
+  const { fd, size } = file;
   try {
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
     for (let done = 0; done < bytes.length; ) {
       done += writeSync(fd, bytes, done, bytes.length - done, done);
     }
-    if (fstatSync(fd).size !== bytes.length) ftruncateSync(fd, bytes.length);
+    // Writing from the start only ever grows the file to the new length: what the old
+    // content had beyond it is cut.
+    if (size > bytes.length) ftruncateSync(fd, bytes.length);
   } finally {
     closeSync(fd);
   }
@@ -67,13 +73,13 @@ export function rewriteFileSync(path: string, data: string | Uint8Array): void {
  * but a regular file of one name is removed instead.
  */
 export function blankFileSync(path: string): void {
-  const fd = openInPlace(path);
-  if (fd === undefined) {
+  const file = openInPlace(path);
+  if (file === undefined) {
     rmSync(path, { recursive: true, force: true });
     return;
   }
+  const { fd, size } = file;
   try {
-    const { size } = fstatSync(fd);
     if (size === 0) return;
     if (size > BLANK_LIMIT) {
       ftruncateSync(fd, 0);

@@ -55,9 +55,8 @@ function syncEntries(from: string, to: string, fresh: boolean): void {
     // A folder the last job made read-only (or unreadable) gets the commit's mode back.
     const mode = statSync(from).mode & 0o7777;
     if ((lstatSync(to).mode & 0o7777) !== mode) chmodSync(to, mode);
-  }
-  if (!fresh)
     for (const entry of readdirSync(to, { withFileTypes: true })) stale.set(entry.name, entry);
+  }
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const source = join(from, entry.name);
     const target = join(to, entry.name);

@@ -264,11 +264,9 @@ export class HostExecutor implements Executor {
   }
 }
 
-/**
- * Whether `path` is a directory itself, not a link to one (false when it is missing). A
- * reused directory is checked this way before it is emptied or written into.
- */
-export function isRealDir(path: string): boolean {
+// Whether `path` is a directory itself, not a link to one (false when it is missing). A
+// reused directory is checked this way before it is emptied or written into.
+function isRealDir(path: string): boolean {
   try {
     return lstatSync(path).isDirectory();
   } catch {
