@@ -55,7 +55,9 @@ fi
 if [ $own_engine = 1 ] && ! answers "$SOCKET"; then
   mkdir -p "$(dirname "$SOCKET")"
   rm -f "$SOCKET"
-  nohup podman system service --time=0 "unix://$SOCKET" </dev/null >/var/log/podman-service.log 2>&1 &
+  # Started from / : the service outlives this script, and conmon fails every container
+  # start once the service's working directory is gone (a removed checkout, say).
+  (cd / && nohup podman system service --time=0 "unix://$SOCKET" </dev/null >/var/log/podman-service.log 2>&1 &)
   for _ in $(seq 1 50); do answers "$SOCKET" && break; sleep 0.2; done
   answers "$SOCKET" || { echo "container-engine: podman system service did not start (see /var/log/podman-service.log)" >&2; exit 1; }
 fi
