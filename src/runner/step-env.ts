@@ -19,9 +19,41 @@ export function buildStepEnv(
   files: StepFiles,
   runId: string,
 ): Record<string, string> {
+  const merged: Record<string, string> = { ...fixedEnv(state, base, files, runId), ...env };
+  const path = [...state.addedPath, merged.PATH ?? base.PATH ?? ""].filter((p) => p.length > 0);
+  merged.PATH = path.join(":");
+  return merged;
+}
+
+/**
+ * The part of a step's environment that is the same for every step of a job: built once per
+ * job (and per base and files, which a job does not change), since a step's own work runs
+ * only a few hundred times a run, never long enough for V8 to make it fast.
+ */
+const fixed = new WeakMap<
+  JobState,
+  { base: object; files: StepFiles; runId: string; env: Readonly<Record<string, string>> }
+>();
+
+function fixedEnv(
+  state: JobState,
+  base: Readonly<Record<string, string>>,
+  files: StepFiles,
+  runId: string,
+): Readonly<Record<string, string>> {
+  const known = fixed.get(state);
+  if (known && known.base === base && known.files === files && known.runId === runId)
+    return known.env;
+  const env = { ...base, ...githubDefaults(state, runId), ...files };
+  fixed.set(state, { base, files, runId, env });
+  return env;
+}
+
+/** GitHub's default variables of a job's steps. */
+function githubDefaults(state: JobState, runId: string): Record<string, string> {
   const github = state.spec.contexts.github as Record<string, unknown>;
   const s = (key: string) => String(github[key] ?? "");
-  const defaults: Record<string, string> = {
+  return {
     CI: "true",
     GITHUB_ACTIONS: "true",
     GITHUB_WORKSPACE: state.paths.workspace,
@@ -51,10 +83,6 @@ export function buildStepEnv(
     RUNNER_TEMP: state.paths.temp,
     RUNNER_TOOL_CACHE: state.paths.toolCache,
   };
-  const merged: Record<string, string> = { ...base, ...defaults, ...files, ...env };
-  const path = [...state.addedPath, merged.PATH ?? base.PATH ?? ""].filter((p) => p.length > 0);
-  merged.PATH = path.join(":");
-  return merged;
 }
 
 /** Writes the event payload (`github.event`) where `GITHUB_EVENT_PATH` points. */

@@ -123,9 +123,11 @@ export class HostExecutor implements Executor {
       });
       if (child.pid !== undefined) this.groups.add(child.pid);
       let settled = false;
+      let afterExit: NodeJS.Timeout | undefined;
       const finish = (code: number | null, sig: NodeJS.Signals | null) => {
         if (settled) return;
         settled = true;
+        clearTimeout(afterExit);
         signal.removeEventListener("abort", onAbort);
         const restOut = out.end();
         const restErr = err.end();
@@ -141,7 +143,7 @@ export class HostExecutor implements Executor {
       // A background process may hold the pipes open after the step's process exited: the
       // step is over when its own process is, as on GitHub.
       child.on("exit", (code, sig) => {
-        setTimeout(() => {
+        afterExit = setTimeout(() => {
           child.stdout.destroy();
           child.stderr.destroy();
           finish(code, sig);
