@@ -42,6 +42,7 @@ function renderWorkflow(wf: WorkflowPlan, c: Palette): string[] {
       job.state === JobPlanState.WillRun ? job.reason.replace(/^will run,? ?/, "") : job.reason;
     const extra = [
       job.runsOn?.length ? `runs-on: ${job.runsOn.join(", ")}` : "",
+      job.calls ? `calls ${job.calls}` : "",
       job.maxParallel ? `max-parallel: ${job.maxParallel}` : "",
     ]
       .filter(Boolean)

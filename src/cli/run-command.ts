@@ -14,10 +14,12 @@ import { DEFAULT_LABELS } from "../executors/host/host-labels.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
+import { ActionMirror } from "../runner/actions/action-mirror.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
 import type { Job } from "../workflow/model.js";
+import { calledWorkflowLoader } from "./called-workflows.js";
 import { parseDotenv } from "./dotenv.js";
 import { loadRepo } from "./load-repo.js";
 import { buildEvent, type PlanOptions } from "./plan-command.js";
@@ -135,6 +137,14 @@ export async function runCommand(
       cancel,
       approved: (env) => options.approve.includes(env) || options.approve.includes("*"),
       approvalHint: (env) => `run with --approve ${env} to approve it locally`,
+      loadWorkflow: calledWorkflowLoader({
+        root: options.cwd,
+        known: repo.workflows,
+        mirror: new ActionMirror(
+          options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
+          actionsDir,
+        ),
+      }),
       unrunnable: (wanted) => {
         const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
         return missing.length === 0

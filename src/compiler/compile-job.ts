@@ -11,6 +11,11 @@ export interface CompileInput {
   readonly job: StepsJob;
   /** Unique within the workflow: the id, or `id (v1, v2)` for a matrix combination. */
   readonly key: string;
+  /**
+   * What the run key starts with: the workflow's file, or for a called workflow's job, the
+   * calling job's key (`ci.yml / deploy`). @default workflow.file
+   */
+  readonly keyPrefix?: string;
   readonly contexts: JobContexts;
   /** The environment the job deploys to, already evaluated, with its variables. */
   readonly environment?: { readonly name: string; readonly vars: Readonly<Record<string, string>> };
@@ -55,7 +60,7 @@ export function compileJob(input: CompileInput): JobSpec {
   return {
     runId: input.runId,
     jobId: job.id,
-    key: `${workflow.file} / ${key}`,
+    key: `${input.keyPrefix ?? workflow.file} / ${key}`,
     name,
     workflow: { name: workflow.name, file: workflow.file },
     runsOn,

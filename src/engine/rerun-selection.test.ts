@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { workflowFrom } from "../../test/helpers/workflow.js";
 import type { JobSpec } from "../compiler/job-spec.js";
 import { EMPTY_REPO_CONFIG } from "../config/repo-config.js";
-import { reuseForFailedRerun } from "./rerun-selection.js";
+import { jobIdOfKey, reuseForFailedRerun, topJobIdOfKey } from "./rerun-selection.js";
 import { executeRun } from "./run-engine.js";
 
 const PIPELINE = `on: push
@@ -51,6 +51,40 @@ describe("re-running failed jobs", () => {
       "ci.yml / build": { status: "success", outputs: { image: "app:1" } },
       "ci.yml / notify": { status: "success", outputs: {} },
     });
+  });
+
+  it("counts a call by its calling job's row: its called jobs' rows neither decide nor add outputs", async () => {
+    const workflow = await workflowFrom(
+      `on: push
+jobs:
+  ok: { uses: ./.github/workflows/r.yml }
+  bad: { uses: ./.github/workflows/r.yml }
+  after: { needs: ok, runs-on: ubuntu-latest, steps: [{ run: "true" }] }
+`,
+      "ci.yml",
+    );
+    const reuse = reuseForFailedRerun(workflow, [
+      row("ok", "success", { verdict: "clean" }),
+      row("ok / inner", "success", { internal: "x" }),
+      row("bad", "failure"),
+      row("bad / inner", "failure"),
+      row("after", "success"),
+    ]);
+    expect(Object.fromEntries(reuse)).toEqual({
+      "ci.yml / ok": { status: "success", outputs: { verdict: "clean" } },
+      "ci.yml / after": { status: "success", outputs: {} },
+    });
+  });
+
+  it.each([
+    ["ci.yml / build", "build", "build"],
+    ["ci.yml / test (linux, 20)", "test", "test"],
+    ["ci.yml / deploy / ship", undefined, "deploy"],
+    ["ci.yml / deploy (prod) / ship (a)", undefined, "deploy"],
+    ["other.yml / build", undefined, undefined],
+  ])("the row %s belongs to %s (its top job: %s)", (key, id, top) => {
+    expect(jobIdOfKey("ci.yml", key)).toBe(id);
+    expect(topJobIdOfKey("ci.yml", key)).toBe(top);
   });
 
   it("runs cancelled jobs, unfinished jobs and jobs never reached", async () => {

@@ -57,9 +57,19 @@ const FINISHED: ReadonlySet<string> = new Set(["success", "failure", "cancelled"
 
 /**
  * The job id a row's key (`file / build` or `file / build (linux, 20)`) belongs to, or
- * undefined for a row of another workflow. Job ids never hold spaces.
+ * undefined for a row of another workflow, or of a job of a workflow that one of its jobs
+ * called (`file / deploy / ship`: the calling job's own row stands for the call). Job ids
+ * never hold spaces.
  */
 export function jobIdOfKey(workflowFile: string, key: string): string | undefined {
+  const id = topJobIdOfKey(workflowFile, key);
+  if (id === undefined) return undefined;
+  const after = key.slice(`${workflowFile} / ${id}`.length);
+  return /^( \(.*\))? \/ /.test(after) ? undefined : id;
+}
+
+/** The id of the workflow's own job a row belongs to: a called workflow's job's is its caller's. */
+export function topJobIdOfKey(workflowFile: string, key: string): string | undefined {
   const prefix = `${workflowFile} / `;
   if (!key.startsWith(prefix)) return undefined;
   const rest = key.slice(prefix.length);

@@ -2,20 +2,30 @@ import { compileJob } from "../compiler/compile-job.js";
 import type { JobSpec } from "../compiler/job-spec.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import { isTruthy } from "../expressions/evaluate.js";
-import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
+import { evaluateTemplate } from "../expressions/evaluate-template.js";
 import type { JobResult } from "../runner/job-runner.js";
 import type { JobStatus } from "../runner/runner-events.js";
 import { githubContext, type TriggerEvent } from "../triggers/event.js";
-import { expandMatrixValue, type MatrixCombination } from "../workflow/matrix.js";
-import type { StepsJob, Workflow } from "../workflow/model.js";
+import type { CallJob, StepsJob, Workflow } from "../workflow/model.js";
 import { type ConcurrencyGroup, ConcurrencyGroups } from "./concurrency.js";
 import { concurrencyOf, environmentName, gate } from "./job-gates.js";
+import { instanceKey, strategyContext, strategyOf } from "./job-strategy.js";
+import {
+  type CallScope,
+  callEnded,
+  callInstances,
+  combinedStatus,
+  loadCalledWorkflows,
+  type WorkflowLoader,
+} from "./reusable-call.js";
 import type { RunSink, RunStatus } from "./run-events.js";
 import {
+  addNodes,
   ancestors,
   buildNodes,
   doneInstance,
   type Instance,
+  jobResults,
   keyOf,
   type Node,
   needsContext,
@@ -26,6 +36,8 @@ import {
 export interface EngineWorkflow {
   readonly workflow: Workflow;
   readonly inputs: Readonly<Record<string, unknown>>;
+  /** Set for a reusable workflow called by one of the run's jobs. */
+  readonly caller?: CallScope;
 }
 
 /** Everything one run is made of. */
@@ -72,6 +84,8 @@ export interface EngineOptions {
   approvalHint?(environment: string): string;
   /** Why no runner can take a job with these labels, or undefined when one can. */
   unrunnable(labels: readonly string[]): string | undefined;
+  /** Reads a reusable workflow a job calls (`jobs.<id>.uses`); without it, such jobs fail. */
+  readonly loadWorkflow?: WorkflowLoader;
   readonly now?: () => number;
 }
 
@@ -96,6 +110,10 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
   const began = now();
   const sink = options.sink;
   const nodes = buildNodes(request);
+  const called = await loadCalledWorkflows(
+    request.workflows.map((w) => w.workflow),
+    options.loadWorkflow,
+  );
   const groups = new ConcurrencyGroups();
   const running = new Map<Instance, Promise<void>>();
   let cancelled = options.cancel.aborted;
@@ -111,7 +129,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     at: began,
   });
 
-  const finishNode = (node: Node, status: JobStatus, reason?: string) => {
+  const finishNode = (node: Node, status: JobStatus, reason?: string, durationMs = 0) => {
     node.status = status;
     if (reason) node.reason = reason;
     const name = node.job.id;
@@ -122,7 +140,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       workflow: node.wf.workflow.file,
       status,
       ...(reason ? { reason } : {}),
-      durationMs: 0,
+      durationMs,
       outputs: node.outputs,
       at: now(),
     });
@@ -130,16 +148,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
 
   const decide = (node: Node) => {
     const needs = needsContext(node, nodes);
-    const contexts = {
-      github: githubContext(request.event, node.wf.workflow, {
-        id: request.runId,
-        number: request.runNumber ?? "1",
-        attempt: request.runAttempt ?? "1",
-      }),
-      inputs: node.wf.inputs,
-      vars: { ...request.config.variables, ...request.vars },
-      needs,
-    };
+    const contexts = { github: githubOf(node.wf), inputs: node.wf.inputs, vars: vars(), needs };
     const needStatuses = node.job.needs.map((n) => nodes.get(keyOf(node.wf, n.value))?.status);
     const failedAncestor = ancestors(node, nodes).some((a) => a.status === "failure");
     let run: boolean;
@@ -159,15 +168,41 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       finishNode(node, cancelled ? "cancelled" : "skipped");
       return;
     }
-    if (node.job.kind !== "steps") {
-      finishNode(
-        node,
-        "failure",
-        `reusable workflows (uses: ${node.job.uses}) are not supported yet`,
-      );
+    if (node.job.kind === "call") call(node, node.job, contexts);
+    else expand(node, node.job, contexts);
+  };
+
+  /** The secrets a job of this workflow has, before its environment's. */
+  const secretsOf = (wf: EngineWorkflow) => wf.caller?.secrets ?? request.secrets;
+
+  /** The `github` context of a workflow's jobs: a called workflow's is its root caller's. */
+  const githubOf = (wf: EngineWorkflow) =>
+    githubContext(request.event, wf.caller?.root ?? wf.workflow, {
+      id: request.runId,
+      number: request.runNumber ?? "1",
+      attempt: request.runAttempt ?? "1",
+    });
+  const vars = () => ({ ...request.config.variables, ...request.vars });
+
+  /** Starts a job that calls a reusable workflow: its called jobs join the run. */
+  const call = (node: Node, job: CallJob, contexts: Record<string, unknown>) => {
+    const calls = callInstances(node, job, contexts, called, secretsOf(node.wf));
+    if (!Array.isArray(calls)) {
+      finishNode(node, calls.status, calls.reason);
       return;
     }
-    expand(node, node.job, contexts);
+    node.calledAt = now();
+    node.calls = calls.map((c) => ({ ...c, jobs: addNodes(nodes, c.wf, request.reuse) }));
+  };
+
+  /** Ends a calling job whose called jobs have all ended, with their result and outputs. */
+  const settleCall = (node: Node): boolean => {
+    if (node.status || !node.calls) return false;
+    const ended = callEnded(node.calls, (wf) => ({ github: githubOf(wf), vars: vars() }));
+    if (!ended) return false;
+    Object.assign(node.outputs, ended.outputs);
+    finishNode(node, ended.status, ended.reason, now() - (node.calledAt ?? now()));
+    return true;
   };
 
   const expand = (
@@ -180,43 +215,21 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       needs: Record<string, unknown>;
     },
   ) => {
-    let strategy: Record<string, unknown> = {};
-    try {
-      strategy = (job.strategy ? evaluateTemplate(job.strategy, contexts) : {}) as Record<
-        string,
-        unknown
-      >;
-    } catch (err) {
-      finishNode(node, "failure", `strategy: ${(err as Error).message}`);
+    const strategy = strategyOf(job, contexts);
+    if (strategy.kind !== "ok") {
+      finishNode(node, strategy.kind === "empty" ? "skipped" : "failure", strategy.reason);
       return;
     }
-    const matrix =
-      strategy?.matrix === undefined
-        ? { kind: "none" as const }
-        : expandMatrixValue(strategy.matrix);
-    if (matrix.kind === "error") {
-      finishNode(node, "failure", matrix.errors.map((e) => e.message).join("; "));
-      return;
-    }
-    const combos: (MatrixCombination | undefined)[] =
-      matrix.kind === "expanded" ? [...matrix.combinations] : [undefined];
-    if (combos.length === 0) {
-      finishNode(node, "skipped", "the matrix has no combinations");
-      return;
-    }
-    node.failFast = strategy["fail-fast"] !== false && strategy["fail-fast"] !== "false";
-    node.maxParallel = Number(strategy["max-parallel"] ?? 0) || Number.POSITIVE_INFINITY;
+    node.failFast = strategy.failFast;
+    node.maxParallel = strategy.maxParallel;
+    const combos = strategy.combos;
     combos.forEach((combo, index) => {
-      const key = combo
-        ? `${job.id} (${Object.values(combo).map(coerceString).join(", ")})`
-        : job.id;
-      const strategyContext = {
-        "fail-fast": node.failFast,
-        "job-index": index,
-        "job-total": combos.length,
-        "max-parallel": Number.isFinite(node.maxParallel) ? node.maxParallel : combos.length,
+      const key = instanceKey(job.id, combo);
+      const ctx = {
+        ...contexts,
+        matrix: combo ?? {},
+        strategy: strategyContext(index, combos.length, node.failFast, node.maxParallel),
       };
-      const ctx = { ...contexts, matrix: combo ?? {}, strategy: strategyContext };
       let envName: string | undefined;
       let spec: JobSpec;
       let group: ConcurrencyGroup | undefined;
@@ -230,10 +243,11 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
           workflow: node.wf.workflow,
           job,
           key,
+          ...(node.wf.caller ? { keyPrefix: node.wf.caller.key } : {}),
           contexts: {
             ...ctx,
             secrets: {
-              ...request.secrets,
+              ...secretsOf(node.wf),
               ...(envName ? request.environmentSecrets?.[envName] : undefined),
             },
             needs: contexts.needs as JobSpec["contexts"]["needs"],
@@ -242,12 +256,10 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         });
         group = concurrencyOf(job.concurrency, ctx);
       } catch (err) {
-        node.instances.push(
-          doneInstance(node, `${node.wf.workflow.file} / ${key}`, key, "failure"),
-        );
+        node.instances.push(doneInstance(node, keyOf(node.wf, key), key, "failure"));
         sink({
           type: "job.finished",
-          job: `${node.wf.workflow.file} / ${key}`,
+          job: keyOf(node.wf, key),
           name: key,
           workflow: node.wf.workflow.file,
           status: "failure",
@@ -329,14 +341,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     const statuses = node.instances.map((i) =>
       i.status === "failure" && i.continueOnError ? "success" : i.status,
     );
-    const status: JobStatus = statuses.includes("failure")
-      ? "failure"
-      : statuses.includes("cancelled")
-        ? "cancelled"
-        : statuses.every((s) => s === "skipped")
-          ? "skipped"
-          : "success";
-    node.status = status;
+    node.status = combinedStatus(statuses);
   };
 
   const start = (instance: Instance) => {
@@ -405,13 +410,9 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     let group: ConcurrencyGroup | undefined;
     try {
       group = concurrencyOf(wf.workflow.concurrency, {
-        github: githubContext(request.event, wf.workflow, {
-          id: request.runId,
-          number: request.runNumber ?? "1",
-          attempt: request.runAttempt ?? "1",
-        }),
+        github: githubOf(wf),
         inputs: wf.inputs,
-        vars: { ...request.config.variables, ...request.vars },
+        vars: vars(),
       });
     } catch {
       group = undefined;
@@ -424,9 +425,11 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
   }
 
   for (;;) {
+    // A called workflow may itself call one: settle from the inside out.
+    while ([...nodes.values()].some(settleCall));
     releaseFinishedWorkflows();
     for (const node of nodes.values()) {
-      if (node.status || node.instances.length > 0) continue;
+      if (node.status || node.instances.length > 0 || node.calls) continue;
       const wf = workflowMembers.get(node.wf);
       if (wf && !workflowGroups.canStart(wf)) continue;
       const needs = node.job.needs.map((n) => nodes.get(keyOf(node.wf, n.value)));
@@ -464,6 +467,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       const progress = undecided.some(
         (n) =>
           n.instances.length === 0 &&
+          !n.calls &&
           n.job.needs.every((x) => nodes.get(keyOf(n.wf, x.value))?.status),
       );
       if (undecided.length === 0) break;
@@ -477,10 +481,9 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     await Promise.race(running.values());
   }
   options.cancel.removeEventListener("abort", onCancel);
-  const all = [...nodes.values()];
   const status: RunStatus = cancelled
     ? "cancelled"
-    : all.some((n) => n.status === "failure")
+    : [...nodes.values()].some((n) => n.status === "failure")
       ? "failure"
       : "success";
   sink({
@@ -490,15 +493,5 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     durationMs: now() - began,
     at: now(),
   });
-  const jobs = new Map<
-    string,
-    { status: JobStatus; outputs: Record<string, string>; reason?: string }
-  >();
-  for (const n of all)
-    jobs.set(n.key, {
-      status: n.status ?? "cancelled",
-      outputs: n.outputs,
-      ...(n.reason ? { reason: n.reason } : {}),
-    });
-  return { status, jobs };
+  return { status, jobs: jobResults(nodes) };
 }

@@ -18,6 +18,17 @@ export interface Node {
   instances: Instance[];
   maxParallel: number;
   failFast: boolean;
+  /** For a job calling a reusable workflow, once it runs: the called workflow per instance. */
+  calls?: CalledWorkflow[];
+  /** When the call started (its duration is until the last called job ends). */
+  calledAt?: number;
+}
+
+/** One instance of a calling job: the workflow it called, and that workflow's jobs. */
+export interface CalledWorkflow {
+  readonly key: string;
+  readonly wf: EngineWorkflow;
+  readonly jobs: readonly Node[];
 }
 
 /** A workflow of the run, as a member of its concurrency group. */
@@ -42,9 +53,12 @@ export interface Instance {
   waitingSaid?: string;
 }
 
-/** A job's key in the run: `workflow file / job id`. */
+/**
+ * A job's key in the run: `workflow file / job id`, or for a called workflow's job, under the
+ * calling job's key (`ci.yml / deploy / release`).
+ */
 export function keyOf(wf: EngineWorkflow, jobId: string): string {
-  return `${wf.workflow.file} / ${jobId}`;
+  return `${wf.caller?.key ?? wf.workflow.file} / ${jobId}`;
 }
 
 /** A node for every job of the run (or only those `only` names and what they need). */
@@ -52,22 +66,40 @@ export function buildNodes(request: RunRequest): Map<string, Node> {
   const nodes = new Map<string, Node>();
   for (const wf of request.workflows) {
     const wanted = request.only?.length ? closure(wf.workflow, request.only) : undefined;
-    for (const job of wf.workflow.jobs) {
-      if (wanted && !wanted.has(job.id)) continue;
-      const reused = request.reuse?.get(keyOf(wf, job.id));
-      nodes.set(keyOf(wf, job.id), {
-        wf,
-        job,
-        key: keyOf(wf, job.id),
-        ...(reused ? { status: reused.status } : {}),
-        outputs: { ...reused?.outputs },
-        instances: [],
-        maxParallel: Number.POSITIVE_INFINITY,
-        failFast: true,
-      });
-    }
+    addNodes(nodes, wf, request.reuse, wanted);
   }
   return nodes;
+}
+
+/**
+ * Adds a node for each job of `wf` (those in `wanted`, when given), carrying over results
+ * kept from an earlier attempt; returns the nodes added.
+ */
+export function addNodes(
+  nodes: Map<string, Node>,
+  wf: EngineWorkflow,
+  reuse: RunRequest["reuse"],
+  wanted?: ReadonlySet<string>,
+): Node[] {
+  const added: Node[] = [];
+  for (const job of wf.workflow.jobs) {
+    if (wanted && !wanted.has(job.id)) continue;
+    const key = keyOf(wf, job.id);
+    const reused = reuse?.get(key);
+    const node: Node = {
+      wf,
+      job,
+      key,
+      ...(reused ? { status: reused.status } : {}),
+      outputs: { ...reused?.outputs },
+      instances: [],
+      maxParallel: Number.POSITIVE_INFINITY,
+      failFast: true,
+    };
+    nodes.set(key, node);
+    added.push(node);
+  }
+  return added;
 }
 
 /** The named jobs and, transitively, the jobs they need. */
@@ -126,4 +158,21 @@ export function doneInstance(node: Node, key: string, name: string, status: JobS
     state: "done",
     status,
   };
+}
+
+/** Each job's result at the end of a run (a job that never ended counts as cancelled). */
+export function jobResults(
+  nodes: ReadonlyMap<string, Node>,
+): Map<string, { status: JobStatus; outputs: Record<string, string>; reason?: string }> {
+  const jobs = new Map<
+    string,
+    { status: JobStatus; outputs: Record<string, string>; reason?: string }
+  >();
+  for (const n of nodes.values())
+    jobs.set(n.key, {
+      status: n.status ?? "cancelled",
+      outputs: n.outputs,
+      ...(n.reason ? { reason: n.reason } : {}),
+    });
+  return jobs;
 }

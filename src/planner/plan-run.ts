@@ -118,6 +118,7 @@ function planJob(
       ...(combo ? { matrix: combo } : {}),
       ...(maxParallel !== undefined ? { maxParallel } : {}),
       ...runsOn(job, ctx),
+      ...(job.kind === "call" ? { calls: job.uses } : {}),
     };
     const env = environmentOf(job, ctx);
     if (env.kind === "runtime") {

@@ -33,6 +33,8 @@ export interface PlannedJob {
   readonly maxParallel?: number;
   readonly environment?: string;
   readonly runsOn?: readonly string[];
+  /** The reusable workflow a calling job runs (`jobs.<id>.uses`). */
+  readonly calls?: string;
 }
 
 /** The plan of one workflow for the event. */

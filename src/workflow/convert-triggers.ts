@@ -1,6 +1,6 @@
 import { isMapping, isSequence, isString } from "@actions/workflow-parser";
 import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
-import { entriesOf, stringList, textOf, tokenAt } from "./from-token.js";
+import { entriesOf, stringList, textOf, tokenAt, toTemplate } from "./from-token.js";
 import type {
   InputDefinition,
   InputType,
@@ -67,6 +67,13 @@ function addEvent(
       out.workflow_call = {
         inputs: convertInputs(keys.get("inputs")),
         secrets: entriesOf(keys.get("secrets")).map(([k]) => k),
+        requiredSecrets: entriesOf(keys.get("secrets"))
+          .filter(([, v]) => textOf(fieldOf(v, "required")) === "true")
+          .map(([k]) => k),
+        outputs: entriesOf(keys.get("outputs")).map(([name, v]) => {
+          const value = fieldOf(v, "value");
+          return value ? { name, value: toTemplate(value) } : { name };
+        }),
       };
       return;
     case "schedule":
@@ -124,4 +131,9 @@ function convertSchedule(token: TemplateToken | undefined): ScheduleTrigger[] {
     );
   }
   return out;
+}
+
+/** A field of a mapping token, if it is one and has it. */
+function fieldOf(token: TemplateToken | undefined, key: string): TemplateToken | undefined {
+  return entriesOf(token).find(([k]) => k === key)?.[1];
 }

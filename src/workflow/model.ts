@@ -82,6 +82,17 @@ export interface DispatchTrigger {
 export interface CallTrigger {
   readonly inputs: readonly InputDefinition[];
   readonly secrets: readonly string[];
+  /** The secrets marked `required: true`. */
+  readonly requiredSecrets?: readonly string[];
+  /** What the workflow hands back to its caller's job: `outputs.<name>.value`. */
+  readonly outputs?: readonly CallOutput[];
+}
+
+/** One `on.workflow_call.outputs` entry. */
+export interface CallOutput {
+  readonly name: string;
+  /** Usually `${{ jobs.<id>.outputs.<name> }}`. */
+  readonly value?: Template;
 }
 
 /** One `on.schedule` entry. */

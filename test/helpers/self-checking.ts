@@ -13,6 +13,7 @@ import { tempRepo } from "./temp-repo.js";
  *   # file: secrets.env: TOKEN=abc    (a file in the repository, before the run)
  *   # cancelled: a; b (x)             (exactly these jobs end cancelled)
  *   # log: text                       (the run's log must contain this text)
+ *   # reason: job: text               (that job ended with a reason containing this text)
  * and a folder `<name>.files/`, when there is one, is copied into the repository first.
  */
 export interface Fixture {
@@ -28,6 +29,8 @@ export interface Fixture {
   readonly cancelled: string[];
   /** Texts the run's log must contain. */
   readonly logs: string[];
+  /** `[job, text]`: the job (its key's last part) must end with a reason containing the text. */
+  readonly reasons: [string, string][];
 }
 
 /** Reads every `*.yml` fixture of `dir`, sorted by name. */
@@ -67,6 +70,10 @@ function readFixture(dir: string, name: string): Fixture {
     files,
     cancelled: list("cancelled"),
     logs: header("log"),
+    reasons: header("reason").map((r) => {
+      const colon = r.indexOf(": ");
+      return [r.slice(0, colon), r.slice(colon + 2)] as [string, string];
+    }),
   };
 }
 
@@ -140,5 +147,11 @@ export async function checkFixture(fixture: Fixture): Promise<() => void> {
   expect([...new Set(failed)].sort(), context).toEqual(fixture.failed);
   expect(result.code, context).toBe({ success: 0, failure: 1, cancelled: 130 }[fixture.expect]);
   for (const text of fixture.logs) expect(logs, context).toContain(text);
+  for (const [job, text] of fixture.reasons) {
+    const reasons = finished
+      .filter((e) => e.job.replace(/^.* \/ /, "") === job)
+      .map((e) => e.reason ?? "");
+    expect(reasons.join("\n"), context).toContain(text);
+  }
   return repo.cleanup;
 }

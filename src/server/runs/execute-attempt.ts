@@ -8,6 +8,7 @@ import type { Store } from "../../store/open-store.js";
 import { RunRecorder } from "../../store/run-recorder.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
+import { calledWorkflowsAt } from "./git-source.js";
 import type { JobDispatch } from "./job-dispatch.js";
 
 /** What running an attempt needs from the server. */
@@ -76,6 +77,7 @@ export async function executeAttempt(
         cancel,
         approved: () => false,
         unrunnable: () => undefined,
+        loadWorkflow: calledWorkflowsAt(bare, event.sha),
         execute: (spec, jobCancel) =>
           deps.dispatch.execute(
             {

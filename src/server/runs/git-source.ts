@@ -1,14 +1,17 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { formatDiagnostic } from "../../common/diagnostic.js";
 import {
   EMPTY_REPO_CONFIG,
   REPO_CONFIG_PATH,
   type RepoConfig,
   readRepoConfig,
 } from "../../config/repo-config.js";
+import type { WorkflowLoader } from "../../engine/reusable-call.js";
 import { redact } from "../../store/open-store.js";
 import type { Workflow } from "../../workflow/model.js";
 import { readWorkflow } from "../../workflow/read-workflow.js";
+import { parseWorkflowReference } from "../../workflow/workflow-reference.js";
 
 // Reading a bare repository at a commit, and bringing commits into it. Every argument that
 // comes from outside (refs, shas, paths) is passed as its own argv entry, never through a
@@ -75,6 +78,29 @@ export async function workflowsAt(bare: string, sha: string): Promise<Workflow[]
       out.push(read.workflow);
   }
   return out;
+}
+
+/**
+ * Reads the reusable workflows a server run calls: `./.github/workflows/<file>` from the
+ * repository at the run's commit. Workflows of other repositories (`owner/repo/...@ref`) are
+ * refused with the reason: the server reads only the repositories it hosts.
+ */
+export function calledWorkflowsAt(bare: string, sha: string): WorkflowLoader {
+  return async (uses) => {
+    const ref = parseWorkflowReference(uses);
+    if (ref.kind === "invalid") throw new Error(ref.reason);
+    if (ref.kind === "remote")
+      throw new Error(
+        `reusable workflows of other repositories (${ref.owner}/${ref.repo}) are not read by the server; copy the workflow into this repository's .github/workflows`,
+      );
+    const text = await showFile(bare, sha, ref.path);
+    if (text === undefined) throw new Error(`no file ${ref.path} at ${sha.slice(0, 12)}`);
+    const read = await readWorkflow(ref.path, text);
+    const errors = read.diagnostics.filter((d) => d.severity === "error");
+    if (!read.workflow || errors.length > 0)
+      throw new Error(`invalid workflow: ${errors.map(formatDiagnostic).join("; ")}`);
+    return read.workflow;
+  };
 }
 
 /** The repository's `.trunkline/config.yml` at a commit, or the empty config. */

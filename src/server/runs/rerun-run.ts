@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { jobIdOfKey, reuseForFailedRerun } from "../../engine/rerun-selection.js";
+import { reuseForFailedRerun, topJobIdOfKey } from "../../engine/rerun-selection.js";
 import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import { configAt, workflowsAt } from "./git-source.js";
@@ -80,9 +80,10 @@ export async function rerunRun(
       .where("status", "not in", UNFINISHED_STATUSES)
       .executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) return false;
-    // The kept jobs appear in the new attempt as they were, marked as reused.
+    // The kept jobs (with, for a kept call, its called jobs) appear in the new attempt as they
+    // were, marked as reused.
     for (const job of previous) {
-      const id = jobIdOfKey(workflow.file, job.key);
+      const id = topJobIdOfKey(workflow.file, job.key);
       if (!reuse?.has(`${workflow.file} / ${id}`)) continue;
       await tx
         .insertInto("jobs")

@@ -80,6 +80,67 @@ describeOnEachDatabase("the server's runs", postgres, (context) => {
   );
 
   test.runIf(context.available)(
+    "a job calling a reusable workflow of the commit runs its jobs under its key, with the secret it passes",
+    async () => {
+      const { dir: work } = await committed(
+        {
+          ".github/workflows/caller.yml": `name: Caller
+on: push
+jobs:
+  deploy:
+    uses: ./.github/workflows/deploy.yml
+    with:
+      target: staging
+    secrets:
+      key: \${{ secrets.DEPLOY_KEY }}
+  after:
+    needs: deploy
+    runs-on: ubuntu-latest
+    steps:
+      - run: test "\${{ needs.deploy.outputs.where }}" = staging
+`,
+          ".github/workflows/deploy.yml": `name: Deploy
+on:
+  workflow_call:
+    inputs:
+      target: { type: string, required: true }
+    secrets:
+      key: { required: true }
+    outputs:
+      where: { value: "\${{ jobs.ship.outputs.where }}" }
+jobs:
+  ship:
+    runs-on: ubuntu-latest
+    outputs:
+      where: \${{ steps.s.outputs.where }}
+    steps:
+      - id: s
+        run: |
+          test "\${{ secrets.key }}" = k3y && echo "shipping with \${{ secrets.key }}"
+          echo "where=\${{ inputs.target }}" >> "$GITHUB_OUTPUT"
+`,
+        },
+        "reusable",
+      );
+      await git(work, "push", "-q", "-f", server.gitUrl("app"), "main");
+      await server.service.idle();
+      const [listed] = await runsOf("Caller");
+      const run = (await server.api("viewer", "GET", `/api/v1/runs/${listed.id}`)).body;
+      expect(run.status).toBe("success");
+      expect(run.jobs.map((j: Job) => [j.key, j.status]).sort()).toEqual([
+        [".github/workflows/caller.yml / after", "success"],
+        [".github/workflows/caller.yml / deploy / ship", "success"],
+        [".github/workflows/caller.yml / deploy", "success"],
+      ]);
+      expect(await runsOf("Deploy")).toEqual([]);
+      const ship = run.jobs.find((j: Job) => j.key.endsWith("ship"));
+      const logs = (await server.api("viewer", "GET", `/api/v1/jobs/${ship.id}/logs`)).body;
+      expect(logs.lines.join("\n")).toContain("shipping with ***");
+      expect(server.errors).toEqual([]);
+    },
+  );
+
+  test.runIf(context.available)(
     "a running run is cancelled through the API; a viewer may not",
     async () => {
       const { dir: work } = await committed(

@@ -1,0 +1,59 @@
+import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
+import { expandMatrixValue, type MatrixCombination } from "../workflow/matrix.js";
+import type { Job } from "../workflow/model.js";
+
+/** A job's `strategy:` evaluated: its matrix combinations (one `undefined` without a matrix). */
+export type JobStrategy =
+  | {
+      readonly kind: "ok";
+      readonly combos: readonly (MatrixCombination | undefined)[];
+      readonly failFast: boolean;
+      readonly maxParallel: number;
+    }
+  | { readonly kind: "error"; readonly reason: string }
+  | { readonly kind: "empty"; readonly reason: string };
+
+/** Evaluates a job's `strategy:` (which may read `needs`) and expands its matrix. */
+export function strategyOf(job: Job, contexts: Record<string, unknown>): JobStrategy {
+  let strategy: Record<string, unknown> = {};
+  try {
+    strategy = (job.strategy ? evaluateTemplate(job.strategy, contexts) : {}) as Record<
+      string,
+      unknown
+    >;
+  } catch (err) {
+    return { kind: "error", reason: `strategy: ${(err as Error).message}` };
+  }
+  const matrix =
+    strategy?.matrix === undefined ? { kind: "none" as const } : expandMatrixValue(strategy.matrix);
+  if (matrix.kind === "error")
+    return { kind: "error", reason: matrix.errors.map((e) => e.message).join("; ") };
+  const combos = matrix.kind === "expanded" ? [...matrix.combinations] : [undefined];
+  if (combos.length === 0) return { kind: "empty", reason: "the matrix has no combinations" };
+  return {
+    kind: "ok",
+    combos,
+    failFast: strategy["fail-fast"] !== false && strategy["fail-fast"] !== "false",
+    maxParallel: Number(strategy["max-parallel"] ?? 0) || Number.POSITIVE_INFINITY,
+  };
+}
+
+/** An instance's key within its workflow: the job id, with its matrix values (`test (linux, 20)`). */
+export function instanceKey(jobId: string, combo: MatrixCombination | undefined): string {
+  return combo ? `${jobId} (${Object.values(combo).map(coerceString).join(", ")})` : jobId;
+}
+
+/** The `strategy` context of one instance. */
+export function strategyContext(
+  index: number,
+  total: number,
+  failFast: boolean,
+  maxParallel: number,
+): Record<string, unknown> {
+  return {
+    "fail-fast": failFast,
+    "job-index": index,
+    "job-total": total,
+    "max-parallel": Number.isFinite(maxParallel) ? maxParallel : total,
+  };
+}
