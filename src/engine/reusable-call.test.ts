@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Workflow } from "../workflow/model.js";
-import { combinedStatus, loadCalledWorkflows, prepareCall } from "./reusable-call.js";
+import { callEnded, combinedStatus, loadCalledWorkflows, prepareCall } from "./reusable-call.js";
 
 const at = { line: 1, column: 1 };
 function workflow(file: string, calls: string[], on: Workflow["on"] = { other: {} }): Workflow {
@@ -87,5 +87,45 @@ describe("combinedStatus", () => {
     [["success", "skipped"], "success"],
   ] as const)("%j is %s", (statuses, status) => {
     expect(combinedStatus(statuses)).toBe(status);
+  });
+});
+
+describe("callEnded", () => {
+  const target = {
+    file: "r.yml",
+    name: "r",
+    on: {
+      other: {},
+      workflow_call: {
+        inputs: [],
+        secrets: [],
+        outputs: [{ name: "v", value: { kind: "expr", expr: "jobs.j.outputs.v" } }],
+      },
+    },
+    jobs: [],
+  } as unknown as Workflow;
+  const job = (status: "success" | "failure" | undefined, v: string, endedAs: number) =>
+    ({ job: { id: "j" }, status, outputs: { v }, endedAs }) as never;
+  const call = (key: string, j: never) => ({
+    key,
+    wf: { workflow: target, inputs: {} },
+    jobs: [j],
+  });
+
+  it("waits while a called job runs", () => {
+    expect(callEnded([call("a", job(undefined, "", 0))], () => ({}))).toBeUndefined();
+  });
+
+  it("takes a matrix of calls' outputs from the last successful instance to end that set them", () => {
+    const ended = callEnded(
+      [
+        call("a", job("success", "from-a", 3)),
+        call("b", job("success", "from-b", 1)),
+        call("c", job("failure", "from-c", 5)),
+        call("d", job("success", "", 4)),
+      ],
+      () => ({}),
+    );
+    expect(ended).toEqual({ status: "failure", outputs: { v: "from-a" } });
   });
 });

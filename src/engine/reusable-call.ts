@@ -156,7 +156,8 @@ export function callInstances(
 
 /**
  * How a calling job ends once every called job has: their combined result, and the outputs
- * its workflows declare (a later instance's over an earlier one's); undefined while one runs.
+ * its workflows declare; undefined while one runs. With a matrix of calls, as on GitHub, an
+ * output is the value set by the last instance to end successfully that set one.
  */
 export function callEnded(
   calls: readonly CalledWorkflow[],
@@ -165,13 +166,16 @@ export function callEnded(
   if (calls.some((c) => c.jobs.some((j) => !j.status))) return undefined;
   const outputs: Record<string, string> = {};
   const errors: string[] = [];
-  for (const c of calls) {
+  const endOf = (c: CalledWorkflow) => Math.max(0, ...c.jobs.map((j) => j.endedAs ?? 0));
+  for (const c of [...calls].sort((a, b) => endOf(a) - endOf(b))) {
     const jobs = Object.fromEntries(
       c.jobs.map((j) => [j.job.id, { result: j.status ?? "skipped", outputs: j.outputs }]),
     );
     const out = callOutputs(c.wf, jobs, contextsOf(c.wf));
-    Object.assign(outputs, out.outputs);
     errors.push(...out.errors);
+    if (calls.length > 1 && combinedStatus(c.jobs.map((j) => j.status)) !== "success") continue;
+    for (const [k, v] of Object.entries(out.outputs))
+      if (calls.length === 1 || v !== "") outputs[k] = v;
   }
   if (errors.length > 0) return { status: "failure", outputs, reason: errors.join("; ") };
   return { status: combinedStatus(calls.flatMap((c) => c.jobs.map((j) => j.status))), outputs };

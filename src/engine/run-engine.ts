@@ -129,8 +129,10 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     at: began,
   });
 
+  let ended = 0;
   const finishNode = (node: Node, status: JobStatus, reason?: string, durationMs = 0) => {
     node.status = status;
+    node.endedAs = ++ended;
     if (reason) node.reason = reason;
     const name = node.job.id;
     sink({
@@ -342,6 +344,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       i.status === "failure" && i.continueOnError ? "success" : i.status,
     );
     node.status = combinedStatus(statuses);
+    node.endedAs = ++ended;
   };
 
   const start = (instance: Instance) => {

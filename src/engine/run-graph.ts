@@ -22,6 +22,8 @@ export interface Node {
   calls?: CalledWorkflow[];
   /** When the call started (its duration is until the last called job ends). */
   calledAt?: number;
+  /** The order in which jobs of the run ended: 1 for the first. */
+  endedAs?: number;
 }
 
 /** One instance of a calling job: the workflow it called, and that workflow's jobs. */
