@@ -5,6 +5,7 @@ import {
   sortDiagnostics,
 } from "../common/diagnostic.js";
 import { lintSecurity } from "../lint/security-lint.js";
+import type { Workflow } from "../workflow/model.js";
 import { loadRepo } from "./load-repo.js";
 import type { Output } from "./terminal.js";
 
@@ -27,6 +28,7 @@ export async function validateCommand(options: ValidateOptions, io: Output): Pro
     diagnostics: sortDiagnostics([
       ...loaded.diagnostics,
       ...loaded.workflows.flatMap(lintSecurity),
+      ...(await callDiagnostics(options.cwd, loaded.workflows)),
     ]),
   };
   const failed = hasErrors(repo.diagnostics);
@@ -67,6 +69,29 @@ export async function validateCommand(options: ValidateOptions, io: Output): Pro
     io.out(c.green(`✓ ${noun} valid`));
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * What is wrong with the reusable workflow calls of `workflows`, checked against the
+ * workflows of this repository they call (read from disk when not among those given). The
+ * code is loaded only for a repository whose workflows call one.
+ */
+async function callDiagnostics(
+  root: string,
+  workflows: readonly Workflow[],
+): Promise<Diagnostic[]> {
+  if (!workflows.some((w) => w.jobs.some((j) => j.kind === "call"))) return [];
+  const [{ checkCalls }, { loadCalledWorkflows }, { calledWorkflowLoader }, { ActionMirror }] =
+    await Promise.all([
+      import("../workflow/check-calls.js"),
+      import("../engine/reusable-call.js"),
+      import("./called-workflows.js"),
+      import("../runner/actions/action-mirror.js"),
+    ]);
+  // Another repository's workflow is checked for its reference's form only: no mirror is read.
+  const load = calledWorkflowLoader({ root, known: workflows, mirror: new ActionMirror([], root) });
+  const targets = await loadCalledWorkflows(workflows, load);
+  return workflows.flatMap((w) => checkCalls(w, targets));
 }
 
 function plural(n: number, word: string): string {
