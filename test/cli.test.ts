@@ -136,6 +136,30 @@ describe("trunkline plan", () => {
     expect(JSON.parse(apiChanged.stdout).workflows[0].fires).toBe(true);
   });
 
+  test("a head commit whose message says [skip ci] triggers no push workflow, and run says so", async () => {
+    const r = repo(
+      {
+        ".github/workflows/ci.yml":
+          "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{ run: echo }]\n",
+      },
+      { git: true },
+    );
+    r.git("commit", "-q", "--allow-empty", "-m", "Only docs [skip ci]");
+    const plan = JSON.parse((await runCli(["plan", "-C", r.dir, "--json"])).stdout);
+    expect(plan.workflows[0]).toMatchObject({
+      fires: false,
+      reason: "the head commit's message says [skip ci]",
+    });
+    const run = await runCli(["run", "-C", r.dir, "--run-dir", join(r.dir, ".run")]);
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stdout).toContain("No workflow is triggered by push refs/heads/main");
+    r.git("commit", "-q", "--allow-empty", "-m", "Real change");
+    // (--sha: the tests' commands share one process, which remembers HEAD per directory.)
+    const sha = r.git("rev-parse", "HEAD");
+    const next = JSON.parse((await runCli(["plan", "-C", r.dir, "--sha", sha, "--json"])).stdout);
+    expect(next.workflows[0].fires).toBe(true);
+  });
+
   test("a bad --before revision is named", async () => {
     const r = repo({ ".github/workflows/api.yml": PATHS }, { git: true });
     const result = await runCli(["plan", "-C", r.dir, "--before", "nosuchrev"]);

@@ -68,3 +68,9 @@ export async function changedFiles(
   const out = await git(cwd, ["diff", "--name-only", "--no-renames", from, to, "--"]);
   return out === undefined ? undefined : out.split("\n").filter((l) => l.length > 0);
 }
+
+/** A commit's whole message, or undefined when git cannot read it. */
+export async function commitMessage(cwd: string, sha: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{7,64}$/.test(sha)) return undefined;
+  return git(cwd, ["show", "-s", "--format=%B", sha, "--"]);
+}

@@ -4,7 +4,7 @@ import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError } from "../common/errors.js";
 import { planRun } from "../planner/plan-run.js";
 import type { TriggerEvent } from "../triggers/event.js";
-import { changedFiles, repoInfo } from "./git.js";
+import { changedFiles, commitMessage, repoInfo } from "./git.js";
 import { loadRepo } from "./load-repo.js";
 import { planToJson, renderPlan } from "./render-plan.js";
 import type { Output } from "./terminal.js";
@@ -77,6 +77,14 @@ export async function buildEvent(options: PlanOptions): Promise<TriggerEvent> {
     options.action ?? (typeof payload?.action === "string" ? payload.action : undefined);
   const baseRef = options.base ?? pr?.base?.ref ?? (isPr ? "main" : undefined);
   const headRef = options.head ?? pr?.head?.ref;
+  // GitHub reads [skip ci] from the pushed commit or the pull request's head.
+  const headCommit = payload?.head_commit as { message?: unknown } | undefined;
+  const headCommitMessage =
+    options.event === "push" || options.event === "pull_request"
+      ? typeof headCommit?.message === "string"
+        ? headCommit.message
+        : await commitMessage(options.cwd, isPr ? (pr?.head?.sha ?? sha) : sha)
+      : undefined;
   return {
     name: options.event,
     ref,
@@ -87,6 +95,7 @@ export async function buildEvent(options: PlanOptions): Promise<TriggerEvent> {
     ...(files ? { changedFiles: files } : {}),
     ...(options.event === "workflow_dispatch" ? { inputs: options.input } : {}),
     ...(options.cron ? { cron: options.cron } : {}),
+    ...(headCommitMessage !== undefined ? { headCommitMessage } : {}),
     ...(payload ? { payload } : {}),
   };
 }

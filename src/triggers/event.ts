@@ -22,6 +22,11 @@ export interface TriggerEvent {
   readonly fromFork?: boolean;
   /** For `schedule`: the cron expression that fired, when known. */
   readonly cron?: string;
+  /**
+   * For `push` and `pull_request`: the message of the head commit (the pushed one, or the
+   * pull request's head), which may ask to skip workflows (`[skip ci]`); undefined when unknown.
+   */
+  readonly headCommitMessage?: string;
   /** The webhook payload, for `github.event.*`; built from the fields above when absent. */
   readonly payload?: Readonly<Record<string, unknown>>;
   readonly repository?: string;

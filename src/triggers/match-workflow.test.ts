@@ -156,6 +156,30 @@ const CASES: [string, string, TriggerEvent, boolean][] = [
     false,
   ],
   [
+    "push whose head commit says [skip ci]",
+    "  push:",
+    { ...push("refs/heads/main"), headCommitMessage: "docs [skip ci]" },
+    false,
+  ],
+  [
+    "pull_request whose head commit has a skip-checks trailer",
+    "  pull_request:",
+    { ...pr("main"), headCommitMessage: "Fix\n\nskip-checks: true" },
+    false,
+  ],
+  [
+    "pull_request_target is not skipped by [skip ci]",
+    "  pull_request_target:",
+    { ...pr("main"), name: "pull_request_target", headCommitMessage: "x [skip ci]" },
+    true,
+  ],
+  [
+    "workflow_dispatch is not skipped by [skip ci]",
+    "  workflow_dispatch:",
+    { name: "workflow_dispatch", ref: "refs/heads/main", sha: SHA, headCommitMessage: "[ci skip]" },
+    true,
+  ],
+  [
     "other event with types",
     "  issues:\n    types: [opened]",
     { name: "issues", ref: "refs/heads/main", sha: SHA, action: "opened" },
@@ -184,5 +208,9 @@ describe("which workflows an event triggers", () => {
     expect(matchWorkflow(workflow, push("refs/tags/v1")).reason).toBe(
       "push filters branches only; tag v1 is ignored",
     );
+    expect(
+      matchWorkflow(workflow, { ...push("refs/heads/main"), headCommitMessage: "wip [no ci]" })
+        .reason,
+    ).toBe("the head commit's message says [no ci]");
   });
 });

@@ -6,6 +6,7 @@ import {
 } from "../workflow/filter-pattern.js";
 import type { PatternList, PullRequestTrigger, PushTrigger, Workflow } from "../workflow/model.js";
 import { DEFAULT_PULL_REQUEST_TYPES, parseRef, type TriggerEvent } from "./event.js";
+import { skipRequest } from "./skip-request.js";
 
 /** Whether a workflow fires for an event, and the reason in words. */
 export interface TriggerMatch {
@@ -17,17 +18,25 @@ export interface TriggerMatch {
  * Decides whether `workflow` fires for `event`, with GitHub's semantics: a bare `push` fires
  * for branches and tags; a push with only branch filters ignores tags and vice versa; path
  * filters apply to branch pushes and pull requests but not to tag pushes; a `pull_request`
- * listens to opened, synchronize and reopened unless `types:` says otherwise.
+ * listens to opened, synchronize and reopened unless `types:` says otherwise; a head commit
+ * whose message says `[skip ci]` (or another of GitHub's skip commands) fires neither `push`
+ * nor `pull_request` workflows.
  */
 export function matchWorkflow(workflow: Workflow, event: TriggerEvent): TriggerMatch {
   const on = workflow.on;
+  const skip = event.name === "push" || event.name === "pull_request";
+  const skipped = skip ? skipRequest(event.headCommitMessage) : undefined;
   switch (event.name) {
     case "push":
-      return on.push ? matchPush(on.push, event) : no("does not listen to push");
+      if (!on.push) return no("does not listen to push");
+      return skipped ? no(`the head commit's message says ${skipped}`) : matchPush(on.push, event);
     case "pull_request":
     case "pull_request_target": {
       const trigger = on[event.name];
-      return trigger ? matchPullRequest(trigger, event) : no(`does not listen to ${event.name}`);
+      if (!trigger) return no(`does not listen to ${event.name}`);
+      return skipped
+        ? no(`the head commit's message says ${skipped}`)
+        : matchPullRequest(trigger, event);
     }
     case "workflow_dispatch":
       return on.workflow_dispatch

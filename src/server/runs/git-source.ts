@@ -50,6 +50,15 @@ export async function showFile(
   );
 }
 
+/** A commit's whole message, or undefined when there is no such commit. */
+export async function commitMessageAt(bare: string, sha: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{7,64}$/.test(sha)) return undefined;
+  return git(bare, ["show", "-s", "--format=%B", sha, "--"]).then(
+    (r) => r.stdout.trimEnd(),
+    () => undefined,
+  );
+}
+
 /** The files that differ between two commits, or undefined when that cannot be told. */
 export async function changedBetween(
   bare: string,

@@ -141,6 +141,33 @@ jobs:
   );
 
   test.runIf(context.available)(
+    "a pushed commit whose message says [skip ci] starts no run; the next one does, with its message in github.event",
+    async () => {
+      const { dir: work } = await committed(
+        {
+          ".github/workflows/skippable.yml": `name: Skippable
+on: push
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    steps:
+      - run: test "\${{ github.event.head_commit.message }}" = "Real change"
+`,
+        },
+        "Docs only [skip ci]",
+      );
+      await git(work, "push", "-q", "-f", server.gitUrl("app"), "main");
+      await server.service.idle();
+      expect(await runsOf("Skippable")).toEqual([]);
+      await git(work, "commit", "-q", "--allow-empty", "-m", "Real change");
+      await git(work, "push", "-q", "-f", server.gitUrl("app"), "main");
+      await server.service.idle();
+      const runs = await runsOf("Skippable");
+      expect(runs.map((r: { status: string }) => r.status)).toEqual(["success"]);
+    },
+  );
+
+  test.runIf(context.available)(
     "a running run is cancelled through the API; a viewer may not",
     async () => {
       const { dir: work } = await committed(

@@ -13,7 +13,13 @@ import type { RefUpdate } from "../git/git-http.js";
 import { repositoryPath } from "../git/git-http.js";
 import { embeddedRunnerId, embeddedTransport } from "./embedded-transport.js";
 import { type Attempt, executeAttempt } from "./execute-attempt.js";
-import { changedBetween, configAt, resolveCommit, workflowsAt } from "./git-source.js";
+import {
+  changedBetween,
+  commitMessageAt,
+  configAt,
+  resolveCommit,
+  workflowsAt,
+} from "./git-source.js";
 import { JobDispatch } from "./job-dispatch.js";
 import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
@@ -183,17 +189,20 @@ export class RunService {
       update.before === ZERO
         ? known?.changedFiles
         : ((await changedBetween(bare, update.before, update.after)) ?? known?.changedFiles);
+    const message = await commitMessageAt(bare, update.after);
     return this.start(repository, {
       name: "push",
       ref: update.ref,
       sha: update.after,
       repository,
       ...(changedFiles ? { changedFiles } : {}),
+      ...(message !== undefined ? { headCommitMessage: message } : {}),
       payload: {
         ref: update.ref,
         before: update.before,
         after: update.after,
         repository: { name: repository },
+        ...(message !== undefined ? { head_commit: { id: update.after, message } } : {}),
       },
     });
   }

@@ -2,6 +2,7 @@ import type { TriggerEvent } from "../../triggers/event.js";
 import type { WebhookIntent } from "../../triggers/webhook-event.js";
 import {
   changedBetween,
+  commitMessageAt,
   fetchFromRemote,
   mergeCommit,
   resolveCommit,
@@ -95,8 +96,10 @@ export async function runWebhook(
       const ref = `refs/pull/${intent.number}/merge`;
       await updateRef(bare, ref, merge);
       const changedFiles = await changedBetween(bare, baseSha, merge);
+      const headCommitMessage = await commitMessageAt(bare, headSha);
       const event: TriggerEvent = {
         name: "pull_request",
+        ...(headCommitMessage !== undefined ? { headCommitMessage } : {}),
         ref,
         sha: merge,
         action: intent.action,
