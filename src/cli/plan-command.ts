@@ -85,10 +85,21 @@ export async function buildEvent(options: PlanOptions): Promise<TriggerEvent> {
         ? headCommit.message
         : await commitMessage(options.cwd, isPr ? (pr?.head?.sha ?? sha) : sha)
       : undefined;
+  const triggering = payload?.workflow_run as { name?: unknown; head_branch?: unknown } | undefined;
+  const workflowRun =
+    options.event === "workflow_run" && typeof triggering?.name === "string"
+      ? {
+          name: triggering.name,
+          ...(typeof triggering.head_branch === "string"
+            ? { headBranch: triggering.head_branch }
+            : {}),
+        }
+      : undefined;
   return {
     name: options.event,
     ref,
     sha,
+    ...(workflowRun ? { workflowRun } : {}),
     ...(action !== undefined ? { action } : {}),
     ...(baseRef !== undefined ? { baseRef } : {}),
     ...(headRef !== undefined ? { headRef } : {}),

@@ -27,6 +27,13 @@ export interface TriggerEvent {
    * pull request's head), which may ask to skip workflows (`[skip ci]`); undefined when unknown.
    */
   readonly headCommitMessage?: string;
+  /** For `workflow_run`: the run that triggered it (its workflow's name and head branch). */
+  readonly workflowRun?: {
+    readonly name: string;
+    readonly headBranch?: string;
+    /** How many `workflow_run` links led here: 1 for a run triggered by a push's run. */
+    readonly depth?: number;
+  };
   /** The webhook payload, for `github.event.*`; built from the fields above when absent. */
   readonly payload?: Readonly<Record<string, unknown>>;
   readonly repository?: string;

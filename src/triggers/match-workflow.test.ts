@@ -20,6 +20,14 @@ const pr = (baseRef: string, action = "opened", changedFiles?: string[]): Trigge
   ...(changedFiles ? { changedFiles } : {}),
 });
 
+const wfRun = (name: string, headBranch: string): TriggerEvent => ({
+  name: "workflow_run",
+  ref: "refs/heads/main",
+  sha: SHA,
+  action: "completed",
+  workflowRun: { name, headBranch },
+});
+
 // [description, on: block, event, fires]
 const CASES: [string, string, TriggerEvent, boolean][] = [
   ["string form", "  push", push("refs/heads/main"), true],
@@ -178,6 +186,48 @@ const CASES: [string, string, TriggerEvent, boolean][] = [
     "  workflow_dispatch:",
     { name: "workflow_dispatch", ref: "refs/heads/main", sha: SHA, headCommitMessage: "[ci skip]" },
     true,
+  ],
+  [
+    "workflow_run of a listened workflow",
+    "  workflow_run:\n    workflows: [Build]\n    types: [completed]",
+    wfRun("Build", "main"),
+    true,
+  ],
+  [
+    "workflow_run of another workflow",
+    "  workflow_run:\n    workflows: [Build]",
+    wfRun("Lint", "main"),
+    false,
+  ],
+  [
+    "workflow_run of another activity",
+    "  workflow_run:\n    workflows: [Build]\n    types: [requested]",
+    wfRun("Build", "main"),
+    false,
+  ],
+  [
+    "workflow_run without types listens to every activity",
+    "  workflow_run:\n    workflows: [Build]",
+    { ...wfRun("Build", "main"), action: "requested" },
+    true,
+  ],
+  [
+    "workflow_run on a branch its filter names",
+    "  workflow_run:\n    workflows: [Build]\n    branches: [main, 'releases/**']",
+    wfRun("Build", "releases/v2"),
+    true,
+  ],
+  [
+    "workflow_run on a branch its filter leaves out",
+    "  workflow_run:\n    workflows: [Build]\n    branches-ignore: ['feature/**']",
+    wfRun("Build", "feature/x"),
+    false,
+  ],
+  [
+    "push does not fire workflow_run workflows",
+    "  workflow_run:\n    workflows: [Build]",
+    push("refs/heads/main"),
+    false,
   ],
   [
     "other event with types",

@@ -4,7 +4,13 @@ import {
   isPattern,
   matchesIncludeList,
 } from "../workflow/filter-pattern.js";
-import type { PatternList, PullRequestTrigger, PushTrigger, Workflow } from "../workflow/model.js";
+import type {
+  PatternList,
+  PullRequestTrigger,
+  PushTrigger,
+  Workflow,
+  WorkflowRunTrigger,
+} from "../workflow/model.js";
 import { DEFAULT_PULL_REQUEST_TYPES, parseRef, type TriggerEvent } from "./event.js";
 import { skipRequest } from "./skip-request.js";
 
@@ -51,6 +57,10 @@ export function matchWorkflow(workflow: Workflow, event: TriggerEvent): TriggerM
     }
     case "workflow_call":
       return on.workflow_call ? yes("workflow_call") : no("is not a reusable workflow");
+    case "workflow_run":
+      return on.workflow_run
+        ? matchWorkflowRun(on.workflow_run, event)
+        : no("does not listen to workflow_run");
     default: {
       const other = on.other[event.name];
       if (!other) return no(`does not listen to ${event.name}`);
@@ -60,6 +70,32 @@ export function matchWorkflow(workflow: Workflow, event: TriggerEvent): TriggerM
       return yes(event.name);
     }
   }
+}
+
+/** The activity types of `workflow_run`; a trigger without `types:` listens to all of them. */
+const WORKFLOW_RUN_TYPES = ["requested", "in_progress", "completed"];
+
+function matchWorkflowRun(trigger: WorkflowRunTrigger, event: TriggerEvent): TriggerMatch {
+  const action = event.action ?? "completed";
+  const types = trigger.types ?? WORKFLOW_RUN_TYPES;
+  if (!types.includes(action))
+    return no(`workflow_run listens to ${types.join(", ")}, not ${action}`);
+  const run = event.workflowRun;
+  if (!run) return no("workflow_run: the triggering run is not known");
+  if (!trigger.workflows.includes(run.name))
+    return no(`listens to runs of ${trigger.workflows.join(", ")}, not of ${run.name}`);
+  if (trigger.branches !== undefined || trigger.branchesIgnore !== undefined) {
+    if (run.headBranch === undefined)
+      return no("workflow_run filters branches, and the triggering run has no branch");
+    const branches = matchRefFilters(
+      "branch",
+      run.headBranch,
+      trigger.branches,
+      trigger.branchesIgnore,
+    );
+    if (!branches.fires) return branches;
+  }
+  return yes(`workflow_run of ${run.name} ${action}`);
 }
 
 function matchPush(trigger: PushTrigger, event: TriggerEvent): TriggerMatch {

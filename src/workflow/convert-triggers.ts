@@ -8,6 +8,7 @@ import type {
   PushTrigger,
   ScheduleTrigger,
   Triggers,
+  WorkflowRunTrigger,
 } from "./model.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -63,6 +64,16 @@ function addEvent(
     case "workflow_dispatch":
       out.workflow_dispatch = { inputs: convertInputs(keys.get("inputs")) };
       return;
+    case "workflow_run": {
+      const run: Mutable<WorkflowRunTrigger> = {
+        workflows: stringList(keys.get("workflows")).map((w) => w.value),
+      };
+      assign(run, "types", types);
+      assign(run, "branches", list("branches"));
+      assign(run, "branchesIgnore", list("branches-ignore"));
+      out.workflow_run = run;
+      return;
+    }
     case "workflow_call":
       out.workflow_call = {
         inputs: convertInputs(keys.get("inputs")),

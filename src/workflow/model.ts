@@ -26,6 +26,7 @@ export interface Triggers {
   readonly pull_request_target?: PullRequestTrigger;
   readonly workflow_dispatch?: DispatchTrigger;
   readonly workflow_call?: CallTrigger;
+  readonly workflow_run?: WorkflowRunTrigger;
   readonly schedule?: readonly ScheduleTrigger[];
   /** Every other event (issues, release, ...) with its `types:` filter, if any. */
   readonly other: Readonly<Record<string, { readonly types?: readonly string[] }>>;
@@ -48,6 +49,14 @@ export interface PushTrigger {
   readonly tagsIgnore?: PatternList;
   readonly paths?: PatternList;
   readonly pathsIgnore?: PatternList;
+}
+
+/** `on.workflow_run`: runs of which workflows (by name), of which activity and branches. */
+export interface WorkflowRunTrigger {
+  readonly workflows: readonly string[];
+  readonly types?: readonly string[];
+  readonly branches?: PatternList;
+  readonly branchesIgnore?: PatternList;
 }
 
 /** `on.pull_request` / `on.pull_request_target` filters. */

@@ -71,8 +71,31 @@ export async function changedBetween(
   );
 }
 
-/** The valid workflows of a commit; invalid ones are left out (validate reports them). */
-export async function workflowsAt(bare: string, sha: string): Promise<Workflow[]> {
+/** Workflows read per commit (a commit's files never change), the most recent last. */
+const readAt = new Map<string, Promise<Workflow[]>>();
+const READ_AT_LIMIT = 64;
+
+/**
+ * The valid workflows of a commit; invalid ones are left out (validate reports them). The
+ * workflows of the last {@link READ_AT_LIMIT} commits read are kept: a push's runs, their
+ * re-runs and the `workflow_run` checks at their ends read the same commit again.
+ */
+export function workflowsAt(bare: string, sha: string): Promise<Workflow[]> {
+  const key = `${bare}\0${sha}`;
+  const known = readAt.get(key);
+  if (known) {
+    readAt.delete(key);
+    readAt.set(key, known);
+    return known;
+  }
+  const reading = readWorkflowsAt(bare, sha);
+  readAt.set(key, reading);
+  reading.catch(() => readAt.delete(key));
+  if (readAt.size > READ_AT_LIMIT) readAt.delete(readAt.keys().next().value as string);
+  return reading;
+}
+
+async function readWorkflowsAt(bare: string, sha: string): Promise<Workflow[]> {
   const listing = await git(bare, ["ls-tree", "--name-only", `${sha}:.github/workflows`]).then(
     (r) => r.stdout.split("\n").filter((f) => /\.ya?ml$/.test(f)),
     () => [] as string[],

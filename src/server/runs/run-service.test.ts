@@ -168,6 +168,84 @@ jobs:
   );
 
   test.runIf(context.available)(
+    "a run that ends starts the workflows listening to its workflow's runs (workflow_run), three links deep at most",
+    async () => {
+      const { dir: work, sha } = await committed(
+        {
+          ".github/workflows/build.yml": `name: Build
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo built
+`,
+          ".github/workflows/deploy.yml": `name: Deploy after build
+on:
+  workflow_run:
+    workflows: [Build]
+    types: [completed]
+    branches: [main]
+jobs:
+  deploy:
+    if: github.event.workflow_run.conclusion == 'success'
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          test "\${{ github.event_name }}" = workflow_run
+          test "\${{ github.event.workflow_run.name }}" = Build
+          test "\${{ github.event.workflow_run.head_branch }}" = main
+          test "\${{ github.event.workflow_run.head_sha }}" = "\${{ github.sha }}"
+`,
+          ".github/workflows/loop.yml": `name: Loop
+on:
+  push:
+  workflow_run:
+    workflows: [Loop]
+jobs:
+  again:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "\${{ github.event_name }}"
+`,
+          ".github/workflows/other.yml": `name: Not listening
+on:
+  workflow_run:
+    workflows: [Somebody else]
+jobs:
+  never:
+    runs-on: ubuntu-latest
+    steps:
+      - run: exit 1
+`,
+        },
+        "workflow_run chain",
+      );
+      await git(work, "push", "-q", "-f", server.gitUrl("app"), "main");
+      await server.service.idle();
+      const deploys = await runsOf("Deploy after build");
+      expect(
+        deploys.map((r: { event: string; status: string; sha: string }) => [
+          r.event,
+          r.status,
+          r.sha,
+        ]),
+      ).toEqual([["workflow_run", "success", sha]]);
+      const deploy = (await server.api("viewer", "GET", `/api/v1/runs/${deploys[0].id}`)).body;
+      expect(deploy.jobs.map((j: Job) => j.status)).toEqual(["success"]);
+      const loops = await runsOf("Loop");
+      expect(loops.map((r: { event: string }) => r.event).sort()).toEqual([
+        "push",
+        "workflow_run",
+        "workflow_run",
+        "workflow_run",
+      ]);
+      expect(await runsOf("Not listening")).toEqual([]);
+      expect(server.errors).toEqual([]);
+    },
+  );
+
+  test.runIf(context.available)(
     "a running run is cancelled through the API; a viewer may not",
     async () => {
       const { dir: work } = await committed(

@@ -25,6 +25,7 @@ import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
 import { shouldRetryLost } from "./retry-lost.js";
 import { ServerPresence } from "./server-presence.js";
+import { sendWorkflowRunCompleted } from "./workflow-run-trigger.js";
 
 const ZERO = "0".repeat(40);
 
@@ -372,6 +373,8 @@ export class RunService {
         if (this.stopping.signal.aborted) return;
         await this.presence.release(runId);
         await this.retryIfLost(runId);
+        // Workflows listening to this one's runs (on: workflow_run) start once it has ended.
+        await sendWorkflowRunCompleted(this, this.options.store.db, runId);
       }),
       `run ${runId} failed to execute`,
     );

@@ -1,0 +1,90 @@
+import type { Kysely } from "kysely";
+import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
+import { parseRef, type TriggerEvent } from "../../triggers/event.js";
+import { resolveCommit, workflowsAt } from "./git-source.js";
+import type { RunService, StartResult } from "./run-service.js";
+
+/** How many `workflow_run` links may chain (GitHub's limit: a third level is not started). */
+export const MAX_WORKFLOW_RUN_DEPTH = 3;
+
+/** GitHub's run conclusions; a run of ours that ended otherwise (a lost runner...) failed. */
+const CONCLUSIONS = new Set(["success", "failure", "cancelled", "skipped"]);
+
+/**
+ * Sends `workflow_run` (`completed`) for a run that has ended: the repository's workflows at
+ * the head of its default branch that listen to runs of this workflow start, as on GitHub,
+ * with `github.event.workflow_run` describing the run (its conclusion, head branch and
+ * commit). A run started by such a chain more than {@link MAX_WORKFLOW_RUN_DEPTH} links long
+ * starts nothing, so a workflow listening to itself stops there.
+ */
+export async function sendWorkflowRunCompleted(
+  service: RunService,
+  db: Kysely<Database>,
+  runId: string,
+): Promise<StartResult | undefined> {
+  const run = await db
+    .selectFrom("runs")
+    .innerJoin("repositories", "repositories.id", "runs.repository_id")
+    .select([
+      "runs.id",
+      "runs.number",
+      "runs.attempt",
+      "runs.workflow_file",
+      "runs.workflow_name",
+      "runs.event",
+      "runs.ref",
+      "runs.sha",
+      "runs.status",
+      "runs.trigger",
+      "repositories.name as repository",
+      "repositories.default_branch as defaultBranch",
+    ])
+    .where("runs.id", "=", runId)
+    .executeTakeFirst();
+  if (!run || UNFINISHED_STATUSES.includes(run.status)) return undefined;
+  const trigger = parseTrigger(run.trigger);
+  const depth = (trigger?.workflowRun?.depth ?? 0) + 1;
+  if (depth > MAX_WORKFLOW_RUN_DEPTH) return undefined;
+  const ref = `refs/heads/${run.defaultBranch}`;
+  const bare = service.bareOf(run.repository);
+  const sha = await resolveCommit(bare, ref);
+  if (!sha) return undefined;
+  if (!(await workflowsAt(bare, sha)).some((w) => w.on.workflow_run)) return undefined;
+  const parsed = parseRef(run.ref);
+  const headBranch = trigger?.headRef ?? (parsed.type === "branch" ? parsed.name : undefined);
+  const conclusion = CONCLUSIONS.has(run.status) ? run.status : "failure";
+  const event: TriggerEvent = {
+    name: "workflow_run",
+    action: "completed",
+    ref,
+    sha,
+    repository: run.repository,
+    workflowRun: { name: run.workflow_name, ...(headBranch ? { headBranch } : {}), depth },
+    payload: {
+      action: "completed",
+      workflow_run: {
+        id: run.id,
+        name: run.workflow_name,
+        path: run.workflow_file,
+        run_number: Number(run.number),
+        run_attempt: Number(run.attempt),
+        event: run.event,
+        status: "completed",
+        conclusion,
+        head_branch: headBranch ?? null,
+        head_sha: run.sha,
+      },
+      workflow: { name: run.workflow_name, path: run.workflow_file },
+      repository: { name: run.repository },
+    },
+  };
+  return service.start(run.repository, event);
+}
+
+function parseTrigger(text: string | undefined): TriggerEvent | undefined {
+  try {
+    return text ? (JSON.parse(text) as TriggerEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
