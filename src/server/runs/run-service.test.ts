@@ -202,11 +202,25 @@ on:
   push:
   workflow_run:
     workflows: [Loop]
+    types: [completed]
 jobs:
   again:
     runs-on: ubuntu-latest
     steps:
       - run: echo "\${{ github.event_name }}"
+`,
+          ".github/workflows/requested.yml": `name: On request
+on:
+  workflow_run:
+    workflows: [Build]
+    types: [requested]
+jobs:
+  note:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          test "\${{ github.event.action }}" = requested
+          test -z "\${{ github.event.workflow_run.conclusion }}"
 `,
           ".github/workflows/other.yml": `name: Not listening
 on:
@@ -239,6 +253,9 @@ jobs:
         "workflow_run",
         "workflow_run",
         "workflow_run",
+      ]);
+      expect((await runsOf("On request")).map((r: { status: string }) => r.status)).toEqual([
+        "success",
       ]);
       expect(await runsOf("Not listening")).toEqual([]);
       expect(server.errors).toEqual([]);

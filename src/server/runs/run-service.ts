@@ -25,7 +25,7 @@ import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
 import { shouldRetryLost } from "./retry-lost.js";
 import { ServerPresence } from "./server-presence.js";
-import { sendWorkflowRunCompleted } from "./workflow-run-trigger.js";
+import { sendWorkflowRun } from "./workflow-run-trigger.js";
 
 const ZERO = "0".repeat(40);
 
@@ -267,6 +267,10 @@ export class RunService {
       const workflow = workflows.find((w) => w.file === planned.file) as Workflow;
       const { id, number } = await this.record(repo, workflow, event);
       runIds.push(id);
+      this.background(
+        sendWorkflowRun(this, db, id, "requested"),
+        `could not send workflow_run requested for run ${id}`,
+      );
       this.launch(id, () =>
         executeAttempt(
           this.attemptDeps(),
@@ -374,7 +378,7 @@ export class RunService {
         await this.presence.release(runId);
         await this.retryIfLost(runId);
         // Workflows listening to this one's runs (on: workflow_run) start once it has ended.
-        await sendWorkflowRunCompleted(this, this.options.store.db, runId);
+        await sendWorkflowRun(this, this.options.store.db, runId, "completed");
       }),
       `run ${runId} failed to execute`,
     );

@@ -11,16 +11,18 @@ export const MAX_WORKFLOW_RUN_DEPTH = 3;
 const CONCLUSIONS = new Set(["success", "failure", "cancelled", "skipped"]);
 
 /**
- * Sends `workflow_run` (`completed`) for a run that has ended: the repository's workflows at
- * the head of its default branch that listen to runs of this workflow start, as on GitHub,
- * with `github.event.workflow_run` describing the run (its conclusion, head branch and
+ * Sends `workflow_run` for a run: `requested` when it is recorded, `completed` when it has
+ * ended. The repository's workflows at the head of its default branch that listen to runs
+ * of this workflow (and to that activity) start, as on GitHub, with
+ * `github.event.workflow_run` describing the run (its status and conclusion, head branch and
  * commit). A run started by such a chain more than {@link MAX_WORKFLOW_RUN_DEPTH} links long
  * starts nothing, so a workflow listening to itself stops there.
  */
-export async function sendWorkflowRunCompleted(
+export async function sendWorkflowRun(
   service: RunService,
   db: Kysely<Database>,
   runId: string,
+  action: "requested" | "completed",
 ): Promise<StartResult | undefined> {
   const run = await db
     .selectFrom("runs")
@@ -41,7 +43,10 @@ export async function sendWorkflowRunCompleted(
     ])
     .where("runs.id", "=", runId)
     .executeTakeFirst();
-  if (!run || UNFINISHED_STATUSES.includes(run.status)) return undefined;
+  if (!run) return undefined;
+  // `requested` is sent as the run is recorded, whatever it has become since.
+  const ended = action === "completed";
+  if (ended && UNFINISHED_STATUSES.includes(run.status)) return undefined;
   const trigger = parseTrigger(run.trigger);
   const depth = (trigger?.workflowRun?.depth ?? 0) + 1;
   if (depth > MAX_WORKFLOW_RUN_DEPTH) return undefined;
@@ -52,16 +57,16 @@ export async function sendWorkflowRunCompleted(
   if (!(await workflowsAt(bare, sha)).some((w) => w.on.workflow_run)) return undefined;
   const parsed = parseRef(run.ref);
   const headBranch = trigger?.headRef ?? (parsed.type === "branch" ? parsed.name : undefined);
-  const conclusion = CONCLUSIONS.has(run.status) ? run.status : "failure";
+  const conclusion = !ended ? null : CONCLUSIONS.has(run.status) ? run.status : "failure";
   const event: TriggerEvent = {
     name: "workflow_run",
-    action: "completed",
+    action,
     ref,
     sha,
     repository: run.repository,
     workflowRun: { name: run.workflow_name, ...(headBranch ? { headBranch } : {}), depth },
     payload: {
-      action: "completed",
+      action,
       workflow_run: {
         id: run.id,
         name: run.workflow_name,
@@ -69,7 +74,7 @@ export async function sendWorkflowRunCompleted(
         run_number: Number(run.number),
         run_attempt: Number(run.attempt),
         event: run.event,
-        status: "completed",
+        status: ended ? "completed" : "queued",
         conclusion,
         head_branch: headBranch ?? null,
         head_sha: run.sha,
