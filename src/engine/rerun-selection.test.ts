@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { workflowFrom } from "../../test/helpers/workflow.js";
 import type { JobSpec } from "../compiler/job-spec.js";
 import { EMPTY_REPO_CONFIG } from "../config/repo-config.js";
-import { jobIdOfKey, reuseForFailedRerun, topJobIdOfKey } from "./rerun-selection.js";
+import {
+  jobIdOfKey,
+  reuseFinished,
+  reuseForFailedRerun,
+  topJobIdOfKey,
+} from "./rerun-selection.js";
 import { executeRun } from "./run-engine.js";
 
 const PIPELINE = `on: push
@@ -73,6 +78,23 @@ jobs:
     expect(Object.fromEntries(reuse)).toEqual({
       "ci.yml / ok": { status: "success", outputs: { verdict: "clean" } },
       "ci.yml / after": { status: "success", outputs: {} },
+    });
+  });
+
+  it("a resume keeps the called jobs that finished while their calling job had not", async () => {
+    const workflow = await workflowFrom(
+      "on: push\njobs:\n  deploy: { uses: ./.github/workflows/r.yml }\n",
+      "ci.yml",
+    );
+    const reuse = reuseFinished(workflow, [
+      row("deploy / ship", "success", { url: "u" }),
+      row("deploy / test (a)", "success"),
+      row("deploy / test (b)", "failure"),
+      row("deploy / verify", "in_progress"),
+    ]);
+    expect(Object.fromEntries(reuse)).toEqual({
+      "ci.yml / deploy / ship": { status: "success", outputs: { url: "u" } },
+      "ci.yml / deploy / test": { status: "failure", outputs: {} },
     });
   });
 

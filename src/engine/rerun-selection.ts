@@ -106,18 +106,35 @@ export function reuseFinished(
   for (const job of workflow.jobs) {
     const mine = byJob.get(job.id);
     if (!mine?.every((r) => FINISHED.has(r.status))) continue;
-    const statuses = mine.map((r) => r.status);
-    const status: JobStatus = statuses.includes("failure")
-      ? "failure"
-      : statuses.includes("cancelled")
-        ? "cancelled"
-        : statuses.every((x) => x === "skipped")
-          ? "skipped"
-          : "success";
     reuse.set(`${prefix}${job.id}`, {
-      status,
+      status: endedAs(mine),
+      outputs: Object.assign({}, ...mine.map((r) => r.outputs)),
+    });
+  }
+  // The finished jobs of a called workflow whose calling job had not ended are kept too, by
+  // their own keys: the call runs again, without them.
+  const called = new Map<string, PreviousJob[]>();
+  for (const row of rows) {
+    if (jobIdOfKey(workflow.file, row.key) !== undefined) continue;
+    if (topJobIdOfKey(workflow.file, row.key) === undefined) continue;
+    const at = row.key.lastIndexOf(" / ");
+    const node = `${row.key.slice(0, at + 3)}${row.key.slice(at + 3).split(" ")[0]}`;
+    called.set(node, [...(called.get(node) ?? []), row]);
+  }
+  for (const [key, mine] of called) {
+    if (reuse.has(key) || !mine.every((r) => FINISHED.has(r.status))) continue;
+    reuse.set(key, {
+      status: endedAs(mine),
       outputs: Object.assign({}, ...mine.map((r) => r.outputs)),
     });
   }
   return reuse;
+}
+
+/** How a job whose rows have all finished ended: failed ones stay failed. */
+function endedAs(rows: readonly PreviousJob[]): JobStatus {
+  const statuses = rows.map((r) => r.status);
+  if (statuses.includes("failure")) return "failure";
+  if (statuses.includes("cancelled")) return "cancelled";
+  return statuses.every((x) => x === "skipped") ? "skipped" : "success";
 }

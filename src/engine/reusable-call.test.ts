@@ -110,6 +110,8 @@ describe("callEnded", () => {
     key,
     wf: { workflow: target, inputs: {} },
     jobs: [j],
+    started: true,
+    cancelled: false,
   });
 
   it("waits while a called job runs", () => {

@@ -38,7 +38,8 @@ export async function loadCalledWorkflows(
   load: WorkflowLoader | undefined,
 ): Promise<Map<string, Workflow | Error>> {
   const out = new Map<string, Workflow | Error>();
-  const visit = async (workflow: Workflow, depth: number): Promise<void> => {
+  // Each `uses:` is read once, so a cycle ends; the nesting limit is the engine's, at run time.
+  const visit = async (workflow: Workflow): Promise<void> => {
     for (const job of workflow.jobs) {
       if (job.kind !== "call" || out.has(job.uses)) continue;
       if (!load) {
@@ -49,10 +50,10 @@ export async function loadCalledWorkflows(
         err instanceof Error ? err : new Error(String(err)),
       );
       out.set(job.uses, called);
-      if (!(called instanceof Error) && depth < MAX_CALL_DEPTH) await visit(called, depth + 1);
+      if (!(called instanceof Error)) await visit(called);
     }
   };
-  for (const workflow of workflows) await visit(workflow, 1);
+  for (const workflow of workflows) await visit(workflow);
   return out;
 }
 
@@ -84,10 +85,13 @@ export function prepareCall(input: {
       `'${job.uses}' would nest reusable workflows deeper than ${MAX_CALL_DEPTH} levels`,
     );
   const withContexts = { ...input.contexts, secrets: input.secrets };
-  let given: Record<string, unknown>;
+  let withValues: Record<string, unknown>;
   let secrets: Record<string, string>;
   try {
-    given = (job.with ? evaluateTemplate(job.with, withContexts) : {}) as Record<string, unknown>;
+    withValues = (job.with ? evaluateTemplate(job.with, withContexts) : {}) as Record<
+      string,
+      unknown
+    >;
     secrets =
       job.secrets === "inherit"
         ? { ...input.secrets }
@@ -100,9 +104,14 @@ export function prepareCall(input: {
   } catch (err) {
     return new Error(`calling '${job.uses}': ${(err as Error).message}`);
   }
-  const inputs = resolveCallInputs(call.inputs, given ?? {});
+  const inputs = resolveCallInputs(call.inputs, withValues ?? {});
   if (!inputs.ok) return new Error(`calling '${job.uses}': ${inputs.errors.join("; ")}`);
-  const missing = (call.requiredSecrets ?? []).filter((s) => !secrets[s]);
+  const given = new Set(
+    Object.entries(secrets)
+      .filter(([, v]) => v !== "")
+      .map(([k]) => k.toLowerCase()),
+  );
+  const missing = (call.requiredSecrets ?? []).filter((s) => !given.has(s.toLowerCase()));
   if (missing.length > 0)
     return new Error(
       `calling '${job.uses}': secret${missing.length > 1 ? "s" : ""} ${missing.map((s) => `'${s}'`).join(", ")} required but not given`,
@@ -129,7 +138,9 @@ export function callInstances(
   contexts: Record<string, unknown>,
   called: ReadonlyMap<string, Workflow | Error>,
   secrets: Readonly<Record<string, string>>,
-): CalledWorkflow[] | { status: JobStatus; reason: string } {
+):
+  | { calls: CalledWorkflow[]; failFast: boolean; maxParallel: number }
+  | { status: JobStatus; reason: string } {
   const strategy = strategyOf(job, contexts);
   if (strategy.kind !== "ok")
     return { status: strategy.kind === "empty" ? "skipped" : "failure", reason: strategy.reason };
@@ -144,14 +155,60 @@ export function callInstances(
       contexts: {
         ...contexts,
         matrix: combo ?? {},
-        strategy: strategyContext(index, strategy.combos.length, false, strategy.maxParallel),
+        strategy: strategyContext(
+          index,
+          strategy.combos.length,
+          strategy.failFast,
+          strategy.maxParallel,
+        ),
       },
       secrets,
     });
     if (prepared instanceof Error) return { status: "failure", reason: prepared.message };
-    calls.push({ key, wf: prepared, jobs: [] });
+    calls.push({ key, wf: prepared, jobs: [], started: false, cancelled: false });
   }
-  return calls;
+  return { calls, failFast: strategy.failFast, maxParallel: strategy.maxParallel };
+}
+
+/**
+ * Moves a matrix of calls on, as a matrix of jobs goes: instances start while fewer than
+ * `max-parallel` run; with fail-fast, one that fails stops the others (those running are
+ * cancelled, the rest never start); a cancelled run starts none. Returns whether anything
+ * changed.
+ */
+export function advanceCalls(
+  node: Node,
+  runCancelled: boolean,
+  act: { start(call: CalledWorkflow): void; cancel(call: CalledWorkflow): void },
+): boolean {
+  const calls = node.calls;
+  if (!calls || node.status) return false;
+  const ended = (c: CalledWorkflow) => c.started && c.jobs.every((j) => j.status);
+  const failed = calls.some(
+    (c) => ended(c) && combinedStatus(c.jobs.map((j) => j.status)) === "failure",
+  );
+  let changed = false;
+  for (const c of calls) {
+    if (c.cancelled || ended(c)) continue;
+    if (!c.started && (runCancelled || (failed && node.failFast))) {
+      c.cancelled = true;
+      changed = true;
+    } else if (c.started && failed && node.failFast) {
+      c.cancelled = true;
+      act.cancel(c);
+      changed = true;
+    }
+  }
+  let active = calls.filter((c) => c.started && !ended(c)).length;
+  for (const c of calls) {
+    if (active >= node.maxParallel) break;
+    if (c.started || c.cancelled) continue;
+    c.started = true;
+    act.start(c);
+    active++;
+    changed = true;
+  }
+  return changed;
 }
 
 /**
@@ -163,22 +220,26 @@ export function callEnded(
   calls: readonly CalledWorkflow[],
   contextsOf: (wf: EngineWorkflow) => Record<string, unknown>,
 ): { status: JobStatus; outputs: Record<string, string>; reason?: string } | undefined {
-  if (calls.some((c) => c.jobs.some((j) => !j.status))) return undefined;
+  if (calls.some((c) => (!c.started && !c.cancelled) || c.jobs.some((j) => !j.status)))
+    return undefined;
   const outputs: Record<string, string> = {};
   const errors: string[] = [];
   const endOf = (c: CalledWorkflow) => Math.max(0, ...c.jobs.map((j) => j.endedAs ?? 0));
-  for (const c of [...calls].sort((a, b) => endOf(a) - endOf(b))) {
+  for (const c of [...calls].filter((c) => c.started).sort((a, b) => endOf(a) - endOf(b))) {
+    if (calls.length > 1 && combinedStatus(c.jobs.map((j) => j.status)) !== "success") continue;
     const jobs = Object.fromEntries(
       c.jobs.map((j) => [j.job.id, { result: j.status ?? "skipped", outputs: j.outputs }]),
     );
     const out = callOutputs(c.wf, jobs, contextsOf(c.wf));
     errors.push(...out.errors);
-    if (calls.length > 1 && combinedStatus(c.jobs.map((j) => j.status)) !== "success") continue;
     for (const [k, v] of Object.entries(out.outputs))
       if (calls.length === 1 || v !== "") outputs[k] = v;
   }
+  const statuses = calls.flatMap((c): (JobStatus | undefined)[] =>
+    c.started ? c.jobs.map((j) => j.status) : ["cancelled"],
+  );
   if (errors.length > 0) return { status: "failure", outputs, reason: errors.join("; ") };
-  return { status: combinedStatus(calls.flatMap((c) => c.jobs.map((j) => j.status))), outputs };
+  return { status: combinedStatus(statuses), outputs };
 }
 
 /**

@@ -1,24 +1,22 @@
 import { compileJob } from "../compiler/compile-job.js";
 import type { JobSpec } from "../compiler/job-spec.js";
-import type { RepoConfig } from "../config/repo-config.js";
 import { isTruthy } from "../expressions/evaluate.js";
 import { evaluateTemplate } from "../expressions/evaluate-template.js";
 import type { JobResult } from "../runner/job-runner.js";
 import type { JobStatus } from "../runner/runner-events.js";
-import { githubContext, type TriggerEvent } from "../triggers/event.js";
-import type { CallJob, StepsJob, Workflow } from "../workflow/model.js";
+import { githubContext } from "../triggers/event.js";
+import type { CallJob, StepsJob } from "../workflow/model.js";
 import { type ConcurrencyGroup, ConcurrencyGroups } from "./concurrency.js";
 import { concurrencyOf, environmentName, gate } from "./job-gates.js";
 import { instanceKey, strategyContext, strategyOf } from "./job-strategy.js";
 import {
-  type CallScope,
+  advanceCalls,
   callEnded,
   callInstances,
   combinedStatus,
   loadCalledWorkflows,
-  type WorkflowLoader,
 } from "./reusable-call.js";
-import type { RunSink, RunStatus } from "./run-events.js";
+import type { RunStatus } from "./run-events.js";
 import {
   addNodes,
   ancestors,
@@ -29,74 +27,20 @@ import {
   keyOf,
   type Node,
   needsContext,
-  type WorkflowMember,
 } from "./run-graph.js";
+import type { EngineOptions, EngineWorkflow, RunRequest, RunResult } from "./run-request.js";
+import { WorkflowGroups } from "./workflow-groups.js";
 
-/** A workflow to run, with its resolved `inputs`. */
-export interface EngineWorkflow {
-  readonly workflow: Workflow;
-  readonly inputs: Readonly<Record<string, unknown>>;
-  /** Set for a reusable workflow called by one of the run's jobs. */
-  readonly caller?: CallScope;
-}
+const BY_NEWER_RUN = "cancelled by a newer run in its concurrency group";
+const BY_FAIL_FAST = "cancelled: another combination of its matrix failed (fail-fast)";
 
-/** Everything one run is made of. */
-export interface RunRequest {
-  readonly runId: string;
-  readonly event: TriggerEvent;
-  readonly workflows: readonly EngineWorkflow[];
-  readonly config: RepoConfig;
-  readonly vars: Readonly<Record<string, string>>;
-  readonly secrets: Readonly<Record<string, string>>;
-  /** The run's number in its repository (`github.run_number`). @default "1" */
-  readonly runNumber?: string;
-  /** Which attempt of the run this is (`github.run_attempt`). @default "1" */
-  readonly runAttempt?: string;
-  /** Secrets of each environment, by environment name; a job deploying there sees them over `secrets`. */
-  readonly environmentSecrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /**
-   * Results kept from an earlier attempt, by job key (`file / id`): those jobs do not run
-   * again, and their dependants read these results (a re-run of failed jobs).
-   */
-  readonly reuse?: ReadonlyMap<string, ReusedResult>;
-  /** Run only these job ids and the jobs they need. */
-  readonly only?: readonly string[];
-}
-
-/** A job's result carried over from an earlier attempt. */
-export interface ReusedResult {
-  readonly status: JobStatus;
-  readonly outputs: Readonly<Record<string, string>>;
-}
-
-/** The engine's collaborators. */
-export interface EngineOptions {
-  /** Most jobs running at once. */
-  readonly maxParallel: number;
-  /** Runs one job to its end; must resolve, never reject. */
-  execute(spec: JobSpec, cancel: AbortSignal): Promise<JobResult>;
-  readonly sink: RunSink;
-  /** Aborted to cancel the run. */
-  readonly cancel: AbortSignal;
-  /** Whether jobs may deploy to a protected environment without waiting (local approval). */
-  approved(environment: string): boolean;
-  /** How a user approves a deployment here, appended to the reason a job waits. */
-  approvalHint?(environment: string): string;
-  /** Why no runner can take a job with these labels, or undefined when one can. */
-  unrunnable(labels: readonly string[]): string | undefined;
-  /** Reads a reusable workflow a job calls (`jobs.<id>.uses`); without it, such jobs fail. */
-  readonly loadWorkflow?: WorkflowLoader;
-  readonly now?: () => number;
-}
-
-/** How the run ended, per job. */
-export interface RunResult {
-  readonly status: RunStatus;
-  readonly jobs: ReadonlyMap<
-    string,
-    { status: JobStatus; outputs: Record<string, string>; reason?: string }
-  >;
-}
+export type {
+  EngineOptions,
+  EngineWorkflow,
+  ReusedResult,
+  RunRequest,
+  RunResult,
+} from "./run-request.js";
 
 /**
  * Runs the jobs of one or more workflows with GitHub's semantics: a job starts as soon as
@@ -188,13 +132,34 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
 
   /** Starts a job that calls a reusable workflow: its called jobs join the run. */
   const call = (node: Node, job: CallJob, contexts: Record<string, unknown>) => {
-    const calls = callInstances(node, job, contexts, called, secretsOf(node.wf));
-    if (!Array.isArray(calls)) {
-      finishNode(node, calls.status, calls.reason);
+    const prepared = callInstances(node, job, contexts, called, secretsOf(node.wf));
+    if ("reason" in prepared) {
+      finishNode(node, prepared.status, prepared.reason);
       return;
     }
+    node.failFast = prepared.failFast;
+    node.maxParallel = prepared.maxParallel;
     node.calledAt = now();
-    node.calls = calls.map((c) => ({ ...c, jobs: addNodes(nodes, c.wf, request.reuse) }));
+    node.calls = prepared.calls;
+  };
+
+  /** A matrix of calls goes on as its strategy says: started up to max-parallel, fail-fast. */
+  const advance = (node: Node) =>
+    advanceCalls(node, cancelled, {
+      start: (c) => {
+        c.jobs = addNodes(nodes, c.wf, request.reuse);
+      },
+      cancel: (c) => cancelUnder(`${c.key} / `, BY_FAIL_FAST),
+    });
+
+  /** Ends every job whose key starts with `prefix`: running ones are stopped, others end. */
+  const cancelUnder = (prefix: string, reason: string) => {
+    for (const n of nodes.values()) {
+      if (n.status || !n.key.startsWith(prefix)) continue;
+      for (const c of n.calls ?? []) if (!c.started) c.cancelled = true;
+      if (n.instances.length > 0) for (const i of n.instances) cancelInstance(i, reason);
+      else if (!n.calls) finishNode(n, "cancelled", reason);
+    }
   };
 
   /** Ends a calling job whose called jobs have all ended, with their result and outputs. */
@@ -315,7 +280,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     settleNode(node);
   };
 
-  const cancelInstance = (instance: Instance) => {
+  const cancelInstance = (instance: Instance, reason = BY_NEWER_RUN) => {
     if (instance.state === "running") {
       instance.abort.abort();
     } else if (instance.state === "queued") {
@@ -328,7 +293,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         name: instance.name,
         workflow: instance.node.wf.workflow.file,
         status: "cancelled",
-        reason: "cancelled by a newer run in its concurrency group",
+        reason,
         durationMs: 0,
         outputs: {},
         at: now(),
@@ -381,60 +346,36 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         });
         if (result.status === "failure" && !instance.continueOnError && instance.node.failFast) {
           for (const sibling of instance.node.instances)
-            if (sibling !== instance) cancelInstance(sibling);
+            if (sibling !== instance) cancelInstance(sibling, BY_FAIL_FAST);
         }
         settleNode(instance.node);
       });
     running.set(instance, promise);
   };
 
-  // Workflow-level concurrency: a workflow's jobs wait while another workflow of the run holds
-  // its group; a newer one with cancel-in-progress cancels the older.
-  const workflowGroups = new ConcurrencyGroups();
-  const workflowMembers = new Map<EngineWorkflow, WorkflowMember>();
-  const cancelWorkflow = (wf: EngineWorkflow) => {
-    for (const node of nodes.values()) {
-      if (node.wf !== wf || node.status) continue;
-      if (node.instances.length === 0)
-        finishNode(node, "cancelled", "cancelled by a newer run in its concurrency group");
-      else for (const instance of node.instances) cancelInstance(instance);
-    }
-  };
-  const releaseFinishedWorkflows = () => {
-    for (const member of workflowMembers.values()) {
-      if (member.released || !member.group) continue;
-      if ([...nodes.values()].every((n) => n.wf !== member.wf || n.status)) {
-        member.released = true;
-        workflowGroups.release(member);
+  const workflowGroups = new WorkflowGroups(
+    request.workflows,
+    (wf) => {
+      try {
+        return concurrencyOf(wf.workflow.concurrency, {
+          github: githubOf(wf),
+          inputs: wf.inputs,
+          vars: vars(),
+        });
+      } catch {
+        return undefined;
       }
-    }
-  };
-  for (const wf of request.workflows) {
-    let group: ConcurrencyGroup | undefined;
-    try {
-      group = concurrencyOf(wf.workflow.concurrency, {
-        github: githubOf(wf),
-        inputs: wf.inputs,
-        vars: vars(),
-      });
-    } catch {
-      group = undefined;
-    }
-    const member: WorkflowMember = { wf, released: false, ...(group ? { group } : {}) };
-    workflowMembers.set(wf, member);
-    if (group)
-      for (const victim of workflowGroups.enqueue(member, group))
-        cancelWorkflow((victim as WorkflowMember).wf);
-  }
+    },
+    (wf) => cancelUnder(`${wf.workflow.file} / `, BY_NEWER_RUN),
+  );
 
   for (;;) {
     // A called workflow may itself call one: settle from the inside out.
-    while ([...nodes.values()].some(settleCall));
-    releaseFinishedWorkflows();
+    while ([...nodes.values()].some((n) => advance(n) || settleCall(n)));
+    workflowGroups.releaseFinished(nodes);
     for (const node of nodes.values()) {
       if (node.status || node.instances.length > 0 || node.calls) continue;
-      const wf = workflowMembers.get(node.wf);
-      if (wf && !workflowGroups.canStart(wf)) continue;
+      if (!workflowGroups.canStart(node.wf)) continue;
       const needs = node.job.needs.map((n) => nodes.get(keyOf(node.wf, n.value)));
       if (needs.every((n) => n?.status !== undefined)) decide(node);
     }
@@ -442,7 +383,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       for (const instance of node.instances) {
         if (instance.state !== "queued") continue;
         if (cancelled) {
-          cancelInstance(instance);
+          cancelInstance(instance, "the run was cancelled");
           continue;
         }
         if (running.size >= options.maxParallel) break;
@@ -466,6 +407,8 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       }
     }
     if (running.size === 0) {
+      // Called jobs may all have ended in this pass without running (skipped, refused).
+      if ([...nodes.values()].some((n) => advance(n) || settleCall(n))) continue;
       const undecided = [...nodes.values()].filter((n) => !n.status);
       const progress = undecided.some(
         (n) =>

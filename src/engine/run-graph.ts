@@ -30,7 +30,11 @@ export interface Node {
 export interface CalledWorkflow {
   readonly key: string;
   readonly wf: EngineWorkflow;
-  readonly jobs: readonly Node[];
+  /** The called workflow's jobs, once the instance has started. */
+  jobs: readonly Node[];
+  started: boolean;
+  /** Ended before it started, or stopped (fail-fast, a cancelled run). */
+  cancelled: boolean;
 }
 
 /** A workflow of the run, as a member of its concurrency group. */

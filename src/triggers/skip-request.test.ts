@@ -15,6 +15,7 @@ describe("skipRequest", () => {
     ["skip-checks: true", undefined],
     ["Title\n\nskip-checks: false", undefined],
     ["Title\n\nskip-checks: true\n\nA later paragraph", undefined],
+    ["Title\n\nskip-checks: true\nSigned-off-by: A <a@b>", undefined],
     ["", undefined],
     [undefined, undefined],
   ])("%j asks %j", (message, asked) => {

@@ -90,7 +90,9 @@ export function workflowsAt(bare: string, sha: string): Promise<Workflow[]> {
   }
   const reading = readWorkflowsAt(bare, sha);
   readAt.set(key, reading);
-  reading.catch(() => readAt.delete(key));
+  // An empty answer may be a git failure (the commit not fetched yet): it is asked again.
+  const forget = () => readAt.get(key) === reading && readAt.delete(key);
+  reading.then((workflows) => workflows.length === 0 && forget(), forget);
   if (readAt.size > READ_AT_LIMIT) readAt.delete(readAt.keys().next().value as string);
   return reading;
 }

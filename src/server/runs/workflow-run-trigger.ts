@@ -56,7 +56,10 @@ export async function sendWorkflowRun(
   if (!sha) return undefined;
   if (!(await workflowsAt(bare, sha)).some((w) => w.on.workflow_run)) return undefined;
   const parsed = parseRef(run.ref);
-  const headBranch = trigger?.headRef ?? (parsed.type === "branch" ? parsed.name : undefined);
+  // A tag's run has the tag as its head branch, as on GitHub.
+  const headBranch =
+    trigger?.headRef ??
+    (parsed.type === "branch" || parsed.type === "tag" ? parsed.name : undefined);
   const conclusion = !ended ? null : CONCLUSIONS.has(run.status) ? run.status : "failure";
   const event: TriggerEvent = {
     name: "workflow_run",

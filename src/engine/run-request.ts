@@ -1,0 +1,76 @@
+import type { JobSpec } from "../compiler/job-spec.js";
+import type { RepoConfig } from "../config/repo-config.js";
+import type { JobResult } from "../runner/job-runner.js";
+import type { JobStatus } from "../runner/runner-events.js";
+import type { TriggerEvent } from "../triggers/event.js";
+import type { Workflow } from "../workflow/model.js";
+import type { CallScope, WorkflowLoader } from "./reusable-call.js";
+import type { RunSink, RunStatus } from "./run-events.js";
+
+// What a run is made of and what the engine needs to run it (see run-engine.ts).
+
+/** A workflow to run, with its resolved `inputs`. */
+export interface EngineWorkflow {
+  readonly workflow: Workflow;
+  readonly inputs: Readonly<Record<string, unknown>>;
+  /** Set for a reusable workflow called by one of the run's jobs. */
+  readonly caller?: CallScope;
+}
+
+/** Everything one run is made of. */
+export interface RunRequest {
+  readonly runId: string;
+  readonly event: TriggerEvent;
+  readonly workflows: readonly EngineWorkflow[];
+  readonly config: RepoConfig;
+  readonly vars: Readonly<Record<string, string>>;
+  readonly secrets: Readonly<Record<string, string>>;
+  /** The run's number in its repository (`github.run_number`). @default "1" */
+  readonly runNumber?: string;
+  /** Which attempt of the run this is (`github.run_attempt`). @default "1" */
+  readonly runAttempt?: string;
+  /** Secrets of each environment, by environment name; a job deploying there sees them over `secrets`. */
+  readonly environmentSecrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Results kept from an earlier attempt, by job key (`file / id`): those jobs do not run
+   * again, and their dependants read these results (a re-run of failed jobs).
+   */
+  readonly reuse?: ReadonlyMap<string, ReusedResult>;
+  /** Run only these job ids and the jobs they need. */
+  readonly only?: readonly string[];
+}
+
+/** A job's result carried over from an earlier attempt. */
+export interface ReusedResult {
+  readonly status: JobStatus;
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+/** The engine's collaborators. */
+export interface EngineOptions {
+  /** Most jobs running at once. */
+  readonly maxParallel: number;
+  /** Runs one job to its end; must resolve, never reject. */
+  execute(spec: JobSpec, cancel: AbortSignal): Promise<JobResult>;
+  readonly sink: RunSink;
+  /** Aborted to cancel the run. */
+  readonly cancel: AbortSignal;
+  /** Whether jobs may deploy to a protected environment without waiting (local approval). */
+  approved(environment: string): boolean;
+  /** How a user approves a deployment here, appended to the reason a job waits. */
+  approvalHint?(environment: string): string;
+  /** Why no runner can take a job with these labels, or undefined when one can. */
+  unrunnable(labels: readonly string[]): string | undefined;
+  /** Reads a reusable workflow a job calls (`jobs.<id>.uses`); without it, such jobs fail. */
+  readonly loadWorkflow?: WorkflowLoader;
+  readonly now?: () => number;
+}
+
+/** How the run ended, per job. */
+export interface RunResult {
+  readonly status: RunStatus;
+  readonly jobs: ReadonlyMap<
+    string,
+    { status: JobStatus; outputs: Record<string, string>; reason?: string }
+  >;
+}
