@@ -126,7 +126,11 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       collectList,
     )
     .option("--run-dir <dir>", "where the run's logs, summaries and outputs are kept")
-    .option("--keep", "keep each job's workspace after the run");
+    .option("--keep", "keep each job's workspace after the run")
+    .option(
+      "--no-chain",
+      "do not go on to the workflows that listen to this run's (on: workflow_run)",
+    );
   addEventOptions(run)
     .option("--json", "stream the run's events as JSON lines")
     .action(async (opts: Record<string, unknown>) => {
@@ -166,6 +170,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             actionMirrors: (opts.actionMirror as string[] | undefined) ?? [],
             ...(opts.runDir !== undefined ? { runDir: resolve(opts.runDir as string) } : {}),
             keep: opts.keep === true,
+            chain: opts.chain !== false,
           },
           io,
           cancel.signal,

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError, TrunklineError } from "../common/errors.js";
 import type { JobSpec } from "../compiler/job-spec.js";
-import { type EngineWorkflow, executeRun } from "../engine/run-engine.js";
+import { type EngineWorkflow, executeRun, type RunResult } from "../engine/run-engine.js";
 import type { RunEvent } from "../engine/run-events.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import { findEngine } from "../executors/container/engine.js";
@@ -18,8 +18,10 @@ import { ActionMirror } from "../runner/actions/action-mirror.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
-import type { Job } from "../workflow/model.js";
+import type { TriggerEvent } from "../triggers/event.js";
+import type { Job, Workflow } from "../workflow/model.js";
 import { calledWorkflowLoader } from "./called-workflows.js";
+import { MAX_LOCAL_CHAIN, workflowRunEvent } from "./chained-runs.js";
 import { parseDotenv } from "./dotenv.js";
 import { loadRepo } from "./load-repo.js";
 import { buildEvent, type PlanOptions } from "./plan-command.js";
@@ -38,6 +40,8 @@ export interface RunOptions extends PlanOptions {
   readonly runDir?: string;
   readonly keep: boolean;
   readonly actionMirrors: readonly string[];
+  /** Go on to the workflows that listen to this run's workflows (`on: workflow_run`). */
+  readonly chain: boolean;
 }
 
 /** Exit code of a cancelled run, as for a process ended by Ctrl-C. */
@@ -121,47 +125,96 @@ export async function runCommand(
   // the next by its executor; with --keep every job gets its own, kept.
   const freeRoots: string[] = [];
   const baseEnv = hostEnv();
-  const result = await executeRun(
-    {
-      runId,
-      event,
-      workflows: firing,
-      config: repo.config,
-      vars: options.vars,
-      secrets,
-      ...(options.jobs.length ? { only: options.jobs } : {}),
-    },
-    {
-      maxParallel: options.parallel,
-      sink: (e) => sink(e),
-      cancel,
-      approved: (env) => options.approve.includes(env) || options.approve.includes("*"),
-      approvalHint: (env) => `run with --approve ${env} to approve it locally`,
-      loadWorkflow: calledWorkflowLoader({
-        root: options.cwd,
-        known: repo.workflows,
-        mirror: new ActionMirror(
-          options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
-          actionsDir,
-        ),
-      }),
-      unrunnable: (wanted) => {
-        const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
-        return missing.length === 0
-          ? undefined
-          : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
+  const runWorkflows = (
+    workflows: EngineWorkflow[],
+    on: TriggerEvent,
+    id: string,
+    first: boolean,
+  ) =>
+    executeRun(
+      {
+        runId: id,
+        event: on,
+        workflows,
+        config: repo.config,
+        vars: options.vars,
+        secrets,
+        ...(first && options.jobs.length ? { only: options.jobs } : {}),
       },
-      execute: async (spec, jobCancel) => {
-        const reused = freeRoots.pop();
-        const dir = { root: reused ?? newRoot(), reused: reused !== undefined, reusable: false };
-        try {
-          return await runOnExecutor(spec, jobCancel, dir);
-        } finally {
-          if (!options.keep && dir.reusable) freeRoots.push(dir.root);
-        }
+      {
+        maxParallel: options.parallel,
+        sink: (e) => sink(e),
+        cancel,
+        approved: (env) => options.approve.includes(env) || options.approve.includes("*"),
+        approvalHint: (env) => `run with --approve ${env} to approve it locally`,
+        loadWorkflow: calledWorkflowLoader({
+          root: options.cwd,
+          known: repo.workflows,
+          mirror: new ActionMirror(
+            options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
+            actionsDir,
+          ),
+        }),
+        unrunnable: (wanted) => {
+          const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
+          return missing.length === 0
+            ? undefined
+            : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
+        },
+        execute: async (spec, jobCancel) => {
+          const reused = freeRoots.pop();
+          const dir = { root: reused ?? newRoot(), reused: reused !== undefined, reusable: false };
+          try {
+            return await runOnExecutor(spec, jobCancel, dir);
+          } finally {
+            if (!options.keep && dir.reusable) freeRoots.push(dir.root);
+          }
+        },
       },
-    },
-  );
+    );
+  const results = [await runWorkflows(firing, event, runId, true)];
+  // As on GitHub, a workflow that has ended starts those listening to its runs (on:
+  // workflow_run), three links deep at most; each workflow runs once per invocation.
+  const ran = new Set(firing.map((f) => f.workflow.file));
+  let ended = firing.map((f) => ({
+    workflow: f.workflow,
+    result: results[0] as RunResult,
+    on: event,
+    id: runId,
+  }));
+  for (let depth = 1; options.chain && depth <= MAX_LOCAL_CHAIN && !cancel.aborted; depth++) {
+    const next: typeof ended = [];
+    for (const { workflow, result, on, id } of ended) {
+      const chained = workflowRunEvent(workflow, result, on, id, depth);
+      const fired = planRun(
+        repo.workflows.filter((w) => !ran.has(w.file)),
+        chained,
+        { config: repo.config, vars: options.vars },
+      ).workflows.filter((p) => p.fires && p.errors.length === 0);
+      if (fired.length === 0) continue;
+      const workflows = fired.map((p) => repo.workflows.find((w) => w.file === p.file) as Workflow);
+      for (const w of workflows) ran.add(w.file);
+      if (!options.json)
+        io.out(
+          io.colors.dim(
+            `workflow_run: ${workflow.name} ended; starting ${workflows.map((w) => w.name).join(", ")}`,
+          ),
+        );
+      const chainedId = `${Date.now()}`;
+      const result2 = await runWorkflows(
+        workflows.map((w) => ({ workflow: w, inputs: {} })),
+        chained,
+        chainedId,
+        false,
+      );
+      results.push(result2);
+      next.push(
+        ...workflows.map((w) => ({ workflow: w, result: result2, on: chained, id: chainedId })),
+      );
+    }
+    if (next.length === 0) break;
+    ended = next;
+  }
   await log.close();
   await rm(source, { recursive: true, force: true });
   if (!options.keep) {
@@ -172,8 +225,8 @@ export async function runCommand(
     );
   }
   if (!options.json) io.out(io.colors.dim(`Logs, annotations, summaries and outputs: ${runDir}`));
-  if (result.status === "cancelled") return 130;
-  return result.status === "success" ? 0 : 1;
+  if (cancel.aborted || results.some((r) => r.status === "cancelled")) return 130;
+  return results.every((r) => r.status === "success") ? 0 : 1;
 
   function newRoot(): string {
     return join(runDir, "jobs", String(++jobCounter));
