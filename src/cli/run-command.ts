@@ -101,7 +101,8 @@ export async function runCommand(
   const source = join(runDir, "source");
   await exportSource(options.cwd, event.sha, source);
   const log = new RunLog(runDir);
-  const view = new RunView(io, process.stdout.isTTY === true && !options.json);
+  // Each run of a chain (on: workflow_run) gets a view of its own: its own summary table.
+  let view = new RunView(io, process.stdout.isTTY === true && !options.json);
   const sink = (e: RunEvent) => {
     log.write(e);
     if (options.json) io.out(JSON.stringify(e));
@@ -109,17 +110,20 @@ export async function runCommand(
   };
   const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
   const actionsDir = join(stateDir(), "actions");
-  const actions = new ActionResolver({
-    mirrors: options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
-    cacheDir: actionsDir,
-    repoRoot: options.cwd,
-    artifactDir: join(runDir, "artifacts"),
-    actionsCacheDir: join(
-      stateDir(),
-      "cache",
-      createHash("sha256").update(resolve(options.cwd)).digest("hex").slice(0, 16),
-    ),
-  });
+  // Artifacts belong to one run: a chained run keeps its own (`artifacts-<run id>`).
+  const resolverFor = (artifactDir: string) =>
+    new ActionResolver({
+      mirrors: options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
+      cacheDir: actionsDir,
+      repoRoot: options.cwd,
+      artifactDir,
+      actionsCacheDir: join(
+        stateDir(),
+        "cache",
+        createHash("sha256").update(resolve(options.cwd)).digest("hex").slice(0, 16),
+      ),
+    });
+  let actions = resolverFor(join(runDir, "artifacts"));
   let jobCounter = 0;
   // Host jobs' directories serve job after job (at most --jobs at a time), each readied for
   // the next by its executor; with --keep every job gets its own, kept.
@@ -182,9 +186,15 @@ export async function runCommand(
     on: event,
     id: runId,
   }));
-  for (let depth = 1; options.chain && depth <= MAX_LOCAL_CHAIN && !cancel.aborted; depth++) {
+  let chainedRuns = 0;
+  // A chain started by a workflow_run event goes on from that event's depth.
+  const first = (event.workflowRun?.depth ?? 0) + 1;
+  for (let depth = first; options.chain && depth <= MAX_LOCAL_CHAIN; depth++) {
     const next: typeof ended = [];
     for (const { workflow, result, on, id } of ended) {
+      if (cancel.aborted) break;
+      // A workflow none of whose jobs ran (left out by -j) sends nothing.
+      if (![...result.jobs.keys()].some((k) => k.startsWith(`${workflow.file} / `))) continue;
       const chained = workflowRunEvent(workflow, result, on, id, depth);
       const fired = planRun(
         repo.workflows.filter((w) => !ran.has(w.file)),
@@ -200,7 +210,9 @@ export async function runCommand(
             `workflow_run: ${workflow.name} ended; starting ${workflows.map((w) => w.name).join(", ")}`,
           ),
         );
-      const chainedId = `${Date.now()}`;
+      const chainedId = String(Number(runId) + ++chainedRuns);
+      view = new RunView(io, process.stdout.isTTY === true && !options.json);
+      actions = resolverFor(join(runDir, `artifacts-${chainedId}`));
       const result2 = await runWorkflows(
         workflows.map((w) => ({ workflow: w, inputs: {} })),
         chained,

@@ -120,4 +120,32 @@ describe("the engine with reusable workflows", () => {
     ]);
     expect(result.jobs.get("ci.yml / m")?.status).toBe("failure");
   });
+
+  it("starts called jobs while an unrelated job is still running", async () => {
+    let shipStarted: () => void = () => undefined;
+    const shipped = new Promise<void>((resolve) => {
+      shipStarted = resolve;
+    });
+    const result = await run(
+      "on: push\njobs:\n  slow: { runs-on: ubuntu-latest, steps: [{ run: echo }] }\n  deploy: { uses: ./.github/workflows/d.yml }\n",
+      {
+        "d.yml":
+          "on: workflow_call\njobs:\n  ship: { runs-on: ubuntu-latest, steps: [{ run: echo }] }\n",
+      },
+      async (spec) => {
+        if (spec.key.endsWith("ship")) {
+          shipStarted();
+          return { status: "success", outputs: {} };
+        }
+        // The slow job ends only once the called job has started (or fails after a while).
+        const seen = await Promise.race([
+          shipped.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+        ]);
+        return { status: seen ? "success" : "failure", outputs: {} };
+      },
+    );
+    expect(result.jobs.get("ci.yml / slow")?.status).toBe("success");
+    expect(result.status).toBe("success");
+  });
 });

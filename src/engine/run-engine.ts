@@ -406,9 +406,10 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         start(instance);
       }
     }
+    // Called jobs may have joined or all ended in this pass (skipped, refused): go round
+    // again before waiting on what runs.
+    if ([...nodes.values()].some((n) => advance(n) || settleCall(n))) continue;
     if (running.size === 0) {
-      // Called jobs may all have ended in this pass without running (skipped, refused).
-      if ([...nodes.values()].some((n) => advance(n) || settleCall(n))) continue;
       const undecided = [...nodes.values()].filter((n) => !n.status);
       const progress = undecided.some(
         (n) =>

@@ -106,7 +106,9 @@ async function readWorkflowsAt(bare: string, sha: string): Promise<Workflow[]> {
   for (const name of listing) {
     const path = `.github/workflows/${name}`;
     const text = await showFile(bare, sha, path);
-    if (text === undefined) continue;
+    // A file the listing named and git cannot show is a failure, not a missing workflow (and
+    // a failed read is not kept).
+    if (text === undefined) throw new Error(`git cannot show ${path} at ${sha}`);
     const read = await readWorkflow(path, text);
     if (read.workflow && !read.diagnostics.some((d) => d.severity === "error"))
       out.push(read.workflow);
