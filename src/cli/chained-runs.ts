@@ -1,6 +1,7 @@
 import { combinedStatus } from "../engine/reusable-call.js";
 import type { RunResult } from "../engine/run-request.js";
-import { parseRef, type TriggerEvent } from "../triggers/event.js";
+import type { TriggerEvent } from "../triggers/event.js";
+import { workflowRunEvent as eventFor } from "../triggers/workflow-run-event.js";
 import type { Workflow } from "../workflow/model.js";
 
 /** How many `workflow_run` links a local run follows (GitHub's limit). */
@@ -25,31 +26,22 @@ export function workflowRunEvent(
     .filter(([key]) => key.startsWith(prefix))
     .map(([, job]) => job.status);
   const conclusion = statuses.length === 0 ? "skipped" : combinedStatus(statuses);
-  const ref = parseRef(base.ref);
-  const headBranch =
-    base.workflowRun?.headBranch ??
-    base.headRef ??
-    (ref.type === "branch" || ref.type === "tag" ? ref.name : undefined);
-  return {
-    name: "workflow_run",
-    action: "completed",
-    ref: base.ref,
-    sha: base.sha,
-    ...(base.repository ? { repository: base.repository } : {}),
-    workflowRun: { name: triggering.name, ...(headBranch ? { headBranch } : {}), depth },
-    payload: {
-      action: "completed",
-      workflow_run: {
-        id: runId,
-        name: triggering.name,
-        path: triggering.file,
-        event: base.name,
-        status: "completed",
-        conclusion,
-        head_branch: headBranch ?? null,
-        head_sha: base.sha,
-      },
-      workflow: { name: triggering.name, path: triggering.file },
+  return eventFor(
+    "completed",
+    {
+      id: runId,
+      name: triggering.name,
+      path: triggering.file,
+      event: base.name,
+      ref: base.ref,
+      // A chained run's head branch is the one its chain started from.
+      ...((base.workflowRun?.headBranch ?? base.headRef)
+        ? { headRef: base.workflowRun?.headBranch ?? base.headRef }
+        : {}),
+      headSha: base.sha,
+      conclusion,
     },
-  };
+    base,
+    depth,
+  );
 }

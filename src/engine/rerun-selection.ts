@@ -1,5 +1,6 @@
 import type { JobStatus } from "../runner/runner-events.js";
 import type { Workflow } from "../workflow/model.js";
+import { combinedStatus } from "./reusable-call.js";
 import type { ReusedResult } from "./run-engine.js";
 
 /** A job row of an earlier attempt: its key in the run (`file / id` or `file / id (a, b)`). */
@@ -107,7 +108,7 @@ export function reuseFinished(
     const mine = byJob.get(job.id);
     if (!mine?.every((r) => FINISHED.has(r.status))) continue;
     reuse.set(`${prefix}${job.id}`, {
-      status: endedAs(mine),
+      status: combinedStatus(mine.map((r) => r.status as JobStatus)),
       outputs: Object.assign({}, ...mine.map((r) => r.outputs)),
     });
   }
@@ -124,17 +125,9 @@ export function reuseFinished(
   for (const [key, mine] of called) {
     if (reuse.has(key) || !mine.every((r) => FINISHED.has(r.status))) continue;
     reuse.set(key, {
-      status: endedAs(mine),
+      status: combinedStatus(mine.map((r) => r.status as JobStatus)),
       outputs: Object.assign({}, ...mine.map((r) => r.outputs)),
     });
   }
   return reuse;
-}
-
-/** How a job whose rows have all finished ended: failed ones stay failed. */
-function endedAs(rows: readonly PreviousJob[]): JobStatus {
-  const statuses = rows.map((r) => r.status);
-  if (statuses.includes("failure")) return "failure";
-  if (statuses.includes("cancelled")) return "cancelled";
-  return statuses.every((x) => x === "skipped") ? "skipped" : "success";
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
-import { parseRef, type TriggerEvent } from "../../triggers/event.js";
+import type { TriggerEvent } from "../../triggers/event.js";
+import { workflowRunEvent } from "../../triggers/workflow-run-event.js";
 import { resolveCommit, workflowsAt } from "./git-source.js";
 import type { RunService, StartResult } from "./run-service.js";
 
@@ -55,37 +56,24 @@ export async function sendWorkflowRun(
   const sha = await resolveCommit(bare, ref);
   if (!sha) return undefined;
   if (!(await workflowsAt(bare, sha)).some((w) => w.on.workflow_run)) return undefined;
-  const parsed = parseRef(run.ref);
-  // A tag's run has the tag as its head branch, as on GitHub.
-  const headBranch =
-    trigger?.headRef ??
-    (parsed.type === "branch" || parsed.type === "tag" ? parsed.name : undefined);
   const conclusion = !ended ? null : CONCLUSIONS.has(run.status) ? run.status : "failure";
-  const event: TriggerEvent = {
-    name: "workflow_run",
+  const event = workflowRunEvent(
     action,
-    ref,
-    sha,
-    repository: run.repository,
-    workflowRun: { name: run.workflow_name, ...(headBranch ? { headBranch } : {}), depth },
-    payload: {
-      action,
-      workflow_run: {
-        id: run.id,
-        name: run.workflow_name,
-        path: run.workflow_file,
-        run_number: Number(run.number),
-        run_attempt: Number(run.attempt),
-        event: run.event,
-        status: ended ? "completed" : "queued",
-        conclusion,
-        head_branch: headBranch ?? null,
-        head_sha: run.sha,
-      },
-      workflow: { name: run.workflow_name, path: run.workflow_file },
-      repository: { name: run.repository },
+    {
+      id: run.id,
+      name: run.workflow_name,
+      path: run.workflow_file,
+      event: run.event,
+      ref: run.ref,
+      ...(trigger?.headRef ? { headRef: trigger.headRef } : {}),
+      headSha: run.sha,
+      conclusion,
+      number: Number(run.number),
+      attempt: Number(run.attempt),
     },
-  };
+    { ref, sha, repository: run.repository },
+    depth,
+  );
   return service.start(run.repository, event);
 }
 
