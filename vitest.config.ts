@@ -18,16 +18,42 @@ function dropUpstreamSourceMaps(): Plugin {
   };
 }
 
+/**
+ * Integration tests need a database, a server, a container engine or the built CLI: the
+ * suite under test/ and the tests of the I/O rooms that open a store. Everything else under
+ * src/ is a unit test: pure logic, or I/O on temporary files and child processes only.
+ */
+const INTEGRATION = [
+  "test/**/*.test.ts",
+  "src/server/**/*.test.ts",
+  "src/store/**/*.test.ts",
+  "src/queue/**/*.test.ts",
+  "src/secrets/secrets.test.ts",
+];
+
 export default defineConfig({
   plugins: [dropUpstreamSourceMaps()],
   test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/global-setup.ts"],
     // The official parser imports its schema JSON without an import attribute, which plain
     // Node 20 refuses; inlining lets Vite transform it (the CLI bundle solves it with esbuild).
     server: { deps: { inline: ["@actions/workflow-parser", "@actions/expressions"] } },
     pool: "forks",
     testTimeout: 30_000,
+    // `npm test` runs both; `npx vitest run --project unit` is the quick loop.
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["src/**/*.test.ts"], exclude: INTEGRATION },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: INTEGRATION,
+          globalSetup: ["test/global-setup.ts"],
+        },
+      },
+    ],
     coverage: {
       provider: "v8",
       include: ["src/**/*.ts"],

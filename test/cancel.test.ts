@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test, vi } from "vitest";
 import { tempRepo } from "./helpers/temp-repo.js";
 
 const BIN = join(import.meta.dirname, "..", "dist", "trunkline.js");
@@ -74,10 +74,10 @@ jobs:
       });
       // "started" is printed before the sleeps are exec'd: wait until they exist, so the check
       // for orphans below proves something.
-      for (let i = 0; i < 100 && processesWith(`sleep ${marker}`).length < 2; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(processesWith(`sleep ${marker}`).length).toBeGreaterThan(0);
+      await vi.waitFor(() => expect(processesWith(`sleep ${marker}`).length).toBe(2), {
+        timeout: 10_000,
+        interval: 20,
+      });
       child.kill(signal);
       const code = await new Promise<number | null>((resolve) =>
         child.on("exit", (c) => resolve(c)),

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test, vi } from "vitest";
 import { BUSYBOX_IMAGE, leftovers, SERVICE_IMAGE, testEngine } from "./helpers/container-engine.js";
 import { tempRepo } from "./helpers/temp-repo.js";
 
@@ -84,9 +84,10 @@ jobs:
       }, 20);
     });
     // Two in the job container, one in the Docker action's container.
-    for (let i = 0; i < 200 && processesWith(`sleep ${marker}`).length < 3; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(processesWith(`sleep ${marker}`).length, output).toBe(3);
+    await vi.waitFor(() => expect(processesWith(`sleep ${marker}`).length, output).toBe(3), {
+      timeout: 15_000,
+      interval: 20,
+    });
     const docker = (engine as NonNullable<typeof engine>).docker;
     const pid = child.pid as number;
     expect((await leftovers(docker, pid)).length, output).toBeGreaterThan(0);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
+import { missing } from "./helpers/components.js";
 import { committed, git } from "./helpers/git.js";
 import { serverApi, waitFor } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
@@ -15,10 +16,11 @@ import { startServerProcess } from "./helpers/server-process.js";
 const PG_BIN = ["15", "16", "17", "14"]
   .map((v) => `/usr/lib/postgresql/${v}/bin`)
   .find((dir) => existsSync(join(dir, "initdb")));
-const canRun = PG_BIN !== undefined && process.getuid?.() === 0;
-if (!canRun)
-  console.warn(
-    "Postgres outage test skipped: it needs Debian's postgresql binaries (/usr/lib/postgresql/*/bin) and root, to run a cluster of its own as the postgres user.",
+const canRun =
+  (PG_BIN !== undefined && process.getuid?.() === 0) ||
+  missing(
+    "postgres-cluster",
+    "the Postgres outage test needs Debian's postgresql binaries (/usr/lib/postgresql/*/bin) and root, to run a cluster of its own as the postgres user.",
   );
 
 const cleanups: (() => void)[] = [];

@@ -8,23 +8,35 @@ import { openStore, type Store } from "../store/open-store.js";
 import { buildApp } from "./app.js";
 import { createToken } from "./auth/tokens.js";
 
-/** Reads an SSE stream to its end: `[id, data]` per line event, and the end event's data. */
+/**
+ * Reads an SSE stream to its end: `[id, data]` per line event, and the end event's data.
+ * `onLines` hears the count of line events each time more arrive, so a test can write the
+ * next lines once the earlier ones were seen (no guessing how long delivery takes).
+ */
 async function readStream(
   url: string,
   headers: Record<string, string>,
-  onOpen?: () => Promise<void>,
+  onLines?: (count: number) => Promise<void>,
 ) {
   const response = await fetch(url, { headers });
   expect(response.headers.get("content-type")).toBe("text/event-stream");
-  if (onOpen) await onOpen();
-  const text = await response.text();
-  const events = text.split("\n\n").filter(Boolean);
-  const lines = events
-    .filter((e) => e.startsWith("id: "))
-    .map((e) => {
-      const [id, data] = e.split("\n");
-      return [Number(id?.slice(4)), data?.slice(6)] as const;
-    });
+  const events: string[] = [];
+  const lineEvents = () => events.filter((e) => e.startsWith("id: "));
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    const complete = buffered.split("\n\n");
+    buffered = complete.pop() ?? "";
+    const before = lineEvents().length;
+    events.push(...complete.filter(Boolean));
+    const now = lineEvents().length;
+    if (onLines && now > before) await onLines(now);
+  }
+  const lines = lineEvents().map((e) => {
+    const [id, data] = e.split("\n");
+    return [Number(id?.slice(4)), data?.slice(6)] as const;
+  });
   const end = events.find((e) => e.startsWith("event: end"));
   return { lines, end: end ? JSON.parse(end.split("\n")[1]?.slice(6) ?? "{}") : undefined };
 }
@@ -60,19 +72,19 @@ describe("live logs over Server-Sent Events", () => {
 
   test("lines arrive as they are written; a reconnect with Last-Event-ID misses none and repeats none", async () => {
     const url = `${base}/api/v1/jobs/j1/logs/stream`;
-    const first = await readStream(url, headers, async () => {
-      // The job goes on while the client listens.
-      await new Promise((r) => setTimeout(r, 300));
-      await store.db
-        .insertInto("log_chunks")
-        .values({ job_id: "j1", offset: 2, lines: "three\nfour", line_count: 2 })
-        .execute();
-      await new Promise((r) => setTimeout(r, 300));
-      await store.db
-        .updateTable("jobs")
-        .set({ status: "success" })
-        .where("id", "=", "j1")
-        .execute();
+    // The job goes on while the client listens: more lines once the first arrived, then the end.
+    const first = await readStream(url, headers, async (count) => {
+      if (count === 2)
+        await store.db
+          .insertInto("log_chunks")
+          .values({ job_id: "j1", offset: 2, lines: "three\nfour", line_count: 2 })
+          .execute();
+      if (count === 4)
+        await store.db
+          .updateTable("jobs")
+          .set({ status: "success" })
+          .where("id", "=", "j1")
+          .execute();
     });
     expect(first.lines).toEqual([
       [1, "one"],

@@ -15,6 +15,7 @@ import { create as createTar } from "tar";
 import { type ContainerEngine, findEngine } from "../../src/executors/container/engine.js";
 import { buildImage } from "../../src/executors/container/images.js";
 import { OWNER_LABEL } from "../../src/executors/container/labels.js";
+import { missing } from "./components.js";
 
 /**
  * A service image for the tests: it prints `service starting`, then runs the shell script in
@@ -46,16 +47,20 @@ export function testEngine(): Promise<ContainerEngine | undefined> {
     try {
       found = await findEngine();
     } catch (err) {
-      console.warn(
-        `Container tests skipped: ${(err as Error).message}. On Debian, scripts/container-engine.sh installs and starts Podman (as root), as .ci/run does.`,
+      return (
+        missing(
+          "containers",
+          `${(err as Error).message}. On Debian, scripts/container-engine.sh installs and starts Podman (as root), as .ci/run does.`,
+        ) || undefined
       );
-      return undefined;
     }
     if (!existsSync(BUSYBOX)) {
-      console.warn(
-        "Container tests skipped: /bin/busybox is missing (apt-get install busybox-static); the tests build their image from it.",
+      return (
+        missing(
+          "containers",
+          "/bin/busybox is missing (apt-get install busybox-static); the tests build their image from it.",
+        ) || undefined
       );
-      return undefined;
     }
     await ensureBusyboxImage(found.docker);
     await ensureServiceImage(found.docker);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe } from "vitest";
 import { openStore, type Store } from "../../src/store/open-store.js";
+import { missing } from "./components.js";
 
 /** Where the tests' Postgres listens (trust auth); override with TRUNKLINE_TEST_POSTGRES. */
 export const POSTGRES_ADMIN_URL =
@@ -30,10 +31,10 @@ export function postgresAvailable(): Promise<boolean> {
       await client.end();
       return true;
     } catch {
-      console.warn(
-        `Postgres tests skipped: nothing answers at ${POSTGRES_ADMIN_URL}. Start Postgres there (trust auth) or set TRUNKLINE_TEST_POSTGRES to an admin URL.`,
+      return missing(
+        "postgres",
+        `nothing answers at ${POSTGRES_ADMIN_URL}. Start Postgres there (trust auth) or set TRUNKLINE_TEST_POSTGRES to an admin URL.`,
       );
-      return false;
     }
   })();
   return postgresUp;
