@@ -42,8 +42,14 @@ describe.runIf(postgres)("server processes sharing one Postgres database", () =>
     database = await postgresDatabase();
     const url = database.options.url as string;
     const dataDir = tempDir("trunkline-shared-");
+    // The agent's job must keep its lease while the second server takes the first's run
+    // over: the lease is set well beyond a take-over, so a busy machine cannot lose it.
     const start = () =>
-      startServerProcess({ dataDir, database: url, extraArgs: ["--runner-capacity", "0"] });
+      startServerProcess({
+        dataDir,
+        database: url,
+        extraArgs: ["--runner-capacity", "0", "--lease-timeout", "120"],
+      });
     const first: ServerProcess = await start();
     children.push(first.child);
     const second: ServerProcess = await start();
