@@ -1,11 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers/databases.js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  describeOnEachDatabase,
+  postgresAvailable,
+  postgresDatabase,
+  type TestDatabase,
+} from "../../../test/helpers/databases.js";
+import { type PostgresCut, startPostgresCut } from "../../../test/helpers/postgres-cut.js";
 import { seedRun } from "../../../test/helpers/seed.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import { SecretBox } from "../../secrets/secret-box.js";
-import type { Store } from "../../store/open-store.js";
+import { openStore, type Store } from "../../store/open-store.js";
 import { RunRecorder, readLog } from "../../store/run-recorder.js";
 import { JobDispatch } from "./job-dispatch.js";
 
@@ -19,7 +25,7 @@ const runner = { id: "r1", labels: ["linux"] };
 
 function spec(key: string): JobSpec {
   return {
-    runId: "run-once",
+    runId: "run",
     jobId: key,
     key: `ci.yml / ${key}`,
     name: key,
@@ -64,26 +70,25 @@ async function refuseAppliedRecords(store: Store): Promise<() => Promise<void>> 
   };
 }
 
-describeOnEachDatabase("a batch whose acknowledgement was lost", postgres, (context) => {
-  let dispatch: JobDispatch;
-
-  beforeAll(async () => {
-    if (!context.available) return;
-    await seedRun(context.store.db, { run: "run-once" });
-    dispatch = new JobDispatch({ store: context.store, box, leaseMs: 60_000 });
-    await dispatch.start();
-  });
-  afterAll(async () => {
-    if (context.available) await dispatch.stop();
-  });
-
-  test.runIf(context.available)("is applied once when the agent sends it again", async () => {
-    const { db } = context.store;
-    const recorder = new RunRecorder(db, "run-once");
+/**
+ * Runs a job whose batch 2 is answered with an error once (`loseNext` arranges it, and
+ * resolves to what undoes it), as an agent sees it: it sends the batch again. Resolves to
+ * the job's stored log and its recorded `applied_seq`.
+ */
+async function sendAgainAfterLostAnswer(
+  store: Store,
+  run: string,
+  loseNext: () => Promise<() => Promise<void>>,
+): Promise<{ lines: string[]; applied: number }> {
+  const dispatch = new JobDispatch({ store, box, leaseMs: 60_000 });
+  await dispatch.start();
+  try {
+    await seedRun(store.db, { run });
+    const recorder = new RunRecorder(store.db, run);
     const job = spec("build");
     const result = dispatch.execute(
       {
-        runId: "run-once",
+        runId: run,
         attempt: 1,
         source: { repository: "/nowhere.git", sha: "c".repeat(40) },
         sink: (e) => recorder.handle(e),
@@ -98,7 +103,7 @@ describeOnEachDatabase("a batch whose acknowledgement was lost", postgres, (cont
       ({ type: "log", job: job.key, stream: "stdout", text, at: 1 }) as const;
     expect(await dispatch.send(entry, 1, 1, [log("tick 1")])).toBe("ok");
 
-    const restore = await refuseAppliedRecords(context.store);
+    const restore = await loseNext();
     let refused: unknown;
     try {
       refused = await dispatch.send(entry, 1, 2, [log("tick 2")]).catch((err: unknown) => err);
@@ -114,14 +119,57 @@ describeOnEachDatabase("a batch whose acknowledgement was lost", postgres, (cont
     );
     expect((await result).status).toBe("success");
     await recorder.flush();
-
-    const jobId = recorder.jobId(job.key) ?? "";
-    expect((await readLog(db, jobId)).lines).toEqual(["tick 1", "tick 2", "tick 3"]);
-    const applied = await db
+    const { lines } = await readLog(store.db, recorder.jobId(job.key) ?? "");
+    const row = await store.db
       .selectFrom("queue")
       .select("applied_seq")
       .where("id", "=", entry)
       .executeTakeFirstOrThrow();
-    expect(Number(applied.applied_seq)).toBe(3);
+    return { lines, applied: Number(row.applied_seq) };
+  } finally {
+    await dispatch.stop();
+  }
+}
+
+describeOnEachDatabase("a batch whose acknowledgement was lost", postgres, (context) => {
+  test.runIf(context.available)(
+    "the record of it refused: it is applied once when the agent sends it again",
+    async () => {
+      const outcome = await sendAgainAfterLostAnswer(context.store, "run-refused", () =>
+        refuseAppliedRecords(context.store),
+      );
+      expect(outcome).toEqual({ lines: ["tick 1", "tick 2", "tick 3"], applied: 3 });
+    },
+  );
+});
+
+describe("a batch whose acknowledgement was lost (postgres, connection cut)", () => {
+  let database: TestDatabase | undefined;
+  let cut: PostgresCut;
+  let store: Store;
+  beforeAll(async () => {
+    if (!postgres) return;
+    database = await postgresDatabase();
+    cut = await startPostgresCut(database.options.url ?? "");
+    store = await openStore({ url: cut.url });
   });
+  afterAll(async () => {
+    if (!database) return;
+    await store.close();
+    await cut.close();
+    await database.drop();
+  });
+
+  test.runIf(postgres)(
+    "its record committed, the answer cut: it is applied once when the agent sends it again",
+    async () => {
+      let cuts = 0;
+      const outcome = await sendAgainAfterLostAnswer(store, "run-cut", async () => {
+        cut.cutAfterCommit('set "applied_seq"', () => cuts++);
+        return async () => undefined;
+      });
+      expect(cuts).toBe(1);
+      expect(outcome).toEqual({ lines: ["tick 1", "tick 2", "tick 3"], applied: 3 });
+    },
+  );
 });
