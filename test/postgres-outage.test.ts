@@ -86,7 +86,9 @@ describe("a Postgres outage mid-run", () => {
       const server = await startServerProcess({
         dataDir,
         database: `postgres://postgres@127.0.0.1:${port}/postgres`,
-        extraArgs: ["--runner-capacity", "0"],
+        // The lease outlives the outage (10 s, plus Postgres's restart on a busy machine):
+        // the job must go on, not be lost to an expired lease.
+        extraArgs: ["--runner-capacity", "0", "--lease-timeout", "120"],
       });
       cleanups.push(() => void server.child.kill("SIGKILL"));
       const api = serverApi(() => server);

@@ -95,6 +95,8 @@ export class HttpTransport implements AgentTransport {
       throw new ApiError(
         `cannot reach ${this.server}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
       );
+    } finally {
+      signal?.removeEventListener("abort", abort);
     }
   }
 }

@@ -56,6 +56,11 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     // An idle connection the database ends (a restart, a dropped database) is thrown away by
     // the pool and replaced on the next query; it must not end the process.
     pool.on("error", () => undefined);
+    // A connection lost while a statement is on it (a network cut, a database going down)
+    // fails that statement, which the caller sees and may try again; the client's `error`
+    // event then has no pool listener (the pool listens only to idle clients) and must not
+    // end the process. The pool drops such a client when it is released.
+    pool.on("connect", (client) => client.on("error", () => undefined));
     try {
       const client = await pool.connect();
       client.release();

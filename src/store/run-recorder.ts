@@ -292,18 +292,25 @@ export class RunRecorder {
     return row.id;
   }
 
-  /** Writes a job's waiting lines as one chunk; state moves on only once it is stored. */
+  /**
+   * Writes a job's waiting lines as one chunk; state moves on only once it is stored. The
+   * chunk is tried again exactly as it was first sent: a try that was stored though its
+   * answer was lost (a connection cut after the commit) is then found there, and lines that
+   * came in meanwhile go into the next chunk instead of being taken for stored.
+   */
   private async writeChunk(job: string): Promise<void> {
     const lines = this.pending.get(job);
     if (!lines || lines.length === 0) return;
     const taken = lines.slice();
-    const id = await this.ensureJob(job, job, "in_progress");
     const offset = this.written.get(job) ?? 0;
-    await this.db
-      .insertInto("log_chunks")
-      .values({ job_id: id, offset, lines: taken.join("\n"), line_count: taken.length })
-      .onConflict((oc) => oc.columns(["job_id", "offset"]).doNothing())
-      .execute();
+    await persist(async () => {
+      const id = await this.ensureJob(job, job, "in_progress");
+      await this.db
+        .insertInto("log_chunks")
+        .values({ job_id: id, offset, lines: taken.join("\n"), line_count: taken.length })
+        .onConflict((oc) => oc.columns(["job_id", "offset"]).doNothing())
+        .execute();
+    });
     lines.splice(0, taken.length);
     this.written.set(job, offset + taken.length);
   }

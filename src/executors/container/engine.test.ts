@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { EngineUnavailableError } from "../../common/errors.js";
-import { engineCandidates, findEngine, forgetEngine } from "./engine.js";
+import { engineCandidates, findEngine, forgetEngine, probeEngine } from "./engine.js";
 
 afterEach(() => forgetEngine());
 
@@ -45,5 +49,48 @@ describe("where an engine is looked for", () => {
     expect((err as Error).message).toMatch(
       /^no container engine answers; tried DOCKER_HOST=tcp:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED.*\)\./,
     );
+  });
+});
+
+describe("a busy engine", () => {
+  const PING_TIMEOUT_MS = 200;
+  let server: Server | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("that answers its ping at once and all else slowly is found, and its version read later", async () => {
+    // A stand-in for Podman under load, on a real unix socket: `_ping` answers at once,
+    // `/version` only well after the ping's timeout.
+    dir = mkdtempSync(join(tmpdir(), "trunkline-engine-"));
+    const socket = join(dir, "engine.sock");
+    const asked: string[] = [];
+    server = createServer((request, response) => {
+      const path = new URL(request.url ?? "/", "http://engine").pathname;
+      asked.push(path);
+      if (path.endsWith("/_ping")) {
+        response.writeHead(200, { "content-type": "text/plain" }).end("OK");
+      } else if (path.endsWith("/version")) {
+        setTimeout(() => {
+          response
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ Version: "5.0.0", Components: [{ Name: "Podman Engine" }] }));
+        }, PING_TIMEOUT_MS * 5);
+      } else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server?.listen(socket, resolve));
+
+    const engine = await probeEngine(
+      { DOCKER_HOST: `unix://${socket}` },
+      { pingTimeoutMs: PING_TIMEOUT_MS },
+    );
+    expect(engine.where).toBe(`DOCKER_HOST=unix://${socket}`);
+    // Only the ping decided: the version report was not waited for.
+    expect(asked).toEqual(["/_ping"]);
+    expect(await engine.product()).toBe("Podman Engine");
+    expect(asked).toEqual(["/_ping", "/version"]);
   });
 });

@@ -8,8 +8,17 @@ export interface ContainerEngine {
   readonly docker: Docker;
   /** Where the engine was found: `DOCKER_HOST=...` or a socket path, for messages. */
   readonly where: string;
-  /** `Docker Engine` or `Podman Engine`, from the engine's version report. */
-  readonly product: string;
+  /**
+   * `Docker Engine` or `Podman Engine`, from the engine's version report: asked for when
+   * wanted (once), and as long as the engine takes, so a slow answer never hides an engine.
+   */
+  product(): Promise<string>;
+}
+
+/** Options of {@link probeEngine}. */
+export interface ProbeOptions {
+  /** How long one place gets to answer a ping; nothing else is bounded by it. @default 3000 */
+  readonly pingTimeoutMs?: number;
 }
 
 /** One place an engine may listen, and why it did not answer when it did not. */
@@ -84,8 +93,22 @@ let found: Promise<ContainerEngine | EngineUnavailableError> | undefined;
 export async function findEngine(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<ContainerEngine> {
-  found ??= probe(env);
+  found ??= probe(env, {});
   const result = await found;
+  if (result instanceof EngineUnavailableError) throw result;
+  return result;
+}
+
+/**
+ * Looks for an engine now, as {@link findEngine} does once, and without remembering it: the
+ * first place that answers a ping within `pingTimeoutMs` is the engine. Only the ping
+ * decides; a busy engine may take far longer for anything else.
+ */
+export async function probeEngine(
+  env: Readonly<Record<string, string | undefined>>,
+  options: ProbeOptions = {},
+): Promise<ContainerEngine> {
+  const result = await probe(env, options);
   if (result instanceof EngineUnavailableError) throw result;
   return result;
 }
@@ -97,6 +120,7 @@ export function forgetEngine(): void {
 
 async function probe(
   env: Readonly<Record<string, string | undefined>>,
+  options: ProbeOptions,
 ): Promise<ContainerEngine | EngineUnavailableError> {
   const { default: DockerClient } = await import("dockerode");
   const tried: string[] = [];
@@ -106,17 +130,31 @@ async function probe(
       tried.push(`${candidate.label} (no such socket)`);
       continue;
     }
-    const docker = new DockerClient({ ...candidate.options, timeout: PING_TIMEOUT_MS });
+    const pinger = new DockerClient({
+      ...candidate.options,
+      timeout: options.pingTimeoutMs ?? PING_TIMEOUT_MS,
+    });
     try {
-      await docker.ping();
-      const version = await docker.version();
-      const product =
-        version.Components?.find((c) => /engine/i.test(c.Name))?.Name ?? "Docker Engine";
-      // The ping's timeout would also cut off long operations (pulls, builds): drop it.
+      await pinger.ping();
+      // The ping's timeout would also cut off slow answers and long operations (a busy
+      // engine's version report, pulls, builds): the engine's client has none.
+      const docker = new DockerClient(candidate.options);
+      let product: Promise<string> | undefined;
       return {
-        docker: new DockerClient(candidate.options),
+        docker,
         where: candidate.label,
-        product,
+        product: () => {
+          product ??= docker
+            .version()
+            .then(
+              (v) => v.Components?.find((c) => /engine/i.test(c.Name))?.Name ?? "Docker Engine",
+            );
+          // A failed ask is asked again next time.
+          product.catch(() => {
+            product = undefined;
+          });
+          return product;
+        },
       };
     } catch (err) {
       tried.push(`${candidate.label} (${(err as Error).message.split("\n")[0]})`);

@@ -57,8 +57,13 @@ interface Waiting {
   readonly resolve: (result: JobResult) => void;
   /** Whether `job.started` was sunk. */
   started: boolean;
-  /** The last event batch applied, so a retried batch is applied once. */
+  /**
+   * The last event batch applied: its events went to `sink`, which keeps them until they are
+   * in the store. A batch sent again (its answer was lost) is never sunk twice.
+   */
   applied: number;
+  /** The last batch recorded in the store as applied (`applied_seq`), for a restarted server. */
+  recorded: number;
   /** Batches, catch-ups and the end are applied one after another, in this chain. */
   chain: Promise<void>;
 }
@@ -240,6 +245,7 @@ export class JobDispatch {
       },
       started: false,
       applied: earlier?.appliedSeq ?? 0,
+      recorded: earlier?.appliedSeq ?? 0,
       chain: Promise.resolve(),
     };
     this.waiting.set(entryId, waiting);
@@ -371,7 +377,6 @@ export class JobDispatch {
     if (!(await this.queue.holds(entryId, token))) return "stale";
     const waiting = this.waiting.get(entryId);
     if (waiting && seq <= waiting.applied + 1) {
-      let applied = false;
       let ended = false;
       await this.serially(waiting, async () => {
         // The job ended while this batch waited its turn (its lease was lost meanwhile).
@@ -379,18 +384,21 @@ export class JobDispatch {
           ended = true;
           return;
         }
-        if (seq !== waiting.applied + 1) return; // a retry of a batch already applied
-        if (!waiting.started) await this.startedFromStore(entryId, waiting);
-        for (const event of events) waiting.sink(event);
-        // Answered only once the batch is in the store, and remembered there, so a batch
-        // sent again after a crash of this server is neither lost nor applied twice.
+        if (seq === waiting.applied + 1) {
+          if (!waiting.started) await this.startedFromStore(entryId, waiting);
+          for (const event of events) waiting.sink(event);
+          // Applied from here on, whatever happens below: the sink keeps the events until
+          // they are stored, and a retry of this batch (its answer lost) must not add them
+          // again.
+          waiting.applied = seq;
+        }
+        // Answered only once the batch is in the store and recorded there as applied, so
+        // a batch sent again after a crash of this server is neither lost nor applied
+        // twice. A retry of a batch applied already waits for the same, and no more.
         await waiting.settle();
-        await this.queue.applied(entryId, token, seq);
-        waiting.applied = seq;
-        applied = true;
+        await this.record(entryId, token, waiting);
       });
-      if (ended) return "stale";
-      if (applied || seq <= waiting.applied) return "ok";
+      return ended ? "stale" : "ok";
     }
     await this.queue.keepBatch(entryId, seq, JSON.stringify(events));
     if (waiting) await this.catchUp(entryId);
@@ -458,15 +466,14 @@ export class JobDispatch {
       const entry = await this.queue.entry(entryId);
       if (!entry) return;
       if (!waiting.started && entry.leasedAt !== null) this.markStarted(waiting, entry.leasedAt);
-      const before = waiting.applied;
       for (const batch of await this.queue.batches(entryId, waiting.applied)) {
         if (batch.seq !== waiting.applied + 1) break; // the missing one is still on its way
         for (const event of JSON.parse(batch.events) as TimedRunnerEvent[]) waiting.sink(event);
         waiting.applied = batch.seq;
       }
-      if (waiting.applied > before) {
+      if (waiting.recorded < waiting.applied) {
         await waiting.settle();
-        await this.queue.applied(entryId, entry.token, waiting.applied);
+        await this.record(entryId, entry.token, waiting);
         await this.queue.dropBatches(entryId, waiting.applied);
       }
       if (entry.state === "done" || entry.state === "lost") {
@@ -481,6 +488,17 @@ export class JobDispatch {
         );
       }
     });
+  }
+
+  /**
+   * Records in the store that the job's batches up to `waiting.applied` are applied (their
+   * events are stored already), unless that is recorded already.
+   */
+  private async record(entryId: string, token: number, waiting: Waiting): Promise<void> {
+    const upTo = waiting.applied;
+    if (waiting.recorded >= upTo) return;
+    await this.queue.applied(entryId, token, upTo);
+    waiting.recorded = upTo;
   }
 
   /** Sinks `job.started` with the time the runner took the job. */
