@@ -19,6 +19,7 @@ import { type RunnerInfo, verifyRunner } from "./auth/runner-tokens.js";
 import { allows, type Role, type TokenInfo, verifyToken } from "./auth/tokens.js";
 import { type PushListener, registerGitHttp } from "./git/git-http.js";
 import { registerLogStream } from "./log-stream.js";
+import { requestLogSerializers } from "./request-log.js";
 import type { JobDispatch } from "./runs/job-dispatch.js";
 import { registerWebhooks, type WebhookListener } from "./webhooks/webhook-routes.js";
 
@@ -69,9 +70,10 @@ declare module "fastify" {
  */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
+    // The request serializer redacts credentials from URLs, whichever logger is used.
     ...(deps.loggerInstance
-      ? { loggerInstance: deps.loggerInstance }
-      : { logger: deps.logger ?? true }),
+      ? { loggerInstance: deps.loggerInstance.child({}, { serializers: requestLogSerializers }) }
+      : { logger: loggerOptions(deps.logger ?? true) }),
     ajv: { customOptions: { allErrors: false } },
   });
   await app.register(swagger, {
@@ -175,6 +177,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   return app;
+}
+
+function loggerOptions(logger: boolean | Record<string, unknown>): false | Record<string, unknown> {
+  if (logger === false) return false;
+  const options = logger === true ? {} : logger;
+  const serializers = (options.serializers ?? {}) as Record<string, unknown>;
+  return { ...options, serializers: { ...serializers, ...requestLogSerializers } };
 }
 
 function bearer(request: FastifyRequest): string | undefined {
