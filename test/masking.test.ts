@@ -120,6 +120,8 @@ describe("secrets are masked in every sink", () => {
 // Secrets printed in the properties of workflow commands, in the forms the masker knows.
 const NUMBER = "987654321";
 const PUNCTUATED = "tok,en:val";
+/** Its command-escaped form ("sp ce%2Cc%3Aolon%25") is none of the masker's other forms. */
+const SPACED = "sp ce,c:olon%";
 const COMMANDS_WORKFLOW = `
 name: leak through commands
 on: push
@@ -146,6 +148,10 @@ jobs:
           echo "::endgroup::"
           echo "::debug file=$S::debug $S"
           echo "::add-matcher owner=$S::$S"
+          echo "::add-matcher owner=sp ce%2Cc%3Aolon%25::x"
+          echo "::stop-commands::pause-8e1f"
+          echo "::notice file=sp ce%2Cc%3Aolon%25,title=t::stopped sp ce,c:olon%25"
+          echo "::pause-8e1f::"
 `;
 
 describe("secrets are masked in every property of every workflow command", () => {
@@ -153,7 +159,7 @@ describe("secrets are masked in every property of every workflow command", () =>
     const repo = tempRepo(
       {
         ".github/workflows/cmds.yml": COMMANDS_WORKFLOW,
-        "secrets.env": `TOKEN="${SECRET.replace(/"/g, '\\"')}"\nNUMBER=${NUMBER}\nPUNCT="${PUNCTUATED}"\n`,
+        "secrets.env": `TOKEN="${SECRET.replace(/"/g, '\\"')}"\nNUMBER=${NUMBER}\nPUNCT="${PUNCTUATED}"\nSPACED="${SPACED}"\n`,
       },
       { git: true },
     );
@@ -179,6 +185,9 @@ describe("secrets are masked in every property of every workflow command", () =>
       NUMBER,
       PUNCTUATED,
       encodeURIComponent(PUNCTUATED),
+      SPACED,
+      "sp ce%2Cc%3Aolon%25",
+      "sp ce,c:olon%25",
     ];
     const sinks: [string, string][] = [
       ["terminal", result.stdout + result.stderr],
@@ -216,5 +225,7 @@ describe("secrets are masked in every property of every workflow command", () =>
     const log = readFileSync(join(runDir, "logs", "cmds", "cmds.log"), "utf8");
     expect(log).toContain("debug ***");
     expect(log).toContain("::add-matcher owner=***::***");
+    expect(log).toContain("::add-matcher owner=***::x");
+    expect(log).toContain("::notice file=***,title=t::stopped ***");
   });
 });
