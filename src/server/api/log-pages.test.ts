@@ -122,6 +122,29 @@ describeOnEachDatabase("a job's log is read in pages", postgres, (context) => {
     expect(result.stdout.split("\n")).toEqual(["── build (success) ──", ...ALL]);
   });
 
+  test.runIf(context.available)(
+    "`runs logs --follow` streams the whole log, read from the store in pages",
+    async () => {
+      const result = await runCli([
+        "runs",
+        "logs",
+        "run1",
+        "--follow",
+        "--server",
+        server.base,
+        "--token",
+        server.tokens.viewer,
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.split("\n")).toEqual([
+        ...ALL.map((line) => `[build] ${line}`),
+        "[build] ✓ success",
+        "",
+        "Run #1 ✓ success",
+      ]);
+    },
+  );
+
   test.runIf(context.available)("the OpenAPI document states the paging", async () => {
     const doc = (
       await server.app.inject({
