@@ -265,7 +265,7 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
       name: string,
       opts: Flags & { repo?: string; env?: string; value?: string; fromFile?: string },
     ) => {
-      const value = secretValue(opts);
+      const value = secretValue(name, opts);
       await client(opts).request("PUT", `${secretsPath(opts)}/${encodeURIComponent(name)}`, {
         value,
       });
@@ -318,16 +318,33 @@ function scopeName(opts: { repo?: string; env?: string }): string {
       : "organisation";
 }
 
-function secretValue(opts: { value?: string; fromFile?: string }): string {
+/**
+ * The value `secrets set NAME` sends: from --value, --from-file or standard input (one
+ * trailing newline dropped). An empty value is refused, naming where it came from.
+ */
+function secretValue(name: string, opts: { value?: string; fromFile?: string }): string {
   if (opts.value !== undefined && opts.fromFile !== undefined)
     throw new InputError("--value and --from-file: give one, not both");
-  if (opts.value !== undefined) return opts.value;
+  if (opts.value !== undefined) return nonEmpty(name, opts.value, "--value is empty");
   const source = opts.fromFile ?? 0;
   if (source === 0 && process.stdin.isTTY)
     throw new InputError("no value: pass --value or --from-file, or pipe the value in");
+  let value: string;
   try {
-    return readFileSync(source, "utf8").replace(/\r?\n$/, "");
+    value = readFileSync(source, "utf8").replace(/\r?\n$/, "");
   } catch (err) {
     throw new InputError(`--from-file ${opts.fromFile}: ${(err as Error).message}`);
   }
+  return nonEmpty(
+    name,
+    value,
+    opts.fromFile !== undefined
+      ? `--from-file ${opts.fromFile} is empty`
+      : "standard input was empty (pipe the value in, or use --value or --from-file)",
+  );
+}
+
+function nonEmpty(name: string, value: string, why: string): string {
+  if (value === "") throw new InputError(`secret ${name}: not set, ${why}`);
+  return value;
 }

@@ -1,6 +1,7 @@
 import { stripVTControlCharacters } from "node:util";
 import { InputError } from "../common/errors.js";
 import type { ApiClient } from "./api-client.js";
+import { forEachLogLine } from "./job-log.js";
 import type { Output, Palette } from "./terminal.js";
 
 /** A run as the API returns it. */
@@ -139,8 +140,7 @@ export async function runsLogs(
   if (!opts.follow) {
     for (const job of (run.jobs ?? []).filter(wanted)) {
       io.out(io.colors.bold(`── ${jobKey(job.key)} (${job.status}) ──`));
-      const log = await api.request<{ lines: string[] }>("GET", `/api/v1/jobs/${job.id}/logs`);
-      for (const line of log.lines) io.out(line);
+      await forEachLogLine(api, job.id, (line) => io.out(line));
     }
     return 0;
   }

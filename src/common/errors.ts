@@ -17,6 +17,12 @@ export const ErrorCode = {
   Container: "container_error",
   /** A Trunkline server refused a request or could not be reached; the message says why. */
   Api: "api_error",
+  /** An HTTP request to the server is malformed (a parameter, a header, a body); the message names it. */
+  InvalidRequest: "invalid_request",
+  /** An HTTP request's body is larger than its route accepts. */
+  PayloadTooLarge: "payload_too_large",
+  /** An HTTP request's body has a content type its route does not read. */
+  UnsupportedMediaType: "unsupported_media_type",
   /** A bug in Trunkline itself. */
   Internal: "internal",
 } as const;

@@ -79,6 +79,8 @@ describe("SecretMasker registration", () => {
     ["the HTML-escaped form", "a<b", "a&lt;b", true],
     ["the base64 form", "hunter22", Buffer.from("hunter22").toString("base64"), true],
     ["a line's base64 form", "ab\ncd", Buffer.from("cd").toString("base64"), true],
+    ["a workflow command's data form", "a b:c%\nd", "a b:c%25%0Ad", true],
+    ["a workflow command's property form", "a b:c,d%", "a b%3Ac%2Cd%25", true],
   ];
 
   test.each(FORMS)("registers %s: %j", (_name, secret, form, registered) => {
@@ -88,8 +90,8 @@ describe("SecretMasker registration", () => {
   test("counts each form once", () => {
     const masker = maskerOf("hunter22");
     const size = masker.size;
-    // The value, its base64 and the base64 parts of the three alignments; the JSON, URL and
-    // HTML forms equal the value and add nothing.
+    // The value, its base64 and the base64 parts of the three alignments; the JSON, URL,
+    // HTML and workflow command forms equal the value and add nothing.
     expect(size).toBe(5);
     masker.add("hunter22");
     masker.add("x");

@@ -22,9 +22,10 @@ export interface MaskSpan {
  * The secret values of a run and the forms they may take in logs, and their masking. Pure.
  *
  * A secret is registered with its lines (for multi-line values) and the encodings a step is
- * likely to print it in: JSON string escaping, URL encoding, HTML escaping and base64 at each
- * of the three byte alignments. Every registered string is a "form"; masking replaces each
- * occurrence of a form, merging overlapping occurrences into a single {@link MASK}.
+ * likely to print it in: JSON string escaping, URL encoding, HTML escaping, base64 at each
+ * of the three byte alignments, and a workflow command's escaping of data and properties.
+ * Every registered string is a "form"; masking replaces each occurrence of a form, merging
+ * overlapping occurrences into a single {@link MASK}.
  */
 export class SecretMasker {
   readonly #forms = new Set<string>();
@@ -145,6 +146,10 @@ function derivedForms(value: string): string[] {
     // A lone surrogate has no URL encoding (URIError), so no step can print one.
   }
   forms.push(...base64Forms(value));
+  // As a workflow command escapes it (actions/toolkit's escapeData and escapeProperty): a
+  // command line is shown as printed when it is echoed or while ::stop-commands:: is on.
+  const data = value.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+  forms.push(data, data.replaceAll(":", "%3A").replaceAll(",", "%2C"));
   return forms;
 }
 

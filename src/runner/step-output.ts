@@ -4,6 +4,7 @@ import {
   CommandScanner,
   DEPRECATED_COMMAND_MESSAGES,
   DISABLED_COMMAND_MESSAGES,
+  maskCommand,
   toAnnotation,
   type WorkflowCommand,
 } from "./workflow-command.js";
@@ -73,6 +74,7 @@ export class StepOutput {
       ...annotation,
       message: this.masker.mask(annotation.message),
       ...(annotation.title !== undefined ? { title: this.masker.mask(annotation.title) } : {}),
+      ...(annotation.file !== undefined ? { file: this.masker.mask(annotation.file) } : {}),
     };
     this.sink({ type: "annotation", job: this.job, step: this.step, annotation: masked });
     const label =
@@ -121,19 +123,25 @@ export class StepOutput {
     });
   }
 
-  private command(cmd: WorkflowCommand, line: string): void {
-    switch (cmd.name) {
+  private command(raw: WorkflowCommand, line: string): void {
+    // Commands that keep a value (a mask, an output, a state) take it as printed; they show
+    // nothing of it. Every other command is masked whole, each property and its data, before
+    // any handler sees it, so no property can reach a sink unmasked.
+    switch (raw.name) {
       case "add-mask":
-        this.masker.add(cmd.data);
+        this.masker.add(raw.data);
         return;
       case "set-output":
         this.annotate({ level: "warning", message: DEPRECATED_COMMAND_MESSAGES["set-output"] });
-        if (cmd.properties.name) this.outputs[cmd.properties.name] = cmd.data;
+        if (raw.properties.name) this.outputs[raw.properties.name] = raw.data;
         return;
       case "save-state":
         this.annotate({ level: "warning", message: DEPRECATED_COMMAND_MESSAGES["save-state"] });
-        if (cmd.properties.name) this.state[cmd.properties.name] = cmd.data;
+        if (raw.properties.name) this.state[raw.properties.name] = raw.data;
         return;
+    }
+    const cmd = maskCommand(raw, (text) => this.masker.mask(text));
+    switch (cmd.name) {
       case "group":
         if (this.groupOpen) this.endGroup();
         this.groupOpen = true;

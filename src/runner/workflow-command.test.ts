@@ -10,6 +10,7 @@ import {
   escapeProperty,
   isKnownCommand,
   KNOWN_COMMANDS,
+  maskCommand,
   parseWorkflowCommand,
   type ScanOutcome,
   STOP_COMMANDS_TOKEN_MESSAGE,
@@ -376,5 +377,20 @@ describe("CommandScanner", () => {
     expect(plain(scanner.scan("::set-output name=a::1%0A2"))).toEqual(
       cmd("set-output", { name: "a" }, "1\n2"),
     );
+  });
+});
+
+describe("maskCommand", () => {
+  test("masks the data and every property value, keeping the names", () => {
+    const parsed = parseWorkflowCommand(
+      "::notice file=a-SECRET,line=SECRET,Custom=x SECRET::m SECRET",
+    );
+    const masked = maskCommand(parsed as WorkflowCommand, (t) => t.replaceAll("SECRET", "***"));
+    expect({ ...masked, properties: { ...masked.properties } }).toEqual({
+      name: "notice",
+      properties: { file: "a-***", line: "***", Custom: "x ***" },
+      data: "m ***",
+    });
+    expect(toAnnotation(masked)).toEqual({ level: "notice", message: "m ***", file: "a-***" });
   });
 });

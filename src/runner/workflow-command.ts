@@ -157,6 +157,18 @@ export function commandProperty(cmd: WorkflowCommand, key: string): string | und
   return undefined;
 }
 
+/**
+ * `cmd` with `mask` applied to its data and to every property value, for everything that shows
+ * a command (annotations, group titles, debug lines, echoed commands). Names are kept, so the
+ * properties a handler reads are still found; a value `mask` changes no longer parses as a
+ * line or column, so it is dropped from an annotation rather than shown.
+ */
+export function maskCommand(cmd: WorkflowCommand, mask: (text: string) => string): WorkflowCommand {
+  const properties: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(cmd.properties)) properties[name] = mask(value);
+  return { name: cmd.name, properties: Object.freeze(properties), data: mask(cmd.data) };
+}
+
 /** An annotation raised by `::error::`, `::warning::` or `::notice::`. */
 export interface Annotation {
   readonly level: "error" | "warning" | "notice";

@@ -48,6 +48,8 @@ export async function setSecret(
     );
   if (name.toUpperCase().startsWith("GITHUB_"))
     throw new InputError(`secret name '${name}' may not start with GITHUB_`);
+  // An empty secret is almost always a mistake (an empty pipe or file), and masks nothing.
+  if (value === "") throw new InputError(`secret '${name}': the value is empty`);
   const key = columns(scope);
   const ciphertext = box.seal(value, aad(scope, name));
   const existing = await db

@@ -406,14 +406,17 @@ describe("runs and logs through the API", () => {
     expect((await app.inject({ url: "/api/v1/jobs/j1/logs", headers })).json()).toEqual({
       lines: ["a", "b", "c"],
       next: 3,
+      more: false,
     });
     expect((await app.inject({ url: "/api/v1/jobs/j1/logs?from=1", headers })).json()).toEqual({
       lines: ["b", "c"],
       next: 3,
+      more: false,
     });
     expect((await app.inject({ url: "/api/v1/jobs/j1/logs?from=3", headers })).json()).toEqual({
       lines: [],
       next: 3,
+      more: false,
     });
     expect((await app.inject({ url: "/api/v1/jobs/j1/logs?from=-1", headers })).statusCode).toBe(
       400,

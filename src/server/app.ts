@@ -18,7 +18,9 @@ import { registerTokenRoutes } from "./api/token-routes.js";
 import { type RunnerInfo, verifyRunner } from "./auth/runner-tokens.js";
 import { allows, type Role, type TokenInfo, verifyToken } from "./auth/tokens.js";
 import { type PushListener, registerGitHttp } from "./git/git-http.js";
+import { fastifyErrorAnswer, notFoundAnswer, sendAnswer } from "./http-errors.js";
 import { registerLogStream } from "./log-stream.js";
+import { requestLogSerializers } from "./request-log.js";
 import type { JobDispatch } from "./runs/job-dispatch.js";
 import { registerWebhooks, type WebhookListener } from "./webhooks/webhook-routes.js";
 
@@ -69,9 +71,10 @@ declare module "fastify" {
  */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
+    // The request serializer redacts credentials from URLs, whichever logger is used.
     ...(deps.loggerInstance
-      ? { loggerInstance: deps.loggerInstance }
-      : { logger: deps.logger ?? true }),
+      ? { loggerInstance: deps.loggerInstance.child({}, { serializers: requestLogSerializers }) }
+      : { logger: loggerOptions(deps.logger ?? true) }),
     ajv: { customOptions: { allErrors: false } },
   });
   await app.register(swagger, {
@@ -122,7 +125,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     request.caller = caller;
   });
 
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
+  app.setNotFoundHandler((request, reply) => sendAnswer(reply, notFoundAnswer(request)));
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation) {
       const first = err.validation[0];
       const where = `${err.validationContext ?? "body"}${first?.instancePath ? first.instancePath.replace(/\//g, ".") : ""}`;
@@ -135,9 +140,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       return reply.code(status).send({ code: err.code, message: err.message });
     }
     if (typeof err.statusCode === "number" && err.statusCode < 500) {
-      return reply
-        .code(err.statusCode)
-        .send({ code: err.code ?? "bad_request", message: err.message });
+      return sendAnswer(reply, fastifyErrorAnswer(err, request));
     }
     app.log.error(err);
     return reply.code(500).send({ code: "internal", message: "internal error" });
@@ -175,6 +178,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   return app;
+}
+
+function loggerOptions(logger: boolean | Record<string, unknown>): false | Record<string, unknown> {
+  if (logger === false) return false;
+  const options = logger === true ? {} : logger;
+  const serializers = (options.serializers ?? {}) as Record<string, unknown>;
+  return { ...options, serializers: { ...serializers, ...requestLogSerializers } };
 }
 
 function bearer(request: FastifyRequest): string | undefined {

@@ -7,6 +7,9 @@ import { found } from "./not-found.js";
 /** How often a stream looks for new lines. */
 const POLL_MS = 200;
 
+/** Most lines read from the store at once, so a long log is sent in bounded reads. */
+const READ_LINES = 1000;
+
 const FINISHED = new Set(["success", "failure", "cancelled", "skipped"]);
 
 /**
@@ -50,7 +53,7 @@ export function registerLogStream(app: FastifyInstance, db: Kysely<Database>): v
         const status = (
           await db.selectFrom("jobs").select("status").where("id", "=", job.id).executeTakeFirst()
         )?.status;
-        const { lines, next: after } = await readLog(db, job.id, next);
+        const { lines, next: after } = await readLog(db, job.id, next, READ_LINES);
         lines.forEach((line, i) => {
           out.write(`id: ${next + i + 1}\ndata: ${line.replace(/\r?\n/g, " ")}\n\n`);
         });

@@ -127,14 +127,24 @@ describeOnEachDatabase("recording a run in the store", postgres, (db) => {
         { number: 2, conclusion: "success" },
         { number: 3, conclusion: "skipped" },
       ]);
-      const log = await readLog(db.store.db, build);
+      const log = await readLog(db.store.db, build, 0, 10_000);
       expect(log.lines.slice(0, 250)).toEqual(
         Array.from({ length: 250 }, (_, i) => `line ${i + 1}`),
       );
       expect(log.next).toBe(log.lines.length);
-      const resumed = await readLog(db.store.db, build, 120);
+      expect(log.more).toBe(false);
+      const resumed = await readLog(db.store.db, build, 120, 10_000);
       expect(resumed.lines[0]).toBe("line 121");
       expect(resumed.next).toBe(log.next);
+      // Pages cut across chunks: together they are the log, no line lost or twice.
+      const paged: string[] = [];
+      for (let from = 0, more = true; more; ) {
+        const page = await readLog(db.store.db, build, from, 7);
+        expect(page.lines.length).toBe(page.more ? 7 : log.lines.length - from);
+        paged.push(...page.lines);
+        ({ next: from, more } = page);
+      }
+      expect(paged).toEqual(log.lines);
       const annotations = await db.store.db
         .selectFrom("annotations")
         .select(["level", "message"])

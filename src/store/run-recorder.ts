@@ -316,30 +316,45 @@ export class RunRecorder {
   }
 }
 
-/** A job's log lines from line `from` on, read from its chunks. */
+/** One page of a job's log, as {@link readLog} reads it. */
+export interface LogPage {
+  /** The lines from `from` on, at most `limit` of them. */
+  readonly lines: string[];
+  /** The number (from 0) of the line after the last one returned: the next page's `from`. */
+  readonly next: number;
+  /** Whether lines after `next` are already stored (a running job may add more later). */
+  readonly more: boolean;
+}
+
+/**
+ * At most `limit` lines of a job's log from line `from` (0-based) on, read from its chunks.
+ * Only the chunks overlapping those lines (and the one line after them, to tell `more`) are
+ * read, so a page's cost does not grow with the log.
+ */
 export async function readLog(
   db: Kysely<Database>,
   jobId: string,
-  from = 0,
-): Promise<{ lines: string[]; next: number }> {
+  from: number,
+  limit: number,
+): Promise<LogPage> {
+  const end = from + limit; // the first line not returned, read only to tell `more`
   const chunks = await db
     .selectFrom("log_chunks")
     .select(["offset", "lines", "line_count"])
     .where("job_id", "=", jobId)
-    .where((eb) =>
-      eb("offset", ">=", from).or(eb(eb("offset", "+", eb.ref("line_count")), ">", from)),
-    )
+    .where("offset", "<=", end)
+    .where((eb) => eb(eb("offset", "+", eb.ref("line_count")), ">", from))
     .orderBy("offset")
     .execute();
   const lines: string[] = [];
-  let next = from;
   for (const chunk of chunks) {
+    const offset = Number(chunk.offset);
     const chunkLines = chunk.lines.split("\n");
-    const skip = Math.max(0, from - Number(chunk.offset));
-    lines.push(...chunkLines.slice(skip));
-    next = Number(chunk.offset) + Number(chunk.line_count);
+    lines.push(...chunkLines.slice(Math.max(0, from - offset), end + 1 - offset));
   }
-  return { lines, next: Math.max(next, from) };
+  const more = lines.length > limit;
+  if (more) lines.length = limit;
+  return { lines, next: from + lines.length, more };
 }
 
 /**

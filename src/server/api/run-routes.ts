@@ -6,6 +6,12 @@ import { found } from "../not-found.js";
 import { repositoryIdOf } from "./lookups.js";
 import { errorSchema, RUN_COLUMNS, runSchema, toRun } from "./schemas.js";
 
+/** Lines in a page of `GET /api/v1/jobs/{id}/logs` when the request does not say. */
+export const LOG_PAGE_DEFAULT = 1000;
+
+/** The most lines a page of `GET /api/v1/jobs/{id}/logs` may ask for; more is refused. */
+export const LOG_PAGE_MAX = 10_000;
+
 const job = {
   type: "object",
   properties: {
@@ -22,7 +28,7 @@ const job = {
 /**
  * Reading runs: a repository's runs (newest first), one run with its jobs (of its latest
  * attempt, or `?attempt=N` for an earlier one), a run by its number, a job with its steps
- * and outputs, and a job's log from any line.
+ * and outputs, and a job's log a page at a time from any line.
  */
 export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Database> }): void {
   const { db } = deps;
@@ -203,25 +209,53 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { from?: number } }>(
+  app.get<{ Params: { id: string }; Querystring: { from?: number; limit?: number } }>(
     "/api/v1/jobs/:id/logs",
     {
       config: { role: "viewer" },
       schema: {
-        querystring: { type: "object", properties: { from: { type: "integer", minimum: 0 } } },
+        description: `A page of a job's log: at most \`limit\` lines from line \`from\` on. Follow \`next\` (also in the \`Link\` header, rel="next") while \`more\` is true to read the whole log.`,
+        querystring: {
+          type: "object",
+          properties: {
+            from: {
+              type: "integer",
+              minimum: 0,
+              default: 0,
+              description: "The first line to return, counted from 0: the previous page's `next`.",
+            },
+            limit: {
+              type: "integer",
+              minimum: 1,
+              maximum: LOG_PAGE_MAX,
+              default: LOG_PAGE_DEFAULT,
+              description: `Most lines to return; a larger value is refused (400).`,
+            },
+          },
+        },
         response: {
           200: {
             type: "object",
+            required: ["lines", "next", "more"],
             properties: {
               lines: { type: "array", items: { type: "string" } },
-              next: { type: "number" },
+              next: {
+                type: "number",
+                description: "The line after the last one returned: the next page's `from`.",
+              },
+              more: {
+                type: "boolean",
+                description:
+                  "Lines after `next` are stored already; false at the end of the log so far (a running job may add more).",
+              },
             },
           },
+          400: errorSchema,
           404: errorSchema,
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const row = found(
         await db
           .selectFrom("jobs")
@@ -230,7 +264,14 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
           .executeTakeFirst(),
         `job '${request.params.id}'`,
       );
-      return readLog(db, row.id, request.query.from ?? 0);
+      const limit = request.query.limit ?? LOG_PAGE_DEFAULT;
+      const page = await readLog(db, row.id, request.query.from ?? 0, limit);
+      if (page.more)
+        void reply.header(
+          "link",
+          `</api/v1/jobs/${encodeURIComponent(row.id)}/logs?from=${page.next}&limit=${limit}>; rel="next"`,
+        );
+      return page;
     },
   );
 }
