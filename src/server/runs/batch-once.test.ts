@@ -119,7 +119,7 @@ async function sendAgainAfterLostAnswer(
     );
     expect((await result).status).toBe("success");
     await recorder.flush();
-    const { lines } = await readLog(store.db, recorder.jobId(job.key) ?? "");
+    const { lines } = await readLog(store.db, recorder.jobId(job.key) ?? "", 0, 1000);
     const row = await store.db
       .selectFrom("queue")
       .select("applied_seq")
