@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sqliteDatabase, type TestDatabase } from "../../test/helpers/databases.js";
 import { seedRun } from "../../test/helpers/seed.js";
@@ -100,6 +101,16 @@ describe("live logs over Server-Sent Events", () => {
     ]);
     const fromQuery = await readStream(`${url}?from=3`, headers);
     expect(fromQuery.lines).toEqual([[4, "four"]]);
+  });
+
+  test("a store read that fails ends the stream without its end event, so the client reconnects", async () => {
+    await sql`ALTER TABLE log_chunks RENAME TO log_chunks_away`.execute(store.db);
+    try {
+      const cut = await readStream(`${base}/api/v1/jobs/j1/logs/stream`, headers);
+      expect(cut).toEqual({ lines: [], end: undefined });
+    } finally {
+      await sql`ALTER TABLE log_chunks_away RENAME TO log_chunks`.execute(store.db);
+    }
   });
 
   test("needs a token; an unknown job is a 404", async () => {

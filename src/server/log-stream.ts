@@ -49,22 +49,30 @@ export function registerLogStream(app: FastifyInstance, db: Kysely<Database>): v
       request.raw.on("close", () => {
         closed = true;
       });
-      while (!closed) {
-        const status = (
-          await db.selectFrom("jobs").select("status").where("id", "=", job.id).executeTakeFirst()
-        )?.status;
-        const { lines, next: after } = await readLog(db, job.id, next, READ_LINES);
-        lines.forEach((line, i) => {
-          out.write(`id: ${next + i + 1}\ndata: ${line.replace(/\r?\n/g, " ")}\n\n`);
-        });
-        next = after;
-        if (lines.length === 0 && status && FINISHED.has(status)) {
-          out.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
-          break;
+      try {
+        while (!closed) {
+          const status = (
+            await db.selectFrom("jobs").select("status").where("id", "=", job.id).executeTakeFirst()
+          )?.status;
+          const { lines, next: after } = await readLog(db, job.id, next, READ_LINES);
+          lines.forEach((line, i) => {
+            out.write(`id: ${next + i + 1}\ndata: ${line.replace(/\r?\n/g, " ")}\n\n`);
+          });
+          next = after;
+          if (lines.length === 0 && status && FINISHED.has(status)) {
+            out.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+            break;
+          }
+          if (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
-        if (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      } catch (err) {
+        // The store failed a read (an outage): the response was taken over, so no error
+        // answer can follow. Ending the stream without its `end` event makes the client
+        // reconnect with Last-Event-ID and miss nothing, instead of waiting on a silent one.
+        request.log.warn({ err }, "log stream ended: the store failed a read");
+      } finally {
+        out.end();
       }
-      out.end();
     },
   );
 }
