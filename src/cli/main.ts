@@ -157,6 +157,9 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
+      // An exit before the run ends (its reader closed the output) takes the steps with it.
+      const onExit = () => HostExecutor.killEverything();
+      process.on("exit", onExit);
       try {
         const code = await runCommand(
           {
@@ -179,6 +182,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
+        process.off("exit", onExit);
       }
     });
   const serverFlags = (command: Command) =>
