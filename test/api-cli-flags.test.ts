@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runCli } from "./helpers/capture.js";
 import { describeOnEachDatabase, postgresAvailable } from "./helpers/databases.js";
 import { committed, git } from "./helpers/git.js";
@@ -136,4 +136,22 @@ describeOnEachDatabase("the CLI's flags against a server", postgresUp, (db) => {
       }
     },
   );
+});
+
+describe("trunkline agent --server", () => {
+  test("takes HOST:PORT as http://HOST:PORT, and refuses what is no http(s) URL by name", async () => {
+    const workDir = mkdtempSync(join(tmpdir(), "trunkline-agent-"));
+    const agent = (server: string) =>
+      runCli(["agent", "--server", server, "--labels", "x", "--token", "t", "--work-dir", workDir]);
+    // Nothing listens on port 9: the agent says where it looked, with the scheme it assumed.
+    expect((await agent("127.0.0.1:9")).stderr).toMatch(
+      /^trunkline: cannot reach the server at http:\/\/127\.0\.0\.1:9 \(/,
+    );
+    expect(await agent("http://bad host")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "trunkline: --server 'http://bad host': expected http(s)://HOST[:PORT], or HOST:PORT",
+    });
+    rmSync(workDir, { recursive: true, force: true });
+  });
 });

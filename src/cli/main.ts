@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
+import { serverUrl } from "./api-client.js";
 import { addApiCommands } from "./api-commands.js";
 import { collectList, collectPairs, positiveInt, positiveIntOrZero, wholeOrZero } from "./flags.js";
 import type { PlanOptions } from "./plan-command.js";
@@ -275,7 +276,9 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
   program
     .command("agent")
     .description("run jobs for a Trunkline server from this machine")
-    .requiredOption("--server <url>", "the server")
+    .requiredOption("--server <url>", "the server: http(s)://HOST[:PORT], or HOST:PORT", (v) =>
+      serverUrl(v, "--server"),
+    )
     .option(
       "--token <token>",
       "a maintainer's API token, to register once (default: $TRUNKLINE_TOKEN)",
