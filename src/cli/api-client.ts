@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiError } from "../common/errors.js";
+import { ApiError, InputError } from "../common/errors.js";
 import { dataDirOf } from "./data-dir.js";
 
 /** Where `trunkline serve` listens by default. */
@@ -18,10 +18,12 @@ export interface ApiTarget {
  * data directory (so a laptop needs no setup).
  */
 export function apiTarget(flags: { server?: string; token?: string; dataDir?: string }): ApiTarget {
-  const server = (flags.server ?? process.env.TRUNKLINE_SERVER ?? DEFAULT_SERVER).replace(
-    /\/+$/,
-    "",
-  );
+  const server =
+    flags.server !== undefined
+      ? serverUrl(flags.server, "--server")
+      : process.env.TRUNKLINE_SERVER
+        ? serverUrl(process.env.TRUNKLINE_SERVER, "TRUNKLINE_SERVER")
+        : DEFAULT_SERVER;
   let token = flags.token ?? process.env.TRUNKLINE_TOKEN;
   if (!token) {
     const file = join(dataDirOf(flags), "admin-token");
@@ -32,6 +34,24 @@ export function apiTarget(flags: { server?: string; token?: string; dataDir?: st
       "no API token: pass --token, set TRUNKLINE_TOKEN, or run this where 'trunkline serve' keeps its data",
     );
   return { server, token };
+}
+
+/**
+ * A server's base URL, without a trailing slash. A bare `HOST:PORT` (or `HOST`) means
+ * `http://` as it does to curl; anything else must be an http(s) URL. `source` (the flag or
+ * variable it came from) is named in the error.
+ */
+export function serverUrl(value: string, source: string): string {
+  const expected = `${source} '${value}': expected http(s)://HOST[:PORT], or HOST:PORT`;
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z\d+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+  } catch {
+    throw new InputError(expected);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash)
+    throw new InputError(expected);
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
 }
 
 /** One Server-Sent Event. */

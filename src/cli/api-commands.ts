@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { InputError } from "../common/errors.js";
+import { RUN_STATUSES } from "../store/database.js";
 import { ApiClient, apiTarget } from "./api-client.js";
 import { collectPairs, positiveInt } from "./flags.js";
 import { runsCancel, runsList, runsLogs, runsRerun, runsShow, table } from "./runs-commands.js";
@@ -13,7 +14,7 @@ function withServer(command: Command): Command {
   return command
     .option(
       "--server <url>",
-      "the Trunkline server (default: $TRUNKLINE_SERVER or http://127.0.0.1:8080)",
+      "the Trunkline server: http(s)://HOST[:PORT], or HOST:PORT for http (default: $TRUNKLINE_SERVER or http://127.0.0.1:8080)",
     )
     .option(
       "--token <token>",
@@ -92,9 +93,8 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
       .command("list")
       .description("a repository's runs, newest first")
       .argument("<repo>")
-      .option(
-        "--status <status>",
-        "only runs with this status (success, failure, in_progress, ...)",
+      .addOption(
+        new Option("--status <status>", "only runs with this status").choices(RUN_STATUSES),
       )
       .option("--limit <n>", "at most this many", (v) => positiveInt("--limit", v))
       .option("--json", "print JSON"),

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
+import { serverUrl } from "./api-client.js";
 import { addApiCommands } from "./api-commands.js";
 import { collectList, collectPairs, positiveInt, positiveIntOrZero, wholeOrZero } from "./flags.js";
 import type { PlanOptions } from "./plan-command.js";
@@ -157,6 +158,9 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
+      // An exit before the run ends (its reader closed the output) takes the steps with it.
+      const onExit = () => HostExecutor.killEverything();
+      process.on("exit", onExit);
       try {
         const code = await runCommand(
           {
@@ -179,6 +183,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
+        process.off("exit", onExit);
       }
     });
   const serverFlags = (command: Command) =>
@@ -271,7 +276,9 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
   program
     .command("agent")
     .description("run jobs for a Trunkline server from this machine")
-    .requiredOption("--server <url>", "the server")
+    .requiredOption("--server <url>", "the server: http(s)://HOST[:PORT], or HOST:PORT", (v) =>
+      serverUrl(v, "--server"),
+    )
     .option(
       "--token <token>",
       "a maintainer's API token, to register once (default: $TRUNKLINE_TOKEN)",

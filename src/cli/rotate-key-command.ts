@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { InputError } from "../common/errors.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { rotateSecrets } from "../secrets/secret-store.js";
-import { openStore } from "../store/open-store.js";
 import { dataDirOf } from "./data-dir.js";
+import { openExistingStore } from "./existing-store.js";
 import type { Output } from "./terminal.js";
 
 /**
@@ -41,10 +41,7 @@ export async function rotateKeyCommand(
     : randomBytes(32);
   const newBox = new SecretBox(newKey);
   if (newBox.keyId === oldBox.keyId) throw new InputError("the new key is the current key");
-  const store = await openStore({
-    dataDir,
-    ...(options.database ? { url: options.database } : {}),
-  });
+  const store = await openExistingStore(options);
   let count: number;
   try {
     count = await rotateSecrets(store.db, oldBox, newBox);

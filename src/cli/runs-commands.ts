@@ -95,7 +95,13 @@ export async function runsShow(
   ref: string,
   opts: { attempt?: number; json?: boolean },
 ): Promise<number> {
-  const run = await fetchRun(api, ref, opts.attempt);
+  let run = await fetchRun(api, ref);
+  if (opts.attempt !== undefined && opts.attempt > run.attempt)
+    throw new InputError(
+      `--attempt ${opts.attempt}: ${run.workflow} #${run.number} has ${run.attempt === 1 ? "attempt 1 only" : `attempts 1 to ${run.attempt}`}`,
+    );
+  if (opts.attempt !== undefined && opts.attempt < run.attempt)
+    run = await fetchRun(api, run.id, opts.attempt);
   if (opts.json) {
     io.out(JSON.stringify(run, null, 2));
     return 0;

@@ -9,6 +9,7 @@ import { Scheduler } from "../server/runs/scheduler.js";
 import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
 import { dataDirOf } from "./data-dir.js";
+import { openExistingStore } from "./existing-store.js";
 import type { Output } from "./terminal.js";
 
 /** The exit code of a server that must stop and be started again (sysexits' EX_TEMPFAIL). */
@@ -124,15 +125,12 @@ export async function serveCommand(
   return 0;
 }
 
-/** `trunkline token create`: a new API token, printed once. */
+/** `trunkline token create`: a new API token in an existing server's store, printed once. */
 export async function tokenCreateCommand(
   options: ServerOptions & { name: string; role: string },
   io: Output,
 ): Promise<number> {
-  const store = await openStore({
-    dataDir: dataDirOf(options),
-    ...(options.database ? { url: options.database } : {}),
-  });
+  const store = await openExistingStore(options);
   try {
     const { token, info } = await createToken(store.db, options.name, options.role);
     io.out(token);

@@ -212,7 +212,13 @@ class JobRunner {
             ? "cancelled"
             : "failure";
         outputs = result.outputs;
-        if (!result.ok && result.message)
+        // A step the cancel ended is cancelled, not in error; one its timeout ended says so.
+        if (!result.ok && result.aborted && !signal.aborted && timeoutMinutes > 0)
+          output.annotate({
+            level: "error",
+            message: `The action '${name}' has timed out after ${timeoutMinutes} minutes.`,
+          });
+        else if (!result.ok && result.message && outcome !== "cancelled")
           output.annotate({ level: "error", message: result.message });
       }
       outcome = await this.applyFiles(files, output, outcome, outputs);
@@ -299,14 +305,19 @@ class JobRunner {
     const number = ++this.stepNumber;
     const name = `Pre ${request.name.replace(/^Run /, "")}`;
     const { output, began } = this.begin(number, name, "pre");
-    const result = await script(output, jobSignal).catch((err: Error) => ({
-      ok: false,
-      message: err.message,
-    }));
-    if (!result.ok && result.message) output.annotate({ level: "error", message: result.message });
+    const result: { ok: boolean; message?: string; aborted?: boolean } = await script(
+      output,
+      jobSignal,
+    ).catch((err: Error) => ({ ok: false, message: err.message }));
+    const status: StepStatus = result.ok
+      ? "success"
+      : result.aborted && jobSignal.aborted
+        ? "cancelled"
+        : "failure";
+    if (status === "failure" && result.message)
+      output.annotate({ level: "error", message: result.message });
     this.readFilesAfterPre();
-    if (!result.ok) this.state.status = "failure";
-    const status: StepStatus = result.ok ? "success" : "failure";
+    if (status === "failure") this.state.status = "failure";
     this.finished(number, name, "pre", status, status, performance.now() - began);
   }
 
@@ -345,18 +356,17 @@ class JobRunner {
       files,
       this.spec.runId,
     );
-    let ok = false;
+    let status: StepStatus = "failure";
     try {
       const result = await post.run({ env: processEnv, output, signal, state: this.state });
-      ok = result.ok;
-      if (!result.ok && result.message)
+      status = result.ok ? "success" : result.aborted && signal.aborted ? "cancelled" : "failure";
+      if (status === "failure" && result.message)
         output.annotate({ level: "error", message: result.message });
     } catch (err) {
       output.flush();
       output.annotate({ level: "error", message: (err as Error).message });
     }
-    const status: StepStatus = ok ? "success" : "failure";
-    if (!ok) this.state.status = "failure";
+    if (status === "failure") this.state.status = "failure";
     this.finished(number, name, "post", status, status, performance.now() - began);
   }
 

@@ -400,9 +400,11 @@ describe("runs and logs through the API", () => {
       code: "not_found",
       message: "no run #8 in app",
     });
-    expect((await app.inject({ url: "/api/v1/runs/run1?attempt=2", headers })).json().jobs).toEqual(
-      [],
-    );
+    const noAttempt = await app.inject({ url: "/api/v1/runs/run1?attempt=2", headers });
+    expect([noAttempt.statusCode, noAttempt.json()]).toEqual([
+      404,
+      { code: "not_found", message: "run 'run1' has no attempt 2; it has attempt 1 only" },
+    ]);
     expect((await app.inject({ url: "/api/v1/jobs/j1/logs", headers })).json()).toEqual({
       lines: ["a", "b", "c"],
       next: 3,

@@ -39,6 +39,14 @@ export interface RepositoriesTable {
 /** The statuses of a run (or job) that has not ended yet. */
 export const UNFINISHED_STATUSES: readonly string[] = ["queued", "in_progress"];
 
+/** Every status a run can have: not ended yet, then how it ended. */
+export const RUN_STATUSES: readonly string[] = [
+  ...UNFINISHED_STATUSES,
+  "success",
+  "failure",
+  "cancelled",
+];
+
 /** One run of one workflow for one event; reruns are new attempts of the same run. */
 export interface RunsTable {
   id: string;

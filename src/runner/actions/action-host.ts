@@ -39,7 +39,10 @@ export interface ActionContext {
 export interface ActionResult {
   readonly ok: boolean;
   readonly outputs: Record<string, string>;
+  /** Why it failed, in words; none when it was ended by its signal (cancel or timeout). */
   readonly message?: string;
+  /** Its processes were ended by the step's signal: the runner decides what that means. */
+  readonly aborted?: boolean;
 }
 
 /** A step that runs after every main step, like an action's `post:`. */
@@ -53,7 +56,7 @@ export interface PostStep {
     output: StepOutput;
     signal: AbortSignal;
     state: JobState;
-  }): Promise<{ ok: boolean; message?: string }>;
+  }): Promise<{ ok: boolean; message?: string; aborted?: boolean }>;
 }
 
 /** Resolves and runs `uses:` steps: local, mirrored remote, built-in and composite actions. */
@@ -71,4 +74,4 @@ export interface ActionHost {
 export type PreStep = (
   output: StepOutput,
   signal: AbortSignal,
-) => Promise<{ ok: boolean; message?: string }>;
+) => Promise<{ ok: boolean; message?: string; aborted?: boolean }>;

@@ -324,7 +324,12 @@ export class ActionResolver implements ActionHost {
           ),
       });
     }
-    return { ok: main.ok, outputs: {}, ...(main.message ? { message: main.message } : {}) };
+    return {
+      ok: main.ok,
+      outputs: {},
+      ...(main.message ? { message: main.message } : {}),
+      ...(main.aborted ? { aborted: true } : {}),
+    };
   }
 
   /** Runs one of a node action's scripts on the host's Node. */
@@ -335,7 +340,7 @@ export class ActionResolver implements ActionHost {
     output: StepOutput,
     signal: AbortSignal,
     executor: Executor,
-  ): Promise<{ ok: boolean; message?: string }> {
+  ): Promise<{ ok: boolean; message?: string; aborted?: boolean }> {
     const path = resolve(action.dir, entry);
     if (relative(action.dir, path).startsWith(".."))
       return { ok: false, message: `'${entry}' points outside the action` };
@@ -345,7 +350,7 @@ export class ActionResolver implements ActionHost {
       signal,
     );
     output.flush();
-    if (result.aborted) return { ok: false, message: "the step was ended" };
+    if (result.aborted) return { ok: false, aborted: true };
     return result.exitCode === 0
       ? { ok: true }
       : {
@@ -378,6 +383,8 @@ export class ActionResolver implements ActionHost {
         return { ok: false, outputs, message: `output '${output.id}': ${(err as Error).message}` };
       }
     }
+    // Its steps were cut short by the step's signal (cancel or timeout) without failing.
+    if (!scope.failed && context.signal.aborted) return { ok: false, outputs, aborted: true };
     return {
       ok: !scope.failed,
       outputs,

@@ -93,7 +93,7 @@ export async function runDockerAction(
     context.signal,
   );
   context.output.flush();
-  if (result.aborted) return { ok: false, outputs: {}, message: "the step was ended" };
+  if (result.aborted) return { ok: false, outputs: {}, aborted: true };
   return result.exitCode === 0
     ? { ok: true, outputs: {} }
     : { ok: false, outputs: {}, message: `Docker run failed with exit code ${result.exitCode}` };

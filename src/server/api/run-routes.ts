@@ -1,9 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
-import type { Database } from "../../store/database.js";
+import { InputError } from "../../common/errors.js";
+import { type Database, RUN_STATUSES } from "../../store/database.js";
 import { readLog } from "../../store/run-recorder.js";
 import { found } from "../not-found.js";
 import { repositoryIdOf } from "./lookups.js";
+import { earlierAttempt, noSuchAttempt } from "./run-attempts.js";
 import { errorSchema, RUN_COLUMNS, runSchema, toRun } from "./schemas.js";
 
 /** Lines in a page of `GET /api/v1/jobs/{id}/logs` when the request does not say. */
@@ -27,8 +29,9 @@ const job = {
 
 /**
  * Reading runs: a repository's runs (newest first), one run with its jobs (of its latest
- * attempt, or `?attempt=N` for an earlier one), a run by its number, a job with its steps
- * and outputs, and a job's log a page at a time from any line.
+ * attempt, or `?attempt=N` for an earlier one, with that attempt's status and times; 404 for
+ * an attempt it does not have), a run by its number, a job with its steps and outputs, and
+ * a job's log a page at a time from any line.
  */
 export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Database> }): void {
   const { db } = deps;
@@ -54,6 +57,11 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
       },
     },
     async (request) => {
+      const { status } = request.query;
+      if (status !== undefined && !RUN_STATUSES.includes(status))
+        throw new InputError(
+          `querystring.status: '${status}' is not a run status; expected one of ${RUN_STATUSES.join(", ")}`,
+        );
       const id = await repositoryIdOf(db, request.params.repo);
       let query = db
         .selectFrom("runs")
@@ -73,16 +81,21 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
         : undefined,
       what,
     );
+    const latest = Number(row.attempt);
+    if (attempt !== undefined && attempt > latest) throw noSuchAttempt(what, attempt, latest);
     const jobs = await db
       .selectFrom("jobs")
       .select(["id", "key", "name", "status", "reason", "started_at", "finished_at"])
       .where("run_id", "=", row.id)
-      .where("attempt", "=", attempt ?? Number(row.attempt))
+      .where("attempt", "=", attempt ?? latest)
       .orderBy("key")
       .execute();
     return {
       ...toRun(row),
-      ...(attempt ? { attempt } : {}),
+      // The row is the latest attempt's; an earlier one's status and times are its own.
+      ...(attempt !== undefined && attempt < latest
+        ? { attempt, ...(await earlierAttempt(db, row.id, attempt)) }
+        : {}),
       jobs: jobs.map((j) => ({
         id: j.id,
         key: j.key,
