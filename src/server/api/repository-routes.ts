@@ -3,7 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../../store/database.js";
 import { redact } from "../../store/open-store.js";
-import { createBareRepository } from "../git/git-http.js";
+import { createBareRepository } from "../git/bare-repository.js";
+import { REPOSITORY_NAME_PATTERN } from "../git/git-request.js";
 import { errorSchema } from "./schemas.js";
 
 /**
@@ -61,7 +62,7 @@ export function registerRepositoryRoutes(
           required: ["name"],
           additionalProperties: false,
           properties: {
-            name: { type: "string", pattern: "^[A-Za-z0-9._-]{1,100}$" },
+            name: { type: "string", pattern: REPOSITORY_NAME_PATTERN },
             defaultBranch: { type: "string", pattern: "^[A-Za-z0-9._/-]{1,200}$" },
             remoteUrl: {
               type: "string",
@@ -87,10 +88,7 @@ export function registerRepositoryRoutes(
       if (exists)
         return reply.code(409).send({ code: "conflict", message: `repository '${name}' exists` });
       const id = randomUUID();
-      if (deps.dataDir)
-        await createBareRepository(deps.dataDir, name, defaultBranch, {
-          pushable: remoteUrl === undefined,
-        });
+      if (deps.dataDir) await createBareRepository(deps.dataDir, name, defaultBranch);
       await db
         .insertInto("repositories")
         .values({
