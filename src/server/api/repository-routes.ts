@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
+import { InputError } from "../../common/errors.js";
 import type { Database } from "../../store/database.js";
 import { redact } from "../../store/open-store.js";
-import { createBareRepository } from "../git/bare-repository.js";
+import { createBareRepository, isBranchName } from "../git/bare-repository.js";
 import { REPOSITORY_NAME_PATTERN } from "../git/git-request.js";
 import { errorSchema } from "./schemas.js";
 
@@ -74,12 +75,18 @@ export function registerRepositoryRoutes(
         },
         response: {
           201: { type: "object", properties: { id: { type: "string" }, name: { type: "string" } } },
+          400: errorSchema,
           409: errorSchema,
         },
       },
     },
     async (request, reply) => {
       const { name, defaultBranch = "main", remoteUrl, remoteName } = request.body;
+      // Checked before anything is created: git refuses such a name only once it is asked.
+      if (!(await isBranchName(defaultBranch)))
+        throw new InputError(
+          `body.defaultBranch: '${defaultBranch}' is not a branch name git accepts (see git check-ref-format)`,
+        );
       const exists = await db
         .selectFrom("repositories")
         .select("id")
