@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
+import { NotFoundError } from "../../common/errors.js";
 import type { Database } from "../../store/database.js";
 import { verifyRunner } from "../auth/runner-tokens.js";
 import { allows, type TokenInfo, verifyToken } from "../auth/tokens.js";
@@ -36,35 +37,35 @@ export function registerGitHttp(
   }
   const reports = new PushReports(options.dataDir);
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    // Decided from the decoded request, and handed to git as decided (see GitRequest).
+    // Decided from the decoded request, and handed to git as decided (see GitRequest). A
+    // request that is not git's smart protocol is refused with the API's { code, message };
+    // a 401 or 403 below is plain text, which git shows to the person pushing or cloning.
     const asked = parseGitRequest(request.method, request.raw.url ?? request.url);
     const name = asked.repository;
     const caller = await basicToken(options.db, request.headers.authorization);
     if (!caller) {
-      return reply.code(401).header("www-authenticate", 'Basic realm="trunkline"').send({
-        code: "unauthorized",
-        message: "authentication required: use an API token as the password",
-      });
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Basic realm="trunkline"')
+        .send("authentication required: use an API token as the password\n");
     }
     const pushing = asked.service === "receive-pack";
     if (!allows(caller.role, pushing ? "developer" : "viewer")) {
-      return reply.code(403).send({
-        code: "forbidden",
-        message: `a ${caller.role} token cannot ${pushing ? "push" : "fetch"}`,
-      });
+      return reply.code(403).send(`a ${caller.role} token cannot ${pushing ? "push" : "fetch"}\n`);
     }
     const exists = await options.db
       .selectFrom("repositories")
       .select(["id", "remote_url"])
       .where("name", "=", name)
       .executeTakeFirst();
-    if (!exists)
-      return reply.code(404).send({ code: "not_found", message: `no repository '${name}'` });
+    // git says "repository not found" itself on a 404; the body is the API's error shape.
+    if (!exists) throw new NotFoundError(`no repository '${name}'`);
     if (pushing && exists.remote_url !== null)
-      return reply.code(403).send({
-        code: "forbidden",
-        message: `'${name}' mirrors a remote repository: push there, and its webhooks start runs here`,
-      });
+      return reply
+        .code(403)
+        .send(
+          `'${name}' mirrors a remote repository: push there, and its webhooks start runs here\n`,
+        );
     const mayPush = pushing && allows(caller.role, "developer") && exists.remote_url === null;
     const report = pushing && request.method === "POST" ? await reports.prepare() : undefined;
     const config: Record<string, string> = {
