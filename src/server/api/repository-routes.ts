@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
+import { InputError } from "../../common/errors.js";
 import type { Database } from "../../store/database.js";
 import { redact } from "../../store/open-store.js";
-import { createBareRepository } from "../git/git-http.js";
+import { createBareRepository, isBranchName } from "../git/bare-repository.js";
+import { REPOSITORY_NAME_PATTERN } from "../git/git-request.js";
 import { errorSchema } from "./schemas.js";
 
 /**
@@ -61,7 +63,7 @@ export function registerRepositoryRoutes(
           required: ["name"],
           additionalProperties: false,
           properties: {
-            name: { type: "string", pattern: "^[A-Za-z0-9._-]{1,100}$" },
+            name: { type: "string", pattern: REPOSITORY_NAME_PATTERN },
             defaultBranch: { type: "string", pattern: "^[A-Za-z0-9._/-]{1,200}$" },
             remoteUrl: {
               type: "string",
@@ -73,12 +75,18 @@ export function registerRepositoryRoutes(
         },
         response: {
           201: { type: "object", properties: { id: { type: "string" }, name: { type: "string" } } },
+          400: errorSchema,
           409: errorSchema,
         },
       },
     },
     async (request, reply) => {
       const { name, defaultBranch = "main", remoteUrl, remoteName } = request.body;
+      // Checked before anything is created: git refuses such a name only once it is asked.
+      if (!(await isBranchName(defaultBranch)))
+        throw new InputError(
+          `body.defaultBranch: '${defaultBranch}' is not a branch name git accepts (see git check-ref-format)`,
+        );
       const exists = await db
         .selectFrom("repositories")
         .select("id")
@@ -87,10 +95,7 @@ export function registerRepositoryRoutes(
       if (exists)
         return reply.code(409).send({ code: "conflict", message: `repository '${name}' exists` });
       const id = randomUUID();
-      if (deps.dataDir)
-        await createBareRepository(deps.dataDir, name, defaultBranch, {
-          pushable: remoteUrl === undefined,
-        });
+      if (deps.dataDir) await createBareRepository(deps.dataDir, name, defaultBranch);
       await db
         .insertInto("repositories")
         .values({

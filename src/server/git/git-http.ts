@@ -1,54 +1,28 @@
 import { spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
+import { NotFoundError } from "../../common/errors.js";
 import type { Database } from "../../store/database.js";
 import { verifyRunner } from "../auth/runner-tokens.js";
 import { allows, type TokenInfo, verifyToken } from "../auth/tokens.js";
+import { type GitRequest, parseGitRequest } from "./git-request.js";
+import { PushReports, type RefUpdate } from "./push-report.js";
 
-/** Where hosted repositories live: bare repositories under `<dataDir>/repos`. */
-export function repositoryPath(dataDir: string, name: string): string {
-  return join(dataDir, "repos", `${name}.git`);
-}
+export type { RefUpdate } from "./push-report.js";
 
-/**
- * Creates the bare repository of a repository: pushable for one hosted here; a mirror of a
- * remote one takes no pushes (its remote is the truth, and fetches overwrite).
- */
-export async function createBareRepository(
-  dataDir: string,
-  name: string,
-  defaultBranch: string,
-  options: { pushable: boolean } = { pushable: true },
-): Promise<void> {
-  const path = repositoryPath(dataDir, name);
-  await mkdir(path, { recursive: true });
-  await run("git", ["init", "--quiet", "--bare", `--initial-branch=${defaultBranch}`, path]);
-  // Pushes are accepted over HTTP only with a valid token (checked before git sees them).
-  if (options.pushable) await run("git", ["-C", path, "config", "http.receivepack", "true"]);
-}
-
-/** Called after a push changed refs: `[ref, old sha, new sha]` each. */
+/** Called after a push updated refs: exactly the refs that push updated, each once. */
 export type PushListener = (
   repository: string,
   updates: readonly RefUpdate[],
   pusher: TokenInfo,
 ) => void;
 
-/** One ref a push changed; a zero sha means created (old) or deleted (new). */
-export interface RefUpdate {
-  readonly ref: string;
-  readonly before: string;
-  readonly after: string;
-}
-
-const ZERO = "0".repeat(40);
-
 /**
  * Git smart HTTP for hosted repositories, served by git's own `git http-backend`: clone and
- * fetch need a viewer token, push a developer token, given as the password of HTTP Basic
- * authentication (the user name is ignored). After a push, `onPush` hears which refs moved.
+ * fetch need a viewer token, push a developer token and a hosted (not mirrored) repository,
+ * the token given as the password of HTTP Basic authentication (the user name is ignored).
+ * After a push, `onPush` hears the refs it updated, before the push's response ends.
  */
 export function registerGitHttp(
   app: FastifyInstance,
@@ -61,17 +35,13 @@ export function registerGitHttp(
   ]) {
     app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
   }
-  const handler = async (
-    request: FastifyRequest<{ Params: { repo: string; "*": string } }>,
-    reply: FastifyReply,
-  ) => {
-    const name = request.params.repo;
-    const exists = await options.db
-      .selectFrom("repositories")
-      .select(["id", "remote_url"])
-      .where("name", "=", name)
-      .executeTakeFirst();
-    const service = request.url.includes("git-receive-pack") ? "receive-pack" : "upload-pack";
+  const reports = new PushReports(options.dataDir);
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    // Decided from the decoded request, and handed to git as decided (see GitRequest). A
+    // request that is not git's smart protocol is refused with the API's { code, message };
+    // a 401 or 403 below is plain text, which git shows to the person pushing or cloning.
+    const asked = parseGitRequest(request.method, request.raw.url ?? request.url);
+    const name = asked.repository;
     const caller = await basicToken(options.db, request.headers.authorization);
     if (!caller) {
       return reply
@@ -79,45 +49,59 @@ export function registerGitHttp(
         .header("www-authenticate", 'Basic realm="trunkline"')
         .send("authentication required: use an API token as the password\n");
     }
-    if (!allows(caller.role, service === "receive-pack" ? "developer" : "viewer")) {
-      return reply
-        .code(403)
-        .send(`a ${caller.role} token cannot ${service === "receive-pack" ? "push" : "fetch"}\n`);
+    const pushing = asked.service === "receive-pack";
+    if (!allows(caller.role, pushing ? "developer" : "viewer")) {
+      return reply.code(403).send(`a ${caller.role} token cannot ${pushing ? "push" : "fetch"}\n`);
     }
-    if (!exists) return reply.code(404).send(`no repository '${name}'\n`);
-    if (service === "receive-pack" && exists.remote_url !== null)
+    const exists = await options.db
+      .selectFrom("repositories")
+      .select(["id", "remote_url"])
+      .where("name", "=", name)
+      .executeTakeFirst();
+    // git says "repository not found" itself on a 404; the body is the API's error shape.
+    if (!exists) throw new NotFoundError(`no repository '${name}'`);
+    if (pushing && exists.remote_url !== null)
       return reply
         .code(403)
         .send(
           `'${name}' mirrors a remote repository: push there, and its webhooks start runs here\n`,
         );
-    const repo = repositoryPath(options.dataDir, name);
-    const before =
-      service === "receive-pack" && request.method === "POST" ? await refs(repo) : undefined;
-    const end = await cgi(
-      request,
-      reply,
-      options.dataDir,
-      `${name}.git/${request.params["*"]}`,
-      caller,
-    );
+    const mayPush = pushing && allows(caller.role, "developer") && exists.remote_url === null;
+    const report = pushing && request.method === "POST" ? await reports.prepare() : undefined;
+    const config: Record<string, string> = {
+      // Told on every request, so a repository's stored config never decides who may push.
+      "http.receivepack": String(mayPush),
+      "http.uploadpack": String(!pushing),
+      "http.getanyfile": "false",
+      "core.hooksPath": reports.hooksPath,
+    };
+    const end = await cgi(request, reply, options.dataDir, asked, caller, {
+      ...configEnv(config),
+      ...report?.env,
+    });
     // The push is reported before its response ends, so by the time `git push` returns the
     // server already knows (and has started) what the push triggers.
-    if (before) {
-      const after = await refs(repo);
-      const updates: RefUpdate[] = [];
-      for (const ref of new Set([...before.keys(), ...after.keys()])) {
-        const b = before.get(ref) ?? ZERO;
-        const a = after.get(ref) ?? ZERO;
-        if (a !== b) updates.push({ ref, before: b, after: a });
-      }
+    if (report) {
+      const updates = await report.read();
       if (updates.length > 0) options.onPush(name, updates, caller);
     }
     end();
     return reply;
   };
-  app.get("/git/:repo.git/*", handler);
-  app.post("/git/:repo.git/*", handler);
+  app.get("/git/*", handler);
+  app.post("/git/*", handler);
+}
+
+/** git's per-process configuration (`GIT_CONFIG_COUNT`), which wins over every config file. */
+function configEnv(config: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const entries = Object.entries(config);
+  entries.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  env.GIT_CONFIG_COUNT = String(entries.length);
+  return env;
 }
 
 async function basicToken(
@@ -145,19 +129,21 @@ function cgi(
   request: FastifyRequest,
   reply: FastifyReply,
   dataDir: string,
-  pathInfo: string,
+  asked: GitRequest,
   caller: TokenInfo,
+  extraEnv: Record<string, string>,
 ): Promise<() => void> {
   return new Promise((resolve, reject) => {
-    const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?") + 1) : "";
     const child = spawn("git", ["http-backend"], {
       env: {
+        ...extraEnv,
         PATH: process.env.PATH ?? "",
+        GIT_CONFIG_NOSYSTEM: "1",
         GIT_PROJECT_ROOT: join(dataDir, "repos"),
         GIT_HTTP_EXPORT_ALL: "1",
-        PATH_INFO: `/${pathInfo}`,
+        PATH_INFO: asked.pathInfo,
         REQUEST_METHOD: request.method,
-        QUERY_STRING: query,
+        QUERY_STRING: asked.queryString,
         CONTENT_TYPE: String(request.headers["content-type"] ?? ""),
         REMOTE_USER: caller.name,
         REMOTE_ADDR: request.ip,
@@ -202,33 +188,5 @@ function cgi(
         resolve(() => void reply.code(500).send(`git http-backend failed (${code})\n`));
       else resolve(() => reply.raw.end());
     });
-  });
-}
-
-async function refs(repo: string): Promise<Map<string, string>> {
-  const out = await run("git", ["-C", repo, "for-each-ref", "--format=%(refname) %(objectname)"]);
-  const map = new Map<string, string>();
-  for (const line of out.split("\n")) {
-    const [ref, sha] = line.split(" ");
-    if (ref && sha) map.set(ref, sha);
-  }
-  return map;
-}
-
-function run(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b.toString();
-    });
-    child.stderr.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve(out.trim()) : reject(new Error(`${command} ${args[0]}: ${err.trim()}`)),
-    );
   });
 }

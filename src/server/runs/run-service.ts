@@ -9,8 +9,8 @@ import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
+import { repositoryPath } from "../git/bare-repository.js";
 import type { RefUpdate } from "../git/git-http.js";
-import { repositoryPath } from "../git/git-http.js";
 import { embeddedRunnerId, embeddedTransport } from "./embedded-transport.js";
 import { type Attempt, executeAttempt } from "./execute-attempt.js";
 import {
@@ -415,42 +415,47 @@ export class RunService {
     workflow: Workflow,
     event: TriggerEvent,
   ): Promise<{ id: string; number: number }> {
-    const { db } = this.options.store;
+    const { db, dialect } = this.options.store;
     const id = randomUUID();
-    // Numbers are per repository; the unique key refuses a racing duplicate, so retry.
-    for (let tries = 0; ; tries++) {
-      const last = await db
+    // Numbers are per repository, taken one creator at a time: Postgres holds the repository
+    // row's lock until the run is in; SQLite has a single writer. (A retry on the unique key
+    // instead runs out of tries when many pushes land at once.)
+    return db.transaction().execute(async (trx) => {
+      if (dialect === "postgres")
+        await trx
+          .selectFrom("repositories")
+          .select("id")
+          .where("id", "=", repo.id)
+          .forUpdate()
+          .execute();
+      const last = await trx
         .selectFrom("runs")
         .select((eb) => eb.fn.max("number").as("n"))
         .where("repository_id", "=", repo.id)
         .executeTakeFirst();
       const number = Number(last?.n ?? 0) + 1;
-      try {
-        await db
-          .insertInto("runs")
-          .values({
-            id,
-            repository_id: repo.id,
-            number,
-            attempt: 1,
-            workflow_file: workflow.file,
-            workflow_name: workflow.name,
-            event: event.name,
-            ref: event.ref,
-            sha: event.sha,
-            status: "queued",
-            created_at: Date.now(),
-            started_at: null,
-            finished_at: null,
-            payload: JSON.stringify(event.payload ?? {}),
-            trigger: JSON.stringify(event),
-            owner: this.presence.id,
-          })
-          .execute();
-        return { id, number };
-      } catch (err) {
-        if (tries >= 5) throw err;
-      }
-    }
+      await trx
+        .insertInto("runs")
+        .values({
+          id,
+          repository_id: repo.id,
+          number,
+          attempt: 1,
+          workflow_file: workflow.file,
+          workflow_name: workflow.name,
+          event: event.name,
+          ref: event.ref,
+          sha: event.sha,
+          status: "queued",
+          created_at: Date.now(),
+          started_at: null,
+          finished_at: null,
+          payload: JSON.stringify(event.payload ?? {}),
+          trigger: JSON.stringify(event),
+          owner: this.presence.id,
+        })
+        .execute();
+      return { id, number };
+    });
   }
 }
