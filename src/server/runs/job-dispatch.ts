@@ -7,9 +7,11 @@ import type {
   JobSource,
   TimedRunnerEvent,
 } from "../../agent/agent-protocol.js";
+import { checkRunnerEvents, checkRunnerResult } from "../../agent/runner-report.js";
+import { ForbiddenError } from "../../common/errors.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
-import { JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
+import { type HeldLease, JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
 import type { JobResult } from "../../runner/job-runner.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
@@ -362,19 +364,44 @@ export class JobDispatch {
   }
 
   /**
-   * Takes a batch of a job's events: `stale` when the token is not the lease's (nothing is
-   * applied), else `ok` once the batch is in the store. A batch for a job of this process
-   * that comes in order is applied at once; any other (a job whose run another process
-   * runs, or that this process has not carried on yet after a start) is kept in the store
-   * for the run's process to apply.
+   * Where a runner's write stands: the job it is about when the lease is the job's current
+   * one and this runner's; `stale` when the lease ended or was replaced (or the entry is
+   * gone). A write under a lease another runner claimed, or under an entry no runner holds,
+   * is refused with a {@link ForbiddenError}: the fencing token alone is easy to guess.
    */
-  async send(
-    entryId: string,
-    token: number,
+  private async standing(lease: HeldLease): Promise<{ jobKey: string } | "stale"> {
+    const entry = await this.queue.entry(lease.entryId);
+    if (!entry) return "stale";
+    if (entry.runnerId !== lease.runnerId)
+      throw new ForbiddenError(`job ${lease.entryId} is not leased to this runner`);
+    if (entry.state !== "leased" || entry.token !== lease.token) return "stale";
+    return { jobKey: entry.jobKey };
+  }
+
+  /**
+   * Takes a batch of a job's events from the runner holding its lease: `stale` when the
+   * lease is no longer held (nothing is applied), else `ok` once the batch is in the store.
+   * The batch must keep to the closed schema of what a runner may report about its own job
+   * (`agent/runner-report.ts`): otherwise it is refused whole ({@link ForbiddenError} or an
+   * `InputError`), as is a write under another runner's lease. A batch for a job of this
+   * process that comes in order is applied at once; any other (a job whose run another
+   * process runs, or that this process has not carried on yet after a start) is kept in the
+   * store for the run's process to apply.
+   */
+  send(lease: HeldLease, seq: number, events: readonly unknown[]): Promise<"ok" | "stale"> {
+    return this.take(lease, seq, events, "events");
+  }
+
+  private async take(
+    lease: HeldLease,
     seq: number,
-    events: readonly TimedRunnerEvent[],
+    batch: readonly unknown[],
+    where: string,
   ): Promise<"ok" | "stale"> {
-    if (!(await this.queue.holds(entryId, token))) return "stale";
+    const { entryId, token } = lease;
+    const standing = await this.standing(lease);
+    if (standing === "stale") return "stale";
+    const events = checkRunnerEvents(batch, standing.jobKey, where);
     const waiting = this.waiting.get(entryId);
     if (waiting && seq <= waiting.applied + 1) {
       let ended = false;
@@ -406,27 +433,37 @@ export class JobDispatch {
     return "ok";
   }
 
-  /** Renews a lease; says whether it is still held and whether the job was cancelled. */
-  heartbeat(entryId: string, token: number): Promise<HeartbeatAnswer> {
-    return this.queue.renew(entryId, token, this.leaseMs);
+  /**
+   * Renews a lease; says whether it is still held and whether the job was cancelled. A
+   * runner renewing another runner's lease is refused ({@link ForbiddenError}).
+   */
+  async heartbeat(lease: HeldLease): Promise<HeartbeatAnswer> {
+    const answer = await this.queue.renew(lease, this.leaseMs);
+    if (!answer.held) await this.standing(lease);
+    return answer;
   }
 
   /**
    * Ends a job with its runner's result, after its last batch (`final`, when given); false
-   * when the token is stale. `sent` is the number of the runner's last batch: when this
-   * process applied it already, nothing is left to catch up on.
+   * when the lease is no longer held. The result and the batch keep to the closed schema,
+   * and only the runner holding the lease may complete it (as for `send`). `sent` is the
+   * number of the runner's last batch: when this process applied it already, nothing is
+   * left to catch up on.
    */
   async complete(
-    entryId: string,
-    token: number,
-    result: JobResult,
+    lease: HeldLease,
+    reported: unknown,
     options: { final?: EventBatch; sent?: number } = {},
   ): Promise<boolean> {
+    const { entryId } = lease;
     const { final, sent } = options;
-    if (final && (await this.send(entryId, token, final.seq, final.events)) === "stale")
+    const result = checkRunnerResult(reported);
+    if (final && (await this.take(lease, final.seq, final.events, "final.events")) === "stale")
       return false;
-    const done = await this.queue.complete(entryId, token, result);
-    if (!done) return false;
+    if (!(await this.queue.complete(lease, result))) {
+      await this.standing(lease); // another runner's lease: refused, not merely stale
+      return false;
+    }
     const waiting = this.waiting.get(entryId);
     if (!waiting) await this.changed(entryId);
     else if (sent !== undefined && waiting.applied >= sent && waiting.started)
@@ -435,9 +472,17 @@ export class JobDispatch {
     return true;
   }
 
-  /** Ends the leases of a runner that is gone (the embedded runner of a stopped server). */
-  loseRunner(runnerId: string, reason: string): Promise<number> {
-    return this.queue.loseRunner(runnerId, reason);
+  /**
+   * Ends the leases of a runner that is gone (the embedded runner of a stopped server, or a
+   * removed runner) as lost, as an expired lease ends; resolves to how many.
+   */
+  async loseRunner(runnerId: string, reason: string): Promise<number> {
+    const lost = await this.queue.loseRunner(runnerId, reason);
+    for (const entryId of lost) {
+      if (this.waiting.has(entryId)) await this.catchUp(entryId);
+      else await this.changed(entryId);
+    }
+    return lost.length;
   }
 
   /** Fails the jobs whose runners stopped renewing their leases (in any process). */
