@@ -16,6 +16,8 @@ import type { JobResult } from "../../runner/job-runner.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
 import { type Listener, listen } from "../../store/pg-listener.js";
+import { EVERYONE, type Idle, IdleClaims, type QueuedJob } from "./idle-claims.js";
+import { RunnerCensus } from "./runner-census.js";
 
 /** The Postgres channel on which server processes tell each other a job was queued. */
 const QUEUED = "trunkline_queue";
@@ -26,28 +28,8 @@ const QUEUED = "trunkline_queue";
  */
 const CHANGED = "trunkline_jobs";
 
-/** How long the registered runners' labels are reused for wait reasons. */
-const RUNNERS_FOR_MS = 1_000;
-
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
-
-/** A job just queued, as a wake carries it. */
-interface QueuedJob {
-  readonly entryId: string;
-  /** Lower-cased, as the queue compares them. */
-  readonly labels: readonly string[];
-}
-
-/** A wake for every waiting claim, not for one job. */
-const EVERYONE = "everyone";
-
-/** A claim waiting for a job: its runner's labels, and what woke it. */
-interface Idle {
-  readonly labels: readonly string[];
-  woken?: QueuedJob | typeof EVERYONE;
-  resolve?: () => void;
-}
 
 /** A job the engine handed out, waiting for its runner. */
 interface Waiting {
@@ -88,15 +70,13 @@ export class JobDispatch {
   private readonly queue: JobQueue;
   private readonly waiting = new Map<string, Waiting>();
   /** Claims waiting for a job, oldest first. */
-  private readonly idle = new Set<Idle>();
+  private readonly idle = new IdleClaims();
   private reaper: NodeJS.Timeout | undefined;
   private listener: Listener | undefined;
   private closing = false;
-  private runners: { at: number; labels: Promise<string[][]> } | undefined;
   /** This dispatch's own notifications carry this. */
   private readonly self = randomUUID();
-  /** Runners in this process (the embedded one), which the runners table does not list. */
-  private readonly local: QueueRunner[] = [];
+  private readonly census: RunnerCensus;
   readonly leaseMs: number;
 
   constructor(
@@ -109,6 +89,7 @@ export class JobDispatch {
   ) {
     this.queue = new JobQueue(options.store.db, options.store.dialect, options.now);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.census = new RunnerCensus(options.store.db);
   }
 
   /** True once `stop` was called (until `start`): claims end at once, without a job. */
@@ -118,38 +99,12 @@ export class JobDispatch {
 
   /** Counts a runner in this process among those that can take jobs (for wait reasons). */
   addLocalRunner(runner: QueueRunner): void {
-    this.local.push(runner);
+    this.census.addLocal(runner);
   }
 
   /** Why a job with these labels waits: no runner has them, or those that do are busy. */
-  async waitReason(labels: readonly string[]): Promise<string> {
-    const wanted = normalise(labels);
-    const all = [...this.local.map((r) => normalise(r.labels)), ...(await this.registered())];
-    const fitting = all.filter((have) => wanted.every((l) => have.includes(l)));
-    const list = `[${wanted.join(", ")}]`;
-    return fitting.length === 0
-      ? `no runner with labels ${list}`
-      : `waiting for a free runner with labels ${list} (${fitting.length} registered)`;
-  }
-
-  /**
-   * The registered runners' labels, read at most once a second: a run of many jobs asks for
-   * each of them at once.
-   */
-  private registered(): Promise<string[][]> {
-    const now = Date.now();
-    if (!this.runners || now - this.runners.at >= RUNNERS_FOR_MS) {
-      const labels = this.options.store.db
-        .selectFrom("runners")
-        .select("labels")
-        .execute()
-        .then((rows) => rows.map((r) => JSON.parse(r.labels) as string[]));
-      this.runners = { at: now, labels };
-      labels.catch(() => {
-        this.runners = undefined;
-      });
-    }
-    return this.runners.labels;
+  waitReason(labels: readonly string[]): Promise<string> {
+    return this.census.waitReason(labels);
   }
 
   /**
@@ -166,7 +121,7 @@ export class JobDispatch {
       this.listener = listen(url, [QUEUED, CHANGED], (channel, payload) => {
         // This process's own jobs woke its claims already.
         if (channel === QUEUED) {
-          if (payload !== this.self) this.wakeAll();
+          if (payload !== this.self) this.idle.wakeAll();
         } else void this.catchUp(payload).catch(() => undefined);
       });
   }
@@ -177,7 +132,7 @@ export class JobDispatch {
    */
   async stop(): Promise<void> {
     this.closing = true;
-    this.wakeAll();
+    this.idle.wakeAll();
     if (this.reaper) clearInterval(this.reaper);
     await this.listener?.close();
     this.listener = undefined;
@@ -263,7 +218,7 @@ export class JobDispatch {
         labels: spec.runsOn,
         spec: sealed,
       });
-      this.wakeOne({ entryId, labels: normalise(spec.runsOn) });
+      this.idle.wakeOne({ entryId, labels: normalise(spec.runsOn) });
       if (this.options.store.dialect === "postgres")
         await sql`SELECT pg_notify(${QUEUED}, ${this.self})`.execute(this.options.store.db);
     }
@@ -302,7 +257,7 @@ export class JobDispatch {
           // (`woken` may have been set by a wake while the look was on.)
           const during = me.woken as Idle["woken"];
           for (const job of [owed, during])
-            if (job && job !== EVERYONE && job.entryId !== lease.entryId) this.wakeOne(job);
+            if (job && job !== EVERYONE && job.entryId !== lease.entryId) this.idle.wakeOne(job);
           me.woken = undefined;
           const { spec, source } = JSON.parse(this.options.box.open(lease.spec, "queue")) as {
             spec: JobSpec;
@@ -334,33 +289,8 @@ export class JobDispatch {
     } finally {
       this.idle.delete(me);
       // A wake this claim will not use goes to another waiting runner.
-      if (me.woken && me.woken !== EVERYONE) this.wakeOne(me.woken);
+      if (me.woken && me.woken !== EVERYONE) this.idle.wakeOne(me.woken);
     }
-  }
-
-  /**
-   * Wakes one waiting claim that can take a job just queued (the oldest waiting, of those
-   * whose runner has the job's labels), rather than every waiting claim: with many idle
-   * runners, each job would otherwise cost one look per runner. A claim that takes an older
-   * job instead passes the wake on.
-   */
-  private wakeOne(job: QueuedJob): void {
-    for (const claim of this.idle) {
-      if (claim.woken || !job.labels.every((l) => claim.labels.includes(l))) continue;
-      claim.woken = job;
-      this.idle.delete(claim);
-      claim.resolve?.();
-      return;
-    }
-  }
-
-  /** Wakes every waiting claim (a job queued by another process, whose labels are not known here; a stop). */
-  private wakeAll(): void {
-    for (const claim of this.idle) {
-      claim.woken ??= EVERYONE;
-      claim.resolve?.();
-    }
-    this.idle.clear();
   }
 
   /**
