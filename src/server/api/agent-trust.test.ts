@@ -3,6 +3,7 @@ import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers
 import { committed, git } from "../../../test/helpers/git.js";
 import { startTestServer, type TestServer } from "../../../test/helpers/server.js";
 import type { AgentLease } from "../../agent/agent-protocol.js";
+import { HttpTransport } from "../../agent/http-transport.js";
 
 // What a runner may say, over real HTTP against a server with no embedded runner: only
 // events about the job it leased, under a lease it claimed itself; and a removed runner's
@@ -300,6 +301,14 @@ describeOnEachDatabase("what a runner may say", postgres, (context) => {
         expect(answer.status).toBe(401);
         expect(answer.body.code).toBe("unauthorized");
       }
+      // The agent's transport hears that as the lease being gone, and stops the job.
+      const transport = new HttpTransport(server.base, doomed, 0);
+      expect(await transport.heartbeat(lease)).toEqual({ held: false, cancel: false });
+      expect(await transport.send(lease, 1, [])).toBe(false);
+      const ending = { seq: 0, events: [] };
+      expect(await transport.complete(lease, { status: "success", outputs: {} }, ending)).toBe(
+        false,
+      );
       const run = await vi.waitFor(
         async () => {
           const now = await runOf("build");
