@@ -96,6 +96,54 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
     },
   );
 
+  test.runIf(context.available)(
+    "a batch outside the closed schema is refused whole, also by a process that would only keep it for the run's own",
+    async () => {
+      const events: RunEvent[] = [];
+      const result = dispatch.execute(
+        {
+          runId: "run-1",
+          attempt: 1,
+          source,
+          sink: (e) => events.push(e),
+          settle: async () => undefined,
+        },
+        spec("audit"),
+        new AbortController().signal,
+      );
+      const lease = await dispatch.claim(runner, 10_000);
+      const entry = lease?.entryId ?? "";
+      const log = (job: string, text: string) =>
+        ({ type: "log", job, stream: "stdout", text, at: 1 }) as const;
+      const forged = [log("ci.yml / audit", "fine"), log("ci.yml / deploy", "not mine")];
+      // `other` does not run the job: it would keep the batch in the store for `dispatch`.
+      for (const by of [dispatch, other])
+        await expect(by.send(held(entry), 1, forged)).rejects.toMatchObject({
+          code: "forbidden",
+          message: "events[1].job: this lease is for job 'ci.yml / audit', not 'ci.yml / deploy'",
+        });
+      expect(
+        await context.store.db
+          .selectFrom("queue_batches")
+          .selectAll()
+          .where("entry_id", "=", entry)
+          .execute(),
+      ).toEqual([]);
+      // Another runner, with the right token.
+      await expect(
+        other.heartbeat({ entryId: entry, runnerId: "r2", token: 1 }),
+      ).rejects.toMatchObject({ code: "forbidden" });
+      expect(await dispatch.send(held(entry), 1, [log("ci.yml / audit", "mine")])).toBe("ok");
+      expect(
+        await dispatch.complete(held(entry), { status: "success", outputs: {} }, { sent: 1 }),
+      ).toBe(true);
+      expect((await result).status).toBe("success");
+      expect(
+        events.filter((e) => e.type === "log").map((e) => (e as { text: string }).text),
+      ).toEqual(["mine"]);
+    },
+  );
+
   test.runIf(context.available)("a cancel reaches the runner through its heartbeat", async () => {
     const cancel = new AbortController();
     const result = dispatch.execute(
