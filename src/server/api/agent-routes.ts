@@ -57,9 +57,11 @@ const leaseBody = {
 
 /**
  * Runner agents: registration (a maintainer's API token buys a runner token), the runners
- * list, and the agent protocol under runner tokens: a long-poll claim that answers the
- * moment a fitting job is queued, and fenced writes (event batches, heartbeats, completion)
- * that a stale lease token gets 409 for.
+ * list (online or offline) and removal (an admin's), and the agent protocol under runner
+ * tokens: a long-poll claim that answers the moment a fitting job is queued, and fenced
+ * writes (event batches, heartbeats, completion) about the runner's own lease only. A stale
+ * lease gets 409; another runner's lease, or a report outside the closed schema of
+ * `agent/runner-report.ts`, 403 (a malformed one 400); a removed runner's token 401.
  */
 export function registerAgentRoutes(
   app: FastifyInstance,
@@ -168,7 +170,8 @@ export function registerAgentRoutes(
       if (!(await removeRunner(db, id)))
         return reply.code(404).send({ code: "not_found", message: `no runner '${id}'` });
       // Its jobs end as a lost runner's do: failed as runner_lost, which
-      // `serve --retry-runner-lost` may start again as a new attempt.
+      // `serve --retry-runner-lost` may start again as a new attempt. (Without a dispatch
+      // here, its leases expire, as nothing can renew them now.)
       await deps.jobs?.loseRunner(id, RUNNER_LOST);
       return reply.code(204).send();
     },
