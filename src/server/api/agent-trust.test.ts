@@ -282,6 +282,13 @@ describeOnEachDatabase("what a runner may say", postgres, (context) => {
       expect(runner?.state).toBe("online");
       const id = runner?.id as string;
 
+      // A runner token also fetches its job's repository over git.
+      const fetchRefs = () =>
+        fetch(`${server.base}/git/build.git/info/refs?service=git-upload-pack`, {
+          headers: { authorization: `Bearer ${doomed}` },
+        }).then(async (r) => [r.status, await r.arrayBuffer()][0]);
+      expect(await fetchRefs()).toBe(200);
+
       // Only an admin removes a runner; an unknown one is a 404 with the usual shape.
       expect((await server.api("maintainer", "DELETE", `/api/v1/runners/${id}`)).status).toBe(403);
       expect(await server.api("admin", "DELETE", "/api/v1/runners/nope")).toEqual({
@@ -301,6 +308,7 @@ describeOnEachDatabase("what a runner may say", postgres, (context) => {
         expect(answer.status).toBe(401);
         expect(answer.body.code).toBe("unauthorized");
       }
+      expect(await fetchRefs()).toBe(401);
       // The agent's transport hears that as the lease being gone, and stops the job.
       const transport = new HttpTransport(server.base, doomed, 0);
       expect(await transport.heartbeat(lease)).toEqual({ held: false, cancel: false });
