@@ -167,20 +167,83 @@ describe("the CLI against a server's API", () => {
     );
   });
 
-  test("runners lists registered agents", async () => {
+  test("runners lists registered agents, online or offline; runners rm removes one by id or name", async () => {
     expect((await runCli(["runners", ...flags])).stderr).toContain("no agents registered");
-    const registered = await fetch(`${server.base}/api/v1/runners`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${server.tokens.maintainer}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ name: "gpu-box", labels: ["Linux", "GPU"], capacity: 2 }),
+    const register = async (name: string, labels: string[]) => {
+      const registered = await fetch(`${server.base}/api/v1/runners`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${server.tokens.maintainer}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ name, labels, capacity: 2 }),
+      });
+      expect(registered.status).toBe(201);
+      return (await registered.json()) as { id: string; token: string };
+    };
+    const gpu = await register("gpu-box", ["Linux", "GPU"]);
+    const old = await register("old-box", ["linux"]);
+    // old-box was last seen an hour ago.
+    await store.db
+      .updateTable("runners")
+      .set({ last_seen_at: Date.now() - 3_600_000 })
+      .where("id", "=", old.id)
+      .execute();
+    const listed = await runCli(["runners", ...flags]);
+    expect(listed.stdout.split("\n")).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^gpu-box {2}online {3}gpu,linux {2}2 at once {2}last seen \\d{4}-\\S+ {2}${gpu.id}$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^old-box {2}offline {2}linux {6}2 at once {2}last seen \\d{4}-\\S+ {2}${old.id}$`,
+        ),
+      ),
+    ]);
+    expect((await runCli(["runners", "list", ...flags])).stdout).toBe(listed.stdout);
+    const json = JSON.parse((await runCli(["runners", "--json", ...flags])).stdout);
+    expect(json.map((r: { name: string; state: string }) => [r.name, r.state])).toEqual([
+      ["gpu-box", "online"],
+      ["old-box", "offline"],
+    ]);
+
+    // Removed by name, then by id; the removed runner's token stops at once.
+    expect(await runCli(["runners", "rm", "old-box", ...flags])).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: `trunkline: removed runner old-box (${old.id}); its token no longer works`,
     });
-    expect(registered.status).toBe(201);
-    expect((await runCli(["runners", ...flags])).stdout).toMatch(
-      /^gpu-box {2}gpu,linux {2}2 at once {2}last seen \d{4}-/,
-    );
+    const claim = await fetch(`${server.base}/api/v1/agent/claim`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${old.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ waitMs: 0 }),
+    });
+    expect(claim.status).toBe(401);
+    expect((await runCli(["runners", "rm", gpu.id, ...flags])).code).toBe(0);
+    expect((await runCli(["runners", ...flags])).stderr).toContain("no agents registered");
+
+    const missing = await runCli(["runners", "rm", "gpu-box", ...flags]);
+    expect([missing.code, missing.stderr]).toEqual([
+      1,
+      "trunkline: no runner 'gpu-box' (see: trunkline runners)",
+    ]);
+    const twin = await register("twin", ["linux"]);
+    await register("twin", ["linux"]);
+    const twins = await runCli(["runners", "rm", "twin", ...flags]);
+    expect([twins.code, twins.stderr]).toEqual([
+      2,
+      expect.stringMatching(
+        /^trunkline: 2 runners are named 'twin': remove one by its id \(.+, .+\)$/,
+      ),
+    ]);
+    const viewer = ["--server", server.base, "--token", server.tokens.viewer];
+    expect(await runCli(["runners", "rm", twin.id, ...viewer])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `trunkline: DELETE /api/v1/runners/${twin.id}: this needs the admin role; the token has viewer`,
+    });
   });
 
   test("servers lists the server processes sharing the store, this one marked", async () => {

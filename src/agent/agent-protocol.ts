@@ -40,7 +40,11 @@ export interface HeartbeatAnswer {
  * How an agent talks to its server. The same interface serves the embedded runner (direct
  * calls) and remote agents (HTTP). Every write carries the lease's fencing token; a write
  * with a stale token answers false and changes nothing. Event batches carry a sequence
- * number per lease, so a retried batch is applied once.
+ * number per lease, so a retried batch is applied once. A runner reports only about its own
+ * leased job, in the closed schema of `runner-report.ts` (the runner's events and one
+ * result; never run or job lifecycle events), and only under a lease it claimed itself:
+ * the server refuses anything else whole, and over HTTP the agent takes that refusal as the
+ * lease being gone.
  */
 export interface AgentTransport {
   /** Waits (long-poll) for a job this agent can take; undefined when none came in time. */

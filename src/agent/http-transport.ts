@@ -11,7 +11,9 @@ import type {
 /**
  * The agent protocol over HTTP, with the runner token as bearer. A claim long-polls (the
  * server answers as soon as a job fits, or 204 after `waitMs`); a write answered 409 means
- * the lease is gone. Anything else that goes wrong throws, and the agent retries.
+ * the lease is gone, and so does 401 or 403 (this runner was removed, or the lease is not
+ * its own): retrying cannot change either. Anything else that goes wrong throws, and the
+ * agent retries.
  */
 export class HttpTransport implements AgentTransport {
   constructor(
@@ -43,6 +45,10 @@ export class HttpTransport implements AgentTransport {
     const response = await this.post(`/api/v1/agent/jobs/${lease.entryId}/heartbeat`, {
       token: lease.token,
     });
+    if (leaseGone(response)) {
+      await response.arrayBuffer();
+      return { held: false, cancel: false };
+    }
     if (!response.ok) throw await failure(response);
     return (await response.json()) as HeartbeatAnswer;
   }
@@ -63,7 +69,7 @@ export class HttpTransport implements AgentTransport {
       ...completion(lease, result, tail),
       claim: true,
     });
-    if (response.status === 409) return { held: false };
+    if (leaseGone(response)) return { held: false };
     if (!response.ok) throw await failure(response);
     const body = (await response.json()) as { next?: AgentLease };
     return { held: true, ...(body.next ? { next: body.next } : {}) };
@@ -71,7 +77,7 @@ export class HttpTransport implements AgentTransport {
 
   private async fenced(path: string, body: unknown): Promise<boolean> {
     const response = await this.post(path, body);
-    if (response.status === 409) return false;
+    if (leaseGone(response)) return false;
     if (!response.ok) throw await failure(response);
     await response.arrayBuffer();
     return true;
@@ -99,6 +105,11 @@ export class HttpTransport implements AgentTransport {
       signal?.removeEventListener("abort", abort);
     }
   }
+}
+
+/** Whether the server says the lease is not this agent's any more (stop the job). */
+function leaseGone(response: Response): boolean {
+  return response.status === 409 || response.status === 401 || response.status === 403;
 }
 
 /** The body of a completion: the result, and the events not sent yet. */

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
-import { InputError } from "../common/errors.js";
+import { InputError, NotFoundError } from "../common/errors.js";
 import { RUN_STATUSES } from "../store/database.js";
 import { ApiClient, apiTarget } from "./api-client.js";
 import { collectPairs, positiveInt } from "./flags.js";
@@ -32,8 +32,8 @@ function client(flags: Flags): ApiClient {
 }
 
 /**
- * The commands that talk to a server over its API: `repo`, `runs`, `dispatch`, `schedules`
- * and `secrets`.
+ * The commands that talk to a server over its API: `repo`, `runs`, `dispatch`, `schedules`,
+ * `runners`, `servers` and `secrets`.
  * Each resolves to an exit code through `done`; server refusals are one-line errors.
  */
 export function addApiCommands(program: Command, io: Output, done: (code: number) => void): void {
@@ -187,32 +187,55 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
     done(0);
   });
 
-  withServer(
+  const runners = withServer(
     program
       .command("runners")
-      .description("the runner agents registered with the server, and when each was last seen")
+      .description(
+        "the runner agents registered with the server: online or offline, and when each was last seen",
+      )
       .option("--json", "print JSON"),
-  ).action(async (opts: Flags) => {
-    const runners = await client(opts).request<
-      { name: string; labels: string[]; capacity: number; lastSeenAt: number }[]
-    >("GET", "/api/v1/runners");
-    if (opts.json) io.out(JSON.stringify(runners, null, 2));
-    else if (runners.length === 0)
+  ).action((opts: Flags) => listRunners(opts));
+  // A subcommand's flags may also come before its name (`runners --json list`), where the
+  // parent takes them: hence optsWithGlobals.
+  withServer(
+    runners.command("list").description("list the runner agents").option("--json", "print JSON"),
+  ).action((_opts: Flags, command: Command) => listRunners(command.optsWithGlobals<Flags>()));
+  withServer(
+    runners
+      .command("rm")
+      .description(
+        "remove a runner agent: its token stops working at once, and the jobs it holds fail as runner_lost",
+      )
+      .argument("<runner>", "its id, or its name when no other runner has that name"),
+  ).action(async (which: string, _opts: Flags, command: Command) => {
+    const api = client(command.optsWithGlobals<Flags>());
+    const runner = pickRunner(await api.request<RunnerRow[]>("GET", "/api/v1/runners"), which);
+    await api.request("DELETE", `/api/v1/runners/${encodeURIComponent(runner.id)}`);
+    io.err(`trunkline: removed runner ${runner.name} (${runner.id}); its token no longer works`);
+    done(0);
+  });
+
+  async function listRunners(opts: Flags): Promise<void> {
+    const list = await client(opts).request<RunnerRow[]>("GET", "/api/v1/runners");
+    if (opts.json) io.out(JSON.stringify(list, null, 2));
+    else if (list.length === 0)
       io.err(
         "trunkline: no agents registered (the server's own runner takes jobs unless it runs with --runner-capacity 0)",
       );
     else
       for (const line of table(
-        runners.map((r) => [
+        list.map((r) => [
           r.name,
+          r.state,
           r.labels.join(","),
           `${r.capacity} at once`,
           `last seen ${new Date(r.lastSeenAt).toISOString()}`,
+          r.id,
         ]),
       ))
         io.out(line);
     done(0);
-  });
+  }
 
   withServer(
     program
@@ -298,6 +321,30 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
       done(0);
     },
   );
+}
+
+/** A runner as `GET /api/v1/runners` lists it. */
+interface RunnerRow {
+  id: string;
+  name: string;
+  labels: string[];
+  capacity: number;
+  lastSeenAt: number;
+  state: "online" | "offline";
+}
+
+/** The runner `which` names: by id, else by a name no other runner has. */
+function pickRunner(list: readonly RunnerRow[], which: string): RunnerRow {
+  const byId = list.find((r) => r.id === which);
+  if (byId) return byId;
+  const named = list.filter((r) => r.name === which);
+  const [only] = named;
+  if (!only) throw new NotFoundError(`no runner '${which}' (see: trunkline runners)`);
+  if (named.length > 1)
+    throw new InputError(
+      `${named.length} runners are named '${which}': remove one by its id (${named.map((r) => r.id).join(", ")})`,
+    );
+  return only;
 }
 
 function secretsPath(opts: { repo?: string; env?: string }): string {

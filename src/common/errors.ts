@@ -9,6 +9,8 @@ export const ErrorCode = {
   InvalidWorkflow: "invalid_workflow",
   /** A file or directory the user named does not exist or cannot be read. */
   NotFound: "not_found",
+  /** The caller may not do or say this: a runner writing about a job or lease not its own. */
+  Forbidden: "forbidden",
   /** An expression failed to evaluate. */
   Expression: "expression_error",
   /** A job needs a container engine (Docker or Podman) and none answers; the message says where it looked. */
@@ -64,6 +66,14 @@ export class NotFoundError extends TrunklineError {
   override readonly name = "NotFoundError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.NotFound, message, options);
+  }
+}
+
+/** The caller is known but may not do this; the message says what was refused and why. */
+export class ForbiddenError extends TrunklineError {
+  override readonly name = "ForbiddenError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Forbidden, message, options);
   }
 }
 

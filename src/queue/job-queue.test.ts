@@ -1,7 +1,7 @@
 import { beforeAll, expect, test } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../test/helpers/databases.js";
 import { seedRun } from "../../test/helpers/seed.js";
-import { JobQueue, normalise } from "./job-queue.js";
+import { JobQueue, type Lease, normalise } from "./job-queue.js";
 
 const postgres = await postgresAvailable();
 
@@ -40,7 +40,7 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
       expect(third?.jobKey).toBe("needs-gpu");
       for (const lease of [first, second, third])
         expect(
-          await queue.complete(lease?.entryId ?? "", lease?.token ?? 0, {
+          await queue.complete(lease as Lease, {
             status: "success",
             outputs: {},
           }),
@@ -58,8 +58,7 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
     );
     const taken = claims.filter((c) => c !== undefined).map((c) => c?.entryId);
     expect(taken.sort()).toEqual([...ids].sort());
-    for (const c of claims)
-      if (c) await queue.complete(c.entryId, c.token, { status: "success", outputs: {} });
+    for (const c of claims) if (c) await queue.complete(c, { status: "success", outputs: {} });
   });
 
   test.runIf(context.available)(
@@ -68,17 +67,19 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
       const id = await enqueue("deploy", ["linux"]);
       const lease = await queue.claim(linux, 1_000);
       expect(lease?.entryId).toBe(id);
-      expect(await queue.holds(id, 1)).toBe(true);
+      const held = { entryId: id, runnerId: linux.id, token: 1 };
+      expect(await queue.holds(held)).toBe(true);
       clock += 500;
-      expect(await queue.renew(id, 1, 1_000)).toEqual({ held: true, cancel: false });
+      expect(await queue.renew(held, 1_000)).toEqual({ held: true, cancel: false });
       clock += 999;
       expect(await queue.expire()).toEqual([]);
       clock += 2;
       expect(await queue.expire()).toEqual([{ entryId: id, runId: "run-1", jobKey: "deploy" }]);
-      expect(await queue.holds(id, 1)).toBe(false);
-      expect(await queue.renew(id, 1, 1_000)).toEqual({ held: false, cancel: false });
-      expect(await queue.complete(id, 1, { status: "success", outputs: {} })).toBe(false);
+      expect(await queue.holds(held)).toBe(false);
+      expect(await queue.renew(held, 1_000)).toEqual({ held: false, cancel: false });
+      expect(await queue.complete(held, { status: "success", outputs: {} })).toBe(false);
       expect(await queue.entry(id)).toEqual({
+        jobKey: "deploy",
         state: "lost",
         runnerId: "r-linux",
         token: 1,
@@ -93,6 +94,7 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
     async () => {
       const id = await enqueue("relay", ["linux"]);
       await queue.claim(linux, 60_000);
+      const held = { entryId: id, runnerId: linux.id, token: 1 };
       await queue.keepBatch(id, 2, '["b"]');
       await queue.keepBatch(id, 1, '["a"]');
       await queue.keepBatch(id, 1, '["a again"]'); // a retry keeps the first
@@ -108,15 +110,59 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
       await queue.keepBatch(id, 4, '["d"]');
       await queue.dropBatches(id); // all of them
       expect(await queue.batches(id, 0)).toEqual([]);
-      expect(await queue.renew(id, 1, 60_000)).toEqual({ held: true, cancel: false });
+      expect(await queue.renew(held, 60_000)).toEqual({ held: true, cancel: false });
       await queue.requestCancel(id);
-      expect(await queue.renew(id, 1, 60_000)).toEqual({ held: true, cancel: true });
+      expect(await queue.renew(held, 60_000)).toEqual({ held: true, cancel: true });
       const other = await enqueue("other", ["linux"]);
       expect(await queue.ended([id, other])).toEqual([]);
-      await queue.complete(id, 1, { status: "cancelled", outputs: {} });
+      await queue.complete(held, { status: "cancelled", outputs: {} });
       expect(await queue.ended([id, other])).toEqual([id]);
       expect(await queue.ended([])).toEqual([]);
       expect(await queue.withdraw(other)).toBe(true);
+    },
+  );
+
+  test.runIf(context.available)(
+    "a lease is bound to the runner that claimed it: another runner with its token can neither hold, renew nor complete it",
+    async () => {
+      const id = await enqueue("bound", ["bound"]);
+      const owner = { id: "r-owner", labels: ["bound"] };
+      const lease = (await queue.claim(owner, 60_000)) as Lease;
+      expect(lease.runnerId).toBe("r-owner");
+      const thief = { entryId: id, runnerId: "r-thief", token: lease.token };
+      expect(await queue.holds(thief)).toBe(false);
+      expect(await queue.renew(thief, 60_000)).toEqual({ held: false, cancel: false });
+      expect(await queue.complete(thief, { status: "success", outputs: {} })).toBe(false);
+      expect(await queue.holds(lease)).toBe(true);
+      // The runner is removed: the leases it held end as lost.
+      expect(await queue.loseRunner("r-owner", "runner_lost")).toEqual([id]);
+      expect((await queue.entry(id))?.result).toEqual({
+        status: "failure",
+        outputs: {},
+        reason: "runner_lost",
+      });
+    },
+  );
+
+  test.runIf(context.available)(
+    "a registered runner takes a job only while it is in the runners table",
+    async () => {
+      const id = await enqueue("for-agents", ["agents-only"]);
+      const agent = { id: "agent-1", labels: ["agents-only"], registered: true };
+      expect(await queue.claim(agent, 60_000)).toBeUndefined();
+      await context.store.db
+        .insertInto("runners")
+        .values({
+          id: "agent-1",
+          name: "agent",
+          labels: JSON.stringify(["agents-only"]),
+          capacity: 1,
+          token_hash: "not-a-real-hash",
+          created_at: clock,
+          last_seen_at: clock,
+        })
+        .execute();
+      expect((await queue.claim(agent, 60_000))?.entryId).toBe(id);
     },
   );
 
@@ -128,8 +174,9 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
     const lease = await queue.claim(linux, 30_000);
     expect(lease?.entryId).toBe(taken);
     expect(await queue.withdraw(taken)).toBe(false);
-    expect(await queue.complete(taken, 1, { status: "success", outputs: { a: "1" } })).toBe(true);
-    expect(await queue.complete(taken, 1, { status: "failure", outputs: {} })).toBe(false);
+    const held = { entryId: taken, runnerId: linux.id, token: 1 };
+    expect(await queue.complete(held, { status: "success", outputs: { a: "1" } })).toBe(true);
+    expect(await queue.complete(held, { status: "failure", outputs: {} })).toBe(false);
     expect((await queue.entry(taken))?.result).toEqual({ status: "success", outputs: { a: "1" } });
   });
 });

@@ -3,13 +3,20 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "../store/database.js";
 import type { StoreDialect } from "../store/open-store.js";
 
-/** A job a runner holds: valid while `token` is the job's newest and `expiresAt` not passed. */
-export interface Lease {
+/**
+ * A lease as its runner names it in every write: the job's entry, the runner that claimed
+ * it, and the fencing token. A write is applied only when all three are the entry's.
+ */
+export interface HeldLease {
   readonly entryId: string;
+  readonly runnerId: string;
+  readonly token: number;
+}
+
+/** A job a runner holds: valid while `token` is the job's newest and `expiresAt` not passed. */
+export interface Lease extends HeldLease {
   readonly runId: string;
   readonly jobKey: string;
-  /** The fencing token: every write the runner makes about this job carries it. */
-  readonly token: number;
   readonly expiresAt: number;
   /** The sealed JobSpec. */
   readonly spec: string;
@@ -20,6 +27,12 @@ export interface QueueRunner {
   readonly id: string;
   /** Lower-cased. */
   readonly labels: readonly string[];
+  /**
+   * The runner is an agent in the `runners` table: it takes a job only while it is there,
+   * so a claim still waiting when the runner was removed takes nothing. (A server's embedded
+   * runner is not in the table.)
+   */
+  readonly registered?: boolean;
 }
 
 /** How a queued job ended. */
@@ -86,6 +99,9 @@ export class JobQueue {
         ? sql`q.labels::jsonb <@ ${labels}::jsonb`
         : sql`NOT EXISTS (SELECT 1 FROM json_each(q.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(${labels})))`;
     const lock = this.dialect === "postgres" ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+    const present = runner.registered
+      ? sql`AND EXISTS (SELECT 1 FROM runners AS r WHERE r.id = ${runner.id})`
+      : sql``;
     const result = await sql<{
       id: string;
       run_id: string;
@@ -98,7 +114,7 @@ export class JobQueue {
         lease_token = lease_token + 1, lease_expires_at = ${now + leaseMs}, leased_at = ${now}
       WHERE id = (
         SELECT q.id FROM queue AS q
-        WHERE q.state = 'queued' AND ${fits}
+        WHERE q.state = 'queued' AND ${fits} ${present}
         ORDER BY q.enqueued_at, q.id
         LIMIT 1 ${lock}
       ) AND state = 'queued'
@@ -108,6 +124,7 @@ export class JobQueue {
     if (!row) return undefined;
     return {
       entryId: row.id,
+      runnerId: runner.id,
       runId: row.run_id,
       jobKey: row.job_key,
       token: Number(row.lease_token),
@@ -118,18 +135,16 @@ export class JobQueue {
 
   /**
    * Extends a lease. `held` is false when the token is no longer the job's lease (lost, or
-   * done); `cancel` is true once the job was cancelled.
+   * done) or the runner is not the one that claimed it; `cancel` is true once the job was
+   * cancelled.
    */
-  async renew(
-    entryId: string,
-    token: number,
-    leaseMs: number,
-  ): Promise<{ held: boolean; cancel: boolean }> {
+  async renew(lease: HeldLease, leaseMs: number): Promise<{ held: boolean; cancel: boolean }> {
     const row = await this.db
       .updateTable("queue")
       .set({ lease_expires_at: this.now() + leaseMs })
-      .where("id", "=", entryId)
-      .where("lease_token", "=", token)
+      .where("id", "=", lease.entryId)
+      .where("runner_id", "=", lease.runnerId)
+      .where("lease_token", "=", lease.token)
       .where("state", "=", "leased")
       .returning("cancel_requested")
       .executeTakeFirst();
@@ -185,23 +200,35 @@ export class JobQueue {
     return rows.map((r) => r.id);
   }
 
-  /** Whether a write carrying `token` may be applied: the lease is the job's newest and held. */
-  async holds(entryId: string, token: number): Promise<boolean> {
+  /**
+   * Whether a write under this lease may be applied: the token is the job's newest, the job
+   * is leased, and to this runner.
+   */
+  async holds(lease: HeldLease): Promise<boolean> {
     const row = await this.db
       .selectFrom("queue")
-      .select(["lease_token", "state"])
-      .where("id", "=", entryId)
+      .select(["lease_token", "state", "runner_id"])
+      .where("id", "=", lease.entryId)
       .executeTakeFirst();
-    return row !== undefined && row.state === "leased" && Number(row.lease_token) === token;
+    return (
+      row !== undefined &&
+      row.state === "leased" &&
+      row.runner_id === lease.runnerId &&
+      Number(row.lease_token) === lease.token
+    );
   }
 
-  /** Ends a leased job with its result; false (and nothing changes) for a stale token. */
-  async complete(entryId: string, token: number, result: QueueResult): Promise<boolean> {
+  /**
+   * Ends a leased job with its result; false (and nothing changes) for a stale token or a
+   * runner that does not hold the lease.
+   */
+  async complete(lease: HeldLease, result: QueueResult): Promise<boolean> {
     const done = await this.db
       .updateTable("queue")
       .set({ state: "done", finished_at: this.now(), result: JSON.stringify(result) })
-      .where("id", "=", entryId)
-      .where("lease_token", "=", token)
+      .where("id", "=", lease.entryId)
+      .where("runner_id", "=", lease.runnerId)
+      .where("lease_token", "=", lease.token)
       .where("state", "=", "leased")
       .executeTakeFirst();
     return Number(done.numUpdatedRows) === 1;
@@ -276,11 +303,11 @@ export class JobQueue {
   }
 
   /**
-   * Ends the leases a runner held (it is gone: an embedded runner whose server stopped);
-   * resolves to how many.
+   * Ends the leases a runner held (it is gone: an embedded runner whose server stopped, or a
+   * runner that was removed); resolves to the entries it ended.
    */
-  async loseRunner(runnerId: string, reason: string): Promise<number> {
-    const result = await this.db
+  async loseRunner(runnerId: string, reason: string): Promise<string[]> {
+    const rows = await this.db
       .updateTable("queue")
       .set({
         state: "lost",
@@ -289,13 +316,15 @@ export class JobQueue {
       })
       .where("state", "=", "leased")
       .where("runner_id", "=", runnerId)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+      .returning("id")
+      .execute();
+    return rows.map((r) => r.id);
   }
 
-  /** An entry's state, lease and result. */
+  /** An entry's job, state, lease and result. */
   async entry(entryId: string): Promise<
     | {
+        jobKey: string;
         state: string;
         runnerId: string | null;
         token: number;
@@ -306,11 +335,12 @@ export class JobQueue {
   > {
     const row = await this.db
       .selectFrom("queue")
-      .select(["state", "runner_id", "lease_token", "leased_at", "result"])
+      .select(["job_key", "state", "runner_id", "lease_token", "leased_at", "result"])
       .where("id", "=", entryId)
       .executeTakeFirst();
     if (!row) return undefined;
     return {
+      jobKey: row.job_key,
       state: row.state,
       runnerId: row.runner_id,
       token: Number(row.lease_token),

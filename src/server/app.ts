@@ -136,7 +136,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         .send({ code: "invalid_request", message: `${where}: ${first?.message ?? err.message}` });
     }
     if (err instanceof TrunklineError && err.userFacing) {
-      const status = err.code === ErrorCode.NotFound ? 404 : 400;
+      const status =
+        err.code === ErrorCode.NotFound ? 404 : err.code === ErrorCode.Forbidden ? 403 : 400;
       return reply.code(status).send({ code: err.code, message: err.message });
     }
     if (typeof err.statusCode === "number" && err.statusCode < 500) {

@@ -1,13 +1,27 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
-import type { AgentLease, EventBatch, TimedRunnerEvent } from "../../agent/agent-protocol.js";
-import type { JobResult } from "../../runner/job-runner.js";
+import type { AgentLease, EventBatch } from "../../agent/agent-protocol.js";
 import type { Database } from "../../store/database.js";
-import { registerRunner } from "../auth/runner-tokens.js";
+import {
+  type RunnerInfo,
+  registerRunner,
+  removeRunner,
+  runnerRegistered,
+  SEEN_EVERY_MS,
+} from "../auth/runner-tokens.js";
 import type { JobDispatch } from "../runs/job-dispatch.js";
+import { RUNNER_LOST } from "../runs/retry-lost.js";
+import { errorSchema } from "./schemas.js";
 
 /** Longest a claim may wait for a job. */
 const MAX_WAIT_MS = 60_000;
+
+/**
+ * A runner seen within this long is online. A live agent is never silent longer than its
+ * longest claim (60 s; it heartbeats every second while it runs a job), and a runner's
+ * last-seen time is written at most every 10 s; the rest is room for a reconnect's backoff.
+ */
+export const ONLINE_WITHIN_MS = MAX_WAIT_MS + SEEN_EVERY_MS + 20_000;
 
 /**
  * A lease as a remote agent needs it: the commit is fetched from this server over git smart
@@ -43,9 +57,11 @@ const leaseBody = {
 
 /**
  * Runner agents: registration (a maintainer's API token buys a runner token), the runners
- * list, and the agent protocol under runner tokens: a long-poll claim that answers the
- * moment a fitting job is queued, and fenced writes (event batches, heartbeats, completion)
- * that a stale lease token gets 409 for.
+ * list (online or offline) and removal (an admin's), and the agent protocol under runner
+ * tokens: a long-poll claim that answers the moment a fitting job is queued, and fenced
+ * writes (event batches, heartbeats, completion) about the runner's own lease only. A stale
+ * lease gets 409; another runner's lease, or a report outside the closed schema of
+ * `agent/runner-report.ts`, 403 (a malformed one 400); a removed runner's token 401.
  */
 export function registerAgentRoutes(
   app: FastifyInstance,
@@ -108,6 +124,11 @@ export function registerAgentRoutes(
                 labels: { type: "array", items: { type: "string" } },
                 capacity: { type: "number" },
                 lastSeenAt: { type: "number" },
+                state: {
+                  type: "string",
+                  enum: ["online", "offline"],
+                  description: `online: seen in the last ${ONLINE_WITHIN_MS / 1000} s`,
+                },
               },
             },
           },
@@ -119,19 +140,62 @@ export function registerAgentRoutes(
         .selectFrom("runners")
         .select(["id", "name", "labels", "capacity", "last_seen_at"])
         .orderBy("name")
+        .orderBy("id")
         .execute();
+      const now = Date.now();
       return rows.map((r) => ({
         id: r.id,
         name: r.name,
         labels: JSON.parse(r.labels) as string[],
         capacity: Number(r.capacity),
         lastSeenAt: Number(r.last_seen_at),
+        state: now - Number(r.last_seen_at) <= ONLINE_WITHIN_MS ? "online" : "offline",
       }));
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/api/v1/runners/:id",
+    {
+      config: { role: "admin" },
+      schema: {
+        description:
+          "Removes a runner: its token is refused from its next request on, and the jobs it held fail as runner_lost.",
+        params: { type: "object", required: ["id"], properties: { id: { type: "string" } } },
+        response: { 204: { type: "null" }, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!(await removeRunner(db, id)))
+        return reply.code(404).send({ code: "not_found", message: `no runner '${id}'` });
+      // Its jobs end as a lost runner's do: failed as runner_lost, which
+      // `serve --retry-runner-lost` may start again as a new attempt. (Without a dispatch
+      // here, its leases expire, as nothing can renew them now.)
+      await deps.jobs?.loseRunner(id, RUNNER_LOST);
+      return reply.code(204).send();
     },
   );
 
   const jobs = deps.jobs;
   if (!jobs) return;
+  const removed = { code: "unauthorized", message: "this runner was removed" };
+
+  /**
+   * A claim for a registered runner. One removed while its claim waits takes no job (the
+   * queue looks for the runner in the same statement); one leased a job in the very moment
+   * of its removal loses it at once, as its removal lost the others.
+   */
+  const claimFor = async (
+    runner: RunnerInfo,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<AgentLease | undefined | "removed"> => {
+    const lease = await jobs.claim({ ...runner, registered: true }, waitMs, signal);
+    if (!lease || (await runnerRegistered(db, runner.id))) return lease;
+    await jobs.loseRunner(runner.id, RUNNER_LOST);
+    return "removed";
+  };
 
   app.post<{ Body: { waitMs?: number } | undefined }>(
     "/api/v1/agent/claim",
@@ -153,7 +217,8 @@ export function registerAgentRoutes(
       reply.raw.on("close", () => {
         if (!reply.raw.writableEnded) gone.abort();
       });
-      const lease = await jobs.claim(runner, request.body?.waitMs ?? 25_000, gone.signal);
+      const lease = await claimFor(runner, request.body?.waitMs ?? 25_000, gone.signal);
+      if (lease === "removed") return reply.code(401).send(removed);
       // A stopping server: the agent backs off and asks again (another process, or later).
       if (!lease && jobs.stopping)
         return reply
@@ -169,9 +234,18 @@ export function registerAgentRoutes(
     },
   );
 
+  /** The lease a runner names in a write: the entry in the path, the runner, its token. */
+  const held = (
+    request: FastifyRequest<{ Params: { entry: string }; Body: { token: number } }>,
+  ) => ({
+    entryId: request.params.entry,
+    runnerId: (request.runner as NonNullable<typeof request.runner>).id, // set by the auth hook
+    token: request.body.token,
+  });
+
   app.post<{
     Params: { entry: string };
-    Body: { token: number; seq: number; events: TimedRunnerEvent[] };
+    Body: { token: number; seq: number; events: unknown[] };
   }>(
     "/api/v1/agent/jobs/:entry/events",
     {
@@ -188,8 +262,8 @@ export function registerAgentRoutes(
       },
     },
     async (request, reply) => {
-      const { token, seq, events } = request.body;
-      if ((await jobs.send(request.params.entry, token, seq, events)) === "stale")
+      const { seq, events } = request.body;
+      if ((await jobs.send(held(request), seq, events)) === "stale")
         return reply.code(409).send(stale);
       return { ok: true };
     },
@@ -198,14 +272,14 @@ export function registerAgentRoutes(
   app.post<{ Params: { entry: string }; Body: { token: number } }>(
     "/api/v1/agent/jobs/:entry/heartbeat",
     { config: { runner: true }, logLevel: "warn", schema: { hide: true, body: leaseBody } },
-    async (request) => jobs.heartbeat(request.params.entry, request.body.token),
+    async (request) => jobs.heartbeat(held(request)),
   );
 
   app.post<{
     Params: { entry: string };
     Body: {
       token: number;
-      result: JobResult;
+      result: unknown;
       final?: EventBatch;
       sent?: number;
       claim?: boolean;
@@ -225,28 +299,23 @@ export function registerAgentRoutes(
             final: batchSchema,
             sent: { type: "integer", minimum: 0 },
             claim: { type: "boolean" },
-            result: {
-              type: "object",
-              required: ["status", "outputs"],
-              properties: {
-                status: { type: "string", enum: ["success", "failure", "cancelled", "skipped"] },
-                outputs: { type: "object", additionalProperties: { type: "string" } },
-                reason: { type: "string" },
-              },
-            },
+            // Checked field by field by the dispatch (the closed schema of what a runner reports).
+            result: { type: "object" },
           },
         },
       },
     },
     async (request, reply) => {
-      const { token, result, final, sent, claim } = request.body;
+      const { result, final, sent, claim } = request.body;
       const options = { ...(final ? { final } : {}), ...(sent !== undefined ? { sent } : {}) };
-      if (!(await jobs.complete(request.params.entry, token, result, options)))
+      if (!(await jobs.complete(held(request), result, options)))
         return reply.code(409).send(stale);
       // The agent's next job, if one is waiting: a busy agent makes one request per job.
       const runner = request.runner as NonNullable<typeof request.runner>;
-      const next = claim ? await jobs.claim(runner, 0) : undefined;
-      return next ? { ok: true, next: forAgent(next, request) } : { ok: true };
+      const next = claim ? await claimFor(runner, 0) : undefined;
+      return next && next !== "removed"
+        ? { ok: true, next: forAgent(next, request) }
+        : { ok: true };
     },
   );
 }

@@ -13,7 +13,8 @@ export interface RunnerInfo {
 }
 
 const PREFIX = "tlr_";
-const SEEN_EVERY_MS = 10_000;
+/** How often a runner's `last_seen_at` is written at most (per server process). */
+export const SEEN_EVERY_MS = 10_000;
 const seenWritten = new Map<string, number>();
 
 function hash(token: string): string {
@@ -74,4 +75,20 @@ export async function verifyRunner(
     labels: JSON.parse(row.labels) as string[],
     capacity: Number(row.capacity),
   };
+}
+
+/**
+ * Removes a runner: its token stops at once (the next request that carries it is refused).
+ * The leases it held are the caller's to end. Resolves to false when there is no such runner.
+ */
+export async function removeRunner(db: Kysely<Database>, id: string): Promise<boolean> {
+  const removed = await db.deleteFrom("runners").where("id", "=", id).executeTakeFirst();
+  seenWritten.delete(id);
+  return Number(removed.numDeletedRows) === 1;
+}
+
+/** Whether a runner is still registered (it may have been removed since its request began). */
+export async function runnerRegistered(db: Kysely<Database>, id: string): Promise<boolean> {
+  const row = await db.selectFrom("runners").select("id").where("id", "=", id).executeTakeFirst();
+  return row !== undefined;
 }

@@ -98,23 +98,23 @@ async function sendAgainAfterLostAnswer(
       new AbortController().signal,
     );
     const lease = await dispatch.claim(runner, 10_000);
-    const entry = lease?.entryId ?? "";
+    const entry = { entryId: lease?.entryId ?? "", runnerId: runner.id, token: 1 };
     const log = (text: string) =>
       ({ type: "log", job: job.key, stream: "stdout", text, at: 1 }) as const;
-    expect(await dispatch.send(entry, 1, 1, [log("tick 1")])).toBe("ok");
+    expect(await dispatch.send(entry, 1, [log("tick 1")])).toBe("ok");
 
     const restore = await loseNext();
     let refused: unknown;
     try {
-      refused = await dispatch.send(entry, 1, 2, [log("tick 2")]).catch((err: unknown) => err);
+      refused = await dispatch.send(entry, 2, [log("tick 2")]).catch((err: unknown) => err);
     } finally {
       await restore();
     }
     // The agent was told the batch did not go through, so it sends it again.
     expect(refused).toBeInstanceOf(Error);
-    expect(await dispatch.send(entry, 1, 2, [log("tick 2")])).toBe("ok");
-    expect(await dispatch.send(entry, 1, 3, [log("tick 3")])).toBe("ok");
-    expect(await dispatch.complete(entry, 1, { status: "success", outputs: {} }, { sent: 3 })).toBe(
+    expect(await dispatch.send(entry, 2, [log("tick 2")])).toBe("ok");
+    expect(await dispatch.send(entry, 3, [log("tick 3")])).toBe("ok");
+    expect(await dispatch.complete(entry, { status: "success", outputs: {} }, { sent: 3 })).toBe(
       true,
     );
     expect((await result).status).toBe("success");
@@ -123,7 +123,7 @@ async function sendAgainAfterLostAnswer(
     const row = await store.db
       .selectFrom("queue")
       .select("applied_seq")
-      .where("id", "=", entry)
+      .where("id", "=", entry.entryId)
       .executeTakeFirstOrThrow();
     return { lines, applied: Number(row.applied_seq) };
   } finally {

@@ -1,4 +1,4 @@
-import type { AgentTransport } from "../../agent/agent-protocol.js";
+import type { AgentLease, AgentTransport } from "../../agent/agent-protocol.js";
 import type { QueueRunner } from "../../queue/job-queue.js";
 import type { JobDispatch } from "./job-dispatch.js";
 
@@ -12,13 +12,17 @@ const CLAIM_WAIT_MS = 30_000;
 
 /** The embedded runner's way to the dispatch: direct calls, in this process. */
 export function embeddedTransport(dispatch: JobDispatch, runner: QueueRunner): AgentTransport {
+  const held = (lease: AgentLease) => ({
+    entryId: lease.entryId,
+    runnerId: runner.id,
+    token: lease.token,
+  });
   return {
     claim: (signal) => dispatch.claim(runner, CLAIM_WAIT_MS, signal),
-    send: async (lease, seq, events) =>
-      (await dispatch.send(lease.entryId, lease.token, seq, events)) === "ok",
-    heartbeat: (lease) => dispatch.heartbeat(lease.entryId, lease.token),
+    send: async (lease, seq, events) => (await dispatch.send(held(lease), seq, events)) === "ok",
+    heartbeat: (lease) => dispatch.heartbeat(held(lease)),
     complete: (lease, result, final) =>
-      dispatch.complete(lease.entryId, lease.token, result, {
+      dispatch.complete(held(lease), result, {
         ...(final.events.length > 0 ? { final } : {}),
         sent: final.seq,
       }),

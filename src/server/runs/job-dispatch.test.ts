@@ -10,6 +10,8 @@ import { JobDispatch } from "./job-dispatch.js";
 const postgres = await postgresAvailable();
 const box = new SecretBox(randomBytes(32));
 const runner = { id: "r1", labels: ["linux"] };
+/** A lease of `runner`'s, as it names it in its writes. */
+const held = (entryId: string, token = 1) => ({ entryId, runnerId: runner.id, token });
 
 function spec(key: string, runsOn = ["linux"]): JobSpec {
   return {
@@ -78,11 +80,11 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const entry = lease?.entryId ?? "";
       const log = (text: string) =>
         ({ type: "log", job: "ci.yml / build", stream: "stdout", text, at: 1 }) as const;
-      expect(await dispatch.send(entry, 1, 1, [log("one")])).toBe("ok");
-      expect(await dispatch.send(entry, 1, 1, [log("one")])).toBe("ok"); // a retry
-      expect(await dispatch.send(entry, 1, 2, [log("two")])).toBe("ok");
-      expect(await dispatch.send(entry, 2, 3, [log("forged")])).toBe("stale");
-      expect(await dispatch.complete(entry, 1, { status: "success", outputs: { a: "1" } })).toBe(
+      expect(await dispatch.send(held(entry), 1, [log("one")])).toBe("ok");
+      expect(await dispatch.send(held(entry), 1, [log("one")])).toBe("ok"); // a retry
+      expect(await dispatch.send(held(entry), 2, [log("two")])).toBe("ok");
+      expect(await dispatch.send(held(entry, 2), 3, [log("forged")])).toBe("stale");
+      expect(await dispatch.complete(held(entry), { status: "success", outputs: { a: "1" } })).toBe(
         true,
       );
       expect(await result).toEqual({ status: "success", outputs: { a: "1" } });
@@ -90,7 +92,55 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       expect(
         events.filter((e) => e.type === "log").map((e) => (e as { text: string }).text),
       ).toEqual(["one", "two"]);
-      expect(await dispatch.send(entry, 1, 4, [log("late")])).toBe("stale");
+      expect(await dispatch.send(held(entry), 4, [log("late")])).toBe("stale");
+    },
+  );
+
+  test.runIf(context.available)(
+    "a batch outside the closed schema is refused whole, also by a process that would only keep it for the run's own",
+    async () => {
+      const events: RunEvent[] = [];
+      const result = dispatch.execute(
+        {
+          runId: "run-1",
+          attempt: 1,
+          source,
+          sink: (e) => events.push(e),
+          settle: async () => undefined,
+        },
+        spec("audit"),
+        new AbortController().signal,
+      );
+      const lease = await dispatch.claim(runner, 10_000);
+      const entry = lease?.entryId ?? "";
+      const log = (job: string, text: string) =>
+        ({ type: "log", job, stream: "stdout", text, at: 1 }) as const;
+      const forged = [log("ci.yml / audit", "fine"), log("ci.yml / deploy", "not mine")];
+      // `other` does not run the job: it would keep the batch in the store for `dispatch`.
+      for (const by of [dispatch, other])
+        await expect(by.send(held(entry), 1, forged)).rejects.toMatchObject({
+          code: "forbidden",
+          message: "events[1].job: this lease is for job 'ci.yml / audit', not 'ci.yml / deploy'",
+        });
+      expect(
+        await context.store.db
+          .selectFrom("queue_batches")
+          .selectAll()
+          .where("entry_id", "=", entry)
+          .execute(),
+      ).toEqual([]);
+      // Another runner, with the right token.
+      await expect(
+        other.heartbeat({ entryId: entry, runnerId: "r2", token: 1 }),
+      ).rejects.toMatchObject({ code: "forbidden" });
+      expect(await dispatch.send(held(entry), 1, [log("ci.yml / audit", "mine")])).toBe("ok");
+      expect(
+        await dispatch.complete(held(entry), { status: "success", outputs: {} }, { sent: 1 }),
+      ).toBe(true);
+      expect((await result).status).toBe("success");
+      expect(
+        events.filter((e) => e.type === "log").map((e) => (e as { text: string }).text),
+      ).toEqual(["mine"]);
     },
   );
 
@@ -102,17 +152,17 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       cancel.signal,
     );
     const lease = await dispatch.claim(runner, 10_000);
-    expect(await dispatch.heartbeat(lease?.entryId ?? "", lease?.token ?? 0)).toEqual({
+    expect(await dispatch.heartbeat(held(lease?.entryId ?? "", lease?.token))).toEqual({
       held: true,
       cancel: false,
     });
     cancel.abort();
     await new Promise((r) => setTimeout(r, 50));
-    expect(await dispatch.heartbeat(lease?.entryId ?? "", lease?.token ?? 0)).toEqual({
+    expect(await dispatch.heartbeat(held(lease?.entryId ?? "", lease?.token))).toEqual({
       held: true,
       cancel: true,
     });
-    await dispatch.complete(lease?.entryId ?? "", lease?.token ?? 0, {
+    await dispatch.complete(held(lease?.entryId ?? "", lease?.token), {
       status: "cancelled",
       outputs: {},
     });
@@ -141,18 +191,17 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const entry = lease?.entryId ?? "";
       const log = (text: string) =>
         ({ type: "log", job: "ci.yml / test", stream: "stdout", text, at: 1 }) as const;
-      expect(await other.send(entry, 1, 1, [log("one")])).toBe("ok");
-      expect(await other.send(entry, 1, 1, [log("one")])).toBe("ok"); // a retry
+      expect(await other.send(held(entry), 1, [log("one")])).toBe("ok");
+      expect(await other.send(held(entry), 1, [log("one")])).toBe("ok"); // a retry
       // Batch 3 comes to the job's own process before batch 2 reached it from the other.
-      expect(await dispatch.send(entry, 1, 3, [log("three")])).toBe("ok");
-      expect(await other.send(entry, 1, 2, [log("two")])).toBe("ok");
-      expect(await other.send(entry, 2, 4, [log("forged")])).toBe("stale");
+      expect(await dispatch.send(held(entry), 3, [log("three")])).toBe("ok");
+      expect(await other.send(held(entry), 2, [log("two")])).toBe("ok");
+      expect(await other.send(held(entry, 2), 4, [log("forged")])).toBe("stale");
       // A cancel asked of the job's process reaches the agent's heartbeat on the other.
-      expect(await other.heartbeat(entry, 1)).toEqual({ held: true, cancel: false });
+      expect(await other.heartbeat(held(entry))).toEqual({ held: true, cancel: false });
       expect(
         await other.complete(
-          entry,
-          1,
+          held(entry),
           { status: "success", outputs: { v: "1" } },
           { final: { seq: 4, events: [log("four")] }, sent: 4 },
         ),
@@ -215,11 +264,17 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const [a, b] = await Promise.all([first, second]);
       expect(a?.spec.key).toBe("ci.yml / train");
       expect(b?.spec.key).toBe("ci.yml / lint");
-      for (const lease of [a, b])
-        await dispatch.complete(lease?.entryId ?? "", lease?.token ?? 0, {
-          status: "success",
-          outputs: {},
-        });
+      for (const [lease, by] of [
+        [a, both],
+        [b, linux],
+      ] as const)
+        await dispatch.complete(
+          { entryId: lease?.entryId ?? "", runnerId: by.id, token: 1 },
+          {
+            status: "success",
+            outputs: {},
+          },
+        );
       expect((await newer).status).toBe("success");
       expect((await older).status).toBe("success");
     },
@@ -247,9 +302,9 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const entry = lease?.entryId ?? "";
       cancel.abort();
       await vi.waitFor(async () =>
-        expect(await other.heartbeat(entry, 1)).toEqual({ held: true, cancel: true }),
+        expect(await other.heartbeat(held(entry))).toEqual({ held: true, cancel: true }),
       );
-      await other.complete(entry, 1, { status: "cancelled", outputs: {} }, { sent: 0 });
+      await other.complete(held(entry), { status: "cancelled", outputs: {} }, { sent: 0 });
       expect((await result).status).toBe("cancelled");
     },
     20_000,
@@ -277,11 +332,10 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
         ({ type: "log", job: "ci.yml / package", stream: "stdout", text, at: 1 }) as const;
       // The server stopped (its dispatch is forgotten); a new one answers the runner.
       const next = new JobDispatch({ store: context.store, box, leaseMs: 60_000 });
-      expect(await next.send(entry, 1, 1, [log("while away")])).toBe("ok");
+      expect(await next.send(held(entry), 1, [log("while away")])).toBe("ok");
       expect(
         await next.complete(
-          entry,
-          1,
+          held(entry),
           { status: "success", outputs: {} },
           {
             final: { seq: 2, events: [log("last")] },

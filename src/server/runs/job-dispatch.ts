@@ -7,13 +7,17 @@ import type {
   JobSource,
   TimedRunnerEvent,
 } from "../../agent/agent-protocol.js";
+import { checkRunnerEvents, checkRunnerResult } from "../../agent/runner-report.js";
+import { ForbiddenError } from "../../common/errors.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
-import { JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
+import { type HeldLease, JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
 import type { JobResult } from "../../runner/job-runner.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
 import { type Listener, listen } from "../../store/pg-listener.js";
+import { EVERYONE, type Idle, IdleClaims, type QueuedJob } from "./idle-claims.js";
+import { RunnerCensus } from "./runner-census.js";
 
 /** The Postgres channel on which server processes tell each other a job was queued. */
 const QUEUED = "trunkline_queue";
@@ -24,28 +28,8 @@ const QUEUED = "trunkline_queue";
  */
 const CHANGED = "trunkline_jobs";
 
-/** How long the registered runners' labels are reused for wait reasons. */
-const RUNNERS_FOR_MS = 1_000;
-
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
-
-/** A job just queued, as a wake carries it. */
-interface QueuedJob {
-  readonly entryId: string;
-  /** Lower-cased, as the queue compares them. */
-  readonly labels: readonly string[];
-}
-
-/** A wake for every waiting claim, not for one job. */
-const EVERYONE = "everyone";
-
-/** A claim waiting for a job: its runner's labels, and what woke it. */
-interface Idle {
-  readonly labels: readonly string[];
-  woken?: QueuedJob | typeof EVERYONE;
-  resolve?: () => void;
-}
 
 /** A job the engine handed out, waiting for its runner. */
 interface Waiting {
@@ -86,15 +70,13 @@ export class JobDispatch {
   private readonly queue: JobQueue;
   private readonly waiting = new Map<string, Waiting>();
   /** Claims waiting for a job, oldest first. */
-  private readonly idle = new Set<Idle>();
+  private readonly idle = new IdleClaims();
   private reaper: NodeJS.Timeout | undefined;
   private listener: Listener | undefined;
   private closing = false;
-  private runners: { at: number; labels: Promise<string[][]> } | undefined;
   /** This dispatch's own notifications carry this. */
   private readonly self = randomUUID();
-  /** Runners in this process (the embedded one), which the runners table does not list. */
-  private readonly local: QueueRunner[] = [];
+  private readonly census: RunnerCensus;
   readonly leaseMs: number;
 
   constructor(
@@ -107,6 +89,7 @@ export class JobDispatch {
   ) {
     this.queue = new JobQueue(options.store.db, options.store.dialect, options.now);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.census = new RunnerCensus(options.store.db);
   }
 
   /** True once `stop` was called (until `start`): claims end at once, without a job. */
@@ -116,38 +99,12 @@ export class JobDispatch {
 
   /** Counts a runner in this process among those that can take jobs (for wait reasons). */
   addLocalRunner(runner: QueueRunner): void {
-    this.local.push(runner);
+    this.census.addLocal(runner);
   }
 
   /** Why a job with these labels waits: no runner has them, or those that do are busy. */
-  async waitReason(labels: readonly string[]): Promise<string> {
-    const wanted = normalise(labels);
-    const all = [...this.local.map((r) => normalise(r.labels)), ...(await this.registered())];
-    const fitting = all.filter((have) => wanted.every((l) => have.includes(l)));
-    const list = `[${wanted.join(", ")}]`;
-    return fitting.length === 0
-      ? `no runner with labels ${list}`
-      : `waiting for a free runner with labels ${list} (${fitting.length} registered)`;
-  }
-
-  /**
-   * The registered runners' labels, read at most once a second: a run of many jobs asks for
-   * each of them at once.
-   */
-  private registered(): Promise<string[][]> {
-    const now = Date.now();
-    if (!this.runners || now - this.runners.at >= RUNNERS_FOR_MS) {
-      const labels = this.options.store.db
-        .selectFrom("runners")
-        .select("labels")
-        .execute()
-        .then((rows) => rows.map((r) => JSON.parse(r.labels) as string[]));
-      this.runners = { at: now, labels };
-      labels.catch(() => {
-        this.runners = undefined;
-      });
-    }
-    return this.runners.labels;
+  waitReason(labels: readonly string[]): Promise<string> {
+    return this.census.waitReason(labels);
   }
 
   /**
@@ -164,7 +121,7 @@ export class JobDispatch {
       this.listener = listen(url, [QUEUED, CHANGED], (channel, payload) => {
         // This process's own jobs woke its claims already.
         if (channel === QUEUED) {
-          if (payload !== this.self) this.wakeAll();
+          if (payload !== this.self) this.idle.wakeAll();
         } else void this.catchUp(payload).catch(() => undefined);
       });
   }
@@ -175,7 +132,7 @@ export class JobDispatch {
    */
   async stop(): Promise<void> {
     this.closing = true;
-    this.wakeAll();
+    this.idle.wakeAll();
     if (this.reaper) clearInterval(this.reaper);
     await this.listener?.close();
     this.listener = undefined;
@@ -261,7 +218,7 @@ export class JobDispatch {
         labels: spec.runsOn,
         spec: sealed,
       });
-      this.wakeOne({ entryId, labels: normalise(spec.runsOn) });
+      this.idle.wakeOne({ entryId, labels: normalise(spec.runsOn) });
       if (this.options.store.dialect === "postgres")
         await sql`SELECT pg_notify(${QUEUED}, ${this.self})`.execute(this.options.store.db);
     }
@@ -300,7 +257,7 @@ export class JobDispatch {
           // (`woken` may have been set by a wake while the look was on.)
           const during = me.woken as Idle["woken"];
           for (const job of [owed, during])
-            if (job && job !== EVERYONE && job.entryId !== lease.entryId) this.wakeOne(job);
+            if (job && job !== EVERYONE && job.entryId !== lease.entryId) this.idle.wakeOne(job);
           me.woken = undefined;
           const { spec, source } = JSON.parse(this.options.box.open(lease.spec, "queue")) as {
             spec: JobSpec;
@@ -332,49 +289,49 @@ export class JobDispatch {
     } finally {
       this.idle.delete(me);
       // A wake this claim will not use goes to another waiting runner.
-      if (me.woken && me.woken !== EVERYONE) this.wakeOne(me.woken);
+      if (me.woken && me.woken !== EVERYONE) this.idle.wakeOne(me.woken);
     }
   }
 
   /**
-   * Wakes one waiting claim that can take a job just queued (the oldest waiting, of those
-   * whose runner has the job's labels), rather than every waiting claim: with many idle
-   * runners, each job would otherwise cost one look per runner. A claim that takes an older
-   * job instead passes the wake on.
+   * Where a runner's write stands: the job it is about when the lease is the job's current
+   * one and this runner's; `stale` when the lease ended or was replaced (or the entry is
+   * gone). A write under a lease another runner claimed, or under an entry no runner holds,
+   * is refused with a {@link ForbiddenError}: the fencing token alone is easy to guess.
    */
-  private wakeOne(job: QueuedJob): void {
-    for (const claim of this.idle) {
-      if (claim.woken || !job.labels.every((l) => claim.labels.includes(l))) continue;
-      claim.woken = job;
-      this.idle.delete(claim);
-      claim.resolve?.();
-      return;
-    }
-  }
-
-  /** Wakes every waiting claim (a job queued by another process, whose labels are not known here; a stop). */
-  private wakeAll(): void {
-    for (const claim of this.idle) {
-      claim.woken ??= EVERYONE;
-      claim.resolve?.();
-    }
-    this.idle.clear();
+  private async standing(lease: HeldLease): Promise<{ jobKey: string } | "stale"> {
+    const entry = await this.queue.entry(lease.entryId);
+    if (!entry) return "stale";
+    if (entry.runnerId !== lease.runnerId)
+      throw new ForbiddenError(`job ${lease.entryId} is not leased to this runner`);
+    if (entry.state !== "leased" || entry.token !== lease.token) return "stale";
+    return { jobKey: entry.jobKey };
   }
 
   /**
-   * Takes a batch of a job's events: `stale` when the token is not the lease's (nothing is
-   * applied), else `ok` once the batch is in the store. A batch for a job of this process
-   * that comes in order is applied at once; any other (a job whose run another process
-   * runs, or that this process has not carried on yet after a start) is kept in the store
-   * for the run's process to apply.
+   * Takes a batch of a job's events from the runner holding its lease: `stale` when the
+   * lease is no longer held (nothing is applied), else `ok` once the batch is in the store.
+   * The batch must keep to the closed schema of what a runner may report about its own job
+   * (`agent/runner-report.ts`): otherwise it is refused whole ({@link ForbiddenError} or an
+   * `InputError`), as is a write under another runner's lease. A batch for a job of this
+   * process that comes in order is applied at once; any other (a job whose run another
+   * process runs, or that this process has not carried on yet after a start) is kept in the
+   * store for the run's process to apply.
    */
-  async send(
-    entryId: string,
-    token: number,
+  send(lease: HeldLease, seq: number, events: readonly unknown[]): Promise<"ok" | "stale"> {
+    return this.take(lease, seq, events, "events");
+  }
+
+  private async take(
+    lease: HeldLease,
     seq: number,
-    events: readonly TimedRunnerEvent[],
+    batch: readonly unknown[],
+    where: string,
   ): Promise<"ok" | "stale"> {
-    if (!(await this.queue.holds(entryId, token))) return "stale";
+    const { entryId, token } = lease;
+    const standing = await this.standing(lease);
+    if (standing === "stale") return "stale";
+    const events = checkRunnerEvents(batch, standing.jobKey, where);
     const waiting = this.waiting.get(entryId);
     if (waiting && seq <= waiting.applied + 1) {
       let ended = false;
@@ -406,27 +363,37 @@ export class JobDispatch {
     return "ok";
   }
 
-  /** Renews a lease; says whether it is still held and whether the job was cancelled. */
-  heartbeat(entryId: string, token: number): Promise<HeartbeatAnswer> {
-    return this.queue.renew(entryId, token, this.leaseMs);
+  /**
+   * Renews a lease; says whether it is still held and whether the job was cancelled. A
+   * runner renewing another runner's lease is refused ({@link ForbiddenError}).
+   */
+  async heartbeat(lease: HeldLease): Promise<HeartbeatAnswer> {
+    const answer = await this.queue.renew(lease, this.leaseMs);
+    if (!answer.held) await this.standing(lease);
+    return answer;
   }
 
   /**
    * Ends a job with its runner's result, after its last batch (`final`, when given); false
-   * when the token is stale. `sent` is the number of the runner's last batch: when this
-   * process applied it already, nothing is left to catch up on.
+   * when the lease is no longer held. The result and the batch keep to the closed schema,
+   * and only the runner holding the lease may complete it (as for `send`). `sent` is the
+   * number of the runner's last batch: when this process applied it already, nothing is
+   * left to catch up on.
    */
   async complete(
-    entryId: string,
-    token: number,
-    result: JobResult,
+    lease: HeldLease,
+    reported: unknown,
     options: { final?: EventBatch; sent?: number } = {},
   ): Promise<boolean> {
+    const { entryId } = lease;
     const { final, sent } = options;
-    if (final && (await this.send(entryId, token, final.seq, final.events)) === "stale")
+    const result = checkRunnerResult(reported);
+    if (final && (await this.take(lease, final.seq, final.events, "final.events")) === "stale")
       return false;
-    const done = await this.queue.complete(entryId, token, result);
-    if (!done) return false;
+    if (!(await this.queue.complete(lease, result))) {
+      await this.standing(lease); // another runner's lease: refused, not merely stale
+      return false;
+    }
     const waiting = this.waiting.get(entryId);
     if (!waiting) await this.changed(entryId);
     else if (sent !== undefined && waiting.applied >= sent && waiting.started)
@@ -435,9 +402,17 @@ export class JobDispatch {
     return true;
   }
 
-  /** Ends the leases of a runner that is gone (the embedded runner of a stopped server). */
-  loseRunner(runnerId: string, reason: string): Promise<number> {
-    return this.queue.loseRunner(runnerId, reason);
+  /**
+   * Ends the leases of a runner that is gone (the embedded runner of a stopped server, or a
+   * removed runner) as lost, as an expired lease ends; resolves to how many.
+   */
+  async loseRunner(runnerId: string, reason: string): Promise<number> {
+    const lost = await this.queue.loseRunner(runnerId, reason);
+    for (const entryId of lost) {
+      if (this.waiting.has(entryId)) await this.catchUp(entryId);
+      else await this.changed(entryId);
+    }
+    return lost.length;
   }
 
   /** Fails the jobs whose runners stopped renewing their leases (in any process). */
