@@ -155,6 +155,16 @@ test("a result keeps to its three fields; outputs are strings", () => {
       "result.outputs.a: must be a string",
     ],
     [{ status: "success" }, ErrorCode.InvalidInput, "result.outputs: must be an object"],
+    [
+      { status: "failure", outputs: {}, reason: "runner_lost" },
+      ErrorCode.Forbidden,
+      "result.reason: 'runner_lost' is the server's to give (a runner that reported it would have its run retried as lost)",
+    ],
+    [
+      { status: "failure", outputs: {}, reason: "server_restarted" },
+      ErrorCode.Forbidden,
+      "result.reason: 'server_restarted' is the server's to give (a runner that reported it would have its run retried as lost)",
+    ],
   ];
   for (const [result, code, message] of refused) {
     const thrown = catching(() => checkRunnerResult(result));

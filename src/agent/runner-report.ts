@@ -107,6 +107,12 @@ const EVENTS: { readonly [T in TimedRunnerEvent["type"]]: Shape<EventOf<T>> } = 
   },
 };
 
+/**
+ * Reasons only the server gives a job: `runner_lost` (a lease that ran out or a removed
+ * runner; `serve --retry-runner-lost` starts such runs again) and `server_restarted`.
+ */
+const SERVER_REASONS: readonly string[] = ["runner_lost", "server_restarted"];
+
 const RESULT: Shape<JobResult> = {
   status: { kind: STATUS },
   // Checked apart: a map of strings.
@@ -146,6 +152,10 @@ export function checkRunnerEvents(
 export function checkRunnerResult(result: unknown, where = "result"): JobResult {
   if (!isRecord(result)) throw new InputError(`${where}: must be an object`);
   checkFields(result, RESULT, where, ["outputs"]);
+  if (typeof result.reason === "string" && SERVER_REASONS.includes(result.reason))
+    throw new ForbiddenError(
+      `${where}.reason: '${result.reason}' is the server's to give (a runner that reported it would have its run retried as lost)`,
+    );
   const outputs = result.outputs;
   if (!isRecord(outputs)) throw new InputError(`${where}.outputs: must be an object`);
   for (const [name, value] of Object.entries(outputs))
