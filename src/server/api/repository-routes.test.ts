@@ -61,6 +61,16 @@ describe("creating a repository", () => {
     },
   );
 
+  test("of several creations of one name at once, one makes it and the others are told it exists", async () => {
+    const answers = await Promise.all(Array.from({ length: 5 }, () => create({ name: "raced" })));
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect(answers.find((a) => a.statusCode === 409)?.json()).toEqual({
+      code: "conflict",
+      message: "repository 'raced' exists",
+    });
+    expect(existsSync(folderOf("raced"))).toBe(true);
+  });
+
   test("names that are not repository names are refused", async () => {
     for (const name of ["..", ".", ".git", "a/b", "../x"]) {
       const answer = await create({ name });

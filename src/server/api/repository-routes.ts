@@ -87,16 +87,11 @@ export function registerRepositoryRoutes(
         throw new InputError(
           `body.defaultBranch: '${defaultBranch}' is not a branch name git accepts (see git check-ref-format)`,
         );
-      const exists = await db
-        .selectFrom("repositories")
-        .select("id")
-        .where("name", "=", name)
-        .executeTakeFirst();
-      if (exists)
-        return reply.code(409).send({ code: "conflict", message: `repository '${name}' exists` });
+      // The row claims the name first, in one statement, so of two creations at once one
+      // wins and the other is told it exists; the bare repository follows, and a failure
+      // there takes the row back.
       const id = randomUUID();
-      if (deps.dataDir) await createBareRepository(deps.dataDir, name, defaultBranch);
-      await db
+      const inserted = await db
         .insertInto("repositories")
         .values({
           id,
@@ -106,7 +101,17 @@ export function registerRepositoryRoutes(
           remote_url: remoteUrl ?? null,
           remote_name: remoteName ?? null,
         })
-        .execute();
+        .onConflict((oc) => oc.column("name").doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1)
+        return reply.code(409).send({ code: "conflict", message: `repository '${name}' exists` });
+      if (deps.dataDir)
+        try {
+          await createBareRepository(deps.dataDir, name, defaultBranch);
+        } catch (err) {
+          await db.deleteFrom("repositories").where("id", "=", id).execute();
+          throw err;
+        }
       return reply.code(201).send({ id, name });
     },
   );
