@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import { openStore, type Store } from "../../src/store/open-store.js";
 import { missing } from "./components.js";
 
@@ -69,6 +69,20 @@ export async function postgresDatabase(): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/**
+ * `test` for one dialect only, as `testOn(context, "postgres")(name, fn)`: on the other
+ * dialect it registers nothing, since the test does not apply there (it is not a skipped
+ * test); on its own it runs when that database is available.
+ */
+export function testOn(
+  context: DatabaseContext,
+  dialect: DatabaseContext["dialect"],
+): ReturnType<typeof test.runIf> {
+  return context.dialect === dialect
+    ? test.runIf(context.available)
+    : ((() => undefined) as unknown as ReturnType<typeof test.runIf>);
 }
 
 /** What a test on each database sees: the open store (set once `beforeAll` ran) and which database it is. */

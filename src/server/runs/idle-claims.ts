@@ -28,6 +28,13 @@ export class IdleClaims {
     this.claims.add(claim);
   }
 
+  /** How many claims wait for a wake now (looked, found nothing, and listen). */
+  get waiting(): number {
+    let count = 0;
+    for (const claim of this.claims) if (claim.resolve) count++;
+    return count;
+  }
+
   /** Removes a claim that took a job or stopped waiting. */
   delete(claim: Idle): void {
     this.claims.delete(claim);

@@ -1,6 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
-import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers/databases.js";
+import {
+  describeOnEachDatabase,
+  postgresAvailable,
+  testOn,
+} from "../../../test/helpers/databases.js";
 import { seedRun } from "../../../test/helpers/seed.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
@@ -157,11 +161,12 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       cancel: false,
     });
     cancel.abort();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await dispatch.heartbeat(held(lease?.entryId ?? "", lease?.token))).toEqual({
-      held: true,
-      cancel: true,
-    });
+    await vi.waitFor(async () =>
+      expect(await dispatch.heartbeat(held(lease?.entryId ?? "", lease?.token))).toEqual({
+        held: true,
+        cancel: true,
+      }),
+    );
     await dispatch.complete(held(lease?.entryId ?? "", lease?.token), {
       status: "cancelled",
       outputs: {},
@@ -169,11 +174,11 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
     expect((await result).status).toBe("cancelled");
   });
 
-  test.runIf(context.available && context.dialect === "postgres")(
+  testOn(context, "postgres")(
     "an agent served by another server process: its claim wakes there (LISTEN/NOTIFY), and its events and result reach the process running the job, in order and once",
     async () => {
       const waiting = other.claim(runner, 60_000);
-      await new Promise((r) => setTimeout(r, 100));
+      await vi.waitFor(() => expect(other.waitingClaims).toBe(1));
       const events: RunEvent[] = [];
       const result = dispatch.execute(
         {
@@ -228,7 +233,7 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       const stopping = new JobDispatch({ store: context.store, box, leaseMs: 60_000 });
       await stopping.start();
       const waiting = stopping.claim(runner, 60_000);
-      await new Promise((r) => setTimeout(r, 50));
+      await vi.waitFor(() => expect(stopping.waitingClaims).toBe(1));
       await stopping.stop();
       expect(await waiting).toBeUndefined();
       expect(stopping.stopping).toBe(true);
@@ -240,14 +245,14 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
     },
   );
 
-  test.runIf(context.available && context.dialect === "sqlite")(
+  testOn(context, "sqlite")(
     "a queued job wakes a waiting runner that can take it; one that takes an older job instead passes the wake on",
     async () => {
       const both = { id: "both", labels: ["gpu", "linux"] };
       const linux = { id: "linux-only", labels: ["linux"] };
       const first = dispatch.claim(both, 60_000);
       const second = dispatch.claim(linux, 60_000);
-      await new Promise((r) => setTimeout(r, 50));
+      await vi.waitFor(() => expect(dispatch.waitingClaims).toBe(2));
       const job = () => ({
         runId: "run-1",
         attempt: 1,
@@ -257,7 +262,16 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       });
       // Queued by another process (no wake here), so it is the older job when the next comes.
       const older = other.execute(job(), spec("train", ["gpu"]), new AbortController().signal);
-      await new Promise((r) => setTimeout(r, 50));
+      await vi.waitFor(async () =>
+        expect(
+          await context.store.db
+            .selectFrom("queue")
+            .select("id")
+            .where("job_key", "=", "ci.yml / train")
+            .where("state", "=", "queued")
+            .execute(),
+        ).toHaveLength(1),
+      );
       const newer = dispatch.execute(job(), spec("lint"), new AbortController().signal);
       // The first waiting runner fits the new job, is woken, takes the older one (it has
       // both labels), and passes the wake to the second, which takes the new one at once.
@@ -281,11 +295,11 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
     20_000,
   );
 
-  test.runIf(context.available && context.dialect === "postgres")(
+  testOn(context, "postgres")(
     "a cancel asked of the job's process reaches an agent served by another",
     async () => {
       const waiting = other.claim(runner, 60_000);
-      await new Promise((r) => setTimeout(r, 100));
+      await vi.waitFor(() => expect(other.waitingClaims).toBe(1));
       const cancel = new AbortController();
       const result = dispatch.execute(
         {

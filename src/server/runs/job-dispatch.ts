@@ -227,6 +227,11 @@ export class JobDispatch {
     return done;
   }
 
+  /** How many runners' claims wait here for a job now (they looked and found none). */
+  get waitingClaims(): number {
+    return this.idle.waiting;
+  }
+
   /**
    * Waits up to `waitMs` for a job this runner can take and leases it. Wakes the moment a
    * job is queued (no polling interval), so an idle runner picks a job up at once.
