@@ -194,18 +194,19 @@ describe.concurrent("runner agents", () => {
     });
     expect([lost.job?.status, lost.job?.reason]).toEqual(["failure", "runner_lost"]);
     agent.kill("SIGCONT");
-    await new Promise((r) => setTimeout(r, 3_000));
-    const after = await logOf(stoppedRun);
-    // Nothing it wrote after losing the lease was taken, and no line is doubled.
-    expect(after.lines).toEqual(lost.lines);
-    const ticks = after.lines.filter((l) => l.startsWith("tick "));
-    expect(ticks).toEqual(ticks.map((_, i) => `tick ${i + 1}`));
 
     // A cancel reaches the (same, resumed) agent within its next heartbeat.
     const cancelledRun = await dispatch();
     await waitFor("the run", async () =>
       (await logOf(cancelledRun)).lines.includes("tick 2") ? true : undefined,
     );
+    // The agent (one job at a time) took the next job only once it was done with the one it
+    // lost, its late writes included: nothing it wrote after losing the lease was taken, and
+    // no line is doubled.
+    const after = await logOf(stoppedRun);
+    expect(after.lines).toEqual(lost.lines);
+    const ticks = after.lines.filter((l) => l.startsWith("tick "));
+    expect(ticks).toEqual(ticks.map((_, i) => `tick ${i + 1}`));
     await api("POST", `/api/v1/runs/${cancelledRun}/cancel`);
     const ended = await waitFor("the run", async () => {
       const { run, job, lines } = await logOf(cancelledRun);
@@ -240,7 +241,12 @@ describe.concurrent("runner agents", () => {
 
   test("the server killed mid-job and started again: the agent goes on, nothing lost or doubled", async () => {
     const dataDir = tempDir("trunkline-agent-server-");
-    let server = await startServerProcess({ dataDir, extraArgs: ["--runner-capacity", "0"] });
+    // The agent's lease must outlive the server's restart: set well beyond it.
+    const lease = ["--lease-timeout", "120"];
+    let server = await startServerProcess({
+      dataDir,
+      extraArgs: ["--runner-capacity", "0", ...lease],
+    });
     children.push(server.child);
     const port = new URL(server.base).port;
     const api = serverApi(() => server);
@@ -264,7 +270,11 @@ describe.concurrent("runner agents", () => {
       },
       "ticks",
     );
-    await startAgent(server, "linux");
+    const agent = await startAgent(server, "linux");
+    let agentSaid = "";
+    agent.stderr.on("data", (b: Buffer) => {
+      agentSaid += b.toString();
+    });
     await git(work, "push", "-q", server.gitUrl("app"), "main");
     const state = async () => {
       const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as { id: string }[];
@@ -283,10 +293,13 @@ describe.concurrent("runner agents", () => {
       (await state()).logs.tick?.includes("tick 5") ? true : undefined,
     );
     expect(await server.stop("SIGKILL")).toBeNull();
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The agent finds the server gone (a write fails and is retried) before it comes back.
+    await waitFor("the agent to miss the server", async () =>
+      agentSaid.includes("cannot reach") ? true : undefined,
+    );
     server = await startServerProcess({
       dataDir,
-      extraArgs: ["--runner-capacity", "0", "--port", port],
+      extraArgs: ["--runner-capacity", "0", "--port", port, ...lease],
     });
     children.push(server.child);
     expect(server.stderr()).toContain("carrying on 1 run(s) the last stop left unfinished");
