@@ -246,6 +246,86 @@ describe("the CLI against a server's API", () => {
     });
   });
 
+  test("credentials rotate: token list and rm revoke a token at once; a mirror's remote URL is replaced, its credentials never shown", async () => {
+    const made = await runCli(["token", "list", "--json", ...flags]);
+    expect(made.code).toBe(0);
+    const before = JSON.parse(made.stdout) as { id: string; name: string; role: string }[];
+    const old = await server.api("admin", "POST", "/api/v1/tokens", {
+      name: "ci-bot",
+      role: "viewer",
+    });
+    const bot = old.body as { id: string; token: string };
+    const listed = await runCli(["token", "list", ...flags]);
+    expect(listed.stdout).toContain(`${bot.id}  ci-bot`);
+    expect(listed.stdout).not.toContain(bot.token);
+    const asBot = ["--server", server.base, "--token", bot.token];
+    expect((await runCli(["repo", "list", ...asBot])).code).toBe(0);
+    const removed = await runCli(["token", "rm", bot.id, ...flags]);
+    expect([removed.code, removed.stderr]).toEqual([0, `trunkline: token ${bot.id} revoked`]);
+    const refused = await runCli(["repo", "list", ...asBot]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      "trunkline: GET /api/v1/repositories: a valid API token is required (Authorization: Bearer <token>)",
+    );
+    expect(JSON.parse((await runCli(["token", "list", "--json", ...flags])).stdout)).toEqual(
+      before,
+    );
+
+    const mirror = "https://old-user:old-secret@git.example.com/acme/mirror.git";
+    await runCli(["repo", "create", "mirror", "--remote-url", mirror, ...flags]);
+    const changed = await runCli([
+      "repo",
+      "set-remote-url",
+      "mirror",
+      "https://new-user:new-secret@git.example.com/acme/mirror.git",
+      ...flags,
+    ]);
+    expect([changed.code, changed.stderr]).toEqual([
+      0,
+      "trunkline: mirror now mirrors its new remote URL",
+    ]);
+    const row = await store.db
+      .selectFrom("repositories")
+      .select("remote_url")
+      .where("name", "=", "mirror")
+      .executeTakeFirstOrThrow();
+    expect(row.remote_url).toBe("https://new-user:new-secret@git.example.com/acme/mirror.git");
+    const shown = (await runCli(["repo", "list", "--json", ...flags])).stdout;
+    expect(shown).not.toContain("new-secret");
+    expect(shown).not.toContain("old-secret");
+    const hosted = await runCli([
+      "repo",
+      "set-remote-url",
+      "shop",
+      "https://x.example/shop.git",
+      ...flags,
+    ]);
+    expect([hosted.code, hosted.stderr]).toEqual([
+      1,
+      "trunkline: PATCH /api/v1/repositories/shop: repository 'shop' is hosted here: it has no remote URL to change",
+    ]);
+    const unknown = await runCli([
+      "repo",
+      "set-remote-url",
+      "nope",
+      "https://x.example/a.git",
+      ...flags,
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("repository 'nope'");
+    const viewer = await runCli([
+      "repo",
+      "set-remote-url",
+      "mirror",
+      "https://x.example/a.git",
+      "--server",
+      server.base,
+      "--token",
+      server.tokens.viewer,
+    ]);
+    expect(viewer.code).toBe(1);
+  });
+
   test("servers lists the server processes sharing the store, this one marked", async () => {
     const { stdout, code } = await runCli(["servers", ...flags]);
     expect(code).toBe(0);

@@ -67,6 +67,19 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
     },
   );
   withServer(
+    repo
+      .command("set-remote-url")
+      .description("change a mirror's remote URL (to rotate the credentials in it)")
+      .argument("<name>", "the mirrored repository")
+      .argument("<url>", "its new remote URL"),
+  ).action(async (name: string, url: string, opts: Flags) => {
+    await client(opts).request("PATCH", `/api/v1/repositories/${encodeURIComponent(name)}`, {
+      remoteUrl: url,
+    });
+    io.err(`trunkline: ${name} now mirrors its new remote URL`);
+    done(0);
+  });
+  withServer(
     repo.command("list").description("list repositories").option("--json", "print JSON"),
   ).action(async (opts: Flags) => {
     const repos = await client(opts).request<
@@ -394,4 +407,43 @@ function secretValue(name: string, opts: { value?: string; fromFile?: string }):
 function nonEmpty(name: string, value: string, why: string): string {
   if (value === "") throw new InputError(`secret ${name}: not set, ${why}`);
   return value;
+}
+
+/**
+ * `token list` and `token rm` over the API (admin): the tokens' names, roles and last use
+ * (never their secrets), and revoking one, which stops it at once.
+ */
+export function addTokenApiCommands(
+  token: Command,
+  io: Output,
+  done: (code: number) => void,
+): void {
+  withServer(
+    token.command("list").description("list API tokens").option("--json", "print JSON"),
+  ).action(async (opts: Flags) => {
+    const tokens = await client(opts).request<
+      { id: string; name: string; role: string; createdAt: number; lastUsedAt: number | null }[]
+    >("GET", "/api/v1/tokens");
+    if (opts.json) io.out(JSON.stringify(tokens, null, 2));
+    else
+      for (const line of table(
+        tokens.map((t) => [
+          t.id,
+          t.name,
+          t.role,
+          t.lastUsedAt === null
+            ? "never used"
+            : `last used ${new Date(t.lastUsedAt).toISOString()}`,
+        ]),
+      ))
+        io.out(line);
+    done(0);
+  });
+  withServer(
+    token.command("rm").description("revoke an API token").argument("<id>", "its id (token list)"),
+  ).action(async (id: string, opts: Flags) => {
+    await client(opts).request("DELETE", `/api/v1/tokens/${encodeURIComponent(id)}`);
+    io.err(`trunkline: token ${id} revoked`);
+    done(0);
+  });
 }

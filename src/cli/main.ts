@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
 import { serverUrl } from "./api-client.js";
-import { addApiCommands } from "./api-commands.js";
+import { addApiCommands, addTokenApiCommands } from "./api-commands.js";
 import { collectList, collectPairs, positiveInt, positiveIntOrZero, wholeOrZero } from "./flags.js";
 import type { PlanOptions } from "./plan-command.js";
 import { type Output, processOutput } from "./terminal.js";
@@ -272,6 +272,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       ),
     );
   });
+  addTokenApiCommands(token, io, done);
   addApiCommands(program, io, done);
   program
     .command("agent")

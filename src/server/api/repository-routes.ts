@@ -6,18 +6,25 @@ import type { Database } from "../../store/database.js";
 import { redact } from "../../store/open-store.js";
 import { createBareRepository, isBranchName } from "../git/bare-repository.js";
 import { REPOSITORY_NAME_PATTERN } from "../git/git-request.js";
+import { found } from "../not-found.js";
 import { errorSchema } from "./schemas.js";
 
 /**
- * Repositories: list them, and create one, hosted here (push to it over git smart HTTP) or
- * mirrored from elsewhere (`remoteUrl`, fetched when its webhooks arrive). Credentials in a
- * remote URL are never shown back.
+ * Repositories: list them, create one, hosted here (push to it over git smart HTTP) or
+ * mirrored from elsewhere (`remoteUrl`, fetched when its webhooks arrive), and change a
+ * mirror's remote URL (to rotate the credentials in it). Credentials in a remote URL are
+ * never shown back.
  */
 export function registerRepositoryRoutes(
   app: FastifyInstance,
   deps: { db: Kysely<Database>; dataDir?: string },
 ): void {
   const { db } = deps;
+  const remoteUrlSchema = {
+    type: "string",
+    pattern: "^(https?://|ssh://|git@|/|file://)",
+    maxLength: 2000,
+  } as const;
   const repository = {
     type: "object",
     properties: {
@@ -65,11 +72,7 @@ export function registerRepositoryRoutes(
           properties: {
             name: { type: "string", pattern: REPOSITORY_NAME_PATTERN },
             defaultBranch: { type: "string", pattern: "^[A-Za-z0-9._/-]{1,200}$" },
-            remoteUrl: {
-              type: "string",
-              pattern: "^(https?://|ssh://|git@|/|file://)",
-              maxLength: 2000,
-            },
+            remoteUrl: remoteUrlSchema,
             remoteName: { type: "string", pattern: "^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$" },
           },
         },
@@ -113,6 +116,56 @@ export function registerRepositoryRoutes(
           throw err;
         }
       return reply.code(201).send({ id, name });
+    },
+  );
+
+  app.patch<{ Params: { repo: string }; Body: { remoteUrl: string } }>(
+    "/api/v1/repositories/:repo",
+    {
+      config: { role: "admin" },
+      schema: {
+        params: {
+          type: "object",
+          properties: { repo: { type: "string", pattern: REPOSITORY_NAME_PATTERN } },
+        },
+        body: {
+          type: "object",
+          required: ["remoteUrl"],
+          additionalProperties: false,
+          properties: { remoteUrl: remoteUrlSchema },
+        },
+        response: { 200: repository, 404: errorSchema, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { repo } = request.params;
+      const row = found(
+        await db
+          .selectFrom("repositories")
+          .select(["id", "name", "default_branch", "remote_url", "remote_name"])
+          .where("name", "=", repo)
+          .executeTakeFirst(),
+        `repository '${repo}'`,
+      );
+      // A hosted repository is its own truth: giving it a remote would make it a mirror and
+      // refuse the pushes it lives by.
+      if (row.remote_url === null)
+        return reply.code(409).send({
+          code: "conflict",
+          message: `repository '${repo}' is hosted here: it has no remote URL to change`,
+        });
+      await db
+        .updateTable("repositories")
+        .set({ remote_url: request.body.remoteUrl })
+        .where("id", "=", row.id)
+        .execute();
+      return {
+        id: row.id,
+        name: row.name,
+        defaultBranch: row.default_branch,
+        remoteUrl: redact(request.body.remoteUrl),
+        remoteName: row.remote_name,
+      };
     },
   );
 }
