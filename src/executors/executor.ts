@@ -27,6 +27,12 @@ export interface Executor {
   defaultShell?(): string | undefined;
   /** What the `job` context shows of the backend: `container` (id, network) and `services`. */
   jobContext?(): Readonly<Record<string, unknown>>;
+  /**
+   * The runner wrote files into the job's directories itself (a built-in action): a backend
+   * whose processes run as another user than the runner's gives them what was written, so
+   * later steps can change it. Called after such a write, before the next `exec`.
+   */
+  handOver?(): void;
   /** Runs Docker actions; only backends with a container engine have it. */
   readonly dockerActions?: DockerActionRunner;
   /**

@@ -12,6 +12,7 @@ export async function startAgent(
   server: Pick<ServerProcess, "base" | "token">,
   labels: string,
   workDir: string,
+  env?: Record<string, string>,
 ): Promise<AgentProcess> {
   const child = spawn(
     process.execPath,
@@ -27,7 +28,7 @@ export async function startAgent(
       "--work-dir",
       workDir,
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } },
   );
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => {

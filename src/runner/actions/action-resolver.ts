@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { formatDiagnostic } from "../../common/diagnostic.js";
 import type { Executor } from "../../executors/executor.js";
+import type { JobSandbox } from "../../executors/host/job-sandbox.js";
 import { isTruthy } from "../../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
 import type { ActionManifest } from "../../workflow/read-action.js";
@@ -28,8 +29,10 @@ export interface ActionResolverOptions {
   readonly mirrors: readonly string[];
   /** Resolved remote actions, one directory per commit. */
   readonly cacheDir: string;
-  /** The repository being built. */
+  /** The repository being built (with a `user` sandbox, one its user can read). */
   readonly repoRoot: string;
+  /** The jobs' sandbox, for built-in actions that run programs (checkout's git). @default none */
+  readonly sandbox?: JobSandbox;
   /** The run's artifact store. */
   readonly artifactDir: string;
   /** The cache store, kept across runs. */
@@ -103,12 +106,18 @@ export class ActionResolver implements ActionHost {
     const executor = context.executor;
     const builtin = findBuiltin(request.uses);
     if (builtin) {
-      return builtin.run(request, context, {
-        executor,
-        repoRoot: this.options.repoRoot,
-        artifactDir: this.options.artifactDir,
-        cacheDir: this.options.actionsCacheDir,
-      });
+      try {
+        return await builtin.run(request, context, {
+          executor,
+          repoRoot: this.options.repoRoot,
+          ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
+          artifactDir: this.options.artifactDir,
+          cacheDir: this.options.actionsCacheDir,
+        });
+      } finally {
+        // It wrote as the runner: the job's processes may be another user.
+        executor.handOver?.();
+      }
     }
     const ref = parseActionReference(request.uses);
     if (ref?.kind === "docker") {

@@ -1,4 +1,5 @@
 import type { Executor } from "../../../executors/executor.js";
+import type { JobSandbox } from "../../../executors/host/job-sandbox.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
 
 /**
@@ -19,8 +20,13 @@ export interface BuiltinAction {
 /** What built-in actions may use beyond the step. */
 export interface BuiltinEnvironment {
   readonly executor: Executor;
-  /** The repository being built (its `.git`), for checkout. */
+  /**
+   * The repository being built (its `.git`), for checkout. With a `user` sandbox, one the
+   * job's user can read: checkout's git runs as that user.
+   */
   readonly repoRoot: string;
+  /** The job's sandbox: with a `user` one, git runs as that user in the workspace. @default none */
+  readonly sandbox?: JobSandbox;
   /** The run's artifact store: one directory per run. */
   readonly artifactDir: string;
   /** The cache store: kept across runs, one per repository. */

@@ -1,0 +1,199 @@
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { startAgent } from "./helpers/agent-process.js";
+import { committed, git } from "./helpers/git.js";
+import { serverApi, waitFor } from "./helpers/server-api.js";
+import { type ServerProcess, startServerProcess } from "./helpers/server-process.js";
+import { tempDirs } from "./helpers/temp-dirs.js";
+
+// A job tries to take over the server that runs it: read the data directory (found by
+// walking up from its workspace, and by its known path), the server's environment through
+// /proc, every process's environment, and prints its own. On the embedded runner and on an
+// agent of the same machine, every read must fail and no secret of the server's (or the
+// agent's) may appear anywhere in the job's log. The job also does what jobs do (checkout,
+// change the files, write outputs and its home), which must still work.
+
+const { make: tempDir, keep } = tempDirs("isolation");
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+const isRoot = process.getuid?.() === 0;
+const WEBHOOK_SECRET = "whsec-canary-5f0c9e1b7a";
+const SERVER_CANARY = "server-env-canary-77d1c3";
+const AGENT_CANARY = "agent-env-canary-3a9be4";
+/** A master key the server finds in its (old, too open) data directory. */
+const MASTER_KEY = "a1".repeat(32);
+
+interface Job {
+  id: string;
+  name: string;
+  status: string;
+}
+
+/** The attack, as a job's script: each read says READ or DENIED, and the rest is printed. */
+function attack(targets: { files: string[]; pids: number[]; canaries: string[] }): string {
+  const script = [
+    'try() { if out=$(cat "$1" 2>/dev/null | head -c 4096 | tr -d "\\0") && [ -n "$out" ]; then echo "READ $1: $out"; else echo "DENIED $1"; fi; }',
+    ...targets.files.map((f) => `try '${f}'`),
+    ...targets.pids.map((p) => `try /proc/${p}/environ`),
+    // Up from the workspace: every readable key, token or database on the way.
+    'd="$GITHUB_WORKSPACE"; while [ "$d" != / ]; do d=$(dirname "$d"); for f in "$d"/master.key "$d"/admin-token "$d"/trunkline.db "$d"/runner.json "$d"/*/master.key "$d"/*/admin-token "$d"/*/trunkline.db "$d"/*/runner.json; do [ -e "$f" ] && try "$f"; done; done',
+    // Any process whose environment holds a canary.
+    ...targets.canaries.map(
+      (c) =>
+        `for p in /proc/[0-9]*; do if { tr '\\0' '\\n' < $p/environ; } 2>/dev/null | grep -q '${c.slice(0, 12)}'; then echo "READ environ of $p"; fi; done`,
+    ),
+    "echo '--- env'",
+    "env",
+    "echo '--- id'",
+    "id -u",
+  ];
+  return script.join("\n");
+}
+
+/** A workflow: the attack, then the work a job normally does, on runners with `label`. */
+function workflow(label: string, script: string): string {
+  return [
+    "name: CI",
+    "on: push",
+    "jobs:",
+    "  attack:",
+    `    runs-on: ${label}`,
+    "    steps:",
+    "      - uses: actions/checkout@v4",
+    "      - run: |",
+    ...script.split("\n").map((l) => `          ${l}`),
+    "      - id: work",
+    "        run: |",
+    "          echo changed >> README.md && grep -q changed README.md",
+    "          mkdir -p src/new && touch src/new/file && rm src/old.txt",
+    '          echo "x" > "$HOME/.profile-of-the-job" && echo "dir=$PWD" >> "$GITHUB_OUTPUT"',
+    '          echo "FROM_ENV=yes" >> "$GITHUB_ENV" && echo "$RUNNER_TEMP" && touch "$RUNNER_TEMP/t"',
+    '      - run: test "$FROM_ENV" = yes && test -n "${{ steps.work.outputs.dir }}"',
+    "",
+  ].join("\n");
+}
+
+/** The job's log once its run has ended, with the run's status. */
+async function runAndRead(
+  server: ServerProcess,
+  files: Record<string, string>,
+): Promise<{ status: string; log: string }> {
+  const api = serverApi(() => server);
+  await api("POST", "/api/v1/repositories", { name: "app" });
+  const { dir } = await committed(files);
+  keep(dir);
+  await git(dir, "push", "-q", server.gitUrl("app"), "main");
+  const run = await waitFor("the run to end", async () => {
+    const [r] = (await api("GET", "/api/v1/repositories/app/runs")) as {
+      id: string;
+      status: string;
+    }[];
+    return r && ["success", "failure", "cancelled"].includes(r.status) ? r : undefined;
+  });
+  const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as { jobs: Job[] };
+  const job = shown.jobs[0] as Job;
+  const log = (await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] };
+  return { status: run.status, log: log.lines.join("\n") };
+}
+
+/** A data directory as an older install left it: readable by all, with its key. */
+function openDataDir(): string {
+  const dataDir = join(tempDir(), "data");
+  mkdirSync(dataDir, { mode: 0o755 });
+  writeFileSync(join(dataDir, "master.key"), `${MASTER_KEY}\n`, { mode: 0o644 });
+  return dataDir;
+}
+
+function expectNothingLeaked(log: string, secrets: string[]): void {
+  expect(log).not.toMatch(/^READ /m);
+  for (const secret of secrets) expect(log).not.toContain(secret);
+}
+
+describe.skipIf(!isRoot)("a job cannot reach what its runner holds (runner as root)", () => {
+  test("the embedded runner's job can read neither the data directory nor the server's environment", async () => {
+    const dataDir = openDataDir();
+    const server = await startServerProcess({
+      dataDir,
+      env: { TRUNKLINE_WEBHOOK_SECRET: WEBHOOK_SECRET, TRUNKLINE_SERVER_CANARY: SERVER_CANARY },
+    });
+    children.push(server.child);
+    const pid = server.child.pid as number;
+    const db = join(dataDir, "trunkline.db");
+    const script = attack({
+      files: [join(dataDir, "master.key"), join(dataDir, "admin-token"), db, `${db}-wal`],
+      pids: [pid],
+      canaries: [SERVER_CANARY, WEBHOOK_SECRET],
+    });
+    const { status, log } = await runAndRead(server, {
+      ".github/workflows/ci.yml": workflow("ubuntu-latest", script),
+      "README.md": "hello\n",
+      "src/old.txt": "old\n",
+    });
+    expect(log).toContain(`DENIED ${join(dataDir, "master.key")}`);
+    expect(log).toContain(`DENIED ${join(dataDir, "admin-token")}`);
+    expect(log).toContain(`DENIED ${db}`);
+    expect(log).toContain(`DENIED /proc/${pid}/environ`);
+    expectNothingLeaked(log, [MASTER_KEY, server.token, WEBHOOK_SECRET, SERVER_CANARY]);
+    expect(log).not.toMatch(/^TRUNKLINE_/m);
+    // Not root: the job's user.
+    expect(log).toMatch(/--- id\n(?!0\n)\d+/);
+    expect(status).toBe("success");
+    // The old install was put right.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    for (const name of ["master.key", "admin-token", "trunkline.db"]) {
+      expect(statSync(join(dataDir, name)).mode & 0o777).toBe(0o600);
+    }
+    expect(await server.stop("SIGTERM")).toBe(0);
+  });
+
+  test("an agent's job on the server's machine can read neither the server's nor the agent's secrets", async () => {
+    const dataDir = openDataDir();
+    const server = await startServerProcess({
+      dataDir,
+      env: { TRUNKLINE_WEBHOOK_SECRET: WEBHOOK_SECRET, TRUNKLINE_SERVER_CANARY: SERVER_CANARY },
+      extraArgs: ["--runner-capacity", "0"],
+    });
+    children.push(server.child);
+    const workDir = tempDir();
+    const agent = await startAgent(server, "self-hosted,linux", workDir, {
+      TRUNKLINE_AGENT_CANARY: AGENT_CANARY,
+    });
+    children.push(agent);
+    const registration = readFileSync(join(workDir, "runner.json"), "utf8");
+    const runnerToken = (JSON.parse(registration) as { token: string }).token;
+    const script = attack({
+      files: [
+        join(dataDir, "master.key"),
+        join(dataDir, "admin-token"),
+        join(dataDir, "trunkline.db"),
+        join(workDir, "runner.json"),
+      ],
+      pids: [server.child.pid as number, agent.pid as number],
+      canaries: [SERVER_CANARY, AGENT_CANARY, WEBHOOK_SECRET],
+    });
+    const { status, log } = await runAndRead(server, {
+      ".github/workflows/ci.yml": workflow("[self-hosted, linux]", script),
+      "README.md": "hello\n",
+      "src/old.txt": "old\n",
+    });
+    expect(log).toContain(`DENIED ${join(workDir, "runner.json")}`);
+    expect(log).toContain(`DENIED /proc/${agent.pid}/environ`);
+    expectNothingLeaked(log, [
+      MASTER_KEY,
+      server.token,
+      runnerToken,
+      WEBHOOK_SECRET,
+      SERVER_CANARY,
+      AGENT_CANARY,
+    ]);
+    expect(log).toMatch(/--- id\n(?!0\n)\d+/);
+    expect(status).toBe("success");
+    expect(statSync(workDir).mode & 0o777).toBe(0o700);
+    expect(await server.stop("SIGTERM")).toBe(0);
+  });
+});
