@@ -1,0 +1,182 @@
+import { chmodSync, chownSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { tempDirs } from "../../../test/helpers/temp-dirs.js";
+import type { ExecOutput } from "../executor.js";
+import { chooseJobSandbox, resolveJobUser } from "./choose-sandbox.js";
+import { HostExecutor } from "./host-executor.js";
+import { type JobSandbox, sandboxEnv } from "./job-sandbox.js";
+import { checkApart, ensureOwnDir } from "./jobs-dir.js";
+
+const { make: tempDir } = tempDirs("sandbox");
+const isRoot = process.getuid?.() === 0;
+const NOBODY: JobSandbox = { kind: "user", uid: 65534, gid: 65534, name: "nobody" };
+
+function collect(): ExecOutput & { text: () => string } {
+  let text = "";
+  return {
+    stdout: (c) => {
+      text += c;
+    },
+    stderr: (c) => {
+      text += c;
+    },
+    text: () => text,
+  };
+}
+
+describe("the environment of a sandboxed job", () => {
+  test("passes an allowlist of the runner's variables and nothing else", () => {
+    const env = sandboxEnv(
+      NOBODY,
+      {
+        PATH: "/usr/bin:/bin",
+        LANG: "C.UTF-8",
+        LC_ALL: "C",
+        TZ: "UTC",
+        TERM: "xterm",
+        HTTPS_PROXY: "http://proxy:3128",
+        HOME: "/root",
+        USER: "root",
+        TRUNKLINE_MASTER_KEY: "k",
+        TRUNKLINE_WEBHOOK_SECRET: "w",
+        TRUNKLINE_TOKEN: "t",
+        AWS_SECRET_ACCESS_KEY: "a",
+        DATABASE_URL: "postgres://u:p@h/db",
+        SSH_AUTH_SOCK: "/tmp/ssh",
+      },
+      "/jobs/slot/home",
+    );
+    expect(env).toEqual({
+      PATH: "/usr/bin:/bin",
+      LANG: "C.UTF-8",
+      LC_ALL: "C",
+      TZ: "UTC",
+      TERM: "xterm",
+      HTTPS_PROXY: "http://proxy:3128",
+      HOME: "/jobs/slot/home",
+      USER: "nobody",
+      LOGNAME: "nobody",
+    });
+  });
+
+  test("has a PATH even when the runner has none", () => {
+    expect(sandboxEnv(NOBODY, {}, "/h").PATH).toBe("/usr/local/bin:/usr/bin:/bin");
+  });
+});
+
+describe("choosing the job user", () => {
+  test("a runner that is not root runs jobs as itself, with a warning, and refuses --job-user", () => {
+    const choice = chooseJobSandbox({ flag: "--job-user", uid: 1000 });
+    expect(choice.sandbox).toEqual({ kind: "none" });
+    expect(choice.warning).toMatch(/can read every file it can/);
+    expect(() => chooseJobSandbox({ flag: "--job-user", jobUser: "nobody", uid: 1000 })).toThrow(
+      "--job-user: only a runner started as root can run jobs as another user",
+    );
+  });
+
+  test("as root: nobody by default; a name, a uid or uid:gid; root and unknown users refused", () => {
+    expect(chooseJobSandbox({ flag: "--job-user", uid: 0 }).sandbox).toMatchObject({
+      kind: "user",
+      uid: 65534,
+    });
+    expect(resolveJobUser("nobody", "--job-user")).toEqual({
+      uid: 65534,
+      gid: 65534,
+      name: "nobody",
+    });
+    expect(resolveJobUser("65534", "--job-user")).toEqual({
+      uid: 65534,
+      gid: 65534,
+      name: "nobody",
+    });
+    expect(resolveJobUser("4242:4343", "--job-user")).toEqual({
+      uid: 4242,
+      gid: 4343,
+      name: "4242",
+    });
+    expect(() => resolveJobUser("root", "--job-user")).toThrow(
+      "--job-user: 'root' is root (or in root's group): jobs must run as an unprivileged user",
+    );
+    expect(() => resolveJobUser("0:0", "--job-user")).toThrow(/is root/);
+    expect(() => resolveJobUser("no-such-user-here", "--job-user")).toThrow(
+      "--job-user: there is no user 'no-such-user-here' on this machine",
+    );
+    expect(() => resolveJobUser("4242", "--job-user")).toThrow(
+      "--job-user: uid 4242 has no user here: give its group too (UID:GID)",
+    );
+  });
+});
+
+describe("the jobs directory", () => {
+  test("must be apart from the data directory, neither inside it nor holding it", () => {
+    expect(() => checkApart("/srv/data/runner", "/srv/data", "--jobs-dir")).toThrow(
+      "--jobs-dir: jobs must not be able to reach /srv/data: put the jobs directory elsewhere",
+    );
+    expect(() => checkApart("/srv", "/srv/data", "--jobs-dir")).toThrow(/must not be able/);
+    expect(() => checkApart("/srv/data", "/srv/data", "--jobs-dir")).toThrow(/must not be able/);
+    expect(() => checkApart("/srv/data-jobs", "/srv/data", "--jobs-dir")).not.toThrow();
+  });
+
+  test.runIf(isRoot)("one another user made first is refused", () => {
+    const dir = join(tempDir(), "jobs");
+    ensureOwnDir(dir, 0o711, "the jobs directory");
+    expect(statSync(dir).mode & 0o777).toBe(0o711);
+    const theirs = join(tempDir(), "theirs");
+    ensureOwnDir(theirs, 0o755, "the jobs directory");
+    // As if another user had made it.
+    chownSync(theirs, 65534, 65534);
+    expect(() => ensureOwnDir(theirs, 0o711, "the jobs directory")).toThrow(
+      `the jobs directory ${theirs} is not a directory of this user's (another user may have made it): choose another`,
+    );
+  });
+});
+
+describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)", () => {
+  test("runs steps as the job user, in a directory that is theirs, with a home of their own", async () => {
+    const base = tempDir();
+    chmodSync(base, 0o711);
+    const root = join(base, "slot");
+    const executor = new HostExecutor({ root, reuse: true, sandbox: NOBODY });
+    await executor.prepare();
+    const env = executor.baseEnv() as Record<string, string>;
+    expect(env.HOME).toBe(join(root, "home"));
+    expect(statSync(root).mode & 0o777).toBe(0o700);
+    // A step file the runner makes is the job user's by the time the step runs.
+    writeFileSync(join(executor.paths.files, "set_output"), "");
+    const out = collect();
+    const result = await executor.exec(
+      {
+        argv: [
+          "sh",
+          "-c",
+          'id -u; id -G; echo v >> "$1"; touch "$HOME/.rc" "$2/made"',
+          "sh",
+          join(executor.paths.files, "set_output"),
+          executor.paths.workspace,
+        ],
+        env,
+        cwd: executor.paths.workspace,
+      },
+      out,
+      new AbortController().signal,
+    );
+    expect(out.text()).toBe("65534\n65534\n");
+    expect(result.exitCode).toBe(0);
+    await executor.release();
+    // The next job on the slot finds no trace of this one's home.
+    expect(readdirSync(join(root, "home"))).toEqual([]);
+  });
+
+  test("files the runner writes (a built-in action) become the job user's when handed over", async () => {
+    const root = join(tempDir(), "slot");
+    chmodSync(join(root, ".."), 0o711);
+    const executor = new HostExecutor({ root, sandbox: NOBODY });
+    await executor.prepare();
+    writeFileSync(join(executor.paths.workspace, "checked-out"), "x");
+    expect(statSync(join(executor.paths.workspace, "checked-out")).uid).toBe(0);
+    executor.handOver();
+    expect(statSync(join(executor.paths.workspace, "checked-out")).uid).toBe(65534);
+    await executor.release();
+  });
+});
