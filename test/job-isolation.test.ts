@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
@@ -101,11 +101,20 @@ async function runAndRead(
   return { status: run.status, log: log.lines.join("\n") };
 }
 
-/** A data directory as an older install left it: readable by all, with its key. */
-function openDataDir(): string {
-  const dataDir = join(tempDir(), "data");
+/**
+ * A data directory as an older install left it: readable by all, with its key; owned by
+ * `owner` when given (a server run as that user).
+ */
+function openDataDir(owner?: { uid: number; gid: number }): string {
+  const base = tempDir();
+  const dataDir = join(base, "data");
   mkdirSync(dataDir, { mode: 0o755 });
   writeFileSync(join(dataDir, "master.key"), `${MASTER_KEY}\n`, { mode: 0o644 });
+  if (owner) {
+    chownSync(base, owner.uid, owner.gid);
+    chownSync(dataDir, owner.uid, owner.gid);
+    chownSync(join(dataDir, "master.key"), owner.uid, owner.gid);
+  }
   return dataDir;
 }
 
@@ -161,7 +170,7 @@ describe.skipIf(!isRoot)("a job cannot reach what its runner holds (runner as ro
     children.push(server.child);
     const workDir = tempDir();
     const agent = await startAgent(server, "self-hosted,linux", workDir, {
-      TRUNKLINE_AGENT_CANARY: AGENT_CANARY,
+      env: { TRUNKLINE_AGENT_CANARY: AGENT_CANARY },
     });
     children.push(agent);
     const registration = readFileSync(join(workDir, "runner.json"), "utf8");
@@ -194,6 +203,89 @@ describe.skipIf(!isRoot)("a job cannot reach what its runner holds (runner as ro
     expect(log).toMatch(/--- id\n(?!0\n)\d+/);
     expect(status).toBe("success");
     expect(statSync(workDir).mode & 0o777).toBe(0o700);
+    expect(await server.stop("SIGTERM")).toBe(0);
+  });
+});
+
+// A runner that is not root: its jobs run as its own user, each in namespaces of its own that
+// hide the data directory and every process outside. Run as nobody when the tests are root.
+describe("a job cannot reach what its runner holds (runner not root)", () => {
+  const as = isRoot ? { uid: 65534, gid: 65534 } : undefined;
+
+  test("the embedded runner's job sees an empty data directory and no process of the server's", async () => {
+    const dataDir = openDataDir(as);
+    const server = await startServerProcess({
+      dataDir,
+      env: { TRUNKLINE_WEBHOOK_SECRET: WEBHOOK_SECRET, TRUNKLINE_SERVER_CANARY: SERVER_CANARY },
+      ...(as ? { as } : {}),
+    });
+    children.push(server.child);
+    expect(server.stderr()).toMatch(/jobs run in namespaces of their own/);
+    const pid = server.child.pid as number;
+    const db = join(dataDir, "trunkline.db");
+    const { status, log } = await runAndRead(server, {
+      ".github/workflows/ci.yml": workflow(
+        "ubuntu-latest",
+        attack({
+          files: [join(dataDir, "master.key"), join(dataDir, "admin-token"), db],
+          pids: [pid],
+          canaries: [SERVER_CANARY, WEBHOOK_SECRET],
+        }),
+      ),
+      "README.md": "hello\n",
+      "src/old.txt": "old\n",
+    });
+    expect(log).toContain(`DENIED ${join(dataDir, "master.key")}`);
+    expect(log).toContain(`DENIED ${db}`);
+    expect(log).toContain(`DENIED /proc/${pid}/environ`);
+    expectNothingLeaked(log, [MASTER_KEY, server.token, WEBHOOK_SECRET, SERVER_CANARY]);
+    expect(log).not.toMatch(/^TRUNKLINE_/m);
+    expect(status).toBe("success");
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(await server.stop("SIGTERM")).toBe(0);
+  });
+
+  test("an agent's job sees neither the agent's registration nor the server's data", async () => {
+    const dataDir = openDataDir(as);
+    const server = await startServerProcess({
+      dataDir,
+      env: { TRUNKLINE_WEBHOOK_SECRET: WEBHOOK_SECRET },
+      extraArgs: ["--runner-capacity", "0"],
+      ...(as ? { as } : {}),
+    });
+    children.push(server.child);
+    const workDir = tempDir();
+    if (as) chownSync(workDir, as.uid, as.gid);
+    // As the server's user, the agent is told where the server's data is.
+    const agent = await startAgent(server, "self-hosted,linux", workDir, {
+      env: { TRUNKLINE_AGENT_CANARY: AGENT_CANARY },
+      extraArgs: ["--hide", dataDir],
+      ...(as ? { as } : {}),
+    });
+    children.push(agent);
+    const registration = readFileSync(join(workDir, "runner.json"), "utf8");
+    const runnerToken = (JSON.parse(registration) as { token: string }).token;
+    const { status, log } = await runAndRead(server, {
+      ".github/workflows/ci.yml": workflow(
+        "[self-hosted, linux]",
+        attack({
+          files: [
+            join(dataDir, "master.key"),
+            join(dataDir, "admin-token"),
+            join(workDir, "runner.json"),
+          ],
+          pids: [server.child.pid as number, agent.pid as number],
+          canaries: [AGENT_CANARY, WEBHOOK_SECRET],
+        }),
+      ),
+      "README.md": "hello\n",
+      "src/old.txt": "old\n",
+    });
+    expect(log).toContain(`DENIED ${join(workDir, "runner.json")}`);
+    expect(log).toContain(`DENIED ${join(dataDir, "master.key")}`);
+    expect(log).toContain(`DENIED /proc/${agent.pid}/environ`);
+    expectNothingLeaked(log, [MASTER_KEY, server.token, runnerToken, WEBHOOK_SECRET, AGENT_CANARY]);
+    expect(status).toBe("success");
     expect(await server.stop("SIGTERM")).toBe(0);
   });
 });

@@ -195,17 +195,16 @@ export class JobAgent {
       );
       const actionsDir = join(this.options.workDir, "actions");
       const { sandbox } = this.options;
-      // A sandboxed job's checkout runs git as the job's user, from a copy it can read; a job
-      // without `uses:` steps cannot check out.
+      // A sandboxed job's checkout runs git as the job's processes run, from a copy they can
+      // read; a job without `uses:` steps cannot check out.
       const checkoutRoot =
-        sandbox?.kind === "user" && lease.spec.steps.some((s) => s.uses)
+        sandbox && sandbox.kind !== "none" && lease.spec.steps.some((s) => s.uses)
           ? await this.checkoutSources.forSlot(`slot-${slot}`, repoRoot, lease.source.sha)
           : repoRoot;
       const actions = new ActionResolver({
         mirrors: [],
         cacheDir: actionsDir,
         repoRoot: checkoutRoot,
-        ...(sandbox ? { sandbox } : {}),
         artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
         actionsCacheDir: join(this.options.workDir, "cache"),
       });

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { HttpTransport } from "../agent/http-transport.js";
 import { JobAgent } from "../agent/job-agent.js";
 import { ApiError } from "../common/errors.js";
-import { chooseJobSandbox } from "../executors/host/choose-sandbox.js";
+import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
 import { checkApart, defaultJobsDir, ensureOwnDir } from "../executors/host/jobs-dir.js";
 import { ApiClient } from "./api-client.js";
 import { dataDirOf } from "./data-dir.js";
@@ -27,6 +27,11 @@ export interface AgentOptions {
   readonly jobsDir?: string;
   /** As root, the user jobs run as (`NAME`, `UID` or `UID:GID`). @default trunkline-job, else nobody */
   readonly jobUser?: string;
+  /**
+   * Not root: more directories jobs must not see (its work directory and the default data
+   * directory always are).
+   */
+  readonly hide?: readonly string[];
   readonly name?: string;
 }
 
@@ -57,10 +62,11 @@ export async function agentCommand(
         `agent-${createHash("sha256").update(workDir).digest("hex").slice(0, 12)}`,
       ),
   );
-  checkApart(jobsDir, workDir, "--jobs-dir");
-  checkApart(jobsDir, dataDirOf({}), "--jobs-dir");
+  const hide = [workDir, dataDirOf({}), ...(options.hide ?? []).map((d) => resolve(d))];
+  for (const dir of hide) checkApart(jobsDir, dir, "--jobs-dir");
   const { sandbox, warning } = chooseJobSandbox({
     flag: "--job-user",
+    hide,
     ...(options.jobUser !== undefined ? { jobUser: options.jobUser } : {}),
   });
   // The runner token is here: only this user may read it.
@@ -114,8 +120,7 @@ export async function agentCommand(
     onError: (err) => io.err(`trunkline: agent: ${err.message} (retrying)`),
   });
   if (warning) io.err(`trunkline: warning: ${warning}`);
-  else if (sandbox.kind === "user")
-    io.err(`trunkline: jobs run as ${sandbox.name} (uid ${sandbox.uid}) in ${jobsDir}`);
+  else io.err(`trunkline: ${describeSandbox(sandbox, jobsDir)}`);
   io.err(
     `trunkline: agent ${registration.id} (${options.labels.join(", ")}; ${options.capacity} at once) connected to ${server}; waiting for jobs`,
   );

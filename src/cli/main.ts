@@ -306,6 +306,11 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       "--job-user <user>",
       "run as root: the user jobs run as (NAME, UID or UID:GID; default: trunkline-job if it exists, else nobody)",
     )
+    .option(
+      "--hide <dirs>",
+      "not root: more directories its jobs must not see, comma-separated (the server's data directory, when the agent runs as the server's user)",
+      collectList,
+    )
     .option("--name <name>", "a name for this runner (default: the host name)")
     .action(
       async (opts: {
@@ -316,6 +321,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         workDir?: string;
         jobsDir?: string;
         jobUser?: string;
+        hide?: string[];
         name?: string;
       }) => {
         const stop = new AbortController();
@@ -339,6 +345,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
                 ...(opts.workDir ? { workDir: opts.workDir } : {}),
                 ...(opts.jobsDir ? { jobsDir: opts.jobsDir } : {}),
                 ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
+                ...(opts.hide ? { hide: opts.hide } : {}),
                 ...(opts.name ? { name: opts.name } : {}),
               },
               io,

@@ -1,7 +1,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino from "pino";
-import { chooseJobSandbox } from "../executors/host/choose-sandbox.js";
+import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
 import { checkApart, defaultJobsDir } from "../executors/host/jobs-dir.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { buildApp } from "../server/app.js";
@@ -57,6 +57,7 @@ export async function serveCommand(
   const choice = runsJobs
     ? chooseJobSandbox({
         flag: "--job-user",
+        hide: [dataDir],
         ...(options.jobUser !== undefined ? { jobUser: options.jobUser } : {}),
       })
     : undefined;
@@ -132,10 +133,7 @@ export async function serveCommand(
     );
   scheduler.start();
   if (choice?.warning) io.err(`trunkline: warning: ${choice.warning}`);
-  else if (choice?.sandbox.kind === "user")
-    io.err(
-      `trunkline: jobs run as ${choice.sandbox.name} (uid ${choice.sandbox.uid}) in ${jobsDir}`,
-    );
+  else if (choice) io.err(`trunkline: ${describeSandbox(choice.sandbox, jobsDir)}`);
   const address = await app.listen({ port: options.port, host: options.host });
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);
   await new Promise<void>((resolveStop) =>

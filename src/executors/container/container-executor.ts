@@ -11,6 +11,7 @@ import type {
   ExecResult,
   Executor,
   JobPaths,
+  JobProcess,
 } from "../executor.js";
 import { HostExecutor } from "../host/host-executor.js";
 import type { JobSandbox } from "../host/job-sandbox.js";
@@ -279,6 +280,10 @@ export class ContainerExecutor implements Executor {
 
   handOver(): void {
     this.host.handOver();
+  }
+
+  jobProcess(argv: readonly string[], cwd: string): JobProcess | undefined {
+    return this.host.jobProcess(argv, cwd);
   }
 
   defaultShell(): string | undefined {

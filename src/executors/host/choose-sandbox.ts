@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { InputError } from "../../common/errors.js";
 import type { JobSandbox } from "./job-sandbox.js";
+import { namespacesWork } from "./namespace-holder.js";
 
 /** The user a root runner's jobs run as when none is named, if it exists. */
 export const DEDICATED_JOB_USER = "trunkline-job";
@@ -16,12 +18,16 @@ export interface SandboxChoice {
 /**
  * The sandbox of a server's or an agent's jobs. As root: `jobUser` (`NAME`, `UID` or
  * `UID:GID`, flag `flag`), else the user {@link DEDICATED_JOB_USER} if it exists, else
- * `nobody`; a job user that is root is refused. Not root: jobs run as the runner's own user,
- * which can read everything that user can (its data directory too), so a warning says so.
+ * `nobody`; a job user that is root is refused. Not root: each job in namespaces of its own
+ * with `hide` covered, when this machine allows unprivileged user namespaces; otherwise jobs
+ * run as the runner's own user, which can read everything that user can (its data directory
+ * too), and a warning says so.
  */
 export function chooseJobSandbox(options: {
   readonly jobUser?: string;
   readonly flag: string;
+  /** What jobs must not see of a runner that is not root (the data directory). */
+  readonly hide: readonly string[];
   /** @default process.getuid() */
   readonly uid?: number;
 }): SandboxChoice {
@@ -31,10 +37,11 @@ export function chooseJobSandbox(options: {
       throw new InputError(
         `${options.flag}: only a runner started as root can run jobs as another user`,
       );
+    if (namespacesWork(options.hide))
+      return { sandbox: { kind: "namespaces", hide: options.hide, name: userInfo().username } };
     return {
       sandbox: { kind: "none" },
-      warning:
-        "jobs run as this process's own user: they can read every file it can (the data directory, its master key and admin token among them) and its environment; start it as root to run jobs as an unprivileged user (--job-user)",
+      warning: `jobs run as this process's own user, unisolated (this machine does not let it make user namespaces): they can read every file it can (${options.hide.join(", ")}, with the master key and admin token) and its environment; start it as root to run jobs as an unprivileged user (--job-user), or allow unprivileged user namespaces`,
     };
   }
   const user =
@@ -46,6 +53,18 @@ export function chooseJobSandbox(options: {
       `${options.flag}: there is no user '${DEDICATED_JOB_USER}' nor 'nobody' to run jobs as: create one, or name one with ${options.flag}`,
     );
   return { sandbox: { kind: "user", ...user } };
+}
+
+/** One line for the operator: where jobs run and how they are kept apart. */
+export function describeSandbox(sandbox: JobSandbox, jobsDir: string): string {
+  switch (sandbox.kind) {
+    case "user":
+      return `jobs run as ${sandbox.name} (uid ${sandbox.uid}) in ${jobsDir}`;
+    case "namespaces":
+      return `jobs run in namespaces of their own (${sandbox.hide.join(", ")} hidden) in ${jobsDir}`;
+    default:
+      return `jobs run in ${jobsDir}`;
+  }
 }
 
 /** A user as `--job-user` names it: `NAME`, `UID` or `UID:GID`. Root is refused. */

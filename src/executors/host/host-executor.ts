@@ -12,9 +12,17 @@ import {
 } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
+import type {
+  ExecOutput,
+  ExecRequest,
+  ExecResult,
+  Executor,
+  JobPaths,
+  JobProcess,
+} from "../executor.js";
 import { blankFileSync } from "../rewrite-file.js";
 import { handOverTree, type JobSandbox, sandboxEnv, sandboxSpawnOptions } from "./job-sandbox.js";
+import { type NamespaceHolder, startHolder } from "./namespace-holder.js";
 
 /** Options of the host executor. */
 export interface HostExecutorOptions {
@@ -67,6 +75,8 @@ export class HostExecutor implements Executor {
   private readonly sandbox: JobSandbox;
   /** The job's own home in a sandbox; undefined without one (the runner's is used). */
   private readonly home: string | undefined;
+  /** The job's namespaces, with a `namespaces` sandbox, once prepared. */
+  private holder: NamespaceHolder | undefined;
 
   constructor(options: HostExecutorOptions) {
     this.root = options.root;
@@ -97,6 +107,9 @@ export class HostExecutor implements Executor {
       // tool cache shared by the runner's jobs) becomes the job user's.
       handOverTree(this.sandbox, this.root);
     }
+    if (this.sandbox.kind === "namespaces") {
+      this.holder = await startHolder(this.sandbox.hide, this.baseEnv() ?? {});
+    }
   }
 
   /**
@@ -117,6 +130,13 @@ export class HostExecutor implements Executor {
     if (this.prepared) handOverTree(this.sandbox, this.root);
   }
 
+  /** In a sandbox, `argv` as the job's processes run: as its user, or in its namespaces. */
+  jobProcess(argv: readonly string[], cwd: string): JobProcess | undefined {
+    if (this.sandbox.kind === "user") return { argv, ...sandboxSpawnOptions(this.sandbox) };
+    if (this.holder) return { argv: this.holder.wrap(argv, cwd) };
+    return undefined;
+  }
+
   exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
@@ -129,8 +149,13 @@ export class HostExecutor implements Executor {
         return;
       }
       if (this.sandbox.kind === "user") this.handOverFiles(this.sandbox);
-      const child = spawn(this.onPath(command, request.env.PATH), args, {
-        argv0: command,
+      const program = this.onPath(command, request.env.PATH);
+      // In the job's namespaces, the step joins them (its program keeps its full path).
+      const [file, ...rest] = this.holder
+        ? this.holder.wrap([program, ...args], request.cwd)
+        : [program, ...args];
+      const child = spawn(file as string, rest, {
+        ...(this.holder ? {} : { argv0: command }),
         cwd: request.cwd,
         env: request.env,
         stdio: ["ignore", "pipe", "pipe"],
@@ -308,6 +333,7 @@ export class HostExecutor implements Executor {
 
   /** Ends, at once and for good, every process group this job started. Synchronous. */
   killAll(): void {
+    this.holder?.stop();
     for (const pid of this.groups) {
       try {
         process.kill(-pid, "SIGKILL");

@@ -7,6 +7,7 @@ import { chooseJobSandbox, resolveJobUser } from "./choose-sandbox.js";
 import { HostExecutor } from "./host-executor.js";
 import { type JobSandbox, sandboxEnv } from "./job-sandbox.js";
 import { checkApart, ensureOwnDir } from "./jobs-dir.js";
+import { namespacesWork } from "./namespace-holder.js";
 
 const { make: tempDir } = tempDirs("sandbox");
 const isRoot = process.getuid?.() === 0;
@@ -66,17 +67,23 @@ describe("the environment of a sandboxed job", () => {
 });
 
 describe("choosing the job user", () => {
-  test("a runner that is not root runs jobs as itself, with a warning, and refuses --job-user", () => {
-    const choice = chooseJobSandbox({ flag: "--job-user", uid: 1000 });
-    expect(choice.sandbox).toEqual({ kind: "none" });
-    expect(choice.warning).toMatch(/can read every file it can/);
-    expect(() => chooseJobSandbox({ flag: "--job-user", jobUser: "nobody", uid: 1000 })).toThrow(
-      "--job-user: only a runner started as root can run jobs as another user",
-    );
+  test("a runner that is not root runs jobs in namespaces where it can, else unisolated with a warning; --job-user refused", () => {
+    const hide = [tempDir()];
+    const choice = chooseJobSandbox({ flag: "--job-user", hide, uid: 1000 });
+    if (namespacesWork(hide)) {
+      expect(choice.sandbox).toMatchObject({ kind: "namespaces", hide });
+      expect(choice.warning).toBeUndefined();
+    } else {
+      expect(choice.sandbox).toEqual({ kind: "none" });
+      expect(choice.warning).toMatch(/can read every file it can/);
+    }
+    expect(() =>
+      chooseJobSandbox({ flag: "--job-user", jobUser: "nobody", hide, uid: 1000 }),
+    ).toThrow("--job-user: only a runner started as root can run jobs as another user");
   });
 
   test("as root: nobody by default; a name, a uid or uid:gid; root and unknown users refused", () => {
-    expect(chooseJobSandbox({ flag: "--job-user", uid: 0 }).sandbox).toMatchObject({
+    expect(chooseJobSandbox({ flag: "--job-user", hide: [], uid: 0 }).sandbox).toMatchObject({
       kind: "user",
       uid: 65534,
     });

@@ -12,6 +12,11 @@ import { execFileSync } from "node:child_process";
  *   set, supplementary groups cleared), who owns the job's directory and nothing of the
  *   runner's: the data directory is 0700 and the runner's `/proc/<pid>/environ` is closed to
  *   other users. Their environment is {@link sandboxEnv}'s: nothing of the runner's own.
+ * - `namespaces`: the runner is not root, so its jobs run as its own user, but each job in
+ *   namespaces of its own (see `NamespaceHolder`): the `hide` directories (the data
+ *   directory, an agent's registration) covered by an empty tmpfs it cannot remove, its own
+ *   PID namespace (no process of the runner's to read or signal), and {@link sandboxEnv}'s
+ *   environment. Files elsewhere that the runner's user can read (its home), it can read too.
  */
 export type JobSandbox =
   | { readonly kind: "none" }
@@ -20,6 +25,13 @@ export type JobSandbox =
       readonly uid: number;
       readonly gid: number;
       /** The user's name, for `USER` and messages (the uid when it has none). */
+      readonly name: string;
+    }
+  | {
+      readonly kind: "namespaces";
+      /** Directories the job sees empty. */
+      readonly hide: readonly string[];
+      /** The runner's user's name, for `USER`. */
       readonly name: string;
     };
 

@@ -3,7 +3,6 @@ import { readFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { formatDiagnostic } from "../../common/diagnostic.js";
 import type { Executor } from "../../executors/executor.js";
-import type { JobSandbox } from "../../executors/host/job-sandbox.js";
 import { isTruthy } from "../../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
 import type { ActionManifest } from "../../workflow/read-action.js";
@@ -29,10 +28,8 @@ export interface ActionResolverOptions {
   readonly mirrors: readonly string[];
   /** Resolved remote actions, one directory per commit. */
   readonly cacheDir: string;
-  /** The repository being built (with a `user` sandbox, one its user can read). */
+  /** The repository being built (for sandboxed jobs, one their processes can read). */
   readonly repoRoot: string;
-  /** The jobs' sandbox, for built-in actions that run programs (checkout's git). @default none */
-  readonly sandbox?: JobSandbox;
   /** The run's artifact store. */
   readonly artifactDir: string;
   /** The cache store, kept across runs. */
@@ -110,7 +107,6 @@ export class ActionResolver implements ActionHost {
         return await builtin.run(request, context, {
           executor,
           repoRoot: this.options.repoRoot,
-          ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
           artifactDir: this.options.artifactDir,
           cacheDir: this.options.actionsCacheDir,
         });

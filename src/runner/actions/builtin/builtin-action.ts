@@ -1,5 +1,4 @@
 import type { Executor } from "../../../executors/executor.js";
-import type { JobSandbox } from "../../../executors/host/job-sandbox.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
 
 /**
@@ -21,12 +20,10 @@ export interface BuiltinAction {
 export interface BuiltinEnvironment {
   readonly executor: Executor;
   /**
-   * The repository being built (its `.git`), for checkout. With a `user` sandbox, one the
-   * job's user can read: checkout's git runs as that user.
+   * The repository being built (its `.git`), for checkout. For a job whose executor confines
+   * its processes (`jobProcess`), one they can read: checkout's git runs as they do.
    */
   readonly repoRoot: string;
-  /** The job's sandbox: with a `user` one, git runs as that user in the workspace. @default none */
-  readonly sandbox?: JobSandbox;
   /** The run's artifact store: one directory per run. */
   readonly artifactDir: string;
   /** The cache store: kept across runs, one per repository. */

@@ -3,7 +3,7 @@ import { mkdir, readdir, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { InputError } from "../../../common/errors.js";
-import { sandboxSpawnOptions } from "../../../executors/host/job-sandbox.js";
+import type { Executor } from "../../../executors/executor.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
 import type { BuiltinAction, BuiltinEnvironment } from "./builtin-action.js";
 import { booleanInput, failure, guarded, resolveInputPath, stringInput } from "./builtin-inputs.js";
@@ -97,13 +97,13 @@ async function checkout(
   }
 
   const source = env.repoRoot;
-  // With a sandbox, git runs as the job's user: the workspace is theirs, and a git run by the
-  // runner there would obey whatever config (hooks, fsmonitor) an earlier step planted. The
-  // source (the runner's, readable by that user) is then trusted by name on the command line
-  // and for the upload-pack a fetch from it starts.
-  const sandboxed = env.sandbox?.kind === "user";
+  // With confined job processes, git runs as they do: the workspace is theirs, and a git run
+  // by the runner there would obey whatever config (hooks, fsmonitor) an earlier step
+  // planted. The source (the runner's, readable by them) is then trusted by name on the
+  // command line and for the upload-pack a fetch from it starts.
+  const git = new Git(request.env, context, env.executor);
+  const sandboxed = env.executor.jobProcess?.(["git"], workspace) !== undefined;
   const trusted = sandboxed ? await realpath(source).catch(() => source) : undefined;
-  const git = new Git(request.env, context, env);
   if (trusted) git.trust(trusted);
   if ((await git.tryRun(source, ["rev-parse", "--git-dir"])) === undefined) {
     return failure(`the repository being built (${source}) is not a git repository`);
@@ -253,23 +253,34 @@ function uploadPack(source: string): string {
 }
 
 /**
- * Runs git with argument lists in the step's environment, logging each command; as the
- * sandbox's user when there is one.
+ * Runs git with argument lists in the step's environment, logging each command; confined as
+ * the job's processes are (the executor's `jobProcess`).
  */
 class Git {
   private readonly env: Record<string, string>;
-  private readonly as: { uid?: number; gid?: number };
   /** Config given before every command (`-c`), not logged. */
   private config: string[] = [];
 
   constructor(
     env: Readonly<Record<string, string>>,
     private readonly context: ActionContext,
-    builtin: BuiltinEnvironment,
+    private readonly executor: Executor,
   ) {
     this.env = { ...env, GIT_TERMINAL_PROMPT: "0" };
     for (const name of GIT_LOCATION_VARIABLES) delete this.env[name];
-    this.as = builtin.sandbox ? sandboxSpawnOptions(builtin.sandbox) : {};
+  }
+
+  /** The program and options that run git with `args` in `cwd`. */
+  private command(cwd: string, args: string[]): [string, string[], { uid?: number; gid?: number }] {
+    const argv = ["git", ...this.config, ...args];
+    const confined = this.executor.jobProcess?.(argv, cwd);
+    if (!confined) return ["git", argv.slice(1), {}];
+    const [file, ...rest] = confined.argv;
+    const as = {
+      ...(confined.uid !== undefined ? { uid: confined.uid } : {}),
+      ...(confined.gid !== undefined ? { gid: confined.gid } : {}),
+    };
+    return [file as string, rest, as];
   }
 
   /** Trusts the repository at `source` although another user owns it. */
@@ -281,10 +292,11 @@ class Git {
   async run(cwd: string, args: string[]): Promise<string> {
     this.context.output.note(`[command]git ${args.join(" ")}`);
     try {
-      const { stdout, stderr } = await run("git", [...this.config, ...args], {
+      const [file, argv, as] = this.command(cwd, args);
+      const { stdout, stderr } = await run(file, argv, {
         cwd,
         env: this.env,
-        ...this.as,
+        ...as,
         signal: this.context.signal,
         maxBuffer: 64 * 1024 * 1024,
       });
@@ -300,10 +312,11 @@ class Git {
   /** Runs git quietly; undefined when it fails. */
   async tryRun(cwd: string, args: string[]): Promise<string | undefined> {
     try {
-      const { stdout } = await run("git", [...this.config, ...args], {
+      const [file, argv, as] = this.command(cwd, args);
+      const { stdout } = await run(file, argv, {
         cwd,
         env: this.env,
-        ...this.as,
+        ...as,
         signal: this.context.signal,
         maxBuffer: 64 * 1024 * 1024,
       });
