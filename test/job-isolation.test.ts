@@ -3,6 +3,7 @@ import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
+import { BUSYBOX_IMAGE, testEngine } from "./helpers/container-engine.js";
 import { committed, git } from "./helpers/git.js";
 import { serverApi, waitFor } from "./helpers/server-api.js";
 import { type ServerProcess, startServerProcess } from "./helpers/server-process.js";
@@ -22,6 +23,7 @@ afterAll(() => {
 });
 
 const isRoot = process.getuid?.() === 0;
+const engine = await testEngine();
 const WEBHOOK_SECRET = "whsec-canary-5f0c9e1b7a";
 const SERVER_CANARY = "server-env-canary-77d1c3";
 const AGENT_CANARY = "agent-env-canary-3a9be4";
@@ -159,6 +161,35 @@ describe.skipIf(!isRoot)("a job cannot reach what its runner holds (runner as ro
     }
     expect(await server.stop("SIGTERM")).toBe(0);
   });
+
+  test.runIf(engine !== undefined)(
+    "a job container has no path of the data directory mounted",
+    async () => {
+      const dataDir = openDataDir();
+      const server = await startServerProcess({ dataDir });
+      children.push(server.child);
+      const { status, log } = await runAndRead(server, {
+        ".github/workflows/ci.yml": [
+          "on: push",
+          "jobs:",
+          "  inside:",
+          "    runs-on: ubuntu-latest",
+          `    container: ${BUSYBOX_IMAGE}`,
+          "    steps:",
+          "      - run: |",
+          `          echo "data mounts: $(grep -c '${dataDir}' /proc/self/mountinfo)"`,
+          `          ls '${dataDir}' 2>/dev/null && echo "READ the data directory" || echo "no data directory"`,
+          '          echo built > "$GITHUB_WORKSPACE/out" && cat "$GITHUB_WORKSPACE/out"',
+          "",
+        ].join("\n"),
+      });
+      expect(log).toContain("data mounts: 0");
+      expect(log).toContain("no data directory");
+      expect(log).toContain("built");
+      expect(status).toBe("success");
+      expect(await server.stop("SIGTERM")).toBe(0);
+    },
+  );
 
   test("an agent's job on the server's machine can read neither the server's nor the agent's secrets", async () => {
     const dataDir = openDataDir();
