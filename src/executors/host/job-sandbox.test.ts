@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { tempDirs } from "../../../test/helpers/temp-dirs.js";
@@ -185,5 +194,51 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
     executor.handOver();
     expect(statSync(join(executor.paths.workspace, "checked-out")).uid).toBe(65534);
     await executor.release();
+  });
+});
+
+describe.runIf(namespacesWork([]))("the host executor with a namespaces sandbox", () => {
+  test("a job sees hidden directories empty and no process outside; its processes outlive their step and end with the job", async () => {
+    const base = tempDir();
+    const hidden = join(base, "data");
+    mkdirSync(hidden);
+    writeFileSync(join(hidden, "master.key"), "secret");
+    const root = join(base, "slot");
+    const executor = new HostExecutor({
+      root,
+      sandbox: { kind: "namespaces", hide: [hidden], name: "runner" },
+    });
+    await executor.prepare();
+    const env = executor.baseEnv() as Record<string, string>;
+    const run = async (script: string) => {
+      const out = collect();
+      const result = await executor.exec(
+        { argv: ["sh", "-c", script], env, cwd: executor.paths.workspace },
+        out,
+        new AbortController().signal,
+      );
+      return { code: result.exitCode, text: out.text() };
+    };
+    expect(await run(`ls -A '${hidden}'; umount '${hidden}' 2>/dev/null || echo kept`)).toEqual({
+      code: 0,
+      text: "kept\n",
+    });
+    expect((await run(`test -e /proc/${process.pid} || echo unseen`)).text).toBe("unseen\n");
+    // A server a step leaves running is there for the next step.
+    await run("sleep 300 > /dev/null 2>&1 &");
+    expect((await run("pgrep -x sleep > /dev/null && echo running")).text).toBe("running\n");
+    const joined = executor.jobProcess(["true"], "/")?.argv.join(" ") ?? "";
+    const first = Number(/--target=(\d+)/.exec(joined)?.[1]);
+    expect(existsSync(`/proc/${first}`)).toBe(true);
+    await executor.release();
+    // The namespaces' first process ends with the job, and with it every process in them.
+    for (let i = 0; i < 100 && existsSync(`/proc/${first}/status`); i++) {
+      if (!readFileSync(`/proc/${first}/status`, "utf8").match(/^State:\s+[^Z]/m)) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const state = existsSync(`/proc/${first}/status`)
+      ? /^State:\s+(\S)/m.exec(readFileSync(`/proc/${first}/status`, "utf8"))?.[1]
+      : "gone";
+    expect(["gone", "Z"]).toContain(state);
   });
 });
