@@ -37,9 +37,10 @@ export interface Executor {
    * How the runner starts a program of its own on the job's behalf in the job's directories
    * (checkout's git): confined as the job's processes are, never with more than they have (a
    * program run there as the runner would obey files a step planted, git's config and hooks).
-   * Undefined (or absent): the job's processes are not confined; run it as the runner.
+   * Resolves to the argv to spawn (as the runner) instead of `argv`. Undefined (or absent): the
+   * job's processes are not confined; run `argv` as the runner.
    */
-  jobProcess?(argv: readonly string[], cwd: string): JobProcess | undefined;
+  jobProcess?(argv: readonly string[], cwd: string): readonly string[] | undefined;
   /** Runs Docker actions; only backends with a container engine have it. */
   readonly dockerActions?: DockerActionRunner;
   /**
@@ -47,13 +48,6 @@ export interface Executor {
    * for with the host executor's `reuse`). Absent or false: it must not be reused.
    */
   reusable?(): boolean;
-}
-
-/** A program to start on a job's behalf: the argv to spawn, and the user to spawn it as. */
-export interface JobProcess {
-  readonly argv: readonly string[];
-  readonly uid?: number;
-  readonly gid?: number;
 }
 
 /** Runs the containers of Docker actions (`docker://image`, `runs.using: docker`) for a job. */

@@ -11,7 +11,6 @@ import type {
   ExecResult,
   Executor,
   JobPaths,
-  JobProcess,
 } from "../executor.js";
 import { HostExecutor } from "../host/host-executor.js";
 import type { JobSandbox } from "../host/job-sandbox.js";
@@ -282,7 +281,7 @@ export class ContainerExecutor implements Executor {
     this.host.handOver();
   }
 
-  jobProcess(argv: readonly string[], cwd: string): JobProcess | undefined {
+  jobProcess(argv: readonly string[], cwd: string): readonly string[] | undefined {
     return this.host.jobProcess(argv, cwd);
   }
 

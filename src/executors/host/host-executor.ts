@@ -12,16 +12,9 @@ import {
 } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import type {
-  ExecOutput,
-  ExecRequest,
-  ExecResult,
-  Executor,
-  JobPaths,
-  JobProcess,
-} from "../executor.js";
+import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
 import { blankFileSync } from "../rewrite-file.js";
-import { handOverTree, type JobSandbox, sandboxEnv, sandboxSpawnOptions } from "./job-sandbox.js";
+import { handOverTree, type JobSandbox, sandboxEnv } from "./job-sandbox.js";
 import { type NamespaceHolder, startHolder } from "./namespace-holder.js";
 
 /** Options of the host executor. */
@@ -107,8 +100,12 @@ export class HostExecutor implements Executor {
       // tool cache shared by the runner's jobs) becomes the job user's.
       handOverTree(this.sandbox, this.root);
     }
-    if (this.sandbox.kind === "namespaces") {
-      this.holder = await startHolder(this.sandbox.hide, this.baseEnv() ?? {});
+    if (this.sandbox.kind !== "none") {
+      this.holder = await startHolder({
+        hide: this.sandbox.kind === "namespaces" ? this.sandbox.hide : [],
+        env: this.baseEnv() ?? {},
+        ...(this.sandbox.kind === "user" ? { user: this.sandbox } : {}),
+      });
     }
   }
 
@@ -131,10 +128,8 @@ export class HostExecutor implements Executor {
   }
 
   /** In a sandbox, `argv` as the job's processes run: as its user, or in its namespaces. */
-  jobProcess(argv: readonly string[], cwd: string): JobProcess | undefined {
-    if (this.sandbox.kind === "user") return { argv, ...sandboxSpawnOptions(this.sandbox) };
-    if (this.holder) return { argv: this.holder.wrap(argv, cwd) };
-    return undefined;
+  jobProcess(argv: readonly string[], cwd: string): readonly string[] | undefined {
+    return this.holder?.wrap(argv, cwd);
   }
 
   exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
@@ -146,6 +141,11 @@ export class HostExecutor implements Executor {
       const [command, ...args] = request.argv;
       if (!command) {
         reject(new Error("exec: empty argv"));
+        return;
+      }
+      if (this.sandbox.kind !== "none" && !this.holder) {
+        // Never as the runner: a sandboxed job's processes start only in its namespaces.
+        reject(new Error("exec: a sandboxed job's executor was not prepared"));
         return;
       }
       if (this.sandbox.kind === "user") this.handOverFiles(this.sandbox);
@@ -160,7 +160,6 @@ export class HostExecutor implements Executor {
         env: request.env,
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
-        ...sandboxSpawnOptions(this.sandbox),
       });
       let aborted = false;
       let killTimer: NodeJS.Timeout | undefined;

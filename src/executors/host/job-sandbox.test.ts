@@ -149,7 +149,7 @@ describe("the jobs directory", () => {
 });
 
 describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)", () => {
-  test("runs steps as the job user, in a directory that is theirs, with a home of their own", async () => {
+  test("runs steps as the job user, in a directory that is theirs, with a home of their own, seeing no process outside the job", async () => {
     const base = tempDir();
     chmodSync(base, 0o711);
     const root = join(base, "slot");
@@ -166,7 +166,7 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
         argv: [
           "sh",
           "-c",
-          'id -u; id -G; echo v >> "$1"; touch "$HOME/.rc" "$2/made"',
+          `id -u; id -G; test -e /proc/${process.pid} || echo unseen; echo v >> "$1"; touch "$HOME/.rc" "$2/made"`,
           "sh",
           join(executor.paths.files, "set_output"),
           executor.paths.workspace,
@@ -177,7 +177,8 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
       out,
       new AbortController().signal,
     );
-    expect(out.text()).toBe("65534\n65534\n");
+    // Not the runner's processes either (nor another job's: each job has its PID namespace).
+    expect(out.text()).toBe("65534\n65534\nunseen\n");
     expect(result.exitCode).toBe(0);
     await executor.release();
     // The next job on the slot finds no trace of this one's home.
@@ -227,7 +228,7 @@ describe.runIf(namespacesWork([]))("the host executor with a namespaces sandbox"
     // A server a step leaves running is there for the next step.
     await run("sleep 300 > /dev/null 2>&1 &");
     expect((await run("pgrep -x sleep > /dev/null && echo running")).text).toBe("running\n");
-    const joined = executor.jobProcess(["true"], "/")?.argv.join(" ") ?? "";
+    const joined = executor.jobProcess(["true"], "/")?.join(" ") ?? "";
     const first = Number(/--target=(\d+)/.exec(joined)?.[1]);
     expect(existsSync(`/proc/${first}`)).toBe(true);
     await executor.release();

@@ -11,7 +11,9 @@ import { execFileSync } from "node:child_process";
  * - `user`: the runner is root; processes run as another, unprivileged user (uid and gid
  *   set, supplementary groups cleared), who owns the job's directory and nothing of the
  *   runner's: the data directory is 0700 and the runner's `/proc/<pid>/environ` is closed to
- *   other users. Their environment is {@link sandboxEnv}'s: nothing of the runner's own.
+ *   other users. Each job has its own PID namespace (see `NamespaceHolder`), so jobs, all of
+ *   that one user, cannot read each other's environments either. Their environment is
+ *   {@link sandboxEnv}'s: nothing of the runner's own.
  * - `namespaces`: the runner is not root, so its jobs run as its own user, but each job in
  *   namespaces of its own (see `NamespaceHolder`): the `hide` directories (the data
  *   directory, an agent's registration) covered by an empty tmpfs it cannot remove, its own
@@ -77,12 +79,6 @@ export function sandboxEnv(
   env.USER = sandbox.name;
   env.LOGNAME = sandbox.name;
   return env;
-}
-
-/** The spawn options that start a process in the sandbox. */
-export function sandboxSpawnOptions(sandbox: JobSandbox): { uid?: number; gid?: number } {
-  // libuv clears the supplementary groups (setgroups(0)) when uid or gid is given.
-  return sandbox.kind === "user" ? { uid: sandbox.uid, gid: sandbox.gid } : {};
 }
 
 /**

@@ -2,13 +2,18 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /**
- * The namespaces of one sandboxed job, when the runner is not root (see `JobSandbox`
- * `namespaces`). Two user namespaces, one inside the other: in the outer one a tmpfs is
- * mounted over each hidden directory; the inner one (with its own mount and PID namespaces and
- * a /proc of its own) holds those mounts locked, so the job, root in it, can neither unmount
- * them nor see or signal a process outside. Its first process waits for the job's: each step
- * joins it with `nsenter`, so processes a step leaves behind live on for later steps, and end
- * with the holder.
+ * The namespaces of one sandboxed job. Each step joins them with `nsenter`, so processes a
+ * step leaves behind live on for later steps; all of them end with the holder, the first
+ * process of the job's PID namespace, which waits for them.
+ *
+ * - The runner is not root (`JobSandbox` `namespaces`): two user namespaces, one inside the
+ *   other; in the outer one a tmpfs is mounted over each hidden directory; the inner one (with
+ *   its own mount and PID namespaces and a /proc of its own) holds those mounts locked, so the
+ *   job, root in it, can neither unmount them nor see or signal a process outside.
+ * - The runner is root (`JobSandbox` `user`): a PID and a mount namespace with a /proc of
+ *   their own, entered as the job's user (uid, gid, no supplementary groups): jobs, which all
+ *   run as that user, see neither the runner's processes nor each other's (whose environments
+ *   hold their secrets).
  */
 export interface NamespaceHolder {
   /** The pid (on this machine) whose namespaces the job's processes join. */
@@ -29,6 +34,20 @@ function holderScript(inner: string): string {
     `exec unshare --user --map-root-user --mount --pid --fork --kill-child --mount-proc -- ${inner}`,
   ].join("\n");
 }
+
+/** The PID namespace of a root runner's job (see {@link NamespaceHolder}). */
+const ROOT_HOLDER = [
+  "unshare",
+  "--pid",
+  "--fork",
+  "--kill-child",
+  "--mount",
+  "--mount-proc",
+  "--",
+  "sh",
+  "-c",
+  "echo ready; exec sleep infinity",
+];
 
 function holderArgv(hide: readonly string[], inner: string): string[] {
   return [
@@ -56,14 +75,19 @@ export function namespacesWork(hide: readonly string[]): boolean {
 }
 
 /**
- * Starts a job's namespaces with `hide` covered; `env` is the holder's environment, which the
- * job can read (/proc/1/environ): give it the job's base environment, nothing of the runner's.
+ * Starts a job's namespaces: with `user`, a root runner's, entered as that user; else an
+ * unprivileged runner's, with `hide` covered. `env` is the holder's environment, which the job
+ * may read (/proc/1/environ): give it the job's base environment, nothing of the runner's.
  */
-export async function startHolder(
-  hide: readonly string[],
-  env: Readonly<Record<string, string>>,
-): Promise<NamespaceHolder> {
-  const [command, ...args] = holderArgv(hide, 'sh -c "echo ready; exec sleep infinity"');
+export async function startHolder(options: {
+  readonly hide: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly user?: { readonly uid: number; readonly gid: number };
+}): Promise<NamespaceHolder> {
+  const { env, user } = options;
+  const [command, ...args] = user
+    ? ROOT_HOLDER
+    : holderArgv(options.hide, 'sh -c "echo ready; exec sleep infinity"');
   const child = spawn(command as string, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -100,11 +124,10 @@ export async function startHolder(
     wrap: (argv, cwd) => [
       "nsenter",
       `--target=${pid}`,
-      "--user",
-      "--mount",
-      "--pid",
-      "--preserve-credentials",
-      `--wd=${cwd}`,
+      ...(user
+        ? ["--mount", "--pid", `--setuid=${user.uid}`, `--setgid=${user.gid}`]
+        : ["--user", "--mount", "--pid", "--preserve-credentials"]),
+      `--wdns=${cwd}`,
       "--",
       ...argv,
     ],

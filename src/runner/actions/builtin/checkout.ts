@@ -270,17 +270,11 @@ class Git {
     for (const name of GIT_LOCATION_VARIABLES) delete this.env[name];
   }
 
-  /** The program and options that run git with `args` in `cwd`. */
-  private command(cwd: string, args: string[]): [string, string[], { uid?: number; gid?: number }] {
+  /** The program and arguments that run git with `args` in `cwd`. */
+  private command(cwd: string, args: string[]): [string, string[]] {
     const argv = ["git", ...this.config, ...args];
-    const confined = this.executor.jobProcess?.(argv, cwd);
-    if (!confined) return ["git", argv.slice(1), {}];
-    const [file, ...rest] = confined.argv;
-    const as = {
-      ...(confined.uid !== undefined ? { uid: confined.uid } : {}),
-      ...(confined.gid !== undefined ? { gid: confined.gid } : {}),
-    };
-    return [file as string, rest, as];
+    const [file, ...rest] = this.executor.jobProcess?.(argv, cwd) ?? argv;
+    return [file as string, rest];
   }
 
   /** Trusts the repository at `source` although another user owns it. */
@@ -292,11 +286,10 @@ class Git {
   async run(cwd: string, args: string[]): Promise<string> {
     this.context.output.note(`[command]git ${args.join(" ")}`);
     try {
-      const [file, argv, as] = this.command(cwd, args);
+      const [file, argv] = this.command(cwd, args);
       const { stdout, stderr } = await run(file, argv, {
         cwd,
         env: this.env,
-        ...as,
         signal: this.context.signal,
         maxBuffer: 64 * 1024 * 1024,
       });
@@ -312,11 +305,10 @@ class Git {
   /** Runs git quietly; undefined when it fails. */
   async tryRun(cwd: string, args: string[]): Promise<string | undefined> {
     try {
-      const [file, argv, as] = this.command(cwd, args);
+      const [file, argv] = this.command(cwd, args);
       const { stdout } = await run(file, argv, {
         cwd,
         env: this.env,
-        ...as,
         signal: this.context.signal,
         maxBuffer: 64 * 1024 * 1024,
       });
