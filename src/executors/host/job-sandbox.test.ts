@@ -185,6 +185,48 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
     expect(readdirSync(join(root, "home"))).toEqual([]);
   });
 
+  test("a cancelled step ends in the sandbox, with the processes it started", async () => {
+    const root = join(tempDir(), "slot");
+    chmodSync(join(root, ".."), 0o711);
+    const executor = new HostExecutor({ root, sandbox: NOBODY, graceMs: 200 });
+    await executor.prepare();
+    const cancel = new AbortController();
+    const out = {
+      stdout: (chunk: string) => {
+        if (chunk.includes("started")) cancel.abort();
+      },
+      stderr: () => undefined,
+    };
+    const result = await executor.exec(
+      {
+        argv: ["sh", "-c", "sleep 300 & echo started; wait"],
+        env: executor.baseEnv() as Record<string, string>,
+        cwd: executor.paths.workspace,
+      },
+      out,
+      cancel.signal,
+    );
+    expect(result.aborted).toBe(true);
+    // Nothing of the step is left in the job's namespace.
+    const left = collect();
+    await executor.exec(
+      {
+        // Until it has ended (a signal's delivery is not instant), or for at most 5 s.
+        argv: [
+          "sh",
+          "-c",
+          "for i in $(seq 50); do pgrep -f 'slee[p] 300' > /dev/null || { echo none; exit; }; sleep 0.1; done; echo left",
+        ],
+        env: executor.baseEnv() as Record<string, string>,
+        cwd: executor.paths.workspace,
+      },
+      left,
+      new AbortController().signal,
+    );
+    expect(left.text()).toBe("none\n");
+    await executor.release();
+  });
+
   test("files the runner writes (a built-in action) become the job user's when handed over", async () => {
     const root = join(tempDir(), "slot");
     chmodSync(join(root, ".."), 0o711);
@@ -227,7 +269,9 @@ describe.runIf(namespacesWork([]))("the host executor with a namespaces sandbox"
     expect((await run(`test -e /proc/${process.pid} || echo unseen`)).text).toBe("unseen\n");
     // A server a step leaves running is there for the next step.
     await run("sleep 300 > /dev/null 2>&1 &");
-    expect((await run("pgrep -x sleep > /dev/null && echo running")).text).toBe("running\n");
+    expect((await run("pgrep -f 'slee[p] 300' > /dev/null && echo running")).text).toBe(
+      "running\n",
+    );
     const joined = executor.jobProcess(["true"], "/")?.join(" ") ?? "";
     const first = Number(/--target=(\d+)/.exec(joined)?.[1]);
     expect(existsSync(`/proc/${first}`)).toBe(true);

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 /**
  * The namespaces of one sandboxed job. Each step joins them with `nsenter`, so processes a
  * step leaves behind live on for later steps; all of them end with the holder, the first
- * process of the job's PID namespace, which waits for them.
+ * process of the job's PID namespace, which reaps them as they end.
  *
  * - The runner is not root (`JobSandbox` `namespaces`): two user namespaces, one inside the
  *   other; in the outer one a tmpfs is mounted over each hidden directory; the inner one (with
@@ -35,6 +35,12 @@ function holderScript(inner: string): string {
   ].join("\n");
 }
 
+/**
+ * The first process of a job's PID namespace: says it is ready, then waits for ever, reaping
+ * the processes a step left behind that end (the parent of every orphan in the namespace).
+ */
+const FIRST = "echo ready; while :; do sleep 3600 & wait; done";
+
 /** The PID namespace of a root runner's job (see {@link NamespaceHolder}). */
 const ROOT_HOLDER = [
   "unshare",
@@ -46,7 +52,7 @@ const ROOT_HOLDER = [
   "--",
   "sh",
   "-c",
-  "echo ready; exec sleep infinity",
+  FIRST,
 ];
 
 function holderArgv(hide: readonly string[], inner: string): string[] {
@@ -85,9 +91,7 @@ export async function startHolder(options: {
   readonly user?: { readonly uid: number; readonly gid: number };
 }): Promise<NamespaceHolder> {
   const { env, user } = options;
-  const [command, ...args] = user
-    ? ROOT_HOLDER
-    : holderArgv(options.hide, 'sh -c "echo ready; exec sleep infinity"');
+  const [command, ...args] = user ? ROOT_HOLDER : holderArgv(options.hide, `sh -c '${FIRST}'`);
   const child = spawn(command as string, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
