@@ -119,8 +119,8 @@ export async function agentCommand(
     sourceHeaders: { Authorization: `Bearer ${registration.token}` },
     onError: (err) => io.err(`trunkline: agent: ${err.message} (retrying)`),
   });
+  io.err(`trunkline: ${describeSandbox(sandbox, jobsDir)}`);
   if (warning) io.err(`trunkline: warning: ${warning}`);
-  else io.err(`trunkline: ${describeSandbox(sandbox, jobsDir)}`);
   io.err(
     `trunkline: agent ${registration.id} (${options.labels.join(", ")}; ${options.capacity} at once) connected to ${server}; waiting for jobs`,
   );

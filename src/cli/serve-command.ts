@@ -132,8 +132,8 @@ export async function serveCommand(
       `trunkline: ${ended} run(s) left unfinished by the last stop could not be carried on and ended as failures (server_restarted)`,
     );
   scheduler.start();
+  if (choice) io.err(`trunkline: ${describeSandbox(choice.sandbox, jobsDir)}`);
   if (choice?.warning) io.err(`trunkline: warning: ${choice.warning}`);
-  else if (choice) io.err(`trunkline: ${describeSandbox(choice.sandbox, jobsDir)}`);
   const address = await app.listen({ port: options.port, host: options.host });
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);
   await new Promise<void>((resolveStop) =>

@@ -11,7 +11,7 @@ export const DEDICATED_JOB_USER = "trunkline-job";
 /** A runner's choice of sandbox, and what the operator must be told about it. */
 export interface SandboxChoice {
   readonly sandbox: JobSandbox;
-  /** Said once at start when jobs are not isolated from the runner. */
+  /** Said once at start when jobs are not (or not fully) isolated from the runner. */
   readonly warning?: string;
 }
 
@@ -52,7 +52,18 @@ export function chooseJobSandbox(options: {
     throw new InputError(
       `${options.flag}: there is no user '${DEDICATED_JOB_USER}' nor 'nobody' to run jobs as: create one, or name one with ${options.flag}`,
     );
-  return { sandbox: { kind: "user", ...user } };
+  // Files a job's user links into its directory are handed back to it after the runner
+  // writes there; the kernel's protection keeps it from linking files it does not own.
+  const links = readSetting("/proc/sys/fs/protected_hardlinks");
+  return {
+    sandbox: { kind: "user", ...user },
+    ...(links === "0"
+      ? {
+          warning:
+            "fs.protected_hardlinks is 0 on this machine: a job could hard-link a file it does not own into its directory and be given it; set it to 1 (sysctl fs.protected_hardlinks=1)",
+        }
+      : {}),
+  };
 }
 
 /** One line for the operator: where jobs run and how they are kept apart. */
@@ -63,7 +74,7 @@ export function describeSandbox(sandbox: JobSandbox, jobsDir: string): string {
     case "namespaces":
       return `jobs run in namespaces of their own (${sandbox.hide.join(", ")} hidden) in ${jobsDir}`;
     default:
-      return `jobs run in ${jobsDir}`;
+      return `jobs run in ${jobsDir}, as this process's user, unisolated`;
   }
 }
 
@@ -90,6 +101,15 @@ export function resolveJobUser(
       `${flag}: '${text}' is root (or in root's group): jobs must run as an unprivileged user`,
     );
   return user;
+}
+
+/** A kernel setting's value, or undefined where it cannot be read. */
+function readSetting(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A user by name or uid, from the system's user database (`getent`, else /etc/passwd). */
