@@ -36,9 +36,10 @@ export interface HostExecutorOptions {
    */
   readonly reuse?: boolean;
   /**
-   * What keeps the job's processes from the runner's own files and environment: with a
-   * sandbox, they run as its user with {@link sandboxEnv}'s environment and a home of their
-   * own (`<root>/home`), and the job's directory is theirs. @default none (`trunkline run`)
+   * What keeps the job's processes from the runner's own files, processes and environment:
+   * with a sandbox, they run in namespaces of the job's own (as its user, for a `user` one)
+   * with {@link sandboxEnv}'s environment and a home of their own (`<root>/home`), emptied
+   * between jobs. @default none (`trunkline run`: no cost per step)
    */
   readonly sandbox?: JobSandbox;
 }
@@ -49,7 +50,8 @@ const live = new Set<HostExecutor>();
 /**
  * Runs a job's processes directly on this machine. Each process leads its own process
  * group, so ending it (cancel, timeout) signals the whole tree: SIGTERM, then SIGKILL after
- * the grace period, to the group. A process that escapes its group (setsid) is beyond reach.
+ * the grace period, to the group. A process that escapes its group (setsid) is beyond reach;
+ * in a sandbox it still ends with the job, whose PID namespace ends with it.
  */
 export class HostExecutor implements Executor {
   readonly kind = "host";
@@ -68,7 +70,7 @@ export class HostExecutor implements Executor {
   private readonly sandbox: JobSandbox;
   /** The job's own home in a sandbox; undefined without one (the runner's is used). */
   private readonly home: string | undefined;
-  /** The job's namespaces, with a `namespaces` sandbox, once prepared. */
+  /** The job's namespaces, with a sandbox, once prepared. */
   private holder: NamespaceHolder | undefined;
 
   constructor(options: HostExecutorOptions) {
