@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
@@ -190,6 +190,55 @@ describe.skipIf(!isRoot)("a job cannot reach what its runner holds (runner as ro
       expect(await server.stop("SIGTERM")).toBe(0);
     },
   );
+
+  test("a job's processes end with a server killed by SIGKILL: nothing of its sandbox is left", async () => {
+    const server = await startServerProcess({ dataDir: openDataDir() });
+    children.push(server.child);
+    const api = serverApi(() => server);
+    await api("POST", "/api/v1/repositories", { name: "app" });
+    const { dir } = await committed({
+      ".github/workflows/ci.yml": [
+        "on: push",
+        "jobs:",
+        "  long:",
+        "    runs-on: ubuntu-latest",
+        "    steps:",
+        "      - run: (sleep 301.25 &) ; echo started; sleep 301.5",
+        "",
+      ].join("\n"),
+    });
+    keep(dir);
+    await git(dir, "push", "-q", server.gitUrl("app"), "main");
+    await waitFor("the job to start its processes", async () => {
+      const [run] = (await api("GET", "/api/v1/repositories/app/runs")) as { id: string }[];
+      if (!run) return undefined;
+      const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as { jobs: Job[] };
+      const job = shown.jobs[0];
+      if (!job) return undefined;
+      const log = (await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] };
+      return log.lines.includes("started") ? true : undefined;
+    });
+    const jobProcesses = () =>
+      readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            const argv = readFileSync(`/proc/${p}/cmdline`, "latin1").split("\0");
+            return argv[0] === "sleep" && ["301.25", "301.5"].includes(argv[1] ?? "");
+          } catch {
+            return false;
+          }
+        });
+    expect(jobProcesses()).toHaveLength(2);
+    server.child.kill("SIGKILL");
+    // Ended by the kernel once the server is gone: wait for it, for at most 10 s.
+    await waitFor(
+      "the job's processes to end",
+      async () => (jobProcesses().length === 0 ? true : undefined),
+      100,
+    ).catch(() => undefined);
+    expect(jobProcesses()).toEqual([]);
+  });
 
   test("an agent's job on the server's machine can read neither the server's nor the agent's secrets", async () => {
     const dataDir = openDataDir();

@@ -91,7 +91,14 @@ export async function startHolder(options: {
   readonly user?: { readonly uid: number; readonly gid: number };
 }): Promise<NamespaceHolder> {
   const { env, user } = options;
-  const [command, ...args] = user ? ROOT_HOLDER : holderArgv(options.hide, `sh -c '${FIRST}'`);
+  // The holder dies with the runner (SIGKILLed too), and with it every process of the job.
+  const [command, ...args] = [
+    "setpriv",
+    "--pdeathsig",
+    "KILL",
+    "--",
+    ...(user ? ROOT_HOLDER : holderArgv(options.hide, `sh -c '${FIRST}'`)),
+  ];
   const child = spawn(command as string, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
