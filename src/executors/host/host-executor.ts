@@ -103,8 +103,14 @@ export class HostExecutor implements Executor {
       handOverTree(this.sandbox, this.root);
     }
     if (this.sandbox.kind !== "none") {
+      // Beside the runner's own directories, the job sees none of the directories next to its
+      // own: those of the runner's other jobs.
       this.holder = await startHolder({
-        hide: this.sandbox.kind === "namespaces" ? this.sandbox.hide : [],
+        own: this.root,
+        hide: [
+          ...(this.sandbox.kind === "namespaces" ? this.sandbox.hide : []),
+          dirname(this.root),
+        ],
         env: this.baseEnv() ?? {},
         ...(this.sandbox.kind === "user" ? { user: this.sandbox } : {}),
       });

@@ -153,6 +153,9 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
     const base = tempDir();
     chmodSync(base, 0o711);
     const root = join(base, "slot");
+    // Another job's directory beside this one's, made as the job user.
+    mkdirSync(join(base, "other"));
+    chownSync(join(base, "other"), 65534, 65534);
     const executor = new HostExecutor({ root, reuse: true, sandbox: NOBODY });
     await executor.prepare();
     const env = executor.baseEnv() as Record<string, string>;
@@ -166,7 +169,7 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
         argv: [
           "sh",
           "-c",
-          `id -u; id -G; test -e /proc/${process.pid} || echo unseen; echo v >> "$1"; touch "$HOME/.rc" "$2/made"`,
+          `id -u; id -G; test -e /proc/${process.pid} || echo unseen; ls -A '${base}'; echo v >> "$1"; touch "$HOME/.rc" "$2/made"`,
           "sh",
           join(executor.paths.files, "set_output"),
           executor.paths.workspace,
@@ -177,8 +180,9 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
       out,
       new AbortController().signal,
     );
-    // Not the runner's processes either (nor another job's: each job has its PID namespace).
-    expect(out.text()).toBe("65534\n65534\nunseen\n");
+    // Not the runner's processes either (nor another job's: each job has its PID namespace),
+    // nor other jobs' directories.
+    expect(out.text()).toBe("65534\n65534\nunseen\nslot\n");
     expect(result.exitCode).toBe(0);
     await executor.release();
     // The next job on the slot finds no trace of this one's home.
@@ -246,7 +250,10 @@ describe.runIf(namespacesWork([]))("the host executor with a namespaces sandbox"
     const hidden = join(base, "data");
     mkdirSync(hidden);
     writeFileSync(join(hidden, "master.key"), "secret");
-    const root = join(base, "slot");
+    const root = join(base, "jobs", "slot");
+    // Another job's directory beside this one's.
+    mkdirSync(join(base, "jobs", "other"), { recursive: true });
+    writeFileSync(join(base, "jobs", "other", "their-file"), "theirs");
     const executor = new HostExecutor({
       root,
       sandbox: { kind: "namespaces", hide: [hidden], name: "runner" },
@@ -267,6 +274,7 @@ describe.runIf(namespacesWork([]))("the host executor with a namespaces sandbox"
       text: "kept\n",
     });
     expect((await run(`test -e /proc/${process.pid} || echo unseen`)).text).toBe("unseen\n");
+    expect((await run(`ls -A '${join(base, "jobs")}'`)).text).toBe("slot\n");
     // A server a step leaves running is there for the next step.
     await run("sleep 300 > /dev/null 2>&1 &");
     expect((await run("pgrep -f 'slee[p] 300' > /dev/null && echo running")).text).toBe(

@@ -14,6 +14,9 @@ import { readFileSync } from "node:fs";
  *   their own, entered as the job's user (uid, gid, no supplementary groups): jobs, which all
  *   run as that user, see neither the runner's processes nor each other's (whose environments
  *   hold their secrets).
+ *
+ * Either way the directories beside the job's own (the runner's other jobs') are covered too:
+ * a job cannot read another's files, nor plant links there for the runner to follow.
  */
 export interface NamespaceHolder {
   /** The pid (on this machine) whose namespaces the job's processes join. */
@@ -24,14 +27,26 @@ export interface NamespaceHolder {
   stop(): void;
 }
 
-/** The script run in the outer namespace: hide, then start the inner one. */
-function holderScript(inner: string): string {
+/**
+ * The script that covers directories in a new mount namespace, then runs `next`: its
+ * arguments are the job's own directory (kept visible, though its parent is covered: the
+ * directories of other jobs are) and the directories to cover (those that do not exist are
+ * skipped). The job's directory is reached through a descriptor opened before its parent is
+ * covered, and bound back in its place.
+ */
+function hideScript(next: string): string {
   return [
+    'own="$1"; shift',
+    'exec 3< "$own" || exit 1',
     'for d in "$@"; do',
     '  [ -d "$d" ] || continue',
     '  mount -t tmpfs -o size=64k,mode=0755 trunkline-hidden "$d" || exit 1',
     "done",
-    `exec unshare --user --map-root-user --mount --pid --fork --kill-child --mount-proc -- ${inner}`,
+    'if [ ! -d "$own/." ] || [ "$(stat -L -c %i "$own")" != "$(stat -L -c %i /proc/self/fd/3)" ]; then',
+    '  mkdir -p "$own" && mount --no-canonicalize --bind /proc/self/fd/3 "$own" || exit 1',
+    "fi",
+    "exec 3<&-",
+    next,
   ].join("\n");
 }
 
@@ -41,21 +56,29 @@ function holderScript(inner: string): string {
  */
 const FIRST = "echo ready; while :; do sleep 3600 & wait; done";
 
-/** The PID namespace of a root runner's job (see {@link NamespaceHolder}). */
-const ROOT_HOLDER = [
-  "unshare",
-  "--pid",
-  "--fork",
-  "--kill-child",
-  "--mount",
-  "--mount-proc",
-  "--",
-  "sh",
-  "-c",
-  FIRST,
-];
-
-function holderArgv(hide: readonly string[], inner: string): string[] {
+/**
+ * The argv of a job's holder (see {@link NamespaceHolder}): `own` is the job's directory,
+ * `hide` what it must not see; `first` is what the job's first process runs.
+ */
+function holderArgv(root: boolean, own: string, hide: readonly string[], first: string): string[] {
+  if (root) {
+    return [
+      "unshare",
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "--mount",
+      "--mount-proc",
+      "--",
+      "sh",
+      "-c",
+      hideScript(first),
+      "sh",
+      own,
+      ...hide,
+    ];
+  }
+  const inner = `exec unshare --user --map-root-user --mount --pid --fork --kill-child --mount-proc -- sh -c '${first}'`;
   return [
     "unshare",
     "--user",
@@ -64,8 +87,9 @@ function holderArgv(hide: readonly string[], inner: string): string[] {
     "--",
     "sh",
     "-c",
-    holderScript(inner),
+    hideScript(inner),
     "sh",
+    own,
     ...hide,
   ];
 }
@@ -75,17 +99,19 @@ function holderArgv(hide: readonly string[], inner: string): string[] {
  * hiding `hide` (directories that do not exist are skipped).
  */
 export function namespacesWork(hide: readonly string[]): boolean {
-  const [command, ...args] = holderArgv(hide, "true");
+  const [command, ...args] = holderArgv(false, "/", hide, "true");
   const result = spawnSync(command as string, args, { stdio: "ignore", timeout: 10_000 });
   return result.status === 0;
 }
 
 /**
  * Starts a job's namespaces: with `user`, a root runner's, entered as that user; else an
- * unprivileged runner's, with `hide` covered. `env` is the holder's environment, which the job
- * may read (/proc/1/environ): give it the job's base environment, nothing of the runner's.
+ * unprivileged runner's. `hide` is covered, `own` (the job's directory) stays visible. `env`
+ * is the holder's environment, which the job may read (/proc/1/environ): give it the job's
+ * base environment, nothing of the runner's.
  */
 export async function startHolder(options: {
+  readonly own: string;
   readonly hide: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly user?: { readonly uid: number; readonly gid: number };
@@ -97,7 +123,7 @@ export async function startHolder(options: {
     "--pdeathsig",
     "KILL",
     "--",
-    ...(user ? ROOT_HOLDER : holderArgv(options.hide, `sh -c '${FIRST}'`)),
+    ...holderArgv(user !== undefined, options.own, options.hide, FIRST),
   ];
   const child = spawn(command as string, args, {
     env,
