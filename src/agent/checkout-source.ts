@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,21 +22,30 @@ const GIT_ENV = {
  * by the runner before each job that checks out. A slot's copy holds one repository at a time.
  */
 export class CheckoutSources {
-  /** The repository each slot's copy holds. */
-  private readonly holds = new Map<string, string>();
+  /** Each slot's copy: where it is and which repository it holds. */
+  private readonly copies = new Map<
+    string,
+    { readonly dir: string; readonly repository: string }
+  >();
 
+  /**
+   * `dir` must let the jobs' user through but not list it (0711): a copy's name is random, so
+   * a job knows its own copy and no other (jobs of other repositories run on other slots).
+   */
   constructor(private readonly dir: string) {}
 
   /** The copy for `slot`, with every ref of `repository` (and commit `sha`) in it. */
   async forSlot(slot: string, repository: string, sha: string): Promise<string> {
-    const copy = join(this.dir, `${slot}.git`);
-    if (this.holds.get(slot) !== repository) {
-      await rm(copy, { recursive: true, force: true });
-      await mkdir(copy, { recursive: true, mode: 0o755 });
-      await exec("git", ["init", "-q", "--bare", copy], { env: GIT_ENV });
-      this.holds.set(slot, repository);
+    let copy = this.copies.get(slot);
+    if (copy?.repository !== repository) {
+      await this.drop(slot);
+      copy = { dir: join(this.dir, `${randomUUID()}.git`), repository };
+      await mkdir(copy.dir, { recursive: true, mode: 0o755 });
+      await exec("git", ["init", "-q", "--bare", copy.dir], { env: GIT_ENV });
+      this.copies.set(slot, copy);
     }
-    const git = (...args: string[]) => exec("git", ["-C", copy, ...args], { env: GIT_ENV });
+    const at = copy.dir;
+    const git = (...args: string[]) => exec("git", ["-C", at, ...args], { env: GIT_ENV });
     try {
       await git("fetch", "-q", "--prune", "--end-of-options", repository, "+refs/*:refs/*");
       // A commit no ref names (an old one dispatched by sha) is fetched by itself.
@@ -46,15 +56,16 @@ export class CheckoutSources {
       if (!has) await git("fetch", "-q", "--end-of-options", repository, sha);
     } catch (err) {
       // Started afresh next time.
-      this.holds.delete(slot);
+      await this.drop(slot);
       throw err;
     }
-    return copy;
+    return at;
   }
 
-  /** Forgets a slot's copy (its directory moved or the agent stops). */
+  /** Removes a slot's copy (the agent stops, or the slot builds another repository). */
   async drop(slot: string): Promise<void> {
-    this.holds.delete(slot);
-    await rm(join(this.dir, `${slot}.git`), { recursive: true, force: true });
+    const copy = this.copies.get(slot);
+    this.copies.delete(slot);
+    if (copy) await rm(copy.dir, { recursive: true, force: true });
   }
 }
