@@ -37,9 +37,6 @@ export type JobSandbox =
       readonly name: string;
     };
 
-/** No sandbox: the runner's own user and environment (`trunkline run`). */
-export const NO_SANDBOX: JobSandbox = { kind: "none" };
-
 /** Variables of the runner's environment a sandboxed job's processes get; and every `LC_*`. */
 const PASSED = new Set([
   "PATH",
