@@ -97,7 +97,8 @@ describe.concurrent("runner agents", () => {
     });
     const shown = (await api("GET", `/api/v1/runs/${ci.id}`)) as { jobs: Job[] };
     const log = (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] };
-    expect(log.lines.join("\n")).toMatch(/built on the agent in .*trunkline-agent-/);
+    // An agent's jobs run in its jobs directory, apart from its work directory (its token).
+    expect(log.lines.join("\n")).toMatch(/built on the agent in .*\/agent-[0-9a-f]{12}\/jobs\//);
 
     // Kill the agent in the middle of a job.
     const { runIds } = (await api("POST", "/api/v1/repositories/app/dispatch", {

@@ -1,22 +1,30 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { TrunklineError } from "../common/errors.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import type { Executor } from "../executors/executor.js";
+import type { JobSandbox } from "../executors/host/job-sandbox.js";
+import { ensureOwnDir } from "../executors/host/jobs-dir.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
 import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
+import { CheckoutSources } from "./checkout-source.js";
 import { CommitTrees } from "./commit-trees.js";
 import { sourceRepository } from "./job-source.js";
 
 /** What an agent needs besides its transport. */
 export interface JobAgentOptions {
   readonly transport: AgentTransport;
-  /** Where jobs' workspaces and the action and cache stores live. */
+  /**
+   * Where jobs' workspaces and the action and cache stores live. Jobs can reach it: it must
+   * not be (nor be inside) a directory holding anything of the runner's own.
+   */
   readonly workDir: string;
+  /** What keeps jobs' processes from the runner's files and environment. @default none */
+  readonly sandbox?: JobSandbox;
   /** Jobs run at once. */
   readonly capacity: number;
   /** Extra environment for every process (PATH, HOME). */
@@ -45,12 +53,38 @@ export class JobAgent {
   /** Slots that moved to a new directory, and how many times. */
   private readonly moves = new Map<number, number>();
 
+  /** Sandboxed jobs' checkout sources, one per slot. */
+  private readonly checkoutSources: CheckoutSources;
+
   constructor(private readonly options: JobAgentOptions) {
     this.trees = new CommitTrees(join(options.workDir, "trees"));
+    this.checkoutSources = new CheckoutSources(join(options.workDir, "checkout"));
   }
+
+  /**
+   * Who may enter the parts of the work directory. Another user's jobs (a sandbox) pass
+   * through it to their own directory and read the actions and tools they run; the commits,
+   * sources, artifacts and caches of other jobs are the runner's to hand out.
+   */
+  private static readonly LAYOUT: Readonly<Record<string, number>> = {
+    jobs: 0o711,
+    actions: 0o755,
+    "tool-cache": 0o755,
+    checkout: 0o711,
+    trees: 0o700,
+    sources: 0o700,
+    artifacts: 0o700,
+    cache: 0o700,
+  };
 
   /** Runs until `signal` aborts, then lets running jobs finish. */
   async run(signal: AbortSignal): Promise<void> {
+    ensureOwnDir(this.options.workDir, 0o711, "the jobs directory");
+    for (const [name, mode] of Object.entries(JobAgent.LAYOUT)) {
+      const dir = join(this.options.workDir, name);
+      mkdirSync(dir, { recursive: true, mode });
+      chmodSync(dir, mode);
+    }
     await Promise.all(
       Array.from({ length: this.options.capacity }, (_, slot) => this.slot(slot, signal)),
     );
@@ -80,6 +114,7 @@ export class JobAgent {
     }
     try {
       rmSync(this.slotDir(slot), { recursive: true, force: true });
+      await this.checkoutSources.drop(`slot-${slot}`);
     } catch (err) {
       this.options.onError?.(err as Error);
     }
@@ -159,10 +194,17 @@ export class JobAgent {
         this.options.sourceHeaders,
       );
       const actionsDir = join(this.options.workDir, "actions");
+      const { sandbox } = this.options;
+      // A sandboxed job's checkout runs git as the job's processes run, from a copy they can
+      // read; a job without `uses:` steps cannot check out.
+      const checkoutRoot =
+        sandbox && sandbox.kind !== "none" && lease.spec.steps.some((s) => s.uses)
+          ? await this.checkoutSources.forSlot(`slot-${slot}`, repoRoot, lease.source.sha)
+          : repoRoot;
       const actions = new ActionResolver({
         mirrors: [],
         cacheDir: actionsDir,
-        repoRoot,
+        repoRoot: checkoutRoot,
         artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
         actionsCacheDir: join(this.options.workDir, "cache"),
       });
@@ -177,6 +219,7 @@ export class JobAgent {
             root: dir,
             // The slot's jobs take turns in one directory, each readied for the next.
             reuse: true,
+            ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
             // Shared by the agent's jobs, as a runner's tool cache is on GitHub.
             toolCache: join(this.options.workDir, "tool-cache"),
             repository: lease.source.name ?? "workspace",

@@ -1,9 +1,12 @@
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { HttpTransport } from "../agent/http-transport.js";
 import { JobAgent } from "../agent/job-agent.js";
 import { ApiError } from "../common/errors.js";
+import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
+import { checkApart, defaultJobsDir, ensureOwnDir } from "../executors/host/jobs-dir.js";
 import { ApiClient } from "./api-client.js";
 import { dataDirOf } from "./data-dir.js";
 import type { Output } from "./terminal.js";
@@ -15,7 +18,20 @@ export interface AgentOptions {
   readonly token?: string;
   readonly labels: readonly string[];
   readonly capacity: number;
+  /** Where the registration (the runner token) is kept. @default `<data dir>/agent` */
   readonly workDir?: string;
+  /**
+   * Where jobs run; apart from the work directory, which jobs must not reach.
+   * @default `<defaultJobsDir()>/agent-<hash of the work directory>`
+   */
+  readonly jobsDir?: string;
+  /** As root, the user jobs run as (`NAME`, `UID` or `UID:GID`). @default trunkline-job, else nobody */
+  readonly jobUser?: string;
+  /**
+   * Not root: more directories jobs must not see (its work directory and the default data
+   * directory always are).
+   */
+  readonly hide?: readonly string[];
   readonly name?: string;
 }
 
@@ -39,7 +55,24 @@ export async function agentCommand(
 ): Promise<number> {
   const server = options.server.replace(/\/+$/, "");
   const workDir = resolve(options.workDir ?? join(dataDirOf({}), "agent"));
-  mkdirSync(workDir, { recursive: true });
+  const jobsDir = resolve(
+    options.jobsDir ??
+      join(
+        defaultJobsDir(),
+        `agent-${createHash("sha256").update(workDir).digest("hex").slice(0, 12)}`,
+      ),
+  );
+  const hide = [workDir, dataDirOf({}), ...(options.hide ?? []).map((d) => resolve(d))];
+  for (const dir of hide) checkApart(jobsDir, dir, "--jobs-dir");
+  const { sandbox, warning } = chooseJobSandbox({
+    flag: "--job-user",
+    hide,
+    ...(options.jobUser !== undefined ? { jobUser: options.jobUser } : {}),
+  });
+  // The runner token is here: only this user may read it.
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  chmodSync(workDir, 0o700);
+  if (options.jobsDir === undefined) ensureOwnDir(defaultJobsDir(), 0o711, "the jobs directory");
   const file = join(workDir, "runner.json");
   let registration = existsSync(file)
     ? (JSON.parse(readFileSync(file, "utf8")) as Registration)
@@ -79,12 +112,15 @@ export async function agentCommand(
   }
   const agent = new JobAgent({
     transport: new HttpTransport(server, registration.token),
-    workDir,
+    workDir: jobsDir,
+    sandbox,
     capacity: options.capacity,
     baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
     sourceHeaders: { Authorization: `Bearer ${registration.token}` },
     onError: (err) => io.err(`trunkline: agent: ${err.message} (retrying)`),
   });
+  io.err(`trunkline: ${describeSandbox(sandbox, jobsDir)}`);
+  if (warning) io.err(`trunkline: warning: ${warning}`);
   io.err(
     `trunkline: agent ${registration.id} (${options.labels.join(", ")}; ${options.capacity} at once) connected to ${server}; waiting for jobs`,
   );

@@ -216,6 +216,14 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         "start a run again (its failed jobs, as a new attempt) when its only failures are lost runners, up to n times",
         (v) => wholeOrZero("--retry-runner-lost", v),
         0,
+      )
+      .option(
+        "--job-user <user>",
+        "run as root: the user jobs run as (NAME, UID or UID:GID; default: trunkline-job if it exists, else nobody)",
+      )
+      .option(
+        "--jobs-dir <dir>",
+        "where the embedded runner's job directories go, outside the data directory (default: $TMPDIR/trunkline-jobs-<uid>)",
       ),
   ).action(
     async (opts: {
@@ -226,6 +234,8 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       runnerCapacity: number;
       leaseTimeout: number;
       retryRunnerLost: number;
+      jobUser?: string;
+      jobsDir?: string;
     }) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -242,6 +252,8 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             runnerCapacity: opts.runnerCapacity,
             leaseSeconds: opts.leaseTimeout,
             retryRunnerLost: opts.retryRunnerLost,
+            ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
+            ...(opts.jobsDir !== undefined ? { jobsDir: opts.jobsDir } : {}),
           },
           io,
           stop.signal,
@@ -290,7 +302,23 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       collectList,
     )
     .option("--capacity <n>", "jobs at once", (v) => positiveInt("--capacity", v), 1)
-    .option("--work-dir <dir>", "where jobs run and the registration is kept")
+    .option(
+      "--work-dir <dir>",
+      "where the registration is kept (default: $XDG_DATA_HOME/trunkline/agent)",
+    )
+    .option(
+      "--jobs-dir <dir>",
+      "where jobs run, outside the work directory (default: $TMPDIR/trunkline-jobs-<uid>/agent-<hash of the work directory>)",
+    )
+    .option(
+      "--job-user <user>",
+      "run as root: the user jobs run as (NAME, UID or UID:GID; default: trunkline-job if it exists, else nobody)",
+    )
+    .option(
+      "--hide <dirs>",
+      "not root: more directories its jobs must not see, comma-separated (the server's data directory, when the agent runs as the server's user)",
+      collectList,
+    )
     .option("--name <name>", "a name for this runner (default: the host name)")
     .action(
       async (opts: {
@@ -299,6 +327,9 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         labels: string[];
         capacity: number;
         workDir?: string;
+        jobsDir?: string;
+        jobUser?: string;
+        hide?: string[];
         name?: string;
       }) => {
         const stop = new AbortController();
@@ -320,6 +351,9 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
                 capacity: opts.capacity,
                 ...(token ? { token } : {}),
                 ...(opts.workDir ? { workDir: opts.workDir } : {}),
+                ...(opts.jobsDir ? { jobsDir: opts.jobsDir } : {}),
+                ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
+                ...(opts.hide ? { hide: opts.hide } : {}),
                 ...(opts.name ? { name: opts.name } : {}),
               },
               io,

@@ -1,6 +1,8 @@
 import { chmodSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import pino from "pino";
+import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
+import { checkApart, defaultJobsDir } from "../executors/host/jobs-dir.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { buildApp } from "../server/app.js";
 import { createToken } from "../server/auth/tokens.js";
@@ -8,6 +10,7 @@ import { RunService } from "../server/runs/run-service.js";
 import { Scheduler } from "../server/runs/scheduler.js";
 import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
+import { keepDataDirPrivate } from "../store/private-files.js";
 import { dataDirOf } from "./data-dir.js";
 import { openExistingStore } from "./existing-store.js";
 import type { Output } from "./terminal.js";
@@ -27,6 +30,13 @@ export interface ServerOptions {
   readonly leaseSeconds?: number;
   /** Times a run whose only failures are lost runners starts again by itself. @default 0 */
   readonly retryRunnerLost?: number;
+  /**
+   * The user the embedded runner's jobs run as when the server runs as root: `NAME`, `UID`
+   * or `UID:GID`. @default `trunkline-job` if it exists, else `nobody`
+   */
+  readonly jobUser?: string;
+  /** Where the embedded runner's job directories go. @default {@link defaultJobsDir} */
+  readonly jobsDir?: string;
 }
 
 /**
@@ -42,6 +52,18 @@ export async function serveCommand(
   stop: AbortSignal,
 ): Promise<number> {
   const dataDir = dataDirOf(options);
+  // Checked before anything is made: a mistaken flag leaves nothing behind.
+  const runsJobs = (options.runnerCapacity ?? 2) > 0;
+  const jobsDir = resolve(options.jobsDir ?? defaultJobsDir());
+  const choice = runsJobs
+    ? chooseJobSandbox({
+        flag: "--job-user",
+        hide: [dataDir],
+        ...(options.jobUser !== undefined ? { jobUser: options.jobUser } : {}),
+      })
+    : undefined;
+  if (runsJobs) checkApart(jobsDir, dataDir, "--jobs-dir");
+  keepDataDirPrivate(dataDir);
   const store = await openStore({
     dataDir,
     ...(options.database ? { url: options.database } : {}),
@@ -65,6 +87,8 @@ export async function serveCommand(
     dataDir,
     log,
     ...(options.runnerCapacity !== undefined ? { embeddedCapacity: options.runnerCapacity } : {}),
+    jobsDir,
+    ...(choice ? { sandbox: choice.sandbox } : {}),
     ...(options.leaseSeconds !== undefined ? { leaseMs: options.leaseSeconds * 1000 } : {}),
     ...(options.retryRunnerLost ? { retryRunnerLost: options.retryRunnerLost } : {}),
     onFenced: () => {
@@ -109,6 +133,8 @@ export async function serveCommand(
       `trunkline: ${ended} run(s) left unfinished by the last stop could not be carried on and ended as failures (server_restarted)`,
     );
   scheduler.start();
+  if (choice) io.err(`trunkline: ${describeSandbox(choice.sandbox, jobsDir)}`);
+  if (choice?.warning) io.err(`trunkline: warning: ${choice.warning}`);
   const address = await app.listen({ port: options.port, host: options.host });
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);
   await new Promise<void>((resolveStop) =>

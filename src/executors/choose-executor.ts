@@ -60,6 +60,7 @@ export async function chooseExecutor(
       ...(rest.graceMs !== undefined ? { graceMs: rest.graceMs } : {}),
       ...(rest.keep !== undefined ? { keep: rest.keep } : {}),
       ...(rest.reuse !== undefined ? { reuse: rest.reuse } : {}),
+      ...(rest.sandbox ? { sandbox: rest.sandbox } : {}),
     });
   }
   let engine: Awaited<ReturnType<typeof findEngine>>;

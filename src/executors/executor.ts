@@ -27,6 +27,20 @@ export interface Executor {
   defaultShell?(): string | undefined;
   /** What the `job` context shows of the backend: `container` (id, network) and `services`. */
   jobContext?(): Readonly<Record<string, unknown>>;
+  /**
+   * The runner wrote files into the job's directories itself (a built-in action): a backend
+   * whose processes run as another user than the runner's gives them what was written, so
+   * later steps can change it. Called after such a write, before the next `exec`.
+   */
+  handOver?(): void;
+  /**
+   * How the runner starts a program of its own on the job's behalf in the job's directories
+   * (checkout's git): confined as the job's processes are, never with more than they have (a
+   * program run there as the runner would obey files a step planted, git's config and hooks).
+   * Resolves to the argv to spawn (as the runner) instead of `argv`. Undefined (or absent): the
+   * job's processes are not confined; run `argv` as the runner.
+   */
+  jobProcess?(argv: readonly string[], cwd: string): readonly string[] | undefined;
   /** Runs Docker actions; only backends with a container engine have it. */
   readonly dockerActions?: DockerActionRunner;
   /**

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, truncateSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rewriteFileSync } from "../executors/rewrite-file.js";
 import { parseKeyValueFile, parsePathFile } from "./file-command.js";
@@ -49,15 +49,26 @@ export function createStepFiles(dir: string): StepFiles {
 export function readStepFiles(files: StepFiles): StepFileResults {
   const errors: string[] = [];
   // The files are shared by the steps of a job: what a step wrote is read, then emptied for
-  // the next one. Most steps write nothing, which costs one stat per file.
+  // the next one. Most steps write nothing, which costs one stat per file. A step may have
+  // put a link in a file's place (to a file only the runner may read, when the job runs as
+  // another user): only a regular file of one name is read and emptied, never followed.
   const read = (path: string) => {
+    let fd: number;
     try {
-      if (statSync(path).size === 0) return "";
-      const text = readFileSync(path, "utf8");
-      truncateSync(path);
+      fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      return "";
+    }
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile() || info.nlink !== 1 || info.size === 0) return "";
+      const text = readFileSync(fd, "utf8");
+      ftruncateSync(fd);
       return text;
     } catch {
       return "";
+    } finally {
+      closeSync(fd);
     }
   };
   const pairs = (name: keyof StepFiles) => {

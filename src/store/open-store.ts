@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import SQLite from "better-sqlite3";
 import {
@@ -18,6 +17,7 @@ import { remotesRerunsSchedules } from "./migrations/0002-remotes-reruns-schedul
 import { queueSchema } from "./migrations/0003-queue.js";
 import { appliedBatches } from "./migrations/0004-applied-batches.js";
 import { sharedServers } from "./migrations/0005-shared-servers.js";
+import { createPrivateFile, keepDataDirPrivate } from "./private-files.js";
 
 /** Which database a store uses. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -79,7 +79,8 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     );
   } else {
     const file = join(resolve(options.dataDir ?? ".trunkline-data"), "trunkline.db");
-    mkdirSync(dirname(file), { recursive: true });
+    keepDataDirPrivate(dirname(file));
+    createPrivateFile(file);
     const sqlite = new SQLite(file);
     sqlite.pragma("journal_mode = WAL");
     // In WAL mode NORMAL is safe from corruption and skips an fsync per commit; a power cut

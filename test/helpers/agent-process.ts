@@ -12,6 +12,12 @@ export async function startAgent(
   server: Pick<ServerProcess, "base" | "token">,
   labels: string,
   workDir: string,
+  options: {
+    env?: Record<string, string>;
+    /** Runs it as this user (the test runs as root). */
+    as?: { uid: number; gid: number };
+    extraArgs?: string[];
+  } = {},
 ): Promise<AgentProcess> {
   const child = spawn(
     process.execPath,
@@ -26,8 +32,13 @@ export async function startAgent(
       labels,
       "--work-dir",
       workDir,
+      ...(options.extraArgs ?? []),
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...options.env },
+      ...(options.as ?? {}),
+    },
   );
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => {

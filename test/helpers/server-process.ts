@@ -26,6 +26,8 @@ export async function startServerProcess(options: {
   database?: string;
   env?: Record<string, string>;
   extraArgs?: string[];
+  /** Runs it as this user (the test runs as root). */
+  as?: { uid: number; gid: number };
 }): Promise<ServerProcess> {
   const args = [
     BIN,
@@ -40,6 +42,7 @@ export async function startServerProcess(options: {
   const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
+    ...(options.as ?? {}),
   });
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => {

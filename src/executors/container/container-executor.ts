@@ -13,6 +13,7 @@ import type {
   JobPaths,
 } from "../executor.js";
 import { HostExecutor } from "../host/host-executor.js";
+import type { JobSandbox } from "../host/job-sandbox.js";
 import {
   actionContainerLayout,
   type ContainerLayout,
@@ -51,6 +52,11 @@ export interface ContainerExecutorOptions {
   readonly keep?: boolean;
   /** The directory serves job after job: see the host executor's `reuse`. @default false */
   readonly reuse?: boolean;
+  /**
+   * The sandbox of steps that run on the host (a job with services but no job container):
+   * see the host executor's `sandbox`. @default none
+   */
+  readonly sandbox?: JobSandbox;
   /** The engine to use. @default the one {@link findEngine} finds */
   readonly engine?: ContainerEngine;
   /** Set-up progress (pulls, service health), one line at a time. */
@@ -98,6 +104,7 @@ export class ContainerExecutor implements Executor {
       ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
       ...(options.keep !== undefined ? { keep: options.keep } : {}),
       ...(options.reuse !== undefined ? { reuse: options.reuse } : {}),
+      ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     });
     this.paths = this.host.paths;
     this.graceMs = options.graceMs ?? 5000;
@@ -266,7 +273,16 @@ export class ContainerExecutor implements Executor {
   }
 
   baseEnv(): Readonly<Record<string, string>> | undefined {
-    return this.jobContainer?.env;
+    // Without a job container, steps run on the host, in its sandbox.
+    return this.jobContainer?.env ?? this.host.baseEnv();
+  }
+
+  handOver(): void {
+    this.host.handOver();
+  }
+
+  jobProcess(argv: readonly string[], cwd: string): readonly string[] | undefined {
+    return this.host.jobProcess(argv, cwd);
   }
 
   defaultShell(): string | undefined {

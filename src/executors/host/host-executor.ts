@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import {
   accessSync,
+  chmodSync,
   constants,
+  lchownSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -12,6 +14,8 @@ import { basename, dirname, isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
 import { blankFileSync } from "../rewrite-file.js";
+import { handOverTree, type JobSandbox, sandboxEnv } from "./job-sandbox.js";
+import { type NamespaceHolder, startHolder } from "./namespace-holder.js";
 
 /** Options of the host executor. */
 export interface HostExecutorOptions {
@@ -31,6 +35,13 @@ export interface HostExecutorOptions {
    * @default false
    */
   readonly reuse?: boolean;
+  /**
+   * What keeps the job's processes from the runner's own files, processes and environment:
+   * with a sandbox, they run in namespaces of the job's own (as its user, for a `user` one)
+   * with {@link sandboxEnv}'s environment and a home of their own (`<root>/home`), emptied
+   * between jobs. @default none (`trunkline run`: no cost per step)
+   */
+  readonly sandbox?: JobSandbox;
 }
 
 /** Executors whose jobs have not been released, for a forced exit. */
@@ -39,7 +50,8 @@ const live = new Set<HostExecutor>();
 /**
  * Runs a job's processes directly on this machine. Each process leads its own process
  * group, so ending it (cancel, timeout) signals the whole tree: SIGTERM, then SIGKILL after
- * the grace period, to the group. A process that escapes its group (setsid) is beyond reach.
+ * the grace period, to the group. A process that escapes its group (setsid) is beyond reach;
+ * in a sandbox it still ends with the job, whose PID namespace ends with it.
  */
 export class HostExecutor implements Executor {
   readonly kind = "host";
@@ -55,6 +67,11 @@ export class HostExecutor implements Executor {
   private readied = false;
   /** Programs found on `PATH`, by PATH and name. */
   private readonly found = new Map<string, string>();
+  private readonly sandbox: JobSandbox;
+  /** The job's own home in a sandbox; undefined without one (the runner's is used). */
+  private readonly home: string | undefined;
+  /** The job's namespaces, with a sandbox, once prepared. */
+  private holder: NamespaceHolder | undefined;
 
   constructor(options: HostExecutorOptions) {
     this.root = options.root;
@@ -67,6 +84,8 @@ export class HostExecutor implements Executor {
     this.graceMs = options.graceMs ?? 5000;
     this.keep = options.keep ?? false;
     this.reuse = !this.keep && (options.reuse ?? false);
+    this.sandbox = options.sandbox ?? { kind: "none" };
+    this.home = this.sandbox.kind === "none" ? undefined : join(options.root, "home");
   }
 
   async prepare(): Promise<void> {
@@ -76,6 +95,49 @@ export class HostExecutor implements Executor {
     // Synchronous: a job's few small file operations cost a third as much CPU that way as
     // through the thread pool, which matters when an agent runs many short jobs.
     for (const dir of Object.values(this.paths)) mkdirSync(dir, { recursive: true });
+    if (this.home) {
+      mkdirSync(this.home, { recursive: true });
+      chmodSync(this.root, 0o700);
+      // The workspace was filled by the runner before: all of the job's directory (not a
+      // tool cache shared by the runner's jobs) becomes the job user's.
+      handOverTree(this.sandbox, this.root);
+    }
+    if (this.sandbox.kind !== "none") {
+      // Beside the runner's own directories, the job sees none of the directories next to its
+      // own: those of the runner's other jobs.
+      this.holder = await startHolder({
+        own: this.root,
+        hide: [
+          ...(this.sandbox.kind === "namespaces" ? this.sandbox.hide : []),
+          dirname(this.root),
+        ],
+        env: this.baseEnv() ?? {},
+        ...(this.sandbox.kind === "user" ? { user: this.sandbox } : {}),
+      });
+    }
+  }
+
+  /**
+   * In a sandbox, the environment processes start from (see {@link sandboxEnv}); without one,
+   * undefined: the runner's `baseEnv` is used.
+   */
+  baseEnv(): Readonly<Record<string, string>> | undefined {
+    if (this.sandbox.kind === "none" || !this.home) return undefined;
+    return sandboxEnv(this.sandbox, process.env, this.home);
+  }
+
+  /**
+   * The runner wrote into the job's directories itself (a built-in action: checkout, a
+   * restored cache, a downloaded artifact): in a sandbox, what it wrote becomes the job
+   * user's, so later steps can change it.
+   */
+  handOver(): void {
+    if (this.prepared) handOverTree(this.sandbox, this.root);
+  }
+
+  /** In a sandbox, `argv` as the job's processes run: as its user, or in its namespaces. */
+  jobProcess(argv: readonly string[], cwd: string): readonly string[] | undefined {
+    return this.holder?.wrap(argv, cwd);
   }
 
   exec(request: ExecRequest, output: ExecOutput, signal: AbortSignal): Promise<ExecResult> {
@@ -89,8 +151,19 @@ export class HostExecutor implements Executor {
         reject(new Error("exec: empty argv"));
         return;
       }
-      const child = spawn(this.onPath(command, request.env.PATH), args, {
-        argv0: command,
+      if (this.sandbox.kind !== "none" && !this.holder) {
+        // Never as the runner: a sandboxed job's processes start only in its namespaces.
+        reject(new Error("exec: a sandboxed job's executor was not prepared"));
+        return;
+      }
+      if (this.sandbox.kind === "user") this.handOverFiles(this.sandbox);
+      const program = this.onPath(command, request.env.PATH);
+      // In the job's namespaces, the step joins them (its program keeps its full path).
+      const [file, ...rest] = this.holder
+        ? this.holder.wrap([program, ...args], request.cwd)
+        : [program, ...args];
+      const child = spawn(file as string, rest, {
+        ...(this.holder ? {} : { argv0: command }),
         cwd: request.cwd,
         env: request.env,
         stdio: ["ignore", "pipe", "pipe"],
@@ -153,6 +226,20 @@ export class HostExecutor implements Executor {
   }
 
   /**
+   * Gives the job's user the runner files made since its last step (the step files a step
+   * writes, its script): a few names, looked at before each step. A file of several names is
+   * left alone (the job may have linked something else's here).
+   */
+  private handOverFiles(user: { uid: number; gid: number }): void {
+    for (const name of readdirSync(this.paths.files)) {
+      const path = join(this.paths.files, name);
+      const info = lstatSync(path);
+      if (info.uid === user.uid && info.gid === user.gid) continue;
+      if (info.isDirectory() || info.nlink === 1) lchownSync(path, user.uid, user.gid);
+    }
+  }
+
+  /**
    * Where a command is on `PATH`, as the spawn would find it, remembered for the job: the
    * spawn waits for its child to start the program, and a child searching `PATH` itself
    * tries (and fails) every directory before the right one, on every step. A command not
@@ -211,7 +298,7 @@ export class HostExecutor implements Executor {
       }
       // What the job made beside its workspace, temp and runner folders goes.
       const own = new Set(
-        Object.values(this.paths)
+        [...Object.values(this.paths), ...(this.home ? [this.home] : [])]
           .filter((p) => dirname(p) === this.root)
           .map((p) => basename(p)),
       );
@@ -225,8 +312,11 @@ export class HostExecutor implements Executor {
         }
         return readdirSync(dir, { withFileTypes: true });
       };
-      for (const entry of entries(this.paths.temp)) {
-        rmSync(join(this.paths.temp, entry.name), { recursive: true, force: true });
+      // A sandboxed job's home goes too: nothing a job left there (a shell profile, a git
+      // config) may reach the next.
+      for (const dir of [this.paths.temp, ...(this.home ? [this.home] : [])]) {
+        for (const entry of entries(dir))
+          rmSync(join(dir, entry.name), { recursive: true, force: true });
       }
       // Files are blanked in place (a link, a FIFO, a file of several names is removed).
       for (const entry of entries(this.paths.files)) {
@@ -250,6 +340,7 @@ export class HostExecutor implements Executor {
 
   /** Ends, at once and for good, every process group this job started. Synchronous. */
   killAll(): void {
+    this.holder?.stop();
     for (const pid of this.groups) {
       try {
         process.kill(-pid, "SIGKILL");

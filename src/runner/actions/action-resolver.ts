@@ -28,7 +28,7 @@ export interface ActionResolverOptions {
   readonly mirrors: readonly string[];
   /** Resolved remote actions, one directory per commit. */
   readonly cacheDir: string;
-  /** The repository being built. */
+  /** The repository being built (for sandboxed jobs, one their processes can read). */
   readonly repoRoot: string;
   /** The run's artifact store. */
   readonly artifactDir: string;
@@ -103,12 +103,17 @@ export class ActionResolver implements ActionHost {
     const executor = context.executor;
     const builtin = findBuiltin(request.uses);
     if (builtin) {
-      return builtin.run(request, context, {
-        executor,
-        repoRoot: this.options.repoRoot,
-        artifactDir: this.options.artifactDir,
-        cacheDir: this.options.actionsCacheDir,
-      });
+      try {
+        return await builtin.run(request, context, {
+          executor,
+          repoRoot: this.options.repoRoot,
+          artifactDir: this.options.artifactDir,
+          cacheDir: this.options.actionsCacheDir,
+        });
+      } finally {
+        // It wrote as the runner: the job's processes may be another user.
+        executor.handOver?.();
+      }
     }
     const ref = parseActionReference(request.uses);
     if (ref?.kind === "docker") {

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import { JobAgent } from "../../agent/job-agent.js";
 import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
+import type { JobSandbox } from "../../executors/host/job-sandbox.js";
+import { defaultJobsDir, ensureOwnDir } from "../../executors/host/jobs-dir.js";
 import { planRun } from "../../planner/plan-run.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
@@ -39,6 +41,14 @@ export interface RunServiceOptions {
   readonly maxParallel?: number;
   /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
   readonly embeddedCapacity?: number;
+  /**
+   * Where the embedded runner's job directories go, each server process in a directory of
+   * its own: never inside the data directory, which jobs must not reach.
+   * @default {@link defaultJobsDir}
+   */
+  readonly jobsDir?: string;
+  /** What keeps the embedded runner's jobs from the server's files and environment. @default none */
+  readonly sandbox?: JobSandbox;
   /** How long a runner's lease lasts without a heartbeat. @default 30 s */
   readonly leaseMs?: number;
   /** How long another server process may go without a sign of life. @default 30 s */
@@ -127,9 +137,11 @@ export class RunService {
     if (capacity === 0) return;
     const runner = { id: embeddedRunnerId(this.presence.id), labels: [...DEFAULT_LABELS] };
     this.jobs.addLocalRunner(runner);
+    ensureOwnDir(this.jobsDir(), 0o711, "the jobs directory");
     const agent = new JobAgent({
       transport: embeddedTransport(this.jobs, runner),
       workDir: this.runnerDir(this.presence.id),
+      ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
@@ -160,7 +172,11 @@ export class RunService {
    * sharing a data directory never share a job's directory or an unpacked commit.
    */
   private runnerDir(serverId: string): string {
-    return join(this.options.dataDir, "runner", serverId);
+    return join(this.jobsDir(), serverId);
+  }
+
+  private jobsDir(): string {
+    return this.options.jobsDir ?? defaultJobsDir();
   }
 
   /** The bare repository of a repository, hosted or mirrored. */

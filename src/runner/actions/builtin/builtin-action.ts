@@ -19,7 +19,10 @@ export interface BuiltinAction {
 /** What built-in actions may use beyond the step. */
 export interface BuiltinEnvironment {
   readonly executor: Executor;
-  /** The repository being built (its `.git`), for checkout. */
+  /**
+   * The repository being built (its `.git`), for checkout. For a job whose executor confines
+   * its processes (`jobProcess`), one they can read: checkout's git runs as they do.
+   */
   readonly repoRoot: string;
   /** The run's artifact store: one directory per run. */
   readonly artifactDir: string;

@@ -3,6 +3,7 @@ import { mkdir, readdir, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { InputError } from "../../../common/errors.js";
+import type { Executor } from "../../../executors/executor.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
 import type { BuiltinAction, BuiltinEnvironment } from "./builtin-action.js";
 import { booleanInput, failure, guarded, resolveInputPath, stringInput } from "./builtin-inputs.js";
@@ -95,14 +96,23 @@ async function checkout(
     });
   }
 
-  const git = new Git(request.env, context);
   const source = env.repoRoot;
+  // With confined job processes, git runs as they do: the workspace is theirs, and a git run
+  // by the runner there would obey whatever config (hooks, fsmonitor) an earlier step
+  // planted. The source (the runner's, readable by them) is then trusted by name on the
+  // command line and for the upload-pack a fetch from it starts.
+  const git = new Git(request.env, context, env.executor);
+  const sandboxed = env.executor.jobProcess?.(["git"], workspace) !== undefined;
+  const trusted = sandboxed ? await realpath(source).catch(() => source) : undefined;
+  if (trusted) git.trust(trusted);
   if ((await git.tryRun(source, ["rev-parse", "--git-dir"])) === undefined) {
     return failure(`the repository being built (${source}) is not a git repository`);
   }
   const target = await resolveTarget(git, source, stringInput(inputs, "ref"), github);
 
   await mkdir(dest, { recursive: true });
+  // A folder made here is the runner's: the job's user must own it to check out into it.
+  if (sandboxed) env.executor.handOver?.();
   const realDest = await realpath(dest);
   const realSource = await realpath(source);
   // The directory is emptied below: a link must not lead that outside the workspace.
@@ -120,6 +130,8 @@ async function checkout(
     await git.run(dest, ["-c", "init.defaultBranch=main", "init", "-q"]);
     await git.run(dest, ["remote", "add", "origin", realSource]);
   }
+  // The fetches below, and later steps' own, start upload-pack trusting the source.
+  if (trusted) await git.run(dest, ["config", "remote.origin.uploadpack", uploadPack(trusted)]);
 
   const fetch = ["-c", "protocol.version=2", "fetch", "--prune", "--no-recurse-submodules"];
   const tags = "+refs/tags/*:refs/tags/*";
@@ -234,23 +246,48 @@ function refKind(ref: string): { branch?: string; tag?: string } {
   return {};
 }
 
-/** Runs git with argument lists in the step's environment, logging each command. */
+/** The upload-pack a job user's fetch from the runner's `source` runs: trusting it by name. */
+function uploadPack(source: string): string {
+  // Git runs it through the shell.
+  return `git -c 'safe.directory=${source.replaceAll("'", "'\\''")}' upload-pack`;
+}
+
+/**
+ * Runs git with argument lists in the step's environment, logging each command; confined as
+ * the job's processes are (the executor's `jobProcess`).
+ */
 class Git {
   private readonly env: Record<string, string>;
+  /** Config given before every command (`-c`), not logged. */
+  private config: string[] = [];
 
   constructor(
     env: Readonly<Record<string, string>>,
     private readonly context: ActionContext,
+    private readonly executor: Executor,
   ) {
     this.env = { ...env, GIT_TERMINAL_PROMPT: "0" };
     for (const name of GIT_LOCATION_VARIABLES) delete this.env[name];
+  }
+
+  /** The program and arguments that run git with `args` in `cwd`. */
+  private command(cwd: string, args: string[]): [string, string[]] {
+    const argv = ["git", ...this.config, ...args];
+    const [file, ...rest] = this.executor.jobProcess?.(argv, cwd) ?? argv;
+    return [file as string, rest];
+  }
+
+  /** Trusts the repository at `source` although another user owns it. */
+  trust(source: string): void {
+    this.config = ["-c", `safe.directory=${source}`];
   }
 
   /** Runs git; a failure is thrown as an {@link InputError} with git's own words. */
   async run(cwd: string, args: string[]): Promise<string> {
     this.context.output.note(`[command]git ${args.join(" ")}`);
     try {
-      const { stdout, stderr } = await run("git", args, {
+      const [file, argv] = this.command(cwd, args);
+      const { stdout, stderr } = await run(file, argv, {
         cwd,
         env: this.env,
         signal: this.context.signal,
@@ -268,7 +305,8 @@ class Git {
   /** Runs git quietly; undefined when it fails. */
   async tryRun(cwd: string, args: string[]): Promise<string | undefined> {
     try {
-      const { stdout } = await run("git", args, {
+      const [file, argv] = this.command(cwd, args);
+      const { stdout } = await run(file, argv, {
         cwd,
         env: this.env,
         signal: this.context.signal,
