@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -317,6 +317,32 @@ describe.concurrent("runner agents", () => {
     expect(ended.logs.after).toContain("after success");
     expect(await server.stop("SIGTERM")).toBe(0);
   }, 120_000);
+
+  test("an agent whose runner is removed stops asking, deletes its registration and says how to register again", async () => {
+    const server = await startServerProcess({
+      dataDir: tempDir("trunkline-agent-server-"),
+      extraArgs: ["--runner-capacity", "0"],
+    });
+    children.push(server.child);
+    const api = serverApi(() => server);
+    const workDir = tempDir("trunkline-agent-");
+    const agent = await startAgentProcess(server, "linux", workDir);
+    children.push(agent);
+    let said = "";
+    agent.stderr.on("data", (b: Buffer) => {
+      said += b.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => agent.on("exit", resolve));
+    const [runner] = (await api("GET", "/api/v1/runners")) as { id: string }[];
+    await api("DELETE", `/api/v1/runners/${runner?.id}`);
+    expect(await exited).toBe(1);
+    expect(said).toContain(
+      `trunkline: agent ${runner?.id}: the server no longer knows this runner (it was removed, or its token revoked); its registration was deleted: start the agent again with --token to register anew`,
+    );
+    expect(said).not.toContain("(retrying)");
+    expect(existsSync(join(workDir, "runner.json"))).toBe(false);
+    expect(await server.stop("SIGTERM")).toBe(0);
+  }, 60_000);
 
   test("with --retry-runner-lost, a run whose only failure is a lost runner starts again by itself; the first attempt stays as it was", async () => {
     const server = await startServerProcess({

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { TrunklineError } from "../common/errors.js";
+import { ApiError, TrunklineError } from "../common/errors.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import type { Executor } from "../executors/executor.js";
 import type { JobSandbox } from "../executors/host/job-sandbox.js";
@@ -77,7 +77,11 @@ export class JobAgent {
     cache: 0o700,
   };
 
-  /** Runs until `signal` aborts, then lets running jobs finish. */
+  /**
+   * Runs until `signal` aborts, then lets running jobs finish. Rejects with an {@link ApiError}
+   * (status 401) when the server answers a claim that it does not know this runner: it was
+   * removed, and asking again cannot change that.
+   */
   async run(signal: AbortSignal): Promise<void> {
     ensureOwnDir(this.options.workDir, 0o711, "the jobs directory");
     for (const [name, mode] of Object.entries(JobAgent.LAYOUT)) {
@@ -85,10 +89,22 @@ export class JobAgent {
       mkdirSync(dir, { recursive: true, mode });
       chmodSync(dir, mode);
     }
+    // Stopped by the caller, or by the server no longer knowing this runner.
+    const revoked = new AbortController();
+    const stop = AbortSignal.any([signal, revoked.signal]);
+    this.revoke = () => revoked.abort();
     await Promise.all(
-      Array.from({ length: this.options.capacity }, (_, slot) => this.slot(slot, signal)),
+      Array.from({ length: this.options.capacity }, (_, slot) => this.slot(slot, stop)),
     );
+    if (revoked.signal.aborted)
+      throw new ApiError(
+        "the server no longer knows this runner (it was removed, or its token revoked)",
+        401,
+      );
   }
+
+  /** Stops every slot's claims: set while `run` runs. */
+  private revoke: () => void = () => undefined;
 
   private async slot(slot: number, signal: AbortSignal): Promise<void> {
     let backoff = 100;
@@ -102,6 +118,11 @@ export class JobAgent {
           backoff = 100;
         } catch (err) {
           if (signal.aborted) return;
+          // A runner the server does not know any more gets nothing by asking again.
+          if (err instanceof ApiError && err.status === 401) {
+            this.revoke();
+            return;
+          }
           this.options.onError?.(err as Error);
           await sleep(backoff);
           backoff = Math.min(backoff * 2, 5_000);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { HttpTransport } from "../agent/http-transport.js";
@@ -124,7 +124,17 @@ export async function agentCommand(
   io.err(
     `trunkline: agent ${registration.id} (${options.labels.join(", ")}; ${options.capacity} at once) connected to ${server}; waiting for jobs`,
   );
-  await agent.run(stop);
+  try {
+    await agent.run(stop);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) throw err;
+    // The registration is worth nothing now; without it the next start registers anew.
+    rmSync(file, { force: true });
+    io.err(
+      `trunkline: agent ${registration.id}: ${err.message}; its registration was deleted: start the agent again with --token to register anew`,
+    );
+    return 1;
+  }
   io.err("trunkline: agent stopped");
   return 0;
 }
