@@ -154,6 +154,13 @@ export function registerAgentRoutes(
     },
   );
 
+  /**
+   * The claims waiting in this process, by runner: a removal ends them at once, so the agent
+   * hears it now rather than when its wait runs out (a claim waiting in another process
+   * hears it then).
+   */
+  const claiming = new Map<string, Set<AbortController>>();
+
   app.delete<{ Params: { id: string } }>(
     "/api/v1/runners/:id",
     {
@@ -173,6 +180,7 @@ export function registerAgentRoutes(
       // `serve --retry-runner-lost` may start again as a new attempt. (Without a dispatch
       // here, its leases expire, as nothing can renew them now.)
       await deps.jobs?.loseRunner(id, RUNNER_LOST);
+      for (const waiting of claiming.get(id) ?? []) waiting.abort();
       return reply.code(204).send();
     },
   );
@@ -192,8 +200,8 @@ export function registerAgentRoutes(
     signal?: AbortSignal,
   ): Promise<AgentLease | undefined | "removed"> => {
     const lease = await jobs.claim({ ...runner, registered: true }, waitMs, signal);
-    if (!lease || (await runnerRegistered(db, runner.id))) return lease;
-    await jobs.loseRunner(runner.id, RUNNER_LOST);
+    if (await runnerRegistered(db, runner.id)) return lease;
+    if (lease) await jobs.loseRunner(runner.id, RUNNER_LOST);
     return "removed";
   };
 
@@ -217,7 +225,15 @@ export function registerAgentRoutes(
       reply.raw.on("close", () => {
         if (!reply.raw.writableEnded) gone.abort();
       });
-      const lease = await claimFor(runner, request.body?.waitMs ?? 25_000, gone.signal);
+      const mine = claiming.get(runner.id) ?? new Set<AbortController>();
+      claiming.set(runner.id, mine.add(gone));
+      let lease: Awaited<ReturnType<typeof claimFor>>;
+      try {
+        lease = await claimFor(runner, request.body?.waitMs ?? 25_000, gone.signal);
+      } finally {
+        mine.delete(gone);
+        if (mine.size === 0) claiming.delete(runner.id);
+      }
       if (lease === "removed") return reply.code(401).send(removed);
       // A stopping server: the agent backs off and asks again (another process, or later).
       if (!lease && jobs.stopping)

@@ -336,6 +336,38 @@ describeOnEachDatabase("what a runner may say", postgres, (context) => {
   );
 
   test.runIf(context.available)(
+    "a removed runner's waiting claim ends at once with 401, not when its wait runs out",
+    async () => {
+      const idle = await register("idle-removed", ["linux", "nothing-queued-here"]);
+      const listed = (await server.api("viewer", "GET", "/api/v1/runners")).body as {
+        id: string;
+        name: string;
+      }[];
+      const id = listed.find((r) => r.name === "idle-removed")?.id as string;
+      const waiting = post(idle, "/api/v1/agent/claim", { waitMs: 60_000 });
+      // The claim is waiting in the server once the runner was seen (its claim records that).
+      await vi.waitFor(
+        async () => {
+          const seen = (await server.api("viewer", "GET", "/api/v1/runners")).body as {
+            name: string;
+            state: string;
+          }[];
+          expect(seen.find((r) => r.name === "idle-removed")?.state).toBe("online");
+          expect(server.service.jobs.waitingClaims).toBeGreaterThan(0);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      expect((await server.api("admin", "DELETE", `/api/v1/runners/${id}`)).status).toBe(204);
+      const answer = await waiting;
+      expect([answer.status, answer.body]).toEqual([
+        401,
+        { code: "unauthorized", message: "this runner was removed" },
+      ]);
+    },
+    20_000,
+  );
+
+  test.runIf(context.available)(
     "the runners list says which runners are online, by when each was last seen",
     async () => {
       await register("quiet", ["linux", "quiet"]);
