@@ -1,4 +1,4 @@
-import type { Annotation } from "./workflow-command.js";
+import type { Annotation } from "./command-annotation.js";
 
 /** How a step ended: `outcome` before `continue-on-error`, `conclusion` after it. */
 export type StepStatus = "success" | "failure" | "cancelled" | "skipped";

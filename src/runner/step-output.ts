@@ -1,11 +1,11 @@
 import type { SecretMasker } from "../logs/secret-masker.js";
+import { toAnnotation } from "./command-annotation.js";
 import type { Annotation, RunnerSink } from "./runner-events.js";
 import {
   CommandScanner,
   DEPRECATED_COMMAND_MESSAGES,
   DISABLED_COMMAND_MESSAGES,
   maskCommand,
-  toAnnotation,
   type WorkflowCommand,
 } from "./workflow-command.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
+import { type Annotation, toAnnotation } from "./command-annotation.js";
 import {
-  type Annotation,
   CommandScanner,
   type CommandScannerOptions,
   commandProperty,
@@ -14,7 +14,6 @@ import {
   parseWorkflowCommand,
   type ScanOutcome,
   STOP_COMMANDS_TOKEN_MESSAGE,
-  toAnnotation,
   type WorkflowCommand,
 } from "./workflow-command.js";
 

@@ -63,8 +63,7 @@ interface Waiting {
  * process other than the one running the job's run: that process keeps the agent's event
  * batches and result in the store and notifies; the run's own process applies them, in
  * order and once, and also looks every second, so nothing depends on a notification
- * arriving. A process that starts and carries on a stopped one's runs catches up the same
- * way.
+ * arriving. A process carrying on a stopped one's runs catches up the same way.
  */
 export class JobDispatch {
   private readonly queue: JobQueue;
