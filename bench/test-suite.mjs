@@ -4,7 +4,7 @@
 // on a busy 2-core machine. Prints one row per worker count: seconds and the summary line.
 // Not part of `npm run bench` (it takes minutes a run): `node bench/test-suite.mjs`.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./lib.mjs";
@@ -41,6 +41,17 @@ try {
     console.log(
       `workers ${workers}, ${HOGS} busy cores: ${seconds.toFixed(0)} s (exit ${run.status}), ${summary}`,
     );
+    // A failure is named, with the start of its message, so a slow or flaky test is seen.
+    const results = JSON.parse(readFileSync(report, "utf8")).testResults;
+    for (const file of results) {
+      if (file.status === "failed" && file.message)
+        console.log(`  ${file.name}: ${file.message.slice(0, 300)}`);
+      for (const test of file.assertionResults)
+        if (test.status === "failed")
+          console.log(
+            `  ${file.name} > ${test.title}: ${(test.failureMessages ?? []).join(" ").slice(0, 300)}`,
+          );
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
