@@ -15,7 +15,13 @@ import { StringDecoder } from "node:string_decoder";
 import type { ExecOutput, ExecRequest, ExecResult, Executor, JobPaths } from "../executor.js";
 import { blankFileSync } from "../rewrite-file.js";
 import { handOverTree, type JobSandbox, sandboxEnv } from "./job-sandbox.js";
-import { type NamespaceHolder, startHolder } from "./namespace-holder.js";
+import {
+  dropSpare,
+  type HolderOptions,
+  type NamespaceHolder,
+  prepareSpare,
+  takeHolder,
+} from "./namespace-holder.js";
 
 /** Options of the host executor. */
 export interface HostExecutorOptions {
@@ -105,16 +111,18 @@ export class HostExecutor implements Executor {
     if (this.sandbox.kind !== "none") {
       // Beside the runner's own directories, the job sees none of the directories next to its
       // own: those of the runner's other jobs.
-      this.holder = await startHolder({
-        own: this.root,
-        hide: [
-          ...(this.sandbox.kind === "namespaces" ? this.sandbox.hide : []),
-          dirname(this.root),
-        ],
-        env: this.baseEnv() ?? {},
-        ...(this.sandbox.kind === "user" ? { user: this.sandbox } : {}),
-      });
+      this.holder = await takeHolder(this.holderOptions());
     }
+  }
+
+  /** What this job's namespaces are made with (in a sandbox). */
+  private holderOptions(): HolderOptions {
+    return {
+      own: this.root,
+      hide: [...(this.sandbox.kind === "namespaces" ? this.sandbox.hide : []), dirname(this.root)],
+      env: this.baseEnv() ?? {},
+      ...(this.sandbox.kind === "user" ? { user: this.sandbox } : {}),
+    };
   }
 
   /**
@@ -276,6 +284,8 @@ export class HostExecutor implements Executor {
     live.delete(this);
     if (this.reuse) this.readied = this.scrub();
     else if (!this.keep) rmSync(this.root, { recursive: true, force: true });
+    // The directory's next job will find its namespaces made while the slot was idle.
+    if (this.readied && this.sandbox.kind !== "none") prepareSpare(this.holderOptions());
   }
 
   /** After `release`: whether the directory was readied for another job (see `reuse`). */
@@ -354,6 +364,7 @@ export class HostExecutor implements Executor {
   /** Ends every process of every job still running in this process (a forced exit). */
   static killEverything(): void {
     for (const executor of live) executor.killAll();
+    dropSpare();
   }
 }
 

@@ -5,18 +5,19 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { tempDirs } from "../../../test/helpers/temp-dirs.js";
 import type { ExecOutput } from "../executor.js";
 import { chooseJobSandbox, resolveJobUser } from "./choose-sandbox.js";
 import { HostExecutor } from "./host-executor.js";
 import { type JobSandbox, sandboxEnv } from "./job-sandbox.js";
 import { checkApart, ensureOwnDir } from "./jobs-dir.js";
-import { namespacesWork } from "./namespace-holder.js";
+import { dropSpare, namespacesWork, spareHolder } from "./namespace-holder.js";
 
 const { make: tempDir } = tempDirs("sandbox");
 const isRoot = process.getuid?.() === 0;
@@ -187,6 +188,67 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
     await executor.release();
     // The next job on the slot finds no trace of this one's home.
     expect(readdirSync(join(root, "home"))).toEqual([]);
+  });
+
+  test("a reused directory's next job takes namespaces made while it was idle: fresh ones, holding its directory", async () => {
+    const base = tempDir();
+    chmodSync(base, 0o711);
+    const root = join(base, "slot");
+    const run = async (executor: HostExecutor, script: string) => {
+      const out = collect();
+      const env = executor.baseEnv() as Record<string, string>;
+      const result = await executor.exec(
+        { argv: ["sh", "-c", script], env, cwd: executor.paths.workspace },
+        out,
+        new AbortController().signal,
+      );
+      expect(result.exitCode, out.text()).toBe(0);
+      return out.text();
+    };
+    const first = new HostExecutor({ root, reuse: true, sandbox: NOBODY });
+    await first.prepare();
+    // A process left behind, and a file in the job's home.
+    await run(first, `(sleep 300 &) ; touch "$HOME/left"; echo one > '${first.paths.temp}/mine'`);
+    const targetOf = (e: HostExecutor) =>
+      e.jobProcess(["true"], root)?.find((a) => a.startsWith("--target="));
+    const firstTarget = targetOf(first);
+    await first.release();
+    const spare = await spareHolder(root);
+    expect(spare).toBeDefined();
+    const second = new HostExecutor({ root, reuse: true, sandbox: NOBODY });
+    await second.prepare();
+    expect(targetOf(second)).toBe(`--target=${spare?.pid}`);
+    expect(targetOf(second)).not.toBe(firstTarget);
+    // Its own directory (what the runner wrote there now), none of the last job's processes.
+    writeFileSync(join(second.paths.workspace, "fresh"), "");
+    expect(
+      await run(
+        second,
+        `ls -A; ls -A "$HOME"; ls -A '${second.paths.temp}'; ps -e -o args= | grep -c '[s]leep 300' || true`,
+      ),
+    ).toBe("fresh\n0\n");
+    await second.release();
+
+    // A directory removed and made again is another: what was made ahead for the old one is
+    // not used, and ends.
+    const stale = await spareHolder(root);
+    rmSync(root, { recursive: true, force: true });
+    const third = new HostExecutor({ root, reuse: true, sandbox: NOBODY });
+    await third.prepare();
+    expect(targetOf(third)).not.toBe(`--target=${stale?.pid}`);
+    // Ended: gone, or a zombie its new parent has not reaped yet.
+    const ended = (pid: number | undefined) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") === true;
+      } catch {
+        return true;
+      }
+    };
+    await vi.waitFor(() => expect(ended(stale?.pid)).toBe(true), { timeout: 10_000 });
+    writeFileSync(join(third.paths.workspace, "new"), "");
+    expect(await run(third, "ls -A")).toBe("new\n");
+    await third.release();
+    dropSpare(root);
   });
 
   test("a cancelled step ends in the sandbox, with the processes it started", async () => {

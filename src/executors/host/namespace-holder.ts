@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
 /**
  * The namespaces of one sandboxed job. Each step joins them with `nsenter`, so processes a
@@ -110,12 +110,7 @@ export function namespacesWork(hide: readonly string[]): boolean {
  * is the holder's environment, which the job may read (/proc/1/environ): give it the job's
  * base environment, nothing of the runner's.
  */
-export async function startHolder(options: {
-  readonly own: string;
-  readonly hide: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-  readonly user?: { readonly uid: number; readonly gid: number };
-}): Promise<NamespaceHolder> {
+export async function startHolder(options: HolderOptions): Promise<NamespaceHolder> {
   const { env, user } = options;
   // The holder dies with the runner (SIGKILLed too), and with it every process of the job.
   const [command, ...args] = [
@@ -180,5 +175,91 @@ function stopHolder(child: ChildProcess, first: number): void {
     } catch {
       // Already gone.
     }
+  }
+}
+
+/** What a job's namespaces are made with (see {@link startHolder}). */
+export interface HolderOptions {
+  readonly own: string;
+  readonly hide: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly user?: { readonly uid: number; readonly gid: number };
+}
+
+/**
+ * Namespaces made ahead, while a reused job directory waits for its next job, by directory:
+ * the options they were made with, and which directory (its inode and birth time: one
+ * removed and made again is another) they hold bound in.
+ */
+const spares = new Map<string, { key: string; dir: string; holder: Promise<NamespaceHolder> }>();
+
+function keyOf(options: HolderOptions): string {
+  return JSON.stringify([options.hide, options.env, options.user ?? null]);
+}
+
+function dirOf(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}:${s.birthtimeMs}`;
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Starts, in the background, the namespaces the next job in `options.own` takes with
+ * {@link takeHolder}, so a job does not wait for them to be made (about 10 ms a job).
+ */
+export function prepareSpare(options: HolderOptions): void {
+  dropSpare(options.own);
+  const holder = startHolder(options);
+  holder.catch(() => undefined); // taken as missing, and made again, by takeHolder
+  spares.set(options.own, { key: keyOf(options), dir: dirOf(options.own), holder });
+}
+
+/**
+ * A job's namespaces: those made ahead for its directory, when made with the same options
+ * for the same directory and still alive; else new ones ({@link startHolder}).
+ */
+export async function takeHolder(options: HolderOptions): Promise<NamespaceHolder> {
+  const spare = spares.get(options.own);
+  spares.delete(options.own);
+  if (spare) {
+    const holder = await spare.holder.catch(() => undefined);
+    if (
+      holder &&
+      spare.key === keyOf(options) &&
+      spare.dir === dirOf(options.own) &&
+      alive(holder.pid)
+    )
+      return holder;
+    holder?.stop();
+  }
+  return startHolder(options);
+}
+
+/** The namespaces made ahead for `own`, if any (for a look from outside: tests). */
+export function spareHolder(own: string): Promise<NamespaceHolder> | undefined {
+  return spares.get(own)?.holder;
+}
+
+/** Ends the namespaces made ahead for `own`, or for every directory. */
+export function dropSpare(own?: string): void {
+  for (const [dir, spare] of spares) {
+    if (own !== undefined && dir !== own) continue;
+    spares.delete(dir);
+    void spare.holder.then(
+      (holder) => holder.stop(),
+      () => undefined,
+    );
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
