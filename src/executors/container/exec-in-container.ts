@@ -43,18 +43,26 @@ export async function execInContainer(
   let pid = 0;
   let aborted = false;
   let killTimer: NodeJS.Timeout | undefined;
+  /** The last signal the process group took; an abort's signal is sent until it does. */
+  let delivered: NodeJS.Signals | undefined;
   const signalGroup = (sig: NodeJS.Signals) => {
     if (pid <= 0) return;
     try {
       process.kill(-pid, sig);
+      delivered = sig;
     } catch {
-      // Gone already, or not ours to signal (a remote engine).
+      // Gone already, not ours to signal (a remote engine), or not a group yet (a busy
+      // engine reports the pid before the process has made its session).
     }
   };
+  let killed = false;
   const onAbort = () => {
     aborted = true;
     signalGroup("SIGTERM");
-    killTimer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
+    killTimer = setTimeout(() => {
+      killed = true;
+      signalGroup("SIGKILL");
+    }, graceMs);
     killTimer.unref();
   };
   signal.addEventListener("abort", onAbort, { once: true });
@@ -81,10 +89,16 @@ export async function execInContainer(
       stream.on("end", finish);
       stream.on("close", finish);
       stream.on("error", finish);
-      // A background process may hold the output open after the process itself exited.
+      // A background process may hold the output open after the process itself exited. A
+      // busy engine may also report the exec before its process started (pid 0), or before
+      // it made its process group: an abort's signal is sent again here until the group
+      // takes it, instead of the step running on after its timeout or cancel.
       const poll = setInterval(() => {
         exec.inspect().then(
           (i) => {
+            if (pid <= 0) pid = i.Pid ?? 0;
+            const wanted = killed ? "SIGKILL" : "SIGTERM";
+            if (aborted && i.Running && delivered !== wanted) signalGroup(wanted);
             if (!i.Running) setTimeout(finish, 100);
           },
           () => finish(),
