@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { type AgentProcess, startAgent as startAgentProcess } from "./helpers/agent-process.js";
@@ -58,6 +58,7 @@ describe.concurrent("runner agents", () => {
           "    runs-on: [self-hosted, linux]",
           "    steps:",
           '      - run: echo "built on the agent in $PWD" && test -f README.md',
+          '      - run: echo "runner $RUNNER_NAME / ${{ runner.name }}"',
           "",
         ].join("\n"),
         ".github/workflows/slow.yml": [
@@ -99,6 +100,8 @@ describe.concurrent("runner agents", () => {
     const log = (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] };
     // An agent's jobs run in its jobs directory, apart from its work directory (its token).
     expect(log.lines.join("\n")).toMatch(/built on the agent in .*\/agent-[0-9a-f]{12}\/jobs\//);
+    // Its jobs know it by the name it registered with (the host's, when not given).
+    expect(log.lines).toContain(`runner ${hostname()} / ${hostname()}`);
 
     // Kill the agent in the middle of a job.
     const { runIds } = (await api("POST", "/api/v1/repositories/app/dispatch", {

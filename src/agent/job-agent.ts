@@ -29,6 +29,8 @@ export interface JobAgentOptions {
   readonly capacity: number;
   /** Extra environment for every process (PATH, HOME). */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** This runner's name, which its jobs see as `RUNNER_NAME` and `runner.name`. @default "trunkline" */
+  readonly name?: string;
   /** How often the lease is renewed (and a cancel looked for). @default 1000 */
   readonly heartbeatMs?: number;
   /** Largest time events wait before they are sent. @default 100 */
@@ -284,6 +286,7 @@ export class JobAgent {
         cancel: cancel.signal,
         actions,
         baseEnv: this.options.baseEnv,
+        ...(this.options.name ? { runnerName: this.options.name } : {}),
       });
       reusable = executor.reusable?.() === true;
     } catch (err) {

@@ -40,6 +40,8 @@ interface Registration {
   readonly id: string;
   readonly token: string;
   readonly labels: readonly string[];
+  /** The name it registered with (files written before names were kept have none). */
+  readonly name?: string;
 }
 
 /**
@@ -106,11 +108,12 @@ export async function agentCommand(
         capacity: options.capacity,
       },
     );
-    registration = { server, id, token, labels: [...options.labels] };
+    registration = { server, id, token, labels: [...options.labels], name };
     writeFileSync(file, JSON.stringify(registration), { mode: 0o600 });
     chmodSync(file, 0o600);
   }
   const agent = new JobAgent({
+    name: registration.name ?? options.name ?? hostname(),
     transport: new HttpTransport(server, registration.token),
     workDir: jobsDir,
     sandbox,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError, TrunklineError } from "../common/errors.js";
@@ -300,6 +300,7 @@ export async function runCommand(
       cancel: jobCancel,
       actions,
       baseEnv,
+      runnerName: hostname(),
     });
     // A container job's directory is not reused (its containers may leave files this user
     // cannot remove), nor one that could not be readied.

@@ -44,6 +44,8 @@ export interface JobRunnerOptions {
   readonly actions: ActionHost;
   /** Extra environment for every process (the host's PATH, HOME, ...); a job container's own env replaces it. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** The runner's name: `RUNNER_NAME` and `runner.name`. @default "trunkline" */
+  readonly runnerName?: string;
 }
 
 /**
@@ -77,7 +79,7 @@ class JobRunner {
     private readonly spec: JobSpec,
     private readonly options: JobRunnerOptions,
   ) {
-    this.state = new JobState(spec, options.executor.paths);
+    this.state = new JobState(spec, options.executor.paths, options.runnerName);
     for (const secret of spec.masks) this.masker.add(secret);
   }
 

@@ -29,6 +29,8 @@ export class JobState {
   constructor(
     readonly spec: JobSpec,
     readonly paths: JobPaths,
+    /** The runner's name: `RUNNER_NAME` and `runner.name`. */
+    readonly runnerName = "trunkline",
   ) {}
 
   /** The job-level environment a step starts from: the job's `env:` then `GITHUB_ENV`. */
@@ -68,7 +70,7 @@ export class JobState {
       steps: this.steps,
       job: { ...this.executorContext, status: this.cancelled ? "cancelled" : this.status },
       runner: {
-        name: "trunkline",
+        name: this.runnerName,
         os: "Linux",
         arch: process.arch === "arm64" ? "ARM64" : "X64",
         temp: this.paths.temp,

@@ -79,7 +79,7 @@ function githubDefaults(state: JobState, runId: string): Record<string, string> 
     GITHUB_API_URL: s("api_url"),
     RUNNER_OS: "Linux",
     RUNNER_ARCH: process.arch === "arm64" ? "ARM64" : "X64",
-    RUNNER_NAME: "trunkline",
+    RUNNER_NAME: state.runnerName,
     RUNNER_TEMP: state.paths.temp,
     RUNNER_TOOL_CACHE: state.paths.toolCache,
   };

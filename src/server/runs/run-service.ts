@@ -140,6 +140,7 @@ export class RunService {
     ensureOwnDir(this.jobsDir(), 0o711, "the jobs directory");
     const agent = new JobAgent({
       transport: embeddedTransport(this.jobs, runner),
+      name: runner.id,
       workDir: this.runnerDir(this.presence.id),
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
       capacity,
