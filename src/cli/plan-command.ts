@@ -104,11 +104,27 @@ export async function buildEvent(options: PlanOptions): Promise<TriggerEvent> {
     ...(baseRef !== undefined ? { baseRef } : {}),
     ...(headRef !== undefined ? { headRef } : {}),
     ...(files ? { changedFiles: files } : {}),
-    ...(options.event === "workflow_dispatch" ? { inputs: options.input } : {}),
+    ...(options.event === "workflow_dispatch"
+      ? { inputs: { ...payloadInputs(payload), ...options.input } }
+      : {}),
     ...(options.cron ? { cron: options.cron } : {}),
     ...(headCommitMessage !== undefined ? { headCommitMessage } : {}),
     ...(payload ? { payload } : {}),
   };
+}
+
+/**
+ * A `workflow_dispatch` payload's `inputs`, as the strings `--input` gives (GitHub's payload
+ * may carry booleans and numbers); `--input` flags win over them.
+ */
+function payloadInputs(payload: Record<string, unknown> | undefined): Record<string, string> {
+  const inputs = payload?.inputs;
+  if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs)) return {};
+  return Object.fromEntries(
+    Object.entries(inputs as Record<string, unknown>)
+      .filter(([, v]) => v !== null && typeof v !== "object")
+      .map(([k, v]) => [k, String(v)]),
+  );
 }
 
 /** `main` means `refs/heads/main`; full refs pass through. */
