@@ -13,7 +13,7 @@ import { JobState, type StepRecord } from "./job-state.js";
 import { runScript } from "./run-script.js";
 import type { JobStatus, RunnerSink, StepStage, StepStatus } from "./runner-events.js";
 import { buildStepEnv } from "./step-env.js";
-import { StepOutput } from "./step-output.js";
+import { allowsUnsecureCommands, StepOutput } from "./step-output.js";
 
 /** The state of a composite action while its steps run. */
 export interface CompositeScope {
@@ -155,6 +155,7 @@ class JobRunner {
     try {
       const stepEnv = this.evaluate(step.env, env, "env") as Record<string, unknown> | undefined;
       const fullEnv = { ...env, ...stringify(stepEnv) };
+      if (allowsUnsecureCommands(fullEnv)) output.allowUnsecureCommands(this.state.unsecure);
       const timeoutMinutes = Number(
         this.evaluate(step.timeoutMinutes, fullEnv, "timeout-minutes") ?? 0,
       );

@@ -2,6 +2,7 @@ import type { JobSpec } from "../compiler/job-spec.js";
 import type { JobPaths } from "../executors/executor.js";
 import type { StatusFunctions } from "../expressions/evaluate.js";
 import type { StepStatus } from "./runner-events.js";
+import type { UnsecureCommands } from "./step-output.js";
 
 /** What `steps.<id>` shows of a finished step. */
 export interface StepRecord {
@@ -32,6 +33,16 @@ export class JobState {
     /** The runner's name: `RUNNER_NAME` and `runner.name`. */
     readonly runnerName = "trunkline",
   ) {}
+
+  /** Where a step's `::set-env::` and `::add-path::` go, as `GITHUB_ENV` and `GITHUB_PATH` do. */
+  readonly unsecure: UnsecureCommands = {
+    setEnv: (name, value) => {
+      this.addedEnv[name] = value;
+    },
+    addPath: (dir) => {
+      this.addedPath.unshift(dir);
+    },
+  };
 
   /** The job-level environment a step starts from: the job's `env:` then `GITHUB_ENV`. */
   jobEnv(): Record<string, string> {

@@ -13,6 +13,22 @@ import {
 const MAX_PENDING_LINE = 64 * 1024;
 
 /**
+ * Whether a step may use `::set-env::` and `::add-path::`: GitHub's runner reads
+ * `ACTIONS_ALLOW_UNSECURE_COMMANDS` from its own environment, then from the env context.
+ */
+export function allowsUnsecureCommands(env: Readonly<Record<string, string>>): boolean {
+  return [process.env.ACTIONS_ALLOW_UNSECURE_COMMANDS, env.ACTIONS_ALLOW_UNSECURE_COMMANDS].some(
+    (v) => v?.toLowerCase() === "true",
+  );
+}
+
+/** What `::set-env::` and `::add-path::` change, where a step allows them. */
+export interface UnsecureCommands {
+  setEnv(name: string, value: string): void;
+  addPath(dir: string): void;
+}
+
+/**
  * Turns a step's raw output into runner events: splits it into lines, acts on workflow
  * commands (`::add-mask::`, `::group::`, `::error::`, ...) on either stream, and masks
  * every line before it leaves. Output is processed line by line, so a secret cut across two
@@ -28,6 +44,8 @@ export class StepOutput {
   private readonly scanner = new CommandScanner();
   private readonly pending = { stdout: "", stderr: "" };
   private groupOpen = false;
+  /** Where `set-env` and `add-path` go, when the step allows them; refused otherwise. */
+  private unsecure: UnsecureCommands | undefined;
 
   constructor(
     private readonly job: string,
@@ -36,6 +54,14 @@ export class StepOutput {
     private readonly sink: RunnerSink,
     private readonly debug: boolean,
   ) {}
+
+  /**
+   * Lets `::set-env::` and `::add-path::` work, as GitHub's runner does when
+   * `ACTIONS_ALLOW_UNSECURE_COMMANDS` is `true` in its own or the step's environment.
+   */
+  allowUnsecureCommands(handlers: UnsecureCommands): void {
+    this.unsecure = handlers;
+  }
 
   /** Accepts a chunk of standard output. */
   stdout(chunk: string): void {
@@ -138,6 +164,18 @@ export class StepOutput {
       case "save-state":
         this.annotate({ level: "warning", message: DEPRECATED_COMMAND_MESSAGES["save-state"] });
         if (raw.properties.name) this.state[raw.properties.name] = raw.data;
+        return;
+      case "set-env":
+        if (!this.unsecure) break;
+        if (!raw.properties.name) {
+          const message = "Required field 'name' is missing in ##[set-env] command.";
+          this.annotate({ level: "error", message });
+          this.errors.push(message);
+        } else this.unsecure.setEnv(raw.properties.name, raw.data);
+        return;
+      case "add-path":
+        if (!this.unsecure) break;
+        this.unsecure.addPath(raw.data);
         return;
     }
     const cmd = maskCommand(raw, (text) => this.masker.mask(text));
