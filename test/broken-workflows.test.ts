@@ -80,6 +80,13 @@ const CASES: [fixture: string, expected: string[]][] = [
   ],
   ["bad-if.yml", ["broken/bad-if.yml:5:9: Unexpected end of expression: '=='"]],
   [
+    "bad-uses.yml",
+    [
+      "broken/bad-uses.yml:6:15: Expected format {owner}/{repo}[/path]@ref, ./path or docker://image. Actual 'actions/checkout'",
+      "broken/bad-uses.yml:7:15: Expected format {owner}/{repo}[/path]@ref, ./path or docker://image. Actual 'badrepo@x'",
+    ],
+  ],
+  [
     "bad-expressions.yml",
     [
       "broken/bad-expressions.yml:6:14: The expression is not closed. An unescaped ${{ sequence was found, but the closing }} sequence was not found.",

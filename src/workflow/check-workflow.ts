@@ -1,5 +1,6 @@
 import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
 import { FILE_START } from "../common/position.js";
+import { parseActionReference } from "./action-reference.js";
 import { explainCron } from "./cron.js";
 import { patternDiagnostics } from "./filter-pattern.js";
 import { expandMatrix } from "./matrix.js";
@@ -78,6 +79,19 @@ export function checkWorkflow(workflow: Workflow): Diagnostic[] {
         ),
       );
     }
+    if (job.kind === "steps")
+      for (const step of job.steps) {
+        if (step.uses === undefined || parseActionReference(step.uses)) continue;
+        // GitHub refuses the file for it, before anything runs.
+        out.push(
+          diagnostic(
+            file,
+            step.usesAt ?? step.at,
+            "workflow/bad-uses",
+            `Expected format {owner}/{repo}[/path]@ref, ./path or docker://image. Actual '${step.uses}'`,
+          ),
+        );
+      }
     const matrix = expandMatrix(job.strategy);
     if (matrix.kind === "error") {
       for (const e of matrix.errors)

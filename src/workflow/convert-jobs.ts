@@ -116,8 +116,12 @@ export function convertStep(
     step.run = toTemplate(run);
     step.runAt = tokenAt(run);
   }
-  const uses = textOf(fields.get("uses"));
-  if (uses !== undefined) step.uses = uses;
+  const usesToken = fields.get("uses");
+  const uses = textOf(usesToken);
+  if (uses !== undefined && usesToken) {
+    step.uses = uses;
+    step.usesAt = tokenAt(usesToken);
+  }
   const shell = textOf(fields.get("shell"));
   if (shell !== undefined) step.shell = shell;
   for (const [key, prop] of [

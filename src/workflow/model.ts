@@ -162,6 +162,8 @@ export interface Step {
   readonly run?: Template;
   readonly runAt?: Position;
   readonly uses?: string;
+  /** Where the `uses:` value stands. */
+  readonly usesAt?: Position;
   readonly with?: Template;
   readonly env?: Template;
   readonly shell?: string;

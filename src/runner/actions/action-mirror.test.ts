@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { ActionMirror } from "./action-mirror.js";
-import { parseActionReference } from "./action-reference.js";
+import { parseActionReference } from "../../workflow/action-reference.js";
 
 function gitRepo(dir: string, files: Record<string, string>, tag: string): string {
   mkdirSync(dir, { recursive: true });

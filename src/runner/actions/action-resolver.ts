@@ -16,7 +16,7 @@ import type {
   PreStep,
 } from "./action-host.js";
 import { ActionMirror } from "./action-mirror.js";
-import { parseActionReference } from "./action-reference.js";
+import { parseActionReference } from "../../workflow/action-reference.js";
 import { findBuiltin } from "./builtin/index.js";
 import { runDockerAction } from "./docker-action.js";
 
