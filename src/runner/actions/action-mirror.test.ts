@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ActionMirror } from "./action-mirror.js";
 import { parseActionReference } from "../../workflow/action-reference.js";
+import { ActionMirror } from "./action-mirror.js";
 
 function gitRepo(dir: string, files: Record<string, string>, tag: string): string {
   mkdirSync(dir, { recursive: true });

@@ -5,6 +5,7 @@ import { formatDiagnostic } from "../../common/diagnostic.js";
 import type { Executor } from "../../executors/executor.js";
 import { isTruthy } from "../../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
+import { parseActionReference } from "../../workflow/action-reference.js";
 import type { ActionManifest } from "../../workflow/read-action.js";
 import { parseKeyValueFile } from "../file-command.js";
 import type { StepOutput } from "../step-output.js";
@@ -16,7 +17,6 @@ import type {
   PreStep,
 } from "./action-host.js";
 import { ActionMirror } from "./action-mirror.js";
-import { parseActionReference } from "../../workflow/action-reference.js";
 import { findBuiltin } from "./builtin/index.js";
 import { runDockerAction } from "./docker-action.js";
 
