@@ -31,7 +31,12 @@ export function compileJob(input: CompileInput): JobSpec {
   const { workflow, job, key } = input;
   const vars = { ...input.contexts.vars, ...(input.environment?.vars ?? {}) };
   const contexts: JobContexts = { ...input.contexts, vars };
-  const base = { ...contexts } as Record<string, unknown>;
+  // `github.job` is known here; `github.workspace` only on the runner, which evaluates the
+  // job's `env:` again (`envTemplates`).
+  const base = { ...contexts, github: { ...contexts.github, job: job.id } } as Record<
+    string,
+    unknown
+  >;
   const field = (
     name: string,
     t: Template | undefined,
@@ -67,6 +72,14 @@ export function compileJob(input: CompileInput): JobSpec {
     ...(environment ? { environment } : {}),
     contexts,
     env,
+    ...(workflow.env || job.env
+      ? {
+          envTemplates: {
+            ...(workflow.env ? { workflow: workflow.env } : {}),
+            ...(job.env ? { job: job.env } : {}),
+          },
+        }
+      : {}),
     defaults,
     steps: job.steps,
     ...(job.outputs ? { outputs: job.outputs } : {}),

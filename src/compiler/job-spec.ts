@@ -22,6 +22,11 @@ export interface JobSpec {
   readonly contexts: JobContexts;
   /** Workflow `env:` then job `env:`, evaluated. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The workflow's and the job's `env:` as written, which the runner evaluates again once it
+   * knows the job's directories (`github.workspace`); `env` stands for them until then.
+   */
+  readonly envTemplates?: { readonly workflow?: Template; readonly job?: Template };
   /** `defaults.run` of the workflow overridden by the job's. */
   readonly defaults: { readonly shell?: string; readonly workingDirectory?: string };
   readonly steps: readonly Step[];

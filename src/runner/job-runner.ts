@@ -103,6 +103,7 @@ class JobRunner {
     try {
       await executor.prepare(jobSignal);
       this.state.executorContext = executor.jobContext?.() ?? {};
+      this.evaluateJobEnv();
       for (const step of this.spec.steps) if (step.uses) await this.runPre(step, jobSignal);
       for (const step of this.spec.steps) await this.runStep(step, jobSignal);
       for (const post of this.posts.reverse()) await this.runPost(post, jobSignal);
@@ -392,6 +393,26 @@ class JobRunner {
       return v === true || v === "true";
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * The workflow's and the job's `env:` again, now that `github.workspace` and the job's
+   * other directories are known, as GitHub's runner evaluates them on the runner.
+   */
+  private evaluateJobEnv(): void {
+    const templates = this.spec.envTemplates;
+    if (!templates) return;
+    try {
+      const workflow = stringify(
+        this.evaluate(templates.workflow, {}, "env") as Record<string, unknown> | undefined,
+      );
+      const job = stringify(
+        this.evaluate(templates.job, workflow, "env") as Record<string, unknown> | undefined,
+      );
+      this.state.env = { ...workflow, ...job };
+    } catch {
+      // The compiler evaluated them once already; what it found stands.
     }
   }
 

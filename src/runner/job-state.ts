@@ -44,9 +44,12 @@ export class JobState {
     },
   };
 
+  /** The workflow's and the job's `env:` as the runner evaluated them, once it has. */
+  env: Readonly<Record<string, string>> | undefined;
+
   /** The job-level environment a step starts from: the job's `env:` then `GITHUB_ENV`. */
   jobEnv(): Record<string, string> {
-    return { ...this.spec.env, ...this.addedEnv };
+    return { ...(this.env ?? this.spec.env), ...this.addedEnv };
   }
 
   /** Status functions for `if:` at this point of the job. */
