@@ -12,7 +12,9 @@ import type {
  * The agent protocol over HTTP, with the runner token as bearer. A claim long-polls (the
  * server answers as soon as a job fits, or 204 after `waitMs`); a write answered 409 means
  * the lease is gone, and so does 401 or 403 (this runner was removed, or the lease is not
- * its own): retrying cannot change either. Anything else that goes wrong throws, and the
+ * its own): retrying cannot change either. So does any other refusal of a write (400: a
+ * report the server will not take, 413: too large), which `onRefused` hears with the
+ * server's reason. Anything else that goes wrong (no answer, 5xx, 408, 429) throws, and the
  * agent retries.
  */
 export class HttpTransport implements AgentTransport {
@@ -20,6 +22,7 @@ export class HttpTransport implements AgentTransport {
     private readonly server: string,
     private readonly token: string,
     private readonly waitMs = 25_000,
+    private readonly onRefused: (what: string, reason: string) => void = () => undefined,
   ) {}
 
   async claim(signal: AbortSignal): Promise<AgentLease | undefined> {
@@ -45,10 +48,7 @@ export class HttpTransport implements AgentTransport {
     const response = await this.post(`/api/v1/agent/jobs/${lease.entryId}/heartbeat`, {
       token: lease.token,
     });
-    if (leaseGone(response)) {
-      await response.arrayBuffer();
-      return { held: false, cancel: false };
-    }
+    if (await this.gone(response, "a heartbeat")) return { held: false, cancel: false };
     if (!response.ok) throw await failure(response);
     return (await response.json()) as HeartbeatAnswer;
   }
@@ -69,7 +69,7 @@ export class HttpTransport implements AgentTransport {
       ...completion(lease, result, tail),
       claim: true,
     });
-    if (leaseGone(response)) return { held: false };
+    if (await this.gone(response, "the job's result")) return { held: false };
     if (!response.ok) throw await failure(response);
     const body = (await response.json()) as { next?: AgentLease };
     return { held: true, ...(body.next ? { next: body.next } : {}) };
@@ -77,9 +77,26 @@ export class HttpTransport implements AgentTransport {
 
   private async fenced(path: string, body: unknown): Promise<boolean> {
     const response = await this.post(path, body);
-    if (leaseGone(response)) return false;
+    if (await this.gone(response, path.endsWith("/complete") ? "the job's result" : "a report"))
+      return false;
     if (!response.ok) throw await failure(response);
     await response.arrayBuffer();
+    return true;
+  }
+
+  /**
+   * Whether the server will not take this write, now or ever: the lease is gone (409, 401,
+   * 403), or it refuses the write itself (any other 4xx but 408 and 429), which
+   * `onRefused` hears. The answer is read either way.
+   */
+  private async gone(response: Response, what: string): Promise<boolean> {
+    if (leaseGone(response)) {
+      await response.arrayBuffer();
+      return true;
+    }
+    const { status } = response;
+    if (status < 400 || status >= 500 || status === 408 || status === 429) return false;
+    this.onRefused(what, (await failure(response)).message);
     return true;
   }
 

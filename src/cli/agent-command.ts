@@ -114,7 +114,9 @@ export async function agentCommand(
   }
   const agent = new JobAgent({
     name: registration.name ?? options.name ?? hostname(),
-    transport: new HttpTransport(server, registration.token),
+    transport: new HttpTransport(server, registration.token, undefined, (what, reason) =>
+      io.err(`trunkline: agent: the server refused ${what} (${reason}); the job is stopped`),
+    ),
     workDir: jobsDir,
     sandbox,
     capacity: options.capacity,

@@ -336,6 +336,33 @@ describeOnEachDatabase("what a runner may say", postgres, (context) => {
   );
 
   test.runIf(context.available)(
+    "a report the server refuses (400) is not sent again for ever: the agent hears why and stops the job",
+    async () => {
+      await server.api("admin", "POST", "/api/v1/repositories", { name: "refused" });
+      const runner = await register("refusing", ["linux", "refused-here"]);
+      const { dir } = await committed({
+        ".github/workflows/build.yml": BUILD.replace("runs-on: doomed", "runs-on: refused-here"),
+      });
+      await git(dir, "push", "-q", server.gitUrl("refused"), "main");
+      const lease = await claim(runner);
+      const refused: [string, string][] = [];
+      const transport = new HttpTransport(server.base, runner, 0, (what, reason) =>
+        refused.push([what, reason]),
+      );
+      const job = lease.spec.key;
+      const malformed = { type: "log", job, stream: "stdout", text: 42, at: Date.now() };
+      expect(await transport.send(lease, 1, [malformed as never])).toBe(false);
+      expect(refused).toEqual([["a report", "events[0].text: must be a string"]]);
+      // The lease itself is still good: a well-formed report and the result are taken.
+      expect(await transport.send(lease, 2, [log(job, "fine") as never])).toBe(true);
+      expect(
+        await transport.complete(lease, { status: "success", outputs: {} }, { seq: 2, events: [] }),
+      ).toBe(true);
+    },
+    20_000,
+  );
+
+  test.runIf(context.available)(
     "a removed runner's waiting claim ends at once with 401, not when its wait runs out",
     async () => {
       const idle = await register("idle-removed", ["linux", "nothing-queued-here"]);
