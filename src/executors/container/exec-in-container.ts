@@ -96,7 +96,13 @@ export async function execInContainer(
       const poll = setInterval(() => {
         exec.inspect().then(
           (i) => {
-            if (pid <= 0) pid = i.Pid ?? 0;
+            // The pid the engine reports may change while the exec starts (the runtime's
+            // helper first, then the process itself): the latest is the one to signal.
+            const latest = i.Pid ?? 0;
+            if (latest > 0 && latest !== pid) {
+              pid = latest;
+              delivered = undefined;
+            }
             const wanted = killed ? "SIGKILL" : "SIGTERM";
             if (aborted && i.Running && delivered !== wanted) signalGroup(wanted);
             if (!i.Running) setTimeout(finish, 100);
