@@ -13,6 +13,7 @@ import { JobState, type StepRecord } from "./job-state.js";
 import { runScript } from "./run-script.js";
 import type { JobStatus, RunnerSink, StepStage, StepStatus } from "./runner-events.js";
 import { buildStepEnv } from "./step-env.js";
+import { StepLog } from "./step-log.js";
 import { allowsUnsecureCommands, StepOutput } from "./step-output.js";
 
 /** The state of a composite action while its steps run. */
@@ -61,6 +62,7 @@ export async function runJob(spec: JobSpec, options: JobRunnerOptions): Promise<
 class JobRunner {
   private readonly state: JobState;
   private readonly masker = new SecretMasker();
+  private readonly log: StepLog;
   private readonly posts: PostStep[] = [];
   private stepNumber = 0;
   private reason: string | undefined;
@@ -80,6 +82,7 @@ class JobRunner {
     private readonly options: JobRunnerOptions,
   ) {
     this.state = new JobState(spec, options.executor.paths, options.runnerName);
+    this.log = new StepLog(spec, options.sink, this.masker);
     for (const secret of spec.masks) this.masker.add(secret);
   }
 
@@ -114,7 +117,7 @@ class JobRunner {
         ...(this.reason ? { reason: this.reason } : {}),
       };
     } catch (err) {
-      this.say(`Error: ${(err as Error).message}`);
+      this.log.say(`Error: ${(err as Error).message}`);
       return { status: "failure", outputs: {}, reason: (err as Error).message };
     } finally {
       jobSignal.removeEventListener("abort", onAbort);
@@ -141,16 +144,16 @@ class JobRunner {
     const verdict = this.condition(step.if, env);
     if (verdict !== true) {
       if (verdict instanceof Error) {
-        this.started(number, name, "main");
-        this.say(`Error: ${verdict.message}`, number);
+        this.log.started(number, name, "main");
+        this.log.say(`Error: ${verdict.message}`, number);
         this.fail(step, number, name, "main", 0, "failure");
         return;
       }
       this.record(step, "skipped", "skipped", {});
-      this.finished(number, name, "main", "skipped", "skipped", 0);
+      this.log.finished(number, name, "main", "skipped", "skipped", 0);
       return;
     }
-    const { output, began } = this.begin(number, name, "main");
+    const { output, began } = this.log.begin(number, name, "main");
     let outcome: StepStatus = "success";
     let outputs: Record<string, string> = {};
     try {
@@ -237,7 +240,7 @@ class JobRunner {
     const conclusion: StepStatus = continueOnError ? "success" : outcome;
     if (conclusion === "failure") this.markFailed();
     this.record(step, outcome, conclusion, outputs);
-    this.finished(number, name, "main", outcome, conclusion, performance.now() - began);
+    this.log.finished(number, name, "main", outcome, conclusion, performance.now() - began);
   }
 
   /** Reads the step's environment files into the job, its outputs and the summary. */
@@ -301,14 +304,14 @@ class JobRunner {
       return;
     }
     const context = this.actionContext(
-      new StepOutput(this.spec.key, 0, this.masker, this.options.sink, this.debug()),
+      new StepOutput(this.spec.key, 0, this.masker, this.options.sink, this.log.debug()),
       jobSignal,
     );
     const script = await pre.call(this.options.actions, request, context).catch(() => undefined);
     if (!script) return;
     const number = ++this.stepNumber;
     const name = `Pre ${request.name.replace(/^Run /, "")}`;
-    const { output, began } = this.begin(number, name, "pre");
+    const { output, began } = this.log.begin(number, name, "pre");
     const result: { ok: boolean; message?: string; aborted?: boolean } = await script(
       output,
       jobSignal,
@@ -322,7 +325,7 @@ class JobRunner {
       output.annotate({ level: "error", message: result.message });
     this.readFilesAfterPre();
     if (status === "failure") this.state.status = "failure";
-    this.finished(number, name, "pre", status, status, performance.now() - began);
+    this.log.finished(number, name, "pre", status, status, performance.now() - began);
   }
 
   /** What an action step may use of its job. */
@@ -351,7 +354,7 @@ class JobRunner {
     const verdict = this.condition(post.if, env);
     if (verdict !== true) return;
     const name = `Post ${post.name}`;
-    const { output, began } = this.begin(number, name, "post");
+    const { output, began } = this.log.begin(number, name, "post");
     const files = this.stepFiles();
     const processEnv = buildStepEnv(
       this.state,
@@ -371,7 +374,7 @@ class JobRunner {
       output.annotate({ level: "error", message: (err as Error).message });
     }
     if (status === "failure") this.state.status = "failure";
-    this.finished(number, name, "post", status, status, performance.now() - began);
+    this.log.finished(number, name, "post", status, status, performance.now() - began);
   }
 
   /** True, false, or the error that makes the condition unusable (which fails the step). */
@@ -458,14 +461,14 @@ class JobRunner {
         this.functions,
       );
     } catch (err) {
-      this.say(`Error: outputs: ${(err as Error).message}`);
+      this.log.say(`Error: outputs: ${(err as Error).message}`);
       this.state.status = "failure";
       return {};
     }
     for (const [k, v] of Object.entries((values ?? {}) as Record<string, unknown>)) {
       const text = coerceString(v);
       if (this.masker.mask(text) !== text) {
-        this.say(`Warning: Skip output '${k}' since it may contain secret.`);
+        this.log.say(`Warning: Skip output '${k}' since it may contain secret.`);
         continue;
       }
       out[k] = text;
@@ -555,63 +558,7 @@ class JobRunner {
   ): void {
     this.state.status = "failure";
     this.record(step, outcome, outcome, {});
-    this.finished(number, name, stage, outcome, outcome, durationMs);
-  }
-
-  /** Announces a step and gives it its output processor. */
-  private begin(
-    step: number,
-    name: string,
-    stage: StepStage,
-  ): { output: StepOutput; began: number } {
-    this.started(step, name, stage);
-    const output = new StepOutput(
-      this.spec.key,
-      step,
-      this.masker,
-      this.options.sink,
-      this.debug(),
-    );
-    return { output, began: performance.now() };
-  }
-
-  private finished(
-    step: number,
-    name: string,
-    stage: StepStage,
-    outcome: StepStatus,
-    conclusion: StepStatus,
-    durationMs: number,
-  ): void {
-    this.options.sink({
-      type: "step.finished",
-      job: this.spec.key,
-      step,
-      name,
-      stage,
-      outcome,
-      conclusion,
-      durationMs,
-    });
-  }
-
-  private started(step: number, name: string, stage: StepStage): void {
-    this.options.sink({ type: "step.started", job: this.spec.key, step, name, stage });
-  }
-
-  private say(text: string, step?: number): void {
-    this.options.sink({
-      type: "log",
-      job: this.spec.key,
-      ...(step !== undefined ? { step } : {}),
-      stream: "runner",
-      text: this.masker.mask(text),
-    });
-  }
-
-  private debug(): boolean {
-    const { vars, secrets } = this.spec.contexts;
-    return vars.ACTIONS_STEP_DEBUG === "true" || secrets.ACTIONS_STEP_DEBUG === "true";
+    this.log.finished(number, name, stage, outcome, outcome, durationMs);
   }
 }
 

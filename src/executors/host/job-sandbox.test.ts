@@ -20,6 +20,15 @@ import { checkApart, ensureOwnDir } from "./jobs-dir.js";
 import { dropSpare, namespacesWork, spareHolder } from "./namespace-holder.js";
 
 const { make: tempDir } = tempDirs("sandbox");
+
+/** Whether a process has ended: gone, or a zombie its new parent has not reaped yet. */
+function ended(pid: number | undefined): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") === true;
+  } catch {
+    return true;
+  }
+}
 const isRoot = process.getuid?.() === 0;
 const NOBODY: JobSandbox = { kind: "user", uid: 65534, gid: 65534, name: "nobody" };
 
@@ -236,14 +245,6 @@ describe.runIf(isRoot)("the host executor with a user sandbox (runner as root)",
     const third = new HostExecutor({ root, reuse: true, sandbox: NOBODY });
     await third.prepare();
     expect(targetOf(third)).not.toBe(`--target=${stale?.pid}`);
-    // Ended: gone, or a zombie its new parent has not reaped yet.
-    const ended = (pid: number | undefined) => {
-      try {
-        return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") === true;
-      } catch {
-        return true;
-      }
-    };
     await vi.waitFor(() => expect(ended(stale?.pid)).toBe(true), { timeout: 10_000 });
     writeFileSync(join(third.paths.workspace, "new"), "");
     expect(await run(third, "ls -A")).toBe("new\n");
@@ -347,13 +348,6 @@ describe.runIf(namespacesWork([]))("the host executor with a namespaces sandbox"
     expect(existsSync(`/proc/${first}`)).toBe(true);
     await executor.release();
     // The namespaces' first process ends with the job, and with it every process in them.
-    for (let i = 0; i < 100 && existsSync(`/proc/${first}/status`); i++) {
-      if (!readFileSync(`/proc/${first}/status`, "utf8").match(/^State:\s+[^Z]/m)) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const state = existsSync(`/proc/${first}/status`)
-      ? /^State:\s+(\S)/m.exec(readFileSync(`/proc/${first}/status`, "utf8"))?.[1]
-      : "gone";
-    expect(["gone", "Z"]).toContain(state);
+    await vi.waitFor(() => expect(ended(first)).toBe(true), { timeout: 10_000 });
   });
 });
