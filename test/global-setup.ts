@@ -12,5 +12,6 @@ export default function setup(): () => void {
   execFileSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
   const cache = mkdtempSync(join(tmpdir(), "trunkline-test-cache-"));
   process.env.XDG_CACHE_HOME = cache;
+  process.env.TRUNKLINE_ACTIONS_URL = "none";
   return () => rmSync(cache, { recursive: true, force: true });
 }

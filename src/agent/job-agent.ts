@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { ActionSource } from "../actions/action-sources.js";
+import { ActionStore } from "../actions/action-store.js";
 import { ApiError, TrunklineError } from "../common/errors.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import type { Executor } from "../executors/executor.js";
@@ -35,6 +37,8 @@ export interface JobAgentOptions {
   readonly heartbeatMs?: number;
   /** Largest time events wait before they are sent. @default 100 */
   readonly flushMs?: number;
+  /** Where remote actions come from (in order); none: only built-in and local actions run. */
+  readonly actionSources?: readonly ActionSource[];
   /** Headers for fetching sources over HTTP (the agent's token). */
   readonly sourceHeaders?: Readonly<Record<string, string>>;
   /** Called with every failure to reach the server (the agent retries). */
@@ -58,8 +62,15 @@ export class JobAgent {
   /** Sandboxed jobs' checkout sources, one per slot. */
   private readonly checkoutSources: CheckoutSources;
 
+  /** The actions its jobs use, kept across jobs: each commit fetched once. */
+  private readonly actionStore: ActionStore;
+
   constructor(private readonly options: JobAgentOptions) {
     this.trees = new CommitTrees(join(options.workDir, "trees"));
+    this.actionStore = new ActionStore(
+      join(options.workDir, "actions"),
+      options.actionSources ?? [],
+    );
     this.checkoutSources = new CheckoutSources(join(options.workDir, "checkout"));
   }
 
@@ -216,7 +227,7 @@ export class JobAgent {
         join(this.options.workDir, "sources"),
         this.options.sourceHeaders,
       );
-      const actionsDir = join(this.options.workDir, "actions");
+      const actionsDir = this.actionStore.dir;
       const { sandbox } = this.options;
       // A sandboxed job's checkout runs git as the job's processes run, from a copy they can
       // read; a job without `uses:` steps cannot check out.
@@ -225,8 +236,7 @@ export class JobAgent {
           ? await this.checkoutSources.forSlot(`slot-${slot}`, repoRoot, lease.source.sha)
           : repoRoot;
       const actions = new ActionResolver({
-        mirrors: [],
-        cacheDir: actionsDir,
+        store: this.actionStore,
         repoRoot: checkoutRoot,
         artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
         actionsCacheDir: join(this.options.workDir, "cache"),

@@ -2,11 +2,14 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { configuredSources, gitHostSources } from "../actions/action-sources.js";
 import { HttpTransport } from "../agent/http-transport.js";
 import { JobAgent } from "../agent/job-agent.js";
+import { ServerActionSource } from "../agent/server-action-source.js";
 import { ApiError } from "../common/errors.js";
 import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
 import { checkApart, defaultJobsDir, ensureOwnDir } from "../executors/host/jobs-dir.js";
+import type { ActionFlags } from "./action-flags.js";
 import { ApiClient } from "./api-client.js";
 import { dataDirOf } from "./data-dir.js";
 import type { Output } from "./terminal.js";
@@ -33,6 +36,8 @@ export interface AgentOptions {
    */
   readonly hide?: readonly string[];
   readonly name?: string;
+  /** Where remote actions come from: its own mirrors first, then `--actions-url` or the server. */
+  readonly actionSources?: ActionFlags;
 }
 
 interface Registration {
@@ -122,6 +127,12 @@ export async function agentCommand(
     capacity: options.capacity,
     baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
     sourceHeaders: { Authorization: `Bearer ${registration.token}` },
+    actionSources: [
+      ...configuredSources(options.actionSources?.mirrors ?? [], ["none"]),
+      ...(options.actionSources?.urls.length
+        ? gitHostSources(options.actionSources.urls, options.actionSources.token)
+        : [new ServerActionSource(server, registration.token)]),
+    ],
     onError: (err) => io.err(`trunkline: agent: ${err.message} (retrying)`),
   });
   io.err(`trunkline: ${describeSandbox(sandbox, jobsDir)}`);

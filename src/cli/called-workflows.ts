@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
+import type { ActionStore } from "../actions/action-store.js";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import type { WorkflowLoader } from "../engine/reusable-call.js";
-import type { ActionMirror } from "../runner/actions/action-mirror.js";
 import { DEFAULT_INPUT_LIMITS } from "../workflow/input-limit-values.js";
 import type { Workflow } from "../workflow/model.js";
 import { parseWorkflowReference } from "../workflow/workflow-reference.js";
@@ -11,13 +11,13 @@ import { readWorkflowCached } from "./workflow-cache.js";
 /**
  * Reads the reusable workflows a local run calls: `./.github/workflows/<file>` from the
  * workflows already read from the repository (or its file, when `-W` left it out), and
- * `<owner>/<repo>/.github/workflows/<file>@<ref>` from the action mirrors, as remote actions
+ * `<owner>/<repo>/.github/workflows/<file>@<ref>` from the action store, as remote actions
  * are. A workflow with errors is refused with them.
  */
 export function calledWorkflowLoader(options: {
   readonly root: string;
   readonly known: readonly Workflow[];
-  readonly mirror: ActionMirror;
+  readonly store: ActionStore;
 }): WorkflowLoader {
   return async (uses) => {
     const ref = parseWorkflowReference(uses);
@@ -27,7 +27,7 @@ export function calledWorkflowLoader(options: {
       if (known) return known;
       return read(ref.path, await readText(options.root, ref.path, uses));
     }
-    const found = await options.mirror.resolve(ref.owner, ref.repo, ref.ref);
+    const found = await options.store.resolve(ref.owner, ref.repo, ref.ref);
     if ("error" in found) throw new Error(found.error);
     return read(
       `${ref.owner}/${ref.repo}/${ref.path}@${ref.ref}`,

@@ -8,3 +8,8 @@ export function dataDirOf(options: { dataDir?: string }): string {
       join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "trunkline"),
   );
 }
+
+/** Trunkline's own state on this machine (local runs, the action store, caches): `$XDG_STATE_HOME/trunkline`. */
+export function stateDir(): string {
+  return join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "trunkline");
+}

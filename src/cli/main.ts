@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
+import { actionFlags, addActionFlags } from "./action-flags.js";
 import { serverUrl } from "./api-client.js";
 import { addApiCommands, addTokenApiCommands } from "./api-commands.js";
 import { collectList, collectPairs, positiveInt, positiveIntOrZero, wholeOrZero } from "./flags.js";
@@ -75,28 +76,40 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
-  program
+  const validate = program
     .command("validate")
     .description(
       "check workflow files and .trunkline/config.yml; report every problem as file:line:col",
     )
     .argument("[files...]", "workflow files (default: every file in .github/workflows)")
-    .option("--json", "print the result as JSON")
-    .action(async (files: string[], opts: { json?: boolean }) => {
+    .option("--json", "print the result as JSON");
+  addActionFlags(validate, undefined, true).action(
+    async (files: string[], opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
       const { validateCommand } = await import("./validate-command.js");
-      done(await validateCommand({ cwd, files, json: opts.json === true }, io));
-    });
+      done(
+        await validateCommand(
+          { cwd, files, json: opts.json === true, actionSources: actionFlags(opts, cwd) },
+          io,
+        ),
+      );
+    },
+  );
 
   const plan = program
     .command("plan")
     .description("show which workflows and jobs an event would run, skip, or hold for approval");
-  addEventOptions(plan)
+  addEventOptions(addActionFlags(plan, undefined, true))
     .option("--json", "print the plan as JSON")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
       const { planCommand } = await import("./plan-command.js");
-      done(await planCommand(eventOptions(cwd, opts), io));
+      done(
+        await planCommand(
+          { ...eventOptions(cwd, opts), actionSources: actionFlags(opts, cwd) },
+          io,
+        ),
+      );
     });
   const run = program
     .command("run")
@@ -121,18 +134,13 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       "an extra runner label this host answers to (repeatable)",
       collectList,
     )
-    .option(
-      "--action-mirror <dir|owner/repo=path>",
-      "where remote actions are found without internet (repeatable)",
-      collectList,
-    )
     .option("--run-dir <dir>", "where the run's logs, summaries and outputs are kept")
     .option("--keep", "keep each job's workspace after the run")
     .option(
       "--no-chain",
       "do not go on to the workflows that listen to this run's (on: workflow_run)",
     );
-  addEventOptions(run)
+  addEventOptions(addActionFlags(run, undefined, true))
     .option("--json", "stream the run's events as JSON lines")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
@@ -171,7 +179,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             secrets: (opts.secret as string[] | undefined) ?? [],
             approve: (opts.approve as string[] | undefined) ?? [],
             labels: (opts.label as string[] | undefined) ?? [],
-            actionMirrors: (opts.actionMirror as string[] | undefined) ?? [],
+            actionSources: actionFlags(opts, cwd),
             ...(opts.runDir !== undefined ? { runDir: resolve(opts.runDir as string) } : {}),
             keep: opts.keep === true,
             chain: opts.chain !== false,
@@ -193,7 +201,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         "where the server keeps its data (default: $XDG_DATA_HOME/trunkline)",
       )
       .option("--database <url>", "a postgres:// URL; without it, SQLite in the data directory");
-  serverFlags(
+  const serve = serverFlags(
     program
       .command("serve")
       .description("run the Trunkline server: API, hosted repositories, runs")
@@ -225,7 +233,8 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         "--jobs-dir <dir>",
         "where the embedded runner's job directories go, outside the data directory (default: $TMPDIR/trunkline-jobs-<uid>)",
       ),
-  ).action(
+  );
+  addActionFlags(serve).action(
     async (opts: {
       port: number;
       host: string;
@@ -254,6 +263,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             retryRunnerLost: opts.retryRunnerLost,
             ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
             ...(opts.jobsDir !== undefined ? { jobsDir: opts.jobsDir } : {}),
+            actionSources: actionFlags(opts, process.cwd()),
           },
           io,
           stop.signal,
@@ -286,7 +296,23 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
   });
   addTokenApiCommands(token, io, done);
   addApiCommands(program, io, done);
-  program
+  const actions = program
+    .command("actions")
+    .description("the remote actions jobs use: mirrors for machines without the internet");
+  addActionFlags(
+    actions
+      .command("mirror")
+      .description(
+        "copy actions from their git host into a mirror directory (<dir>/<owner>/<repo>, bare git repositories) for --action-mirror",
+      )
+      .argument("<dir>", "the mirror directory")
+      .argument("<action...>", "owner/repo (every branch and tag) or owner/repo@ref (that ref)"),
+  ).action(async (dir: string, list: string[], opts: Record<string, unknown>) => {
+    const cwd = resolve(program.opts<{ cwd: string }>().cwd);
+    const { actionsMirrorCommand } = await import("./actions-command.js");
+    done(await actionsMirrorCommand(resolve(cwd, dir), list, actionFlags(opts, cwd), io));
+  });
+  const agent = program
     .command("agent")
     .description("run jobs for a Trunkline server from this machine")
     .requiredOption("--server <url>", "the server: http(s)://HOST[:PORT], or HOST:PORT", (v) =>
@@ -319,53 +345,54 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       "not root: more directories its jobs must not see, comma-separated (the server's data directory, when the agent runs as the server's user)",
       collectList,
     )
-    .option("--name <name>", "a name for this runner (default: the host name)")
-    .action(
-      async (opts: {
-        server: string;
-        token?: string;
-        labels: string[];
-        capacity: number;
-        workDir?: string;
-        jobsDir?: string;
-        jobUser?: string;
-        hide?: string[];
-        name?: string;
-      }) => {
-        const stop = new AbortController();
-        const onSignal = () => {
-          if (stop.signal.aborted) process.exit(130);
-          io.err("trunkline: agent stopping: no new jobs; running ones finish (again to quit now)");
-          stop.abort();
-        };
-        process.on("SIGINT", onSignal);
-        process.on("SIGTERM", onSignal);
-        const token = opts.token ?? process.env.TRUNKLINE_TOKEN;
-        const { agentCommand } = await import("./agent-command.js");
-        try {
-          done(
-            await agentCommand(
-              {
-                server: opts.server,
-                labels: opts.labels,
-                capacity: opts.capacity,
-                ...(token ? { token } : {}),
-                ...(opts.workDir ? { workDir: opts.workDir } : {}),
-                ...(opts.jobsDir ? { jobsDir: opts.jobsDir } : {}),
-                ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
-                ...(opts.hide ? { hide: opts.hide } : {}),
-                ...(opts.name ? { name: opts.name } : {}),
-              },
-              io,
-              stop.signal,
-            ),
-          );
-        } finally {
-          process.off("SIGINT", onSignal);
-          process.off("SIGTERM", onSignal);
-        }
-      },
-    );
+    .option("--name <name>", "a name for this runner (default: the host name)");
+  addActionFlags(agent, "the server").action(
+    async (opts: {
+      server: string;
+      token?: string;
+      labels: string[];
+      capacity: number;
+      workDir?: string;
+      jobsDir?: string;
+      jobUser?: string;
+      hide?: string[];
+      name?: string;
+    }) => {
+      const stop = new AbortController();
+      const onSignal = () => {
+        if (stop.signal.aborted) process.exit(130);
+        io.err("trunkline: agent stopping: no new jobs; running ones finish (again to quit now)");
+        stop.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      const token = opts.token ?? process.env.TRUNKLINE_TOKEN;
+      const { agentCommand } = await import("./agent-command.js");
+      try {
+        done(
+          await agentCommand(
+            {
+              server: opts.server,
+              labels: opts.labels,
+              capacity: opts.capacity,
+              ...(token ? { token } : {}),
+              ...(opts.workDir ? { workDir: opts.workDir } : {}),
+              ...(opts.jobsDir ? { jobsDir: opts.jobsDir } : {}),
+              ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
+              ...(opts.hide ? { hide: opts.hide } : {}),
+              ...(opts.name ? { name: opts.name } : {}),
+              actionSources: actionFlags(opts, process.cwd(), false),
+            },
+            io,
+            stop.signal,
+          ),
+        );
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    },
+  );
   const secrets = program.commands.find((c) => c.name() === "secrets") as Command;
   serverFlags(
     secrets

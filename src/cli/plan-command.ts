@@ -4,6 +4,8 @@ import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError } from "../common/errors.js";
 import { planRun } from "../planner/plan-run.js";
 import type { TriggerEvent } from "../triggers/event.js";
+import { type ActionFlags, localActionStore } from "./action-flags.js";
+import { type ActionCheck, checkActions } from "./check-actions.js";
 import { changedFiles, commitMessage, repoInfo } from "./git.js";
 import { loadRepo } from "./load-repo.js";
 import { planToJson, renderPlan } from "./render-plan.js";
@@ -26,6 +28,8 @@ export interface PlanOptions {
   readonly cron?: string;
   readonly workflows: readonly string[];
   readonly json: boolean;
+  /** Where remote actions come from; without it, they are not looked up. */
+  readonly actionSources?: ActionFlags;
 }
 
 const ZERO_SHA = "0".repeat(40);
@@ -40,10 +44,52 @@ export async function planCommand(options: PlanOptions, io: Output): Promise<num
   for (const d of errors) io.err(io.errColors.red(formatDiagnostic(d)));
   const event = await buildEvent(options);
   const plan = planRun(repo.workflows, event, { config: repo.config, vars: options.vars });
-  if (options.json) io.out(JSON.stringify(planToJson(plan), null, 2));
-  else io.out(renderPlan(plan, io.colors));
+  const firing = new Set(plan.workflows.filter((w) => w.fires).map((w) => w.file));
+  const actions = options.actionSources
+    ? await checkActions(
+        repo.workflows.filter((w) => firing.has(w.file)),
+        localActionStore(options.actionSources),
+        options.cwd,
+      )
+    : [];
+  if (options.json)
+    io.out(
+      JSON.stringify(
+        { ...(planToJson(plan) as object), actions: actions.map(actionToJson) },
+        null,
+        2,
+      ),
+    );
+  else {
+    io.out(renderPlan(plan, io.colors));
+    if (actions.length > 0) io.out(renderActions(actions, io.colors));
+  }
   const blocked = plan.workflows.some((w) => w.errors.length > 0);
   return errors.length > 0 || blocked ? 1 : 0;
+}
+
+/** The remote actions of the triggered workflows: where each resolves, or why it cannot. */
+function renderActions(actions: readonly ActionCheck[], c: Output["colors"]): string {
+  const lines = ["", c.bold("Actions")];
+  const seen = new Set<string>();
+  for (const a of actions) {
+    if (seen.has(a.uses)) continue;
+    seen.add(a.uses);
+    if (a.error) lines.push(`  ${c.red("✗")} ${a.uses}: ${c.red(a.error)}`);
+    else lines.push(`  ${c.green("✓")} ${a.uses}${a.commit ? c.dim(` (SHA:${a.commit})`) : ""}`);
+  }
+  return lines.join("\n");
+}
+
+function actionToJson(a: ActionCheck) {
+  return {
+    uses: a.uses,
+    file: a.file,
+    line: a.position.line,
+    column: a.position.column,
+    ...(a.commit ? { commit: a.commit } : {}),
+    ...(a.error ? { error: a.error } : {}),
+  };
 }
 
 /** Builds the event from flags, an optional webhook payload file and the git repository. */

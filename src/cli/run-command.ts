@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { homedir, hostname } from "node:os";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError, TrunklineError } from "../common/errors.js";
@@ -14,14 +14,15 @@ import { DEFAULT_LABELS } from "../executors/host/host-labels.js";
 import { RunLog } from "../logs/run-log.js";
 import { resolveDispatchInputs } from "../planner/dispatch-inputs.js";
 import { planRun } from "../planner/plan-run.js";
-import { ActionMirror } from "../runner/actions/action-mirror.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
 import type { TriggerEvent } from "../triggers/event.js";
 import type { Job, Workflow } from "../workflow/model.js";
+import { type ActionFlags, localActionStore } from "./action-flags.js";
 import { calledWorkflowLoader } from "./called-workflows.js";
 import { MAX_LOCAL_CHAIN, workflowRunEvent } from "./chained-runs.js";
+import { stateDir } from "./data-dir.js";
 import { parseDotenv } from "./dotenv.js";
 import { loadRepo } from "./load-repo.js";
 import { buildEvent, type PlanOptions } from "./plan-command.js";
@@ -39,7 +40,8 @@ export interface RunOptions extends PlanOptions {
   readonly labels: readonly string[];
   readonly runDir?: string;
   readonly keep: boolean;
-  readonly actionMirrors: readonly string[];
+  /** Where remote actions come from. */
+  readonly actionSources: ActionFlags;
   /** Go on to the workflows that listen to this run's workflows (`on: workflow_run`). */
   readonly chain: boolean;
 }
@@ -109,12 +111,12 @@ export async function runCommand(
     else view.handle(e);
   };
   const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
-  const actionsDir = join(stateDir(), "actions");
+  // One store per machine, shared by every run: each action's commit is fetched once.
+  const store = localActionStore(options.actionSources);
   // Artifacts belong to one run: a chained run keeps its own (`artifacts-<run id>`).
   const resolverFor = (artifactDir: string) =>
     new ActionResolver({
-      mirrors: options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
-      cacheDir: actionsDir,
+      store,
       repoRoot: options.cwd,
       artifactDir,
       actionsCacheDir: join(
@@ -154,10 +156,7 @@ export async function runCommand(
         loadWorkflow: calledWorkflowLoader({
           root: options.cwd,
           known: repo.workflows,
-          mirror: new ActionMirror(
-            options.actionMirrors.map((m) => resolveMirror(m, options.cwd)),
-            actionsDir,
-          ),
+          store,
         }),
         unrunnable: (wanted) => {
           const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
@@ -258,7 +257,7 @@ export async function runCommand(
         reuse: true,
         toolCache: join(runDir, "tool-cache"),
         repository: event.repository,
-        mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
+        mounts: [{ host: store.dir, container: "/__w/_actions", readOnly: true }],
         isDockerAction: (uses) => actions.isDockerAction(uses, source),
         log: (text) => sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),
       });
@@ -317,19 +316,6 @@ function mayNeedEngine(job: Job): boolean {
     job.services !== undefined ||
     job.steps.some((s) => s.uses?.trim().startsWith("docker://"))
   );
-}
-
-/** A mirror's directory relative to the repository, as the user wrote it; URLs pass through. */
-function resolveMirror(mirror: string, cwd: string): string {
-  const eq = mirror.indexOf("=");
-  const [prefix, place] =
-    eq === -1 ? ["", mirror] : [mirror.slice(0, eq + 1), mirror.slice(eq + 1)];
-  return /^[a-z]+:\/\//.test(place) ? mirror : `${prefix}${resolve(cwd, place)}`;
-}
-
-/** Trunkline's own state (runs, resolved actions, caches): `$XDG_STATE_HOME/trunkline`. */
-function stateDir(): string {
-  return join(process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "trunkline");
 }
 
 async function loadSecrets(options: RunOptions): Promise<Record<string, string>> {

@@ -1,6 +1,8 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino from "pino";
+import { configuredSources } from "../actions/action-sources.js";
+import { ActionStore } from "../actions/action-store.js";
 import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
 import { checkApart, defaultJobsDir } from "../executors/host/jobs-dir.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
@@ -11,6 +13,7 @@ import { Scheduler } from "../server/runs/scheduler.js";
 import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
 import { keepDataDirPrivate } from "../store/private-files.js";
+import type { ActionFlags } from "./action-flags.js";
 import { dataDirOf } from "./data-dir.js";
 import { openExistingStore } from "./existing-store.js";
 import type { Output } from "./terminal.js";
@@ -37,6 +40,8 @@ export interface ServerOptions {
   readonly jobUser?: string;
   /** Where the embedded runner's job directories go. @default {@link defaultJobsDir} */
   readonly jobsDir?: string;
+  /** Where remote actions come from, for the embedded runner and for agents. */
+  readonly actionSources?: ActionFlags;
 }
 
 /**
@@ -81,7 +86,14 @@ export async function serveCommand(
   }
   const webhookSecret = process.env.TRUNKLINE_WEBHOOK_SECRET;
   const log = pino();
+  const sources = options.actionSources;
+  // Agents and the embedded runner take their actions from here: only the server fetches.
+  const actions = new ActionStore(
+    join(dataDir, "actions"),
+    configuredSources(sources?.mirrors ?? [], sources?.urls ?? [], sources?.token),
+  );
   const service = new RunService({
+    actions,
     store,
     box,
     dataDir,
@@ -124,6 +136,7 @@ export async function serveCommand(
     },
     jobs: service.jobs,
     serverId: service.presence.id,
+    actions,
   });
   await service.startRunners();
   const { resumed, ended } = await service.resumeUnfinished();

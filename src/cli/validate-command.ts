@@ -6,6 +6,7 @@ import {
 } from "../common/diagnostic.js";
 import { lintSecurity } from "../lint/security-lint.js";
 import type { Workflow } from "../workflow/model.js";
+import type { ActionFlags } from "./action-flags.js";
 import { loadRepo } from "./load-repo.js";
 import type { Output } from "./terminal.js";
 
@@ -14,6 +15,8 @@ export interface ValidateOptions {
   readonly cwd: string;
   readonly files: readonly string[];
   readonly json: boolean;
+  /** With `offline` set: every remote action is looked up in the mirrors and the action store. */
+  readonly actionSources?: ActionFlags;
 }
 
 /**
@@ -29,6 +32,9 @@ export async function validateCommand(options: ValidateOptions, io: Output): Pro
       ...loaded.diagnostics,
       ...loaded.workflows.flatMap(lintSecurity),
       ...(await callDiagnostics(options.cwd, loaded.workflows)),
+      ...(options.actionSources?.offline
+        ? await actionDiagnostics(options.cwd, loaded.workflows, options.actionSources)
+        : []),
     ]),
   };
   const failed = hasErrors(repo.diagnostics);
@@ -81,17 +87,43 @@ async function callDiagnostics(
   workflows: readonly Workflow[],
 ): Promise<Diagnostic[]> {
   if (!workflows.some((w) => w.jobs.some((j) => j.kind === "call"))) return [];
-  const [{ checkCalls }, { loadCalledWorkflows }, { calledWorkflowLoader }, { ActionMirror }] =
+  const [{ checkCalls }, { loadCalledWorkflows }, { calledWorkflowLoader }, { ActionStore }] =
     await Promise.all([
       import("../workflow/check-calls.js"),
       import("../engine/reusable-call.js"),
       import("./called-workflows.js"),
-      import("../runner/actions/action-mirror.js"),
+      import("../actions/action-store.js"),
     ]);
-  // Another repository's workflow is checked for its reference's form only: no mirror is read.
-  const load = calledWorkflowLoader({ root, known: workflows, mirror: new ActionMirror([], root) });
+  // Another repository's workflow is checked for its reference's form only: no source is read.
+  const load = calledWorkflowLoader({ root, known: workflows, store: new ActionStore(root, []) });
   const targets = await loadCalledWorkflows(workflows, load);
   return workflows.flatMap((w) => checkCalls(w, targets));
+}
+
+/** Each step whose remote action the mirrors and the action store cannot give, offline. */
+async function actionDiagnostics(
+  cwd: string,
+  workflows: readonly Workflow[],
+  flags: ActionFlags,
+): Promise<Diagnostic[]> {
+  const [{ checkActions }, { localActionStore }] = await Promise.all([
+    import("./check-actions.js"),
+    import("./action-flags.js"),
+  ]);
+  const checks = await checkActions(workflows, localActionStore(flags), cwd);
+  return checks.flatMap((c) =>
+    c.error
+      ? [
+          {
+            file: c.file,
+            position: c.position,
+            severity: "error" as const,
+            code: "actions/unresolved",
+            message: `'${c.uses}' cannot be had offline: ${c.error}`,
+          },
+        ]
+      : [],
+  );
 }
 
 function plural(n: number, word: string): string {

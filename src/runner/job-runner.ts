@@ -12,6 +12,7 @@ import { hashFiles } from "./hash-files.js";
 import { JobState, type StepRecord } from "./job-state.js";
 import { runScript } from "./run-script.js";
 import type { JobStatus, RunnerSink, StepStage, StepStatus } from "./runner-events.js";
+import { setUpActions } from "./set-up-actions.js";
 import { buildStepEnv } from "./step-env.js";
 import { StepLog } from "./step-log.js";
 import { allowsUnsecureCommands, StepOutput } from "./step-output.js";
@@ -107,6 +108,13 @@ class JobRunner {
       await executor.prepare(jobSignal);
       this.state.executorContext = executor.jobContext?.() ?? {};
       this.evaluateJobEnv();
+      const missing = await setUpActions(
+        this.spec,
+        this.options.actions,
+        this.options.executor.paths.workspace,
+        (line) => this.log.say(line),
+      );
+      if (missing) return { status: "failure", outputs: {}, reason: missing };
       for (const step of this.spec.steps) if (step.uses) await this.runPre(step, jobSignal);
       for (const step of this.spec.steps) await this.runStep(step, jobSignal);
       for (const post of this.posts.reverse()) await this.runPost(post, jobSignal);

@@ -5,9 +5,11 @@ import Fastify, {
   type FastifyInstance,
   type FastifyRequest,
 } from "fastify";
+import type { ActionStore } from "../actions/action-store.js";
 import { ErrorCode, TrunklineError } from "../common/errors.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { Store } from "../store/open-store.js";
+import { registerActionRoutes } from "./api/action-routes.js";
 import { registerAgentRoutes } from "./api/agent-routes.js";
 import { registerRepositoryRoutes } from "./api/repository-routes.js";
 import { type RunControl, registerRunControlRoutes } from "./api/run-control-routes.js";
@@ -46,6 +48,8 @@ export interface AppDependencies {
   readonly jobs?: JobDispatch;
   /** This process's id among the servers sharing the store (`GET /api/v1/servers` marks it). */
   readonly serverId?: string;
+  /** The server's store of actions, which agents fetch actions from; without it, they cannot. */
+  readonly actions?: ActionStore;
 }
 
 declare module "fastify" {
@@ -172,6 +176,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerServerRoutes(app, { db, ...(deps.serverId ? { serverId: deps.serverId } : {}) });
   if (deps.dataDir)
     registerGitHttp(app, { db, dataDir: deps.dataDir, onPush: deps.onPush ?? (() => undefined) });
+  if (deps.dataDir && deps.actions) registerActionRoutes(app, { db, store: deps.actions });
   registerWebhooks(app, {
     db,
     secret: deps.webhookSecret,

@@ -5,6 +5,7 @@ import { expect, test } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../test/helpers/databases.js";
 import { seedRun } from "../../test/helpers/seed.js";
 import { workflowFrom } from "../../test/helpers/workflow.js";
+import { ActionStore } from "../actions/action-store.js";
 import { EMPTY_REPO_CONFIG } from "../config/repo-config.js";
 import { executeRun } from "../engine/run-engine.js";
 import { HostExecutor } from "../executors/host/host-executor.js";
@@ -86,8 +87,7 @@ describeOnEachDatabase("recording a run in the store", postgres, (db) => {
               sink: (e) => recorder.handle({ ...e, at: Date.now() }),
               cancel,
               actions: new ActionResolver({
-                mirrors: [],
-                cacheDir: join(root, "a"),
+                store: new ActionStore(join(root, "a"), []),
                 repoRoot: root,
                 artifactDir: join(root, "art"),
                 actionsCacheDir: join(root, "c"),

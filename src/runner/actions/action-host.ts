@@ -68,6 +68,27 @@ export interface ActionHost {
    * Local actions have none: GitHub cannot run them before the repository is checked out.
    */
   pre?(request: ActionRequest, context: ActionContext): Promise<PreStep | undefined>;
+  /**
+   * Before the first step: resolves every action the steps use (composite ones recursively),
+   * as GitHub's "Set up job" does, so a missing one fails the job before anything ran.
+   */
+  prepare?(uses: readonly string[], workspace: string): Promise<PreparedActions>;
+}
+
+/** What resolving a job's actions before its first step said. */
+export interface PreparedActions {
+  /** Each action resolved, with where it came from. */
+  readonly resolved: readonly {
+    readonly uses: string;
+    /** The commit (none for a plain-directory mirror). */
+    readonly commit?: string;
+    /** Where it came from: a URL or a directory. */
+    readonly from: string;
+    /** It was fetched now, not found in the store. */
+    readonly fetched: boolean;
+  }[];
+  /** Each action that could not be had: why, with the places tried. */
+  readonly errors: readonly { readonly uses: string; readonly message: string }[];
 }
 
 /** A `pre:` script ready to run. */

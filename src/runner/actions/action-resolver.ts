@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
+import type { ActionStore } from "../../actions/action-store.js";
 import { formatDiagnostic } from "../../common/diagnostic.js";
 import type { Executor } from "../../executors/executor.js";
 import { isTruthy } from "../../expressions/evaluate.js";
@@ -14,20 +15,19 @@ import type {
   ActionHost,
   ActionRequest,
   ActionResult,
+  PreparedActions,
   PreStep,
 } from "./action-host.js";
-import { ActionMirror } from "./action-mirror.js";
 import { findBuiltin } from "./builtin/index.js";
 import { runDockerAction } from "./docker-action.js";
+import { prepareActions } from "./prepare-actions.js";
 
 type DockerRuns = Extract<ActionManifest["runs"], { using: "docker" }>;
 
 /** Where remote actions come from and where resolved ones are kept. */
 export interface ActionResolverOptions {
-  /** Mirrors: a directory holding `<owner>/<repo>`, or `owner/repo=<dir or git URL>`. */
-  readonly mirrors: readonly string[];
-  /** Resolved remote actions, one directory per commit. */
-  readonly cacheDir: string;
+  /** Where remote actions come from, kept one directory per commit. */
+  readonly store: ActionStore;
   /** The repository being built (for sandboxed jobs, one their processes can read). */
   readonly repoRoot: string;
   /** The run's artifact store. */
@@ -42,6 +42,11 @@ interface ResolvedAction {
   readonly repository: string;
   readonly ref: string;
   readonly manifest: ActionManifest;
+  /** The commit a remote action's ref resolved to (none for a plain-directory mirror). */
+  readonly commit?: string;
+  /** Where a remote action came from, and whether it was fetched now. */
+  readonly from?: string;
+  readonly fetched?: boolean;
 }
 
 /**
@@ -53,10 +58,17 @@ interface ResolvedAction {
  * job executor's container engine; on the host executor they fail with a message saying so.
  */
 export class ActionResolver implements ActionHost {
-  private readonly mirror: ActionMirror;
+  constructor(private readonly options: ActionResolverOptions) {}
 
-  constructor(private readonly options: ActionResolverOptions) {
-    this.mirror = new ActionMirror(options.mirrors, options.cacheDir);
+  /** Remote actions resolved so far: each `uses` is resolved once for the resolver's life. */
+  private readonly remote = new Map<string, Promise<ResolvedAction | { error: string }>>();
+
+  /**
+   * Resolves every remote action `uses` names, and those their composite actions use, before
+   * the job's first step (GitHub's "Set up job"): where each came from, and what could not be had.
+   */
+  prepare(uses: readonly string[], workspace: string): Promise<PreparedActions> {
+    return prepareActions(uses, (u) => this.resolve(u, workspace));
   }
 
   /** State saved by each job's `pre:` scripts, per step, for its main and post scripts. */
@@ -150,10 +162,21 @@ export class ActionResolver implements ActionHost {
     return !("error" in resolved) && resolved.manifest.runs.using === "docker";
   }
 
-  private async resolve(
-    uses: string,
-    workspace: string,
-  ): Promise<ResolvedAction | { error: string }> {
+  private resolve(uses: string, workspace: string): Promise<ResolvedAction | { error: string }> {
+    if (parseActionReference(uses)?.kind !== "remote") return this.read(uses, workspace);
+    let found = this.remote.get(uses);
+    if (!found) {
+      found = this.read(uses, workspace);
+      this.remote.set(uses, found);
+      // A failure is not kept: the next job (or step) tries the sources again.
+      void found.then((r) => {
+        if ("error" in r) this.remote.delete(uses);
+      });
+    }
+    return found;
+  }
+
+  private async read(uses: string, workspace: string): Promise<ResolvedAction | { error: string }> {
     const ref = parseActionReference(uses);
     if (!ref)
       return {
@@ -163,6 +186,7 @@ export class ActionResolver implements ActionHost {
     let dir: string;
     let repository: string;
     let version: string;
+    let stored: { commit?: string; from?: string; fetched?: boolean } = {};
     if (ref.kind === "local") {
       dir = resolve(workspace, ref.path);
       if (relative(workspace, dir).startsWith(".."))
@@ -170,8 +194,12 @@ export class ActionResolver implements ActionHost {
       repository = "";
       version = "";
     } else {
-      const found = await this.mirror.resolve(ref.owner, ref.repo, ref.ref);
-      if ("error" in found) return { error: `cannot resolve action '${uses}': ${found.error}` };
+      const found = await this.options.store.resolve(ref.owner, ref.repo, ref.ref);
+      if ("error" in found)
+        return {
+          error: `cannot resolve action '${uses}': ${found.error}${found.tried.length ? `; tried ${found.tried.join(", ")}` : ""}`,
+        };
+      stored = found;
       dir = ref.path ? join(found.root, ref.path) : found.root;
       if (relative(found.root, dir).startsWith(".."))
         return { error: `'${uses}' points outside its repository` };
@@ -189,7 +217,15 @@ export class ActionResolver implements ActionHost {
         error: `invalid action '${uses}': ${read.diagnostics.map(formatDiagnostic).join("; ")}`,
       };
     }
-    return { dir, repository, ref: version, manifest: read.action };
+    return {
+      dir,
+      repository,
+      ref: version,
+      manifest: read.action,
+      ...(stored.commit ? { commit: stored.commit } : {}),
+      ...(stored.from ? { from: stored.from } : {}),
+      ...(stored.fetched ? { fetched: true } : {}),
+    };
   }
 
   /** The action's inputs: given ones, then defaults (evaluated); warns as GitHub does. */

@@ -1,12 +1,13 @@
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
+import { gitConfigEnv } from "../../actions/action-git.js";
 import { NotFoundError } from "../../common/errors.js";
 import type { Database } from "../../store/database.js";
 import { verifyRunner } from "../auth/runner-tokens.js";
 import { allows, type TokenInfo, verifyToken } from "../auth/tokens.js";
-import { type GitRequest, parseGitRequest } from "./git-request.js";
+import { gitCgi } from "./git-cgi.js";
+import { parseGitRequest } from "./git-request.js";
 import { PushReports, type RefUpdate } from "./push-report.js";
 
 export type { RefUpdate } from "./push-report.js";
@@ -75,8 +76,8 @@ export function registerGitHttp(
       "http.getanyfile": "false",
       "core.hooksPath": reports.hooksPath,
     };
-    const end = await cgi(request, reply, options.dataDir, asked, caller, {
-      ...configEnv(config),
+    const end = await gitCgi(request, reply, join(options.dataDir, "repos"), asked, caller, {
+      ...gitConfigEnv(config),
       ...report?.env,
     });
     // The push is reported before its response ends, so by the time `git push` returns the
@@ -92,19 +93,8 @@ export function registerGitHttp(
   app.post("/git/*", handler);
 }
 
-/** git's per-process configuration (`GIT_CONFIG_COUNT`), which wins over every config file. */
-function configEnv(config: Readonly<Record<string, string>>): Record<string, string> {
-  const env: Record<string, string> = {};
-  const entries = Object.entries(config);
-  entries.forEach(([key, value], i) => {
-    env[`GIT_CONFIG_KEY_${i}`] = key;
-    env[`GIT_CONFIG_VALUE_${i}`] = value;
-  });
-  env.GIT_CONFIG_COUNT = String(entries.length);
-  return env;
-}
-
-async function basicToken(
+/** The caller of a git request: a runner (its bearer token) or an API token as Basic password. */
+export async function basicToken(
   db: Kysely<Database>,
   header: string | undefined,
 ): Promise<TokenInfo | undefined> {
@@ -119,74 +109,4 @@ async function basicToken(
   const decoded = Buffer.from(m[1], "base64").toString("utf8");
   const password = decoded.slice(decoded.indexOf(":") + 1);
   return verifyToken(db, password);
-}
-
-/**
- * Runs `git http-backend` as a CGI program for this request and streams its answer back;
- * resolves, once git is done, to the function that ends the response.
- */
-function cgi(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  dataDir: string,
-  asked: GitRequest,
-  caller: TokenInfo,
-  extraEnv: Record<string, string>,
-): Promise<() => void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("git", ["http-backend"], {
-      env: {
-        ...extraEnv,
-        PATH: process.env.PATH ?? "",
-        GIT_CONFIG_NOSYSTEM: "1",
-        GIT_PROJECT_ROOT: join(dataDir, "repos"),
-        GIT_HTTP_EXPORT_ALL: "1",
-        PATH_INFO: asked.pathInfo,
-        REQUEST_METHOD: request.method,
-        QUERY_STRING: asked.queryString,
-        CONTENT_TYPE: String(request.headers["content-type"] ?? ""),
-        REMOTE_USER: caller.name,
-        REMOTE_ADDR: request.ip,
-        ...(request.headers["content-encoding"]
-          ? { HTTP_CONTENT_ENCODING: String(request.headers["content-encoding"]) }
-          : {}),
-        ...(request.headers["git-protocol"]
-          ? { GIT_PROTOCOL: String(request.headers["git-protocol"]) }
-          : {}),
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const body = request.body as NodeJS.ReadableStream | undefined;
-    if (body && typeof body.pipe === "function") body.pipe(child.stdin);
-    else child.stdin.end();
-    let head = Buffer.alloc(0);
-    let headersDone = false;
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (headersDone) {
-        reply.raw.write(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      headersDone = true;
-      let status = 200;
-      for (const line of head.subarray(0, end).toString("latin1").split("\r\n")) {
-        const colon = line.indexOf(":");
-        const key = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (key.toLowerCase() === "status") status = Number.parseInt(value, 10) || 200;
-        else if (key) reply.raw.setHeader(key, value);
-      }
-      reply.raw.statusCode = status;
-      reply.hijack();
-      reply.raw.write(head.subarray(end + 4));
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (!headersDone)
-        resolve(() => void reply.code(500).send(`git http-backend failed (${code})\n`));
-      else resolve(() => reply.raw.end());
-    });
-  });
 }

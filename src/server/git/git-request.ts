@@ -50,7 +50,52 @@ export function parseGitRequest(method: string, url: string): GitRequest {
     throw new InputError(
       `git path: '${name}' is not a repository name (letters, digits, '.', '_', '-', not starting with '.')`,
     );
-  const endpoint = rest.join("/");
+  return parseEndpoint(method, rest.join("/"), query, name, `/${name}.git`);
+}
+
+/**
+ * Reads a request to `/_actions/<owner>/<repo>.git/...`, the server's store of actions that
+ * agents fetch from: as {@link parseGitRequest}, with `owner/repo` as the repository and
+ * `pathInfo` relative to the store's git directory. Only fetching is served.
+ */
+export function parseActionGitRequest(method: string, url: string): GitRequest {
+  const question = url.indexOf("?");
+  const rawPath = question === -1 ? url : url.slice(0, question);
+  const query = new URLSearchParams(question === -1 ? "" : url.slice(question + 1));
+  const [root, owner, folder, ...rest] = rawPath.split("/").slice(1).map(decodeSegment);
+  if (
+    root !== "_actions" ||
+    owner === undefined ||
+    folder === undefined ||
+    !folder.endsWith(".git")
+  )
+    throw new NotFoundError(
+      `no action repository at '${rawPath}': use /_actions/<owner>/<repo>.git`,
+    );
+  const repo = folder.slice(0, -".git".length);
+  for (const name of [owner, repo])
+    if (!repositoryName.test(name))
+      throw new InputError(`git path: '${name}' is not an owner or repository name`);
+  const asked = parseEndpoint(
+    method,
+    rest.join("/"),
+    query,
+    `${owner}/${repo}`,
+    `/${owner}/${repo}.git`,
+  );
+  if (asked.service !== "upload-pack")
+    throw new InputError("the action store is read-only: only git-upload-pack is served");
+  return asked;
+}
+
+/** The service and CGI path of `endpoint` (`info/refs` or `git-<service>`) of the repository at `dir`. */
+function parseEndpoint(
+  method: string,
+  endpoint: string,
+  query: URLSearchParams,
+  name: string,
+  dir: string,
+): GitRequest {
   if (endpoint === "info/refs") {
     expectMethod(method, "GET", endpoint);
     const asked = query.getAll("service");
@@ -67,14 +112,14 @@ export function parseGitRequest(method: string, url: string): GitRequest {
     return {
       repository: name,
       service,
-      pathInfo: `/${name}.git/info/refs`,
+      pathInfo: `${dir}/info/refs`,
       queryString: `service=git-${service}`,
     };
   }
   const service = services[endpoint];
   if (!service) throw new NotFoundError(`no git endpoint '${endpoint}' in ${name}.git`);
   expectMethod(method, "POST", endpoint);
-  return { repository: name, service, pathInfo: `/${name}.git/${endpoint}`, queryString: "" };
+  return { repository: name, service, pathInfo: `${dir}/${endpoint}`, queryString: "" };
 }
 
 /** One decoded path segment; one that decodes to a separator or a relative step is refused. */

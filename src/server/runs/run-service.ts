@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
+import { StoreSource } from "../../actions/action-sources.js";
+import type { ActionStore } from "../../actions/action-store.js";
 import { JobAgent } from "../../agent/job-agent.js";
 import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
 import type { JobSandbox } from "../../executors/host/job-sandbox.js";
@@ -41,6 +43,8 @@ export interface RunServiceOptions {
   readonly maxParallel?: number;
   /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
   readonly embeddedCapacity?: number;
+  /** The server's action store, which the embedded runner takes its actions from. */
+  readonly actions?: ActionStore;
   /**
    * Where the embedded runner's job directories go, each server process in a directory of
    * its own: never inside the data directory, which jobs must not reach.
@@ -145,6 +149,7 @@ export class RunService {
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+      ...(this.options.actions ? { actionSources: [new StoreSource(this.options.actions)] } : {}),
       onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
     });
     this.embedded = agent.run(this.stopping.signal);

@@ -1,0 +1,101 @@
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { configuredSources } from "../actions/action-sources.js";
+import { ActionStore } from "../actions/action-store.js";
+import { InputError } from "../common/errors.js";
+import { stateDir } from "./data-dir.js";
+import { collectList } from "./flags.js";
+
+/** Where remote actions come from, as the flags say. */
+export interface ActionFlags {
+  /** `--action-mirror` values, directories made absolute. */
+  readonly mirrors: readonly string[];
+  /** `--actions-url` values (`URL`, `OWNER=URL` or `none`); empty for the default. */
+  readonly urls: readonly string[];
+  /** `$TRUNKLINE_ACTIONS_TOKEN`: sent to the git hosts (not to mirrors). */
+  readonly token?: string;
+  /** `--offline`: mirrors and the refs the store remembers only; no git host is asked. */
+  readonly offline?: boolean;
+}
+
+/** The machine's action store (`<state dir>/actions`), with the sources the flags name. */
+export function localActionStore(flags: ActionFlags): ActionStore {
+  return new ActionStore(
+    join(stateDir(), "actions"),
+    configuredSources(flags.mirrors, flags.offline ? ["none"] : flags.urls, flags.token),
+    { remembered: flags.offline === true },
+  );
+}
+
+/**
+ * Adds `--action-mirror` and `--actions-url` (shared by `run`, `plan`, `validate`, `serve` and
+ * `agent`), and `--offline` where `offline` is set.
+ */
+export function addActionFlags(
+  command: Command,
+  urlDefault = "https://github.com",
+  offline = false,
+): Command {
+  if (offline)
+    command.option(
+      "--offline",
+      "ask no git host for actions: the mirrors, then what the action store already holds (the commit each ref last resolved to)",
+    );
+  return command
+    .option(
+      "--action-mirror <dir|owner/repo=path>",
+      "where remote actions are found first, without the internet: a directory holding <owner>/<repo>, or owner/repo=<dir or git URL> (repeatable)",
+      collectList,
+    )
+    .option(
+      "--actions-url <[owner=]url>",
+      `the git host owner/repo@ref actions are fetched from (default: $TRUNKLINE_ACTIONS_URL, else ${urlDefault}); OWNER=URL for one owner's; 'none' for mirrors only (repeatable)`,
+      (value: string, previous: string[] = []) => [...previous, checkUrl(value)],
+    );
+}
+
+/**
+ * The flags' values; relative mirror directories are taken from `cwd`. `$TRUNKLINE_ACTIONS_URL`
+ * stands in for a missing `--actions-url` unless `useEnv` is false (an agent, whose default
+ * source is its server).
+ */
+export function actionFlags(
+  opts: Record<string, unknown>,
+  cwd: string,
+  useEnv = true,
+): ActionFlags {
+  const fromEnv = useEnv ? process.env.TRUNKLINE_ACTIONS_URL : undefined;
+  const urls =
+    (opts.actionsUrl as string[] | undefined) ??
+    (fromEnv ? [checkUrl(fromEnv, "$TRUNKLINE_ACTIONS_URL")] : []);
+  const token = process.env.TRUNKLINE_ACTIONS_TOKEN;
+  return {
+    mirrors: ((opts.actionMirror as string[] | undefined) ?? []).map((m) => absoluteMirror(m, cwd)),
+    urls,
+    ...(token ? { token } : {}),
+    ...(opts.offline === true ? { offline: true } : {}),
+  };
+}
+
+function checkUrl(value: string, flag = "--actions-url"): string {
+  if (value === "none") return value;
+  const scheme = value.indexOf("://");
+  const eq = value.indexOf("=");
+  const url = eq !== -1 && (scheme === -1 || eq < scheme) ? value.slice(eq + 1) : value;
+  const owner = url === value ? undefined : value.slice(0, eq);
+  if (owner !== undefined && !/^[A-Za-z0-9_.-]+$/.test(owner))
+    throw new InputError(`${flag} ${value}: '${owner}' is not an owner name`);
+  if (!/^(https?|file|ssh|git):\/\/./.test(url))
+    throw new InputError(
+      `${flag} ${value}: expected a URL (https://HOST[/PATH]), OWNER=URL or 'none'`,
+    );
+  return value;
+}
+
+/** A mirror's directory from `cwd`, as the user wrote it; URLs pass through. */
+function absoluteMirror(mirror: string, cwd: string): string {
+  const eq = mirror.indexOf("=");
+  const [prefix, place] =
+    eq === -1 ? ["", mirror] : [mirror.slice(0, eq + 1), mirror.slice(eq + 1)];
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(place) ? mirror : `${prefix}${resolve(cwd, place)}`;
+}
