@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { abortAfter, type TimedSignal } from "../common/abort.js";
 import type { JobSpec } from "../compiler/job-spec.js";
 import type { Executor } from "../executors/executor.js";
 import { isTruthy, type StatusFunctions } from "../expressions/evaluate.js";
@@ -164,6 +165,7 @@ class JobRunner {
     const { output, began } = this.log.begin(number, name, "main");
     let outcome: StepStatus = "success";
     let outputs: Record<string, string> = {};
+    let timed: TimedSignal | undefined;
     try {
       const stepEnv = this.evaluate(step.env, env, "env") as Record<string, unknown> | undefined;
       const fullEnv = { ...env, ...stringify(stepEnv) };
@@ -171,10 +173,8 @@ class JobRunner {
       const timeoutMinutes = Number(
         this.evaluate(step.timeoutMinutes, fullEnv, "timeout-minutes") ?? 0,
       );
-      const stepSignal =
-        timeoutMinutes > 0
-          ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMinutes * 60_000)])
-          : signal;
+      if (timeoutMinutes > 0) timed = abortAfter(signal, timeoutMinutes * 60_000);
+      const stepSignal = timed?.signal ?? signal;
       const files = this.stepFiles();
       const processEnv = buildStepEnv(this.state, this.baseEnv(), fullEnv, files, this.spec.runId);
       if (step.run) {
@@ -243,6 +243,8 @@ class JobRunner {
       output.flush();
       output.annotate({ level: "error", message: (err as Error).message });
       outcome = "failure";
+    } finally {
+      timed?.clear();
     }
     const continueOnError = outcome === "failure" && this.continueOnError(step, env);
     const conclusion: StepStatus = continueOnError ? "success" : outcome;
