@@ -12,6 +12,8 @@ import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
+import { NodeRuntimes } from "../toolcache/node-runtimes.js";
+import { type NodeSource, nodeSources } from "../toolcache/node-sources.js";
 import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
 import { CheckoutSources } from "./checkout-source.js";
 import { CommitTrees } from "./commit-trees.js";
@@ -37,6 +39,8 @@ export interface JobAgentOptions {
   readonly heartbeatMs?: number;
   /** Largest time events wait before they are sent. @default 100 */
   readonly flushMs?: number;
+  /** Where node actions' runtimes come from (in order). @default nodejs.org, then the npm registry */
+  readonly nodeSources?: readonly NodeSource[];
   /** Where remote actions come from (in order); none: only built-in and local actions run. */
   readonly actionSources?: readonly ActionSource[];
   /** Headers for fetching sources over HTTP (the agent's token). */
@@ -64,9 +68,15 @@ export class JobAgent {
 
   /** The actions its jobs use, kept across jobs: each commit fetched once. */
   private readonly actionStore: ActionStore;
+  /** Node runtimes for node actions, in the tool cache its jobs share. */
+  private readonly runtimes: NodeRuntimes;
 
   constructor(private readonly options: JobAgentOptions) {
     this.trees = new CommitTrees(join(options.workDir, "trees"));
+    this.runtimes = new NodeRuntimes(
+      join(options.workDir, "tool-cache"),
+      options.nodeSources ?? nodeSources([]),
+    );
     this.actionStore = new ActionStore(
       join(options.workDir, "actions"),
       options.actionSources ?? [],
@@ -237,6 +247,7 @@ export class JobAgent {
           : repoRoot;
       const actions = new ActionResolver({
         store: this.actionStore,
+        runtimes: this.runtimes,
         repoRoot: checkoutRoot,
         artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
         actionsCacheDir: join(this.options.workDir, "cache"),
@@ -254,7 +265,7 @@ export class JobAgent {
             reuse: true,
             ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
             // Shared by the agent's jobs, as a runner's tool cache is on GitHub.
-            toolCache: join(this.options.workDir, "tool-cache"),
+            toolCache: this.runtimes.toolCache,
             repository: lease.source.name ?? "workspace",
             mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
             isDockerAction: (uses) => actions.isDockerAction(uses, repoRoot),

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { configuredSources } from "../actions/action-sources.js";
 import { ActionStore } from "../actions/action-store.js";
 import { InputError } from "../common/errors.js";
+import { nodeSources } from "../toolcache/node-sources.js";
 import { stateDir } from "./data-dir.js";
 import { collectList } from "./flags.js";
 
@@ -16,6 +17,8 @@ export interface ActionFlags {
   readonly token?: string;
   /** `--offline`: mirrors and the refs the store remembers only; no git host is asked. */
   readonly offline?: boolean;
+  /** `--node-source` values (`nodejs:URL`, `npm:URL`); empty for the default. */
+  readonly nodeSources: readonly string[];
 }
 
 /** The machine's action store (`<state dir>/actions`), with the sources the flags name. */
@@ -48,6 +51,11 @@ export function addActionFlags(
       collectList,
     )
     .option(
+      "--node-source <nodejs:URL|npm:URL>",
+      "where Node runtimes for node actions come from: nodejs.org's dist layout or a registry's node-<platform> packages (default: $TRUNKLINE_NODE_SOURCE, else nodejs:https://nodejs.org/dist then npm:https://registry.npmjs.org) (repeatable)",
+      (value: string, previous: string[] = []) => [...previous, checkNodeSource(value)],
+    )
+    .option(
       "--actions-url <[owner=]url>",
       `the git host owner/repo@ref actions are fetched from (default: $TRUNKLINE_ACTIONS_URL, else ${urlDefault}); OWNER=URL for one owner's; 'none' for mirrors only (repeatable)`,
       (value: string, previous: string[] = []) => [...previous, checkUrl(value)],
@@ -74,7 +82,17 @@ export function actionFlags(
     urls,
     ...(token ? { token } : {}),
     ...(opts.offline === true ? { offline: true } : {}),
+    nodeSources:
+      (opts.nodeSource as string[] | undefined) ??
+      (process.env.TRUNKLINE_NODE_SOURCE
+        ? [checkNodeSource(process.env.TRUNKLINE_NODE_SOURCE, "$TRUNKLINE_NODE_SOURCE")]
+        : []),
   };
+}
+
+function checkNodeSource(value: string, flag = "--node-source"): string {
+  nodeSources([value], flag);
+  return value;
 }
 
 function checkUrl(value: string, flag = "--actions-url"): string {

@@ -9,6 +9,7 @@ import { ServerActionSource } from "../agent/server-action-source.js";
 import { ApiError } from "../common/errors.js";
 import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
 import { checkApart, defaultJobsDir, ensureOwnDir } from "../executors/host/jobs-dir.js";
+import { nodeSources } from "../toolcache/node-sources.js";
 import type { ActionFlags } from "./action-flags.js";
 import { ApiClient } from "./api-client.js";
 import { dataDirOf } from "./data-dir.js";
@@ -127,6 +128,7 @@ export async function agentCommand(
     capacity: options.capacity,
     baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
     sourceHeaders: { Authorization: `Bearer ${registration.token}` },
+    nodeSources: nodeSources(options.actionSources?.nodeSources ?? []),
     actionSources: [
       ...configuredSources(options.actionSources?.mirrors ?? [], ["none"]),
       ...(options.actionSources?.urls.length

@@ -17,6 +17,8 @@ import { planRun } from "../planner/plan-run.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
+import { NodeRuntimes } from "../toolcache/node-runtimes.js";
+import { nodeSources } from "../toolcache/node-sources.js";
 import type { TriggerEvent } from "../triggers/event.js";
 import type { Job, Workflow } from "../workflow/model.js";
 import { type ActionFlags, localActionStore } from "./action-flags.js";
@@ -113,10 +115,15 @@ export async function runCommand(
   const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
   // One store per machine, shared by every run: each action's commit is fetched once.
   const store = localActionStore(options.actionSources);
+  // The machine's tool cache, shared by every run as a runner's is: setup actions find what
+  // earlier runs put there, and node actions' runtimes live there.
+  const toolCache = join(stateDir(), "tool-cache");
+  const runtimes = new NodeRuntimes(toolCache, nodeSources(options.actionSources.nodeSources));
   // Artifacts belong to one run: a chained run keeps its own (`artifacts-<run id>`).
   const resolverFor = (artifactDir: string) =>
     new ActionResolver({
       store,
+      runtimes,
       repoRoot: options.cwd,
       artifactDir,
       actionsCacheDir: join(
@@ -255,7 +262,7 @@ export async function runCommand(
         // when the run ends, off the jobs' critical path.
         keep: options.keep,
         reuse: true,
-        toolCache: join(runDir, "tool-cache"),
+        toolCache,
         repository: event.repository,
         mounts: [{ host: store.dir, container: "/__w/_actions", readOnly: true }],
         isDockerAction: (uses) => actions.isDockerAction(uses, source),

@@ -13,6 +13,7 @@ import { Scheduler } from "../server/runs/scheduler.js";
 import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
 import { keepDataDirPrivate } from "../store/private-files.js";
+import { nodeSources } from "../toolcache/node-sources.js";
 import type { ActionFlags } from "./action-flags.js";
 import { dataDirOf } from "./data-dir.js";
 import { openExistingStore } from "./existing-store.js";
@@ -94,6 +95,7 @@ export async function serveCommand(
   );
   const service = new RunService({
     actions,
+    nodeSources: nodeSources(sources?.nodeSources ?? []),
     store,
     box,
     dataDir,

@@ -34,7 +34,7 @@ export interface ActionInput {
 export type ActionRuns =
   | {
       readonly using: "node";
-      /** node12, node16, node20, node24: all run on the host's Node. */
+      /** node12, node16, node20 or node24: the Node major its scripts run on. */
       readonly version: string;
       readonly main: string;
       readonly pre?: string;

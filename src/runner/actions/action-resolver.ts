@@ -6,6 +6,7 @@ import { formatDiagnostic } from "../../common/diagnostic.js";
 import type { Executor } from "../../executors/executor.js";
 import { isTruthy } from "../../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
+import type { NodeRuntimes } from "../../toolcache/node-runtimes.js";
 import { parseActionReference } from "../../workflow/action-reference.js";
 import type { ActionManifest } from "../../workflow/read-action.js";
 import { parseKeyValueFile } from "../file-command.js";
@@ -34,6 +35,8 @@ export interface ActionResolverOptions {
   readonly artifactDir: string;
   /** The cache store, kept across runs. */
   readonly actionsCacheDir: string;
+  /** Node runtimes for node actions; without it they run on the Node running Trunkline. */
+  readonly runtimes?: NodeRuntimes;
 }
 
 /** A resolved action on disk. */
@@ -121,6 +124,7 @@ export class ActionResolver implements ActionHost {
           repoRoot: this.options.repoRoot,
           artifactDir: this.options.artifactDir,
           cacheDir: this.options.actionsCacheDir,
+          ...(this.options.runtimes ? { runtimes: this.options.runtimes } : {}),
         });
       } finally {
         // It wrote as the runner: the job's processes may be another user.
@@ -373,7 +377,37 @@ export class ActionResolver implements ActionHost {
     };
   }
 
-  /** Runs one of a node action's scripts on the host's Node. */
+  /**
+   * The Node an action's scripts run on: the major its `runs.using` names, from the runtime
+   * cache. As on GitHub, node12 and node16 actions run on Node 20 with a warning, and node20
+   * ones on Node 24 when `FORCE_JAVASCRIPT_ACTIONS_TO_NODE24` is `true`. Without a runtime
+   * cache, the Node running Trunkline.
+   */
+  private async node(
+    action: ResolvedAction,
+    env: Readonly<Record<string, string>>,
+    output: StepOutput,
+  ): Promise<string | { error: string }> {
+    const runs = action.manifest.runs;
+    const runtimes = this.options.runtimes;
+    if (!runtimes || runs.using !== "node") return process.execPath;
+    let major = Number(runs.version.replace(/^node/, ""));
+    if (major < 20) {
+      output.annotate({
+        level: "warning",
+        message: `${action.repository || "The action"} uses ${runs.version}, which is no longer run: it runs on Node 20 instead. Update the action to one using node20 or node24.`,
+      });
+      major = 20;
+    }
+    if (major === 20 && env.FORCE_JAVASCRIPT_ACTIONS_TO_NODE24 === "true") major = 24;
+    try {
+      return await runtimes.binary(major, (line) => output.note(line));
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
+  /** Runs one of a node action's scripts on the Node its manifest asks for. */
   private async runScript(
     action: ResolvedAction,
     entry: string,
@@ -385,8 +419,10 @@ export class ActionResolver implements ActionHost {
     const path = resolve(action.dir, entry);
     if (relative(action.dir, path).startsWith(".."))
       return { ok: false, message: `'${entry}' points outside the action` };
+    const node = await this.node(action, env, output);
+    if (typeof node !== "string") return { ok: false, message: node.error };
     const result = await executor.exec(
-      { argv: [process.execPath, path], env, cwd: executor.paths.workspace },
+      { argv: [node, path], env, cwd: executor.paths.workspace },
       output,
       signal,
     );

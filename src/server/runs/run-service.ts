@@ -11,6 +11,7 @@ import { defaultJobsDir, ensureOwnDir } from "../../executors/host/jobs-dir.js";
 import { planRun } from "../../planner/plan-run.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
+import type { NodeSource } from "../../toolcache/node-sources.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import type { Workflow } from "../../workflow/model.js";
 import { repositoryPath } from "../git/bare-repository.js";
@@ -45,6 +46,8 @@ export interface RunServiceOptions {
   readonly embeddedCapacity?: number;
   /** The server's action store, which the embedded runner takes its actions from. */
   readonly actions?: ActionStore;
+  /** Where the embedded runner's node actions get their runtimes. @default nodejs.org, then npm */
+  readonly nodeSources?: readonly NodeSource[];
   /**
    * Where the embedded runner's job directories go, each server process in a directory of
    * its own: never inside the data directory, which jobs must not reach.
@@ -150,6 +153,7 @@ export class RunService {
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       ...(this.options.actions ? { actionSources: [new StoreSource(this.options.actions)] } : {}),
+      ...(this.options.nodeSources ? { nodeSources: this.options.nodeSources } : {}),
       onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
     });
     this.embedded = agent.run(this.stopping.signal);

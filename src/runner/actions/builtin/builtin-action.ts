@@ -1,4 +1,5 @@
 import type { Executor } from "../../../executors/executor.js";
+import type { NodeRuntimes } from "../../../toolcache/node-runtimes.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
 
 /**
@@ -28,4 +29,6 @@ export interface BuiltinEnvironment {
   readonly artifactDir: string;
   /** The cache store: kept across runs, one per repository. */
   readonly cacheDir: string;
+  /** The tool cache's Node runtimes, which setup-node finds and installs into. */
+  readonly runtimes?: NodeRuntimes;
 }

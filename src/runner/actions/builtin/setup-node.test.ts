@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { BuiltinTestKit, writeFiles } from "./builtin-test-kit.js";
@@ -37,7 +37,7 @@ describe("actions/setup-node", () => {
       ok: true,
       outputs: { "node-version": "v18.19.0", "cache-hit": "false" },
     });
-    expect(kit.notes()).toContain(`Using Node.js v18.19.0 at ${join(fakeBin, "node")}`);
+    expect(kit.notes()).toContain(`Using Node.js v18.19.0 at ${join(fakeBin, "node")} (PATH)`);
     expect(await readFile(pathFile, "utf8")).toBe("");
   });
 
@@ -108,11 +108,75 @@ describe("actions/setup-node", () => {
     expect(kit.annotations("warning")[0]).toContain("only node-version will be used");
   });
 
-  test("cache is accepted for npm, yarn and pnpm and refused otherwise", async () => {
-    expect((await setup({ "node-version": "18", cache: "pnpm" })).ok).toBe(true);
-    expect(kit.notes().some((n) => n.includes("actions/cache"))).toBe(true);
+  test("cache: npm restores ~/.npm under setup-node's key, and saves it after the job", async () => {
+    await writeFiles(kit.workspace, { "package-lock.json": '{"lockfileVersion":3}' });
+    const npmCache = join(kit.home, ".npm");
+    await writeFiles(npmCache, { "_cacache/index-v5/entry": "cached" });
+    const first = await setup({ "node-version": "18", cache: "npm" });
+    expect(first).toMatchObject({ ok: true, outputs: { "cache-hit": "false" } });
+    expect(await kit.runPosts()).toEqual([{ ok: true }]);
+    await rm(npmCache, { recursive: true });
+    const second = await setup({ "node-version": "18", cache: "npm" });
+    expect(second).toMatchObject({ ok: true, outputs: { "cache-hit": "true" } });
+    expect(await readFile(join(npmCache, "_cacache/index-v5/entry"), "utf8")).toBe("cached");
+    // Another lock file is another key.
+    await writeFiles(kit.workspace, { "package-lock.json": '{"lockfileVersion":2}' });
+    const third = await setup({ "node-version": "18", cache: "npm" });
+    expect(third.outputs["cache-hit"]).toBe("false");
+  });
+
+  test("cache needs a lock file, and a package manager setup-node knows", async () => {
+    const none = await setup({ "node-version": "18", cache: "pnpm" });
+    expect(none).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(
+        /^Dependencies lock file is not found in .*\. Supported file patterns: pnpm-lock.yaml$/,
+      ),
+    });
     const bad = await setup({ "node-version": "18", cache: "bun" });
     expect(bad).toMatchObject({ ok: false, message: "Caching for 'bun' is not supported" });
+  });
+
+  test("versions that nvm, fnm and Volta installed are found, newest first, and put on PATH", async () => {
+    const managed = async (dir: string, version: string) => {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "node"), `#!/bin/sh\necho ${version}\n`);
+      await chmod(join(dir, "node"), 0o755);
+    };
+    await managed(join(kit.home, ".nvm", "versions", "node", "v16.20.2", "bin"), "v16.20.2");
+    await managed(join(kit.home, ".fnm", "node-versions", "v16.19.0", "installation", "bin"), "x");
+    await managed(join(kit.home, ".volta", "tools", "image", "node", "14.21.3", "bin"), "x");
+    const result = await setup({ "node-version": "16" });
+    expect(result).toMatchObject({ ok: true, outputs: { "node-version": "v16.20.2" } });
+    const bin = join(kit.home, ".nvm", "versions", "node", "v16.20.2", "bin");
+    expect(kit.notes()).toContain(`Using Node.js v16.20.2 at ${join(bin, "node")} (nvm)`);
+    expect(await readFile(pathFile, "utf8")).toBe(`${bin}\n`);
+    expect((await setup({ "node-version": "14" })).outputs["node-version"]).toBe("v14.21.3");
+    expect((await setup({ "node-version": "16.19" })).outputs["node-version"]).toBe("v16.19.0");
+  });
+
+  test("registry-url writes an .npmrc that reads NODE_AUTH_TOKEN, for later steps", async () => {
+    const envFile = join(kit.root, "github_env");
+    await writeFile(envFile, "");
+    const temp = join(kit.root, "runner-temp");
+    await mkdir(temp);
+    const result = await kit.run(
+      SETUP_NODE,
+      { "node-version": "18", "registry-url": "https://npm.example.com", scope: "acme" },
+      {
+        PATH: `${fakeBin}:/usr/bin:/bin`,
+        GITHUB_PATH: pathFile,
+        GITHUB_ENV: envFile,
+        RUNNER_TEMP: temp,
+      },
+    );
+    expect(result.ok).toBe(true);
+    expect(await readFile(join(temp, ".npmrc"), "utf8")).toBe(
+      "//npm.example.com/:_authToken=${NODE_AUTH_TOKEN}\n@acme:registry=https://npm.example.com/\n",
+    );
+    expect(await readFile(envFile, "utf8")).toBe(
+      `NPM_CONFIG_USERCONFIG=${join(temp, ".npmrc")}\nNODE_AUTH_TOKEN=XXXXX-XXXXX-XXXXX-XXXXX\n`,
+    );
   });
 
   test("a version it cannot judge fails with a message", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import {
   type NodeRelease,
+  newestSatisfying,
   parseNodeVersion,
   parseNodeVersionSpec,
   satisfies,
@@ -11,6 +12,15 @@ function release(version: string, lts = ""): NodeRelease {
   if (!parsed) throw new Error(version);
   return { version: parsed, lts };
 }
+
+const RELEASES = [
+  release("24.22.3", "Krypton"),
+  release("25.1.0"),
+  release("22.21.0", "Jod"),
+  release("22.20.0", "Jod"),
+  release("20.19.5", "Iron"),
+  release("21.7.3"),
+];
 
 const CASES: [spec: string, version: string, expected: boolean][] = [
   ["20", "20.11.1", true],
@@ -69,6 +79,20 @@ describe("node-version ranges", () => {
     expect(satisfies(parseNodeVersionSpec("lts/iron"), release("20.1.0", "Iron"))).toBe(true);
     expect(satisfies(parseNodeVersionSpec("lts/Hydrogen"), release("20.1.0", "Iron"))).toBe(false);
     expect(satisfies(parseNodeVersionSpec("lts/-1"), release("20.1.0", "Iron"))).toBe(true);
+  });
+
+  test.each([
+    ["latest", "25.1.0"],
+    ["lts/*", "24.22.3"],
+    ["lts/-1", "22.21.0"],
+    ["lts/-2", "20.19.5"],
+    ["lts/-3", undefined],
+    ["lts/jod", "22.21.0"],
+    ["22.20", "22.20.0"],
+    [">=20 <22", "21.7.3"],
+    ["19", undefined],
+  ])("of a source's releases, %s means %s", (spec, expected) => {
+    expect(newestSatisfying(parseNodeVersionSpec(spec), RELEASES)?.version).toBe(expected);
   });
 
   test.each(["banana", "20-nightly", "lts/", "20.1.0-rc.1", ">=", "lts/iron2"])(
