@@ -7,7 +7,7 @@ import { NodeRuntimes } from "../src/toolcache/node-runtimes.js";
 import { nodeSources } from "../src/toolcache/node-sources.js";
 import { runCli } from "./helpers/capture.js";
 import { missing } from "./helpers/components.js";
-import { type NodeDist, node24Package, startNodeDist } from "./helpers/node-dist.js";
+import { type NodeDist, node24Package, startNodeDist } from "./helpers/node-dist.mjs";
 import { tempRepo } from "./helpers/temp-repo.js";
 
 // Node runtimes for actions, installed on first use into the tool cache from a local
@@ -52,17 +52,19 @@ describe.runIf(available)("Node runtimes for actions", () => {
     const runtimes = new NodeRuntimes(cache, nodeSources([good.npm]));
     const said: string[] = [];
     const binary = await runtimes.binary(24, (line) => said.push(line));
-    expect(binary).toBe(join(cache, "node", pkg?.node.version ?? "", "x64", "bin", "node"));
-    expect(version(binary)).toBe(`v${pkg?.node.version}`);
+    expect(binary).toBe(join(cache, "node", pkg?.nodes[0]?.version ?? "", "x64", "bin", "node"));
+    expect(version(binary)).toBe(`v${pkg?.nodes[0]?.version}`);
     // The registry's package is node alone: npm comes with it, as in nodejs.org's archive.
     const npm = execFileSync(join(dirname(binary), "npm"), ["--version"], {
       encoding: "utf8",
       env: { ...process.env, PATH: `${dirname(binary)}:${process.env.PATH}` },
     }).trim();
     expect(npm).toBe(pkg?.npm.version);
-    expect(existsSync(join(cache, "node", pkg?.node.version ?? "", "x64.complete"))).toBe(true);
+    expect(existsSync(join(cache, "node", pkg?.nodes[0]?.version ?? "", "x64.complete"))).toBe(
+      true,
+    );
     expect(said).toEqual([
-      `Installing Node ${pkg?.node.version} from ${good.npm.slice(4)} into ${join(cache, "node", pkg?.node.version ?? "", "x64")}`,
+      `Installing Node ${pkg?.nodes[0]?.version} from ${good.npm.slice(4)} into ${join(cache, "node", pkg?.nodes[0]?.version ?? "", "x64")}`,
     ]);
     // Found in the cache from now on; this process's own major needs nothing at all.
     const asked = good.requests.length;
@@ -79,9 +81,9 @@ describe.runIf(available)("Node runtimes for actions", () => {
     await expect(new NodeRuntimes(cache, nodeSources([corrupt.dist])).binary(24)).rejects.toThrow(
       /^no Node 24 runtime: Node [0-9.]+ from .*: .*its sha256 is [0-9a-f]{64}, the source says 0{64}: refused$/,
     );
-    expect(readdirSync(join(cache, "node", pkg?.node.version ?? ""))).toEqual([]);
+    expect(readdirSync(join(cache, "node", pkg?.nodes[0]?.version ?? ""))).toEqual([]);
     const binary = await new NodeRuntimes(cache, nodeSources([corrupt.dist, good.dist])).binary(24);
-    expect(version(binary)).toBe(`v${pkg?.node.version}`);
+    expect(version(binary)).toBe(`v${pkg?.nodes[0]?.version}`);
     await expect(new NodeRuntimes(tempDir("trunkline-toolcache-"), []).binary(22)).rejects.toThrow(
       "no Node 22 runtime: no Node source is configured (--node-source)",
     );
@@ -129,15 +131,15 @@ describe.runIf(available)("Node runtimes for actions", () => {
         return texts;
       };
       const first = await runOnce();
-      expect(first).toContain(`node v${pkg?.node.version} npm ${pkg?.npm.version} hit false`);
-      expect(first.some((t) => t.startsWith(`Installing Node ${pkg?.node.version} from`))).toBe(
-        true,
-      );
+      expect(first).toContain(`node v${pkg?.nodes[0]?.version} npm ${pkg?.npm.version} hit false`);
+      expect(
+        first.some((t) => t.startsWith(`Installing Node ${pkg?.nodes[0]?.version} from`)),
+      ).toBe(true);
       // The next run finds Node in the machine's tool cache and the npm cache in the store.
       rmSync(join(process.env.npm_config_cache, "marker"));
       const asked = good.requests.length;
       const second = await runOnce();
-      expect(second).toContain(`node v${pkg?.node.version} npm ${pkg?.npm.version} hit true`);
+      expect(second).toContain(`node v${pkg?.nodes[0]?.version} npm ${pkg?.npm.version} hit true`);
       expect(
         second.some((t) =>
           /^Using Node\.js v24\.\S+ at .*\/tool-cache\/node\/.* \(tool cache\)$/.test(t),
@@ -188,10 +190,10 @@ describe.runIf(available)("Node runtimes for actions", () => {
       );
     expect(result.code, result.stdout).toBe(0);
     expect(lines.filter((e) => e.text?.startsWith("running on")).map((e) => e.text)).toEqual([
-      `running on v${pkg?.node.version}`,
+      `running on v${pkg?.nodes[0]?.version}`,
       `running on ${process.version}`,
       `running on ${process.version}`,
-      `running on v${pkg?.node.version}`,
+      `running on v${pkg?.nodes[0]?.version}`,
     ]);
     expect(
       lines.some((e) => e.annotation?.message.includes("uses node16, which is no longer run")),

@@ -1,4 +1,8 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -73,4 +77,57 @@ export async function changedFiles(
 export async function commitMessage(cwd: string, sha: string): Promise<string | undefined> {
   if (!/^[0-9a-f]{7,64}$/.test(sha)) return undefined;
   return git(cwd, ["show", "-s", "--format=%B", sha, "--"]);
+}
+
+/** The commit a revision names (`HEAD`, a branch, a tag, a SHA), or undefined. */
+export async function resolveCommit(cwd: string, revision: string): Promise<string | undefined> {
+  if (revision.startsWith("-")) return undefined;
+  return git(cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${revision}^{commit}`]);
+}
+
+/**
+ * The working tree of the repository at `cwd` as a commit on top of `head` (tracked files as
+ * they are, untracked ones that are not ignored, deletions), made without touching the
+ * user's index, HEAD or refs; with how many paths differ from `head`. Undefined when the tree
+ * is clean (or git cannot tell).
+ */
+export async function workingTreeCommit(
+  cwd: string,
+  head: string,
+): Promise<{ commit: string; changed: number } | undefined> {
+  const status = await git(cwd, ["status", "--porcelain", "--untracked-files=normal", "--", "."]);
+  if (!status) return undefined;
+  const top = await git(cwd, ["rev-parse", "--show-toplevel"]);
+  if (!top) return undefined;
+  const index = join(tmpdir(), `trunkline-index-${randomUUID()}`);
+  const env = {
+    ...process.env,
+    GIT_INDEX_FILE: index,
+    GIT_AUTHOR_NAME: "trunkline",
+    GIT_AUTHOR_EMAIL: "trunkline@localhost",
+    GIT_COMMITTER_NAME: "trunkline",
+    GIT_COMMITTER_EMAIL: "trunkline@localhost",
+  };
+  const inIndex = async (args: string[]) => {
+    const { stdout } = await run("git", args, { cwd: top, env, maxBuffer: 16 * 1024 * 1024 });
+    return stdout.trim();
+  };
+  try {
+    await inIndex(["read-tree", head]);
+    await inIndex(["add", "--all", "--", "."]);
+    const tree = await inIndex(["write-tree"]);
+    const commit = await inIndex([
+      "commit-tree",
+      tree,
+      "-p",
+      head,
+      "-m",
+      `the working tree on ${head.slice(0, 12)}`,
+    ]);
+    return { commit, changed: status.split("\n").filter((l) => l.trim() !== "").length };
+  } catch {
+    return undefined;
+  } finally {
+    await rm(index, { force: true });
+  }
 }

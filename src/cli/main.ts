@@ -134,6 +134,10 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       "an extra runner label this host answers to (repeatable)",
       collectList,
     )
+    .option(
+      "--commit <ref>",
+      "run this commit alone (its workflows and files), not the working tree with its uncommitted changes",
+    )
     .option("--run-dir <dir>", "where the run's logs, summaries and outputs are kept")
     .option("--keep", "keep each job's workspace after the run")
     .option(
@@ -180,6 +184,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             approve: (opts.approve as string[] | undefined) ?? [],
             labels: (opts.label as string[] | undefined) ?? [],
             actionSources: actionFlags(opts, cwd),
+            ...(typeof opts.commit === "string" ? { commit: opts.commit } : {}),
             ...(opts.runDir !== undefined ? { runDir: resolve(opts.runDir as string) } : {}),
             keep: opts.keep === true,
             chain: opts.chain !== false,

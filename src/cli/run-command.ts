@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, readFile, rm } from "node:fs/promises";
-import { hostname } from "node:os";
+import { cp, mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError, TrunklineError } from "../common/errors.js";
@@ -26,6 +26,7 @@ import { calledWorkflowLoader } from "./called-workflows.js";
 import { MAX_LOCAL_CHAIN, workflowRunEvent } from "./chained-runs.js";
 import { stateDir } from "./data-dir.js";
 import { parseDotenv } from "./dotenv.js";
+import { repoInfo, resolveCommit, workingTreeCommit } from "./git.js";
 import { loadRepo } from "./load-repo.js";
 import { buildEvent, type PlanOptions } from "./plan-command.js";
 import { RunView } from "./run-view.js";
@@ -44,6 +45,8 @@ export interface RunOptions extends PlanOptions {
   readonly keep: boolean;
   /** Where remote actions come from. */
   readonly actionSources: ActionFlags;
+  /** `--commit REF`: run that commit alone (its workflows and files), not the working tree. */
+  readonly commit?: string;
   /** Go on to the workflows that listen to this run's workflows (`on: workflow_run`). */
   readonly chain: boolean;
 }
@@ -61,11 +64,31 @@ export async function runCommand(
   io: Output,
   cancel: AbortSignal,
 ): Promise<number> {
-  const repo = await loadRepo(options.cwd, options.workflows);
+  // --commit: the workflows and the job's files are that commit's; else the working tree's.
+  let committed: { sha: string; files: string } | undefined;
+  if (options.commit !== undefined) {
+    const sha = await resolveCommit(options.cwd, options.commit);
+    if (!sha) throw new InputError(`--commit ${options.commit}: no such commit in ${options.cwd}`);
+    const files = await mkdtemp(join(tmpdir(), "trunkline-commit-"));
+    await exportSource(options.cwd, sha, files);
+    committed = { sha, files };
+  }
+  const repo = await loadRepo(committed?.files ?? options.cwd, options.workflows);
   const errors = repo.diagnostics.filter((d) => d.severity === "error");
   for (const d of errors) io.err(io.errColors.red(formatDiagnostic(d)));
   if (errors.length > 0) return 1;
-  const event = await buildEvent(options);
+  const event = await buildEvent(committed ? { ...options, sha: committed.sha } : options);
+  // The working tree with its uncommitted changes, as a commit on HEAD made for this run:
+  // what the jobs get (and what checkout of the run's commit gives), github.sha staying HEAD.
+  const head = (await repoInfo(options.cwd))?.sha;
+  const dirty =
+    !committed && head !== undefined && event.sha === head
+      ? await workingTreeCommit(options.cwd, head)
+      : undefined;
+  if (dirty)
+    io.err(
+      `trunkline: running the working tree: ${dirty.changed} path(s) differ from ${head?.slice(0, 12)} (uncommitted changes included; --commit HEAD runs the commit alone)`,
+    );
   const plan = planRun(repo.workflows, event, { config: repo.config, vars: options.vars });
   const firing: EngineWorkflow[] = [];
   for (const wf of repo.workflows) {
@@ -103,7 +126,11 @@ export async function runCommand(
     options.runDir ?? join(stateDir(), "runs", `${runId}-${randomUUID().slice(0, 8)}`),
   );
   const source = join(runDir, "source");
-  await exportSource(options.cwd, event.sha, source);
+  if (committed)
+    await rename(committed.files, source).catch(() =>
+      cp(committed.files, source, { recursive: true, verbatimSymlinks: true }),
+    );
+  else await exportSource(options.cwd, dirty?.commit ?? event.sha, source);
   const log = new RunLog(runDir);
   // Each run of a chain (on: workflow_run) gets a view of its own: its own summary table.
   let view = new RunView(io, process.stdout.isTTY === true && !options.json);
@@ -124,6 +151,7 @@ export async function runCommand(
     new ActionResolver({
       store,
       runtimes,
+      ...(dirty && head ? { workingTree: { of: head, commit: dirty.commit } } : {}),
       repoRoot: options.cwd,
       artifactDir,
       actionsCacheDir: join(

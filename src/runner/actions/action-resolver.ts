@@ -37,6 +37,8 @@ export interface ActionResolverOptions {
   readonly actionsCacheDir: string;
   /** Node runtimes for node actions; without it they run on the Node running Trunkline. */
   readonly runtimes?: NodeRuntimes;
+  /** A local run of a working tree with changes: checkout of `of` gives `commit`'s files. */
+  readonly workingTree?: { readonly of: string; readonly commit: string };
 }
 
 /** A resolved action on disk. */
@@ -125,6 +127,7 @@ export class ActionResolver implements ActionHost {
           artifactDir: this.options.artifactDir,
           cacheDir: this.options.actionsCacheDir,
           ...(this.options.runtimes ? { runtimes: this.options.runtimes } : {}),
+          ...(this.options.workingTree ? { workingTree: this.options.workingTree } : {}),
         });
       } finally {
         // It wrote as the runner: the job's processes may be another user.

@@ -31,4 +31,9 @@ export interface BuiltinEnvironment {
   readonly cacheDir: string;
   /** The tool cache's Node runtimes, which setup-node finds and installs into. */
   readonly runtimes?: NodeRuntimes;
+  /**
+   * A local run of a working tree with uncommitted changes: checking out commit `of` (the
+   * run's) gives the files of `commit` (the working tree on it), HEAD staying `of`.
+   */
+  readonly workingTree?: { readonly of: string; readonly commit: string };
 }

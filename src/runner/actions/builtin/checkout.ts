@@ -171,6 +171,14 @@ async function checkout(
   if (head !== target.commit) {
     return failure(`checked out ${head}, but ${target.commit} was expected`);
   }
+  const tree = env.workingTree;
+  if (tree && tree.of === target.commit) {
+    // The uncommitted changes, left uncommitted: the files are the working tree's, HEAD the commit.
+    await git.run(dest, [...fetch, "--no-tags", "origin", tree.commit]);
+    await git.run(dest, ["read-tree", "-u", "--reset", tree.commit]);
+    await git.run(dest, ["reset", "-q"]);
+    context.output.note("With the working tree's uncommitted changes, as uncommitted changes");
+  }
   context.output.note(`Checked out ${target.branch || target.ref || target.commit} at ${head}`);
   return { ok: true, outputs: { ref: target.ref, commit: head } };
 }
