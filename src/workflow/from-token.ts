@@ -7,10 +7,11 @@ import {
   isString,
 } from "@actions/workflow-parser";
 import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
+import { TokenType } from "@actions/workflow-parser/templates/tokens/types";
 import type { Position } from "../common/position.js";
 import { formatExpression, multiLineValue } from "./block-scalar.js";
 import type { LocatedString } from "./model.js";
-import type { Template } from "./template.js";
+import type { MapKey, Template } from "./template.js";
 
 /** Where a parser token starts; the file start when the parser gave it no range. */
 export function tokenAt(token: TemplateToken | undefined): Position {
@@ -44,10 +45,15 @@ export function toTemplate(token: TemplateToken): Template {
     return { kind: "seq", items, at };
   }
   if (isMapping(token)) {
-    const entries: [string, Template][] = [];
+    const entries: [string, Template, MapKey?][] = [];
     for (const pair of token) {
       const key = isString(pair.key) ? pair.key.value : String(pair.key);
-      entries.push([key, toTemplate(pair.value)]);
+      const made: MapKey | undefined = isBasicExpression(pair.key)
+        ? { expr: pair.key.expression }
+        : pair.key.templateTokenType === TokenType.InsertExpression
+          ? { insert: true }
+          : undefined;
+      entries.push(made ? [key, toTemplate(pair.value), made] : [key, toTemplate(pair.value)]);
     }
     return { kind: "map", entries, at };
   }

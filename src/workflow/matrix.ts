@@ -34,7 +34,8 @@ export function expandMatrix(strategy: Template | undefined): MatrixExpansion {
   if (matrix.kind === "expr")
     return { kind: "runtime", reason: `matrix is computed by \${{ ${matrix.expr} }}` };
   if (matrix.kind !== "map") return { kind: "none" };
-  for (const [key, value] of matrix.entries) {
+  for (const [key, value, made] of matrix.entries) {
+    if (made) return { kind: "runtime", reason: `matrix key ${key} is computed by an expression` };
     if (literalValue(value) === undefined) {
       return { kind: "runtime", reason: `matrix '${key}' is computed by an expression` };
     }

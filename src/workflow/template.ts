@@ -25,9 +25,16 @@ export type Template =
   | { readonly kind: "seq"; readonly items: readonly Template[]; readonly at?: Position }
   | {
       readonly kind: "map";
-      readonly entries: readonly (readonly [string, Template])[];
+      /** Each key's text (as written, for a key given by an expression), its value, and for such a key how it is made. */
+      readonly entries: readonly (readonly [string, Template, MapKey?])[];
       readonly at?: Position;
     };
+
+/**
+ * A mapping key given by an expression: `${{ expr }}` (its value is the key), or GitHub's
+ * `${{ insert }}`, whose value (a mapping) is merged into the mapping it stands in.
+ */
+export type MapKey = { readonly expr: string } | { readonly insert: true };
 
 /**
  * Folds a template into plain JSON, turning each expression into a value with `resolve`.
@@ -50,7 +57,21 @@ export function resolveTemplate(
       return t.items.map((item) => resolveTemplate(item, resolve));
     case "map": {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of t.entries) out[k] = resolveTemplate(v, resolve);
+      for (const [k, v, key] of t.entries) {
+        const value = resolveTemplate(v, resolve);
+        if (key && "insert" in key) {
+          if (typeof value !== "object" || value === null || Array.isArray(value))
+            throw new Error(`\${{ insert }} needs a mapping, not ${JSON.stringify(value)}`);
+          Object.assign(out, value);
+        } else if (key) {
+          const name = resolve(key.expr, t.at);
+          if (typeof name === "object" && name !== null)
+            throw new Error(`a mapping key must be a string, not ${JSON.stringify(name)}`);
+          out[String(name)] = value;
+        } else {
+          out[k] = value;
+        }
+      }
       return out;
     }
   }
