@@ -18,6 +18,8 @@ export interface ApiRun {
   startedAt: number | null;
   finishedAt: number | null;
   jobs?: ApiJob[];
+  /** For a workflow file that does not parse: every problem. */
+  problems?: string[];
 }
 
 /** A job as the API returns it. */
@@ -116,6 +118,11 @@ export async function runsShow(
     ),
   );
   io.out("");
+  if (run.problems && run.problems.length > 0) {
+    io.out(c.red("Invalid workflow file: the run failed before any job:"));
+    for (const problem of run.problems) io.out(`  ${c.red(problem)}`);
+    return 0;
+  }
   const rows = (run.jobs ?? []).map((j) => [
     statusText(c, j.status),
     jobKey(j.key),

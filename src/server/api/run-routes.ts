@@ -37,7 +37,15 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
   const { db } = deps;
   const runWithJobs = {
     type: "object",
-    properties: { ...runSchema.properties, jobs: { type: "array", items: job } },
+    properties: {
+      ...runSchema.properties,
+      jobs: { type: "array", items: job },
+      problems: {
+        type: "array",
+        items: { type: "string" },
+        description: "For a workflow file that does not parse: every problem, file:line:col",
+      },
+    },
   } as const;
 
   app.get<{ Params: { repo: string }; Querystring: { status?: string; limit?: number } }>(
@@ -90,8 +98,17 @@ export function registerRunRoutes(app: FastifyInstance, deps: { db: Kysely<Datab
       .where("attempt", "=", attempt ?? latest)
       .orderBy("key")
       .execute();
+    const invalid = await db
+      .selectFrom("events")
+      .select("data")
+      .where("run_id", "=", row.id)
+      .where("type", "=", "workflow.invalid")
+      .executeTakeFirst();
     return {
       ...toRun(row),
+      ...(invalid
+        ? { problems: (JSON.parse(invalid.data) as { problems: string[] }).problems }
+        : {}),
       // The row is the latest attempt's; an earlier one's status and times are its own.
       ...(attempt !== undefined && attempt < latest
         ? { attempt, ...(await earlierAttempt(db, row.id, attempt)) }

@@ -46,7 +46,10 @@ describe("a push reports exactly the refs it updated, once", () => {
       box: new SecretBox(randomBytes(32)),
       logger: false,
       dataDir,
-      onPush: (repo, updates) => heard.push({ repo, updates }),
+      onPush: (repo, updates) => {
+        heard.push({ repo, updates });
+        return [`heard ${updates.length} ref(s) of ${repo}`];
+      },
     });
     await app.listen({ port: 0, host: "127.0.0.1" });
     const address = app.server.address();

@@ -92,8 +92,10 @@ describe("the git endpoint decides the service as git reads it", () => {
       box: new SecretBox(randomBytes(32)),
       logger: false,
       dataDir,
-      onPush: (repo, updates, pusher) =>
-        pushes.push(`${pusher.name} ${repo} ${updates.map((u) => u.ref).join(",")}`),
+      onPush: (repo, updates, pusher) => {
+        pushes.push(`${pusher.name} ${repo} ${updates.map((u) => u.ref).join(",")}`);
+        return undefined;
+      },
     });
     await app.listen({ port: 0, host: "127.0.0.1" });
     const address = app.server.address();

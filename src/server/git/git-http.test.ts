@@ -29,7 +29,10 @@ describe("hosted repositories over git smart HTTP", () => {
       box: new SecretBox(randomBytes(32)),
       logger: false,
       dataDir,
-      onPush: (repo, updates, pusher) => pushes.push({ repo, updates, pusher: pusher.name }),
+      onPush: (repo, updates, pusher) => {
+        pushes.push({ repo, updates, pusher: pusher.name });
+        return undefined;
+      },
     });
     await app.listen({ port: 0, host: "127.0.0.1" });
     const address = app.server.address();

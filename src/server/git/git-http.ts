@@ -12,18 +12,22 @@ import { PushReports, type RefUpdate } from "./push-report.js";
 
 export type { RefUpdate } from "./push-report.js";
 
-/** Called after a push updated refs: exactly the refs that push updated, each once. */
+/**
+ * Called after a push updated refs: exactly the refs that push updated, each once; resolves
+ * to the lines to show the pusher (`remote:` lines), which `git push` waits for.
+ */
 export type PushListener = (
   repository: string,
   updates: readonly RefUpdate[],
   pusher: TokenInfo,
-) => void;
+) => Promise<readonly string[]> | readonly string[] | undefined;
 
 /**
  * Git smart HTTP for hosted repositories, served by git's own `git http-backend`: clone and
  * fetch need a viewer token, push a developer token and a hosted (not mirrored) repository,
  * the token given as the password of HTTP Basic authentication (the user name is ignored).
- * After a push, `onPush` hears the refs it updated, before the push's response ends.
+ * After a push, `onPush` hears the refs it updated, and its answer is shown to the pusher,
+ * before the push's response ends.
  */
 export function registerGitHttp(
   app: FastifyInstance,
@@ -76,16 +80,26 @@ export function registerGitHttp(
       "http.getanyfile": "false",
       "core.hooksPath": reports.hooksPath,
     };
-    const end = await gitCgi(request, reply, join(options.dataDir, "repos"), asked, caller, {
+    const running = gitCgi(request, reply, join(options.dataDir, "repos"), asked, caller, {
       ...gitConfigEnv(config),
       ...report?.env,
     });
-    // The push is reported before its response ends, so by the time `git push` returns the
-    // server already knows (and has started) what the push triggers.
+    // The push is reported while git waits in its hook: what it started is known (and told to
+    // the pusher as `remote:` lines) before `git push` returns.
     if (report) {
-      const updates = await report.read();
-      if (updates.length > 0) options.onPush(name, updates, caller);
+      try {
+        const updates = await report.read(running);
+        if (updates.length > 0)
+          await report.answer((await options.onPush(name, updates, caller)) ?? []);
+      } catch (err) {
+        request.log.error({ err }, "a push could not be reported");
+        await report.answer([
+          "Trunkline: the server could not start this push's runs; see its log",
+        ]);
+      }
     }
+    const end = await running;
+    await report?.finish();
     end();
     return reply;
   };

@@ -13,11 +13,22 @@ export interface RefUpdate {
 const REPORT_VARIABLE = "TRUNKLINE_PUSH_REPORT";
 
 // git runs post-receive after receive-pack applied the push, with one `old new ref` line on
-// stdin for each ref it updated (rejected and failed updates are not listed).
+// stdin for each ref it updated (rejected and failed updates are not listed). What the hook
+// prints reaches the pusher as `remote:` lines: it waits (15 s at most) for the server's
+// answer about the runs the push started.
 const postReceive = `#!/bin/sh
-# Installed by Trunkline: hands the refs a push updated to the server process that served it.
+# Installed by Trunkline: hands the refs a push updated to the server process that served it,
+# and shows the pusher the server's answer.
 [ -n "$${REPORT_VARIABLE}" ] || exit 0
-exec cat > "$${REPORT_VARIABLE}"
+report="$${REPORT_VARIABLE}"
+cat > "$report.tmp" && mv "$report.tmp" "$report" || exit 0
+i=0
+while [ ! -e "$report.reply" ] && [ $i -lt 300 ]; do
+  sleep 0.05 2>/dev/null || sleep 1
+  i=$((i + 1))
+done
+[ -e "$report.reply" ] && cat "$report.reply"
+exit 0
 `;
 
 /**
@@ -39,12 +50,17 @@ export class PushReports {
   }
 
   /**
-   * Prepares one push: resolves to the environment git needs to report to this request alone,
-   * and `read`, which (once git is done) resolves to exactly the refs this push updated.
+   * Prepares one push: resolves to the environment git needs to report to this request alone;
+   * `read`, which resolves to exactly the refs this push updated as soon as the hook reports
+   * them (or to none once `done` settles without a report: nothing was updated); `answer`,
+   * which hands the hook the lines to show the pusher; and `finish`, which removes the
+   * push's files once git is done.
    */
   async prepare(): Promise<{
     env: Record<string, string>;
-    read: () => Promise<RefUpdate[]>;
+    read: (done: Promise<unknown>) => Promise<RefUpdate[]>;
+    answer: (lines: readonly string[]) => Promise<void>;
+    finish: () => Promise<void>;
   }> {
     this.installed ??= this.install().catch((err: unknown) => {
       this.installed = undefined; // the next push tries again
@@ -54,13 +70,38 @@ export class PushReports {
     const file = join(this.reportsPath, randomUUID());
     return {
       env: { [REPORT_VARIABLE]: file },
-      read: async () => {
-        const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
-          if (err.code === "ENOENT") return ""; // nothing was updated: git ran no hook
-          throw err;
-        });
-        await rm(file, { force: true });
-        return parseReport(text);
+      read: async (done) => {
+        let over = false;
+        void done.then(
+          () => {
+            over = true;
+          },
+          () => {
+            over = true;
+          },
+        );
+        for (;;) {
+          // Checked once more after git is done: the report may have come just before.
+          const last = over;
+          const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+            if (err.code === "ENOENT") return undefined;
+            throw err;
+          });
+          if (text !== undefined) return parseReport(text);
+          if (last) return [];
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
+      answer: async (lines) => {
+        if (lines.length === 0) return;
+        const temporary = `${file}.reply-${randomUUID()}`;
+        await writeFile(temporary, `${lines.join("\n")}\n`);
+        await rename(temporary, `${file}.reply`);
+      },
+      finish: async () => {
+        await Promise.all(
+          [file, `${file}.tmp`, `${file}.reply`].map((f) => rm(f, { force: true })),
+        );
       },
     };
   }

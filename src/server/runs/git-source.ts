@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { Diagnostic } from "../../common/diagnostic.js";
 import { formatDiagnostic } from "../../common/diagnostic.js";
 import {
   EMPTY_REPO_CONFIG,
@@ -72,15 +73,37 @@ export async function changedBetween(
 }
 
 /** Workflows read per commit (a commit's files never change), the most recent last. */
-const readAt = new Map<string, Promise<Workflow[]>>();
+/** A workflow file of a commit that does not parse, and why. */
+export interface InvalidWorkflow {
+  readonly file: string;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The workflow files of a commit: the valid ones read, the others with their problems. */
+interface WorkflowFiles {
+  readonly workflows: Workflow[];
+  readonly invalid: InvalidWorkflow[];
+}
+
+const readAt = new Map<string, Promise<WorkflowFiles>>();
 const READ_AT_LIMIT = 64;
 
 /**
- * The valid workflows of a commit; invalid ones are left out (validate reports them). The
- * workflows of the last {@link READ_AT_LIMIT} commits read are kept: a push's runs, their
- * re-runs and the `workflow_run` checks at their ends read the same commit again.
+ * The valid workflows of a commit; invalid ones are left out (see
+ * {@link invalidWorkflowsAt}). The workflows of the last {@link READ_AT_LIMIT} commits read
+ * are kept: a push's runs, their re-runs and the `workflow_run` checks at their ends read the
+ * same commit again.
  */
-export function workflowsAt(bare: string, sha: string): Promise<Workflow[]> {
+export async function workflowsAt(bare: string, sha: string): Promise<Workflow[]> {
+  return (await filesAt(bare, sha)).workflows;
+}
+
+/** The workflow files of a commit that do not parse, each with its errors. */
+export async function invalidWorkflowsAt(bare: string, sha: string): Promise<InvalidWorkflow[]> {
+  return (await filesAt(bare, sha)).invalid;
+}
+
+function filesAt(bare: string, sha: string): Promise<WorkflowFiles> {
   const key = `${bare}\0${sha}`;
   const known = readAt.get(key);
   if (known) {
@@ -92,17 +115,17 @@ export function workflowsAt(bare: string, sha: string): Promise<Workflow[]> {
   readAt.set(key, reading);
   // An empty answer may be a git failure (the commit not fetched yet): it is asked again.
   const forget = () => readAt.get(key) === reading && readAt.delete(key);
-  reading.then((workflows) => workflows.length === 0 && forget(), forget);
+  reading.then((files) => files.workflows.length + files.invalid.length === 0 && forget(), forget);
   if (readAt.size > READ_AT_LIMIT) readAt.delete(readAt.keys().next().value as string);
   return reading;
 }
 
-async function readWorkflowsAt(bare: string, sha: string): Promise<Workflow[]> {
+async function readWorkflowsAt(bare: string, sha: string): Promise<WorkflowFiles> {
   const listing = await git(bare, ["ls-tree", "--name-only", `${sha}:.github/workflows`]).then(
     (r) => r.stdout.split("\n").filter((f) => /\.ya?ml$/.test(f)),
     () => [] as string[],
   );
-  const out: Workflow[] = [];
+  const out: WorkflowFiles = { workflows: [], invalid: [] };
   for (const name of listing) {
     const path = `.github/workflows/${name}`;
     const text = await showFile(bare, sha, path);
@@ -110,8 +133,9 @@ async function readWorkflowsAt(bare: string, sha: string): Promise<Workflow[]> {
     // a failed read is not kept).
     if (text === undefined) throw new Error(`git cannot show ${path} at ${sha}`);
     const read = await readWorkflow(path, text);
-    if (read.workflow && !read.diagnostics.some((d) => d.severity === "error"))
-      out.push(read.workflow);
+    const errors = read.diagnostics.filter((d) => d.severity === "error");
+    if (read.workflow && errors.length === 0) out.workflows.push(read.workflow);
+    else out.invalid.push({ file: path, diagnostics: errors });
   }
   return out;
 }

@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { StoreSource } from "../../actions/action-sources.js";
 import type { ActionStore } from "../../actions/action-store.js";
 import { JobAgent } from "../../agent/job-agent.js";
+import { formatDiagnostic } from "../../common/diagnostic.js";
 import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
 import type { JobSandbox } from "../../executors/host/job-sandbox.js";
 import { defaultJobsDir, ensureOwnDir } from "../../executors/host/jobs-dir.js";
@@ -22,6 +23,7 @@ import {
   changedBetween,
   commitMessageAt,
   configAt,
+  invalidWorkflowsAt,
   resolveCommit,
   workflowsAt,
 } from "./git-source.js";
@@ -79,7 +81,57 @@ export interface RunRepository {
 }
 
 /** A run request's outcome: the runs created, or why none could be. */
-export type StartResult = { runIds: string[] } | { errors: string[] };
+export type StartResult =
+  | {
+      runIds: string[];
+      /** Each run started, and each failed at once for an invalid workflow file. */
+      runs?: readonly StartedRun[];
+      /** Why nothing fired, when nothing did. */
+      none?: string;
+      /** Planning errors of workflows that would have fired. */
+      problems?: readonly string[];
+    }
+  | { errors: string[] };
+
+/** A run a start created. */
+export interface StartedRun {
+  readonly id: string;
+  readonly number: number;
+  readonly workflow: string;
+  /** For a workflow file that does not parse: its diagnostics, the run failed at once. */
+  readonly invalid?: readonly string[];
+}
+
+/** The events on which a workflow file that does not parse fails a run, as on GitHub. */
+const INVALID_FILE_EVENTS = new Set(["push", "pull_request", "pull_request_target"]);
+
+/** `main` for `refs/heads/main`, `v1` for `refs/tags/v1`. */
+function shortRef(ref: string): string {
+  return ref.replace(/^refs\/(heads|tags)\//, "");
+}
+
+/** What a push's pusher is told about the runs of one ref (`remote:` lines). */
+export function pushLines(update: RefUpdate, result: StartResult): string[] {
+  const ref = shortRef(update.ref);
+  if ("errors" in result) return result.errors.map((e) => `Trunkline: ${ref}: ${e}`);
+  const lines: string[] = [];
+  for (const run of result.runs ?? []) {
+    if (run.invalid) {
+      lines.push(
+        `Trunkline: ${ref}: run #${run.number} failed: ${run.workflow} is not a valid workflow file:`,
+      );
+      for (const problem of run.invalid) lines.push(`Trunkline:   ${problem}`);
+    } else {
+      lines.push(
+        `Trunkline: ${ref}: started run #${run.number} ${run.workflow}: trunkline runs show ${run.id}`,
+      );
+    }
+  }
+  for (const problem of result.problems ?? []) lines.push(`Trunkline: ${ref}: ${problem}`);
+  if (result.none && (result.runs ?? []).length === 0)
+    lines.push(`Trunkline: ${ref}: no run started: ${result.none}`);
+  return lines;
+}
 
 /** A re-run's outcome. */
 export type RerunResult =
@@ -194,15 +246,30 @@ export class RunService {
     return repositoryPath(this.options.dataDir, repository);
   }
 
-  /** A push listener for the git endpoint: returns at once, the work goes on. */
-  readonly onPush = (repository: string, updates: readonly RefUpdate[]): void => {
+  /**
+   * A push listener for the git endpoint: starts the runs of each ref the push updated (the
+   * runs go on in the background) and resolves to what to tell the pusher about them.
+   */
+  readonly onPush = async (
+    repository: string,
+    updates: readonly RefUpdate[],
+  ): Promise<readonly string[]> => {
+    const lines: string[] = [];
     for (const update of updates) {
       if (update.after === ZERO) continue; // a deleted ref runs nothing
-      this.background(
-        this.push(repository, update),
-        `could not start the runs of a push to ${repository} ${update.ref}`,
-      );
+      try {
+        lines.push(...pushLines(update, await this.push(repository, update)));
+      } catch (err) {
+        this.options.log.error(
+          { err },
+          `could not start the runs of a push to ${repository} ${update.ref}`,
+        );
+        lines.push(
+          `Trunkline: ${shortRef(update.ref)}: the runs could not be started (see the server's log)`,
+        );
+      }
     }
+    return lines;
   };
 
   /** Starts the runs of a push of `update` to a repository whose bare repository has the commits. */
@@ -289,10 +356,27 @@ export class RunService {
     if (only && !plan.workflows.some((w) => w.fires))
       return { errors: [`${only} does not listen to ${event.name}`] };
     const runIds: string[] = [];
+    const runs: StartedRun[] = [];
+    // As on GitHub, a workflow file that does not parse fails a run of its own on a push or
+    // a pull request, showing every problem ("Invalid workflow file").
+    if (!only && INVALID_FILE_EVENTS.has(event.name)) {
+      for (const bad of await invalidWorkflowsAt(bare, event.sha)) {
+        const invalid = bad.diagnostics.map(formatDiagnostic);
+        const { id, number } = await this.record(
+          repo,
+          { file: bad.file, name: bad.file },
+          event,
+          invalid,
+        );
+        runIds.push(id);
+        runs.push({ id, number, workflow: bad.file, invalid });
+      }
+    }
     for (const planned of plan.workflows.filter((w) => w.fires && w.errors.length === 0)) {
       const workflow = workflows.find((w) => w.file === planned.file) as Workflow;
       const { id, number } = await this.record(repo, workflow, event);
       runIds.push(id);
+      runs.push({ id, number, workflow: workflow.name });
       this.background(
         sendWorkflowRun(this, db, id, "requested"),
         `could not send workflow_run requested for run ${id}`,
@@ -314,7 +398,20 @@ export class RunService {
         ),
       );
     }
-    return { runIds };
+    const fired = plan.workflows.some((w) => w.fires);
+    return {
+      runIds,
+      runs,
+      ...(errors.length > 0 ? { problems: errors } : {}),
+      ...(fired
+        ? {}
+        : {
+            none:
+              workflows.length === 0
+                ? "no valid workflow in .github/workflows"
+                : `no workflow listens to ${event.name} on ${shortRef(event.ref)}`,
+          }),
+    };
   }
 
   /**
@@ -436,13 +533,19 @@ export class RunService {
     );
   }
 
+  /**
+   * Records a run of `workflow` (queued), or, with `invalid`, a run of a workflow file that
+   * does not parse: failed at once, its problems kept as its `workflow.invalid` event.
+   */
   private async record(
     repo: RunRepository,
-    workflow: Workflow,
+    workflow: Pick<Workflow, "file" | "name">,
     event: TriggerEvent,
+    invalid?: readonly string[],
   ): Promise<{ id: string; number: number }> {
     const { db, dialect } = this.options.store;
     const id = randomUUID();
+    const now = Date.now();
     // Numbers are per repository, taken one creator at a time: Postgres holds the repository
     // row's lock until the run is in; SQLite has a single writer. (A retry on the unique key
     // instead runs out of tries when many pushes land at once.)
@@ -472,15 +575,29 @@ export class RunService {
           event: event.name,
           ref: event.ref,
           sha: event.sha,
-          status: "queued",
-          created_at: Date.now(),
-          started_at: null,
-          finished_at: null,
+          status: invalid ? "failure" : "queued",
+          created_at: now,
+          started_at: invalid ? now : null,
+          finished_at: invalid ? now : null,
           payload: JSON.stringify(event.payload ?? {}),
           trigger: JSON.stringify(event),
-          owner: this.presence.id,
+          owner: invalid ? null : this.presence.id,
         })
         .execute();
+      if (invalid)
+        await trx
+          .insertInto("events")
+          .values({
+            run_id: id,
+            type: "workflow.invalid",
+            at: now,
+            data: JSON.stringify({
+              type: "workflow.invalid",
+              file: workflow.file,
+              problems: invalid,
+            }),
+          })
+          .execute();
       return { id, number };
     });
   }
