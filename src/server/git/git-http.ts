@@ -89,8 +89,11 @@ export function registerGitHttp(
     if (report) {
       try {
         const updates = await report.read(running);
-        if (updates.length > 0)
-          await report.answer((await options.onPush(name, updates, caller)) ?? []);
+        // The hook waits for an answer whenever it reported, even of nothing.
+        if (updates !== undefined)
+          await report.answer(
+            updates.length > 0 ? ((await options.onPush(name, updates, caller)) ?? []) : [],
+          );
       } catch (err) {
         request.log.error({ err }, "a push could not be reported");
         await report.answer([

@@ -52,13 +52,13 @@ export class PushReports {
   /**
    * Prepares one push: resolves to the environment git needs to report to this request alone;
    * `read`, which resolves to exactly the refs this push updated as soon as the hook reports
-   * them (or to none once `done` settles without a report: nothing was updated); `answer`,
+   * them (or to undefined once `done` settles without a report: git ran no hook); `answer`,
    * which hands the hook the lines to show the pusher; and `finish`, which removes the
    * push's files once git is done.
    */
   async prepare(): Promise<{
     env: Record<string, string>;
-    read: (done: Promise<unknown>) => Promise<RefUpdate[]>;
+    read: (done: Promise<unknown>) => Promise<RefUpdate[] | undefined>;
     answer: (lines: readonly string[]) => Promise<void>;
     finish: () => Promise<void>;
   }> {
@@ -88,14 +88,14 @@ export class PushReports {
             throw err;
           });
           if (text !== undefined) return parseReport(text);
-          if (last) return [];
+          if (last) return undefined;
           await new Promise((r) => setTimeout(r, 20));
         }
       },
       answer: async (lines) => {
-        if (lines.length === 0) return;
+        // Written even when empty: the hook waits for it.
         const temporary = `${file}.reply-${randomUUID()}`;
-        await writeFile(temporary, `${lines.join("\n")}\n`);
+        await writeFile(temporary, lines.length > 0 ? `${lines.join("\n")}\n` : "");
         await rename(temporary, `${file}.reply`);
       },
       finish: async () => {
