@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
+import { platformProblem } from "../config/platform.js";
 import { actionFlags, addActionFlags } from "./action-flags.js";
 import { serverUrl } from "./api-client.js";
 import { addApiCommands, addTokenApiCommands } from "./api-commands.js";
@@ -135,6 +136,29 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       collectList,
     )
     .option(
+      "-P, --platform <label=host|image>",
+      "run jobs whose runs-on has this label on this host, or in a job container of this image (repeatable)",
+      (value: string, previous: Record<string, string> = {}) => {
+        const eq = value.indexOf("=");
+        const label = value.slice(0, eq).trim().toLowerCase();
+        const target = value.slice(eq + 1).trim();
+        const problem =
+          eq <= 0 ? "expected LABEL=host or LABEL=IMAGE" : platformProblem(label, target);
+        if (problem) throw new InputError(`--platform ${value}: ${problem}`);
+        return { ...previous, [label]: target };
+      },
+    )
+    .option(
+      "--matrix <key:value>",
+      "run only the matrix legs whose key has this value (repeatable; several values of one key: any of them)",
+      (value: string, previous: Record<string, string[]> = {}) => {
+        const colon = value.indexOf(":");
+        if (colon <= 0) throw new InputError(`--matrix ${value}: expected KEY:VALUE`);
+        const key = value.slice(0, colon);
+        return { ...previous, [key]: [...(previous[key] ?? []), value.slice(colon + 1)] };
+      },
+    )
+    .option(
       "--commit <ref>",
       "run this commit alone (its workflows and files), not the working tree with its uncommitted changes",
     )
@@ -185,6 +209,8 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             labels: (opts.label as string[] | undefined) ?? [],
             actionSources: actionFlags(opts, cwd),
             ...(typeof opts.commit === "string" ? { commit: opts.commit } : {}),
+            ...(opts.platform ? { platforms: opts.platform as Record<string, string> } : {}),
+            ...(opts.matrix ? { matrix: opts.matrix as Record<string, string[]> } : {}),
             ...(opts.runDir !== undefined ? { runDir: resolve(opts.runDir as string) } : {}),
             keep: opts.keep === true,
             chain: opts.chain !== false,

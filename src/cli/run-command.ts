@@ -47,6 +47,10 @@ export interface RunOptions extends PlanOptions {
   readonly actionSources: ActionFlags;
   /** `--commit REF`: run that commit alone (its workflows and files), not the working tree. */
   readonly commit?: string;
+  /** `-P LABEL=host|IMAGE`: runs-on labels this host serves, on itself or in a job container. */
+  readonly platforms?: Readonly<Record<string, string>>;
+  /** `--matrix key:value`: the matrix legs to run. */
+  readonly matrix?: Readonly<Record<string, readonly string[]>>;
   /** Go on to the workflows that listen to this run's workflows (`on: workflow_run`). */
   readonly chain: boolean;
 }
@@ -139,7 +143,18 @@ export async function runCommand(
     if (options.json) io.out(JSON.stringify(e));
     else view.handle(e);
   };
-  const labels = new Set([...DEFAULT_LABELS, ...options.labels].map((l) => l.toLowerCase()));
+  // -P / `platforms:`: labels this host serves itself (`host`) or in a job container.
+  const platforms: Record<string, string> = { ...repo.config.platforms, ...options.platforms };
+  const labels = new Set(
+    [...DEFAULT_LABELS, ...options.labels, ...Object.keys(platforms)].map((l) => l.toLowerCase()),
+  );
+  /** A job in a container of the image its first mapped label names, unless it has its own. */
+  const onPlatform = (spec: JobSpec): JobSpec => {
+    const image = spec.runsOn.map((l) => platforms[l.toLowerCase()]).find((v) => v !== undefined);
+    return image && image !== "host" && spec.container === undefined
+      ? { ...spec, container: image }
+      : spec;
+  };
   // One store per machine, shared by every run: each action's commit is fetched once.
   const store = localActionStore(options.actionSources);
   // The machine's tool cache, shared by every run as a runner's is: setup actions find what
@@ -186,6 +201,7 @@ export async function runCommand(
         maxParallel: options.parallel,
         sink: (e) => sink(e),
         cancel,
+        ...(Object.keys(options.matrix ?? {}).length > 0 ? { matrixFilter: options.matrix } : {}),
         approved: (env) => options.approve.includes(env) || options.approve.includes("*"),
         approvalHint: (env) => `run with --approve ${env} to approve it locally`,
         loadWorkflow: calledWorkflowLoader({
@@ -197,13 +213,13 @@ export async function runCommand(
           const missing = wanted.filter((l) => !labels.has(l.toLowerCase()));
           return missing.length === 0
             ? undefined
-            : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label)`;
+            : `no runner with labels [${missing.join(", ")}]; this host answers to ${[...labels].join(", ")} (add more with --label, or map them with -P LABEL=host|IMAGE)`;
         },
         execute: async (spec, jobCancel) => {
           const reused = freeRoots.pop();
           const dir = { root: reused ?? newRoot(), reused: reused !== undefined, reusable: false };
           try {
-            return await runOnExecutor(spec, jobCancel, dir);
+            return await runOnExecutor(onPlatform(spec), jobCancel, dir);
           } finally {
             if (!options.keep && dir.reusable) freeRoots.push(dir.root);
           }

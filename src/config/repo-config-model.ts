@@ -32,6 +32,8 @@ export interface RepoConfig {
   readonly environments: Readonly<Record<string, EnvironmentConfig>>;
   /** Repository variables, as `vars.*`. */
   readonly variables: Readonly<Record<string, string>>;
+  /** runs-on labels (lower case) to `host` or a job container image, as `--platform`. */
+  readonly platforms?: Readonly<Record<string, string>>;
 }
 
 /** The config of a repository without a config file. */

@@ -67,7 +67,7 @@ describe("repository config", () => {
       ].join("\n"),
     );
     expect(diagnostics.map(formatDiagnostic)).toEqual([
-      "c.yml:1:1: unknown key 'environment'; expected 'environments' or 'variables'",
+      "c.yml:1:1: unknown key 'environment'; expected 'environments', 'variables' or 'platforms'",
       "c.yml:4:5: unknown key 'reviewer' in environment 'prod'; expected one of reviewers, required-approvals, wait-timer, deployment-branches, deployment-tags, allow-self-review, variables",
       "c.yml:5:17: environments.prod.wait-timer must be a whole number of minutes",
       "c.yml:8:27: invalid environments.prod.deployment-branches pattern '[]': empty brackets '[]'",
@@ -77,12 +77,32 @@ describe("repository config", () => {
     ]);
   });
 
+  test("platforms map runs-on labels to the host or an image; mistakes at their place", () => {
+    const good = readRepoConfig(
+      "c.yml",
+      "platforms:\n  GPU: host\n  ubuntu-22.04: localhost/ci/ubuntu:22.04\n",
+    );
+    expect(good).toEqual({
+      config: {
+        environments: {},
+        variables: {},
+        platforms: { gpu: "host", "ubuntu-22.04": "localhost/ci/ubuntu:22.04" },
+      },
+      diagnostics: [],
+    });
+    const bad = readRepoConfig("c.yml", "platforms:\n  gpu: ''\n  arm: two words\n");
+    expect(bad.diagnostics.map(formatDiagnostic)).toEqual([
+      "c.yml:2:8: platforms.gpu: expected 'host' or a container image",
+      "c.yml:3:8: platforms.arm: 'two words' is not a container image",
+    ]);
+  });
+
   test("YAML syntax errors and a non-mapping root", () => {
     expect(readRepoConfig("c.yml", "environments: [\n").diagnostics.map((d) => d.code)).toContain(
       "config/yaml",
     );
     expect(readRepoConfig("c.yml", "- a\n").diagnostics.map(formatDiagnostic)).toEqual([
-      "c.yml:1:1: the config must be a mapping with 'environments' and 'variables'",
+      "c.yml:1:1: the config must be a mapping with 'environments', 'variables' and 'platforms'",
     ]);
   });
 });

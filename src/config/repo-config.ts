@@ -4,6 +4,7 @@ import { FILE_START, type Position } from "../common/position.js";
 import { patternDiagnostics } from "../workflow/filter-pattern.js";
 import { checkInputLimits } from "../workflow/input-limits.js";
 import type { LocatedString } from "../workflow/model.js";
+import { platformProblem } from "./platform.js";
 import { EMPTY_REPO_CONFIG, type EnvironmentConfig, type RepoConfig } from "./repo-config-model.js";
 
 export {
@@ -60,11 +61,12 @@ export function readRepoConfig(file: string, content: string): ReadConfigResult 
   if (root === null || (isScalar(root) && root.value === null))
     return { config: EMPTY_REPO_CONFIG, diagnostics: [] };
   if (!isMap(root)) {
-    err(root, "the config must be a mapping with 'environments' and 'variables'");
+    err(root, "the config must be a mapping with 'environments', 'variables' and 'platforms'");
     return { config: EMPTY_REPO_CONFIG, diagnostics: out };
   }
   const environments: Record<string, EnvironmentConfig> = {};
   let variables: Record<string, string> = {};
+  let platforms: Record<string, string> | undefined;
   for (const pair of (root as YAMLMap<Node, Node>).items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : "";
     if (key === "environments") {
@@ -78,11 +80,34 @@ export function readRepoConfig(file: string, content: string): ReadConfigResult 
       }
     } else if (key === "variables") {
       variables = readVariables(pair.value, "variables", err);
+    } else if (key === "platforms") {
+      platforms = readPlatforms(pair.value);
     } else {
-      err(pair.key, `unknown key '${key}'; expected 'environments' or 'variables'`);
+      err(pair.key, `unknown key '${key}'; expected 'environments', 'variables' or 'platforms'`);
     }
   }
-  return { config: { environments, variables }, diagnostics: out };
+  return {
+    config: { environments, variables, ...(platforms ? { platforms } : {}) },
+    diagnostics: out,
+  };
+
+  /** `platforms:`: runs-on labels to `host` or a container image, as `--platform` takes them. */
+  function readPlatforms(node: Node | null): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (node === null) return out;
+    if (!isMap(node)) {
+      err(node, "'platforms' must map runs-on labels to 'host' or a container image");
+      return out;
+    }
+    for (const pair of (node as YAMLMap<Node, Node>).items) {
+      const label = isScalar(pair.key) ? String(pair.key.value) : "";
+      const value = isScalar(pair.value) ? String(pair.value.value ?? "").trim() : "";
+      const problem = platformProblem(label, value);
+      if (problem) err(pair.value ?? pair.key, `platforms.${label}: ${problem}`);
+      else out[label.toLowerCase()] = value;
+    }
+    return out;
+  }
 
   function readEnvironment(name: string, node: Node | null, report: typeof err): EnvironmentConfig {
     const env = {

@@ -13,8 +13,19 @@ export type JobStrategy =
   | { readonly kind: "error"; readonly reason: string }
   | { readonly kind: "empty"; readonly reason: string };
 
+/**
+ * Legs to keep (`--matrix key:value`, act's): a combination whose value of a named key is
+ * none of that key's values is left out; combinations without the key, and jobs without a
+ * matrix, are kept.
+ */
+export type MatrixFilter = Readonly<Record<string, readonly string[]>>;
+
 /** Evaluates a job's `strategy:` (which may read `needs`) and expands its matrix. */
-export function strategyOf(job: Job, contexts: Record<string, unknown>): JobStrategy {
+export function strategyOf(
+  job: Job,
+  contexts: Record<string, unknown>,
+  filter: MatrixFilter = {},
+): JobStrategy {
   let strategy: Record<string, unknown> = {};
   try {
     strategy = (job.strategy ? evaluateTemplate(job.strategy, contexts) : {}) as Record<
@@ -28,14 +39,29 @@ export function strategyOf(job: Job, contexts: Record<string, unknown>): JobStra
     strategy?.matrix === undefined ? { kind: "none" as const } : expandMatrixValue(strategy.matrix);
   if (matrix.kind === "error")
     return { kind: "error", reason: matrix.errors.map((e) => e.message).join("; ") };
-  const combos = matrix.kind === "expanded" ? [...matrix.combinations] : [undefined];
-  if (combos.length === 0) return { kind: "empty", reason: "the matrix has no combinations" };
+  const all = matrix.kind === "expanded" ? [...matrix.combinations] : [undefined];
+  const combos = all.filter((combo) => kept(combo, filter));
+  if (all.length === 0) return { kind: "empty", reason: "the matrix has no combinations" };
+  if (combos.length === 0)
+    return {
+      kind: "empty",
+      reason: `--matrix ${Object.entries(filter)
+        .flatMap(([k, vs]) => vs.map((v) => `${k}:${v}`))
+        .join(" ")} leaves none of its ${all.length} combinations`,
+    };
   return {
     kind: "ok",
     combos,
     failFast: strategy["fail-fast"] !== false && strategy["fail-fast"] !== "false",
     maxParallel: Number(strategy["max-parallel"] ?? 0) || Number.POSITIVE_INFINITY,
   };
+}
+
+function kept(combo: MatrixCombination | undefined, filter: MatrixFilter): boolean {
+  if (!combo) return true;
+  return Object.entries(filter).every(
+    ([key, values]) => !(key in combo) || values.includes(coerceString(combo[key])),
+  );
 }
 
 /** An instance's key within its workflow: the job id, with its matrix values (`test (linux, 20)`). */

@@ -182,7 +182,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       needs: Record<string, unknown>;
     },
   ) => {
-    const strategy = strategyOf(job, contexts);
+    const strategy = strategyOf(job, contexts, options.matrixFilter);
     if (strategy.kind !== "ok") {
       finishNode(node, strategy.kind === "empty" ? "skipped" : "failure", strategy.reason);
       return;

@@ -4,6 +4,7 @@ import type { JobResult } from "../runner/job-runner.js";
 import type { JobStatus } from "../runner/runner-events.js";
 import type { TriggerEvent } from "../triggers/event.js";
 import type { Workflow } from "../workflow/model.js";
+import type { MatrixFilter } from "./job-strategy.js";
 import type { CallScope, WorkflowLoader } from "./reusable-call.js";
 import type { RunSink, RunStatus } from "./run-events.js";
 
@@ -61,6 +62,8 @@ export interface EngineOptions {
   approvalHint?(environment: string): string;
   /** Why no runner can take a job with these labels, or undefined when one can. */
   unrunnable(labels: readonly string[]): string | undefined;
+  /** Matrix legs to keep (`--matrix`); all when absent. */
+  readonly matrixFilter?: MatrixFilter;
   /** Reads a reusable workflow a job calls (`jobs.<id>.uses`); without it, such jobs fail. */
   readonly loadWorkflow?: WorkflowLoader;
   readonly now?: () => number;
