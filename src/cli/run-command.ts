@@ -17,6 +17,7 @@ import { planRun } from "../planner/plan-run.js";
 import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
+import { startLocalRuntime } from "../runtime/local-runtime.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { nodeSources } from "../toolcache/node-sources.js";
 import type { TriggerEvent } from "../triggers/event.js";
@@ -161,6 +162,14 @@ export async function runCommand(
   // earlier runs put there, and node actions' runtimes live there.
   const toolCache = join(stateDir(), "tool-cache");
   const runtimes = new NodeRuntimes(toolCache, nodeSources(options.actionSources.nodeSources));
+  // GitHub's runtime services for actions built on the toolkit (@actions/cache), on the same
+  // cache store as the built-in actions/cache.
+  const cacheDir = join(
+    stateDir(),
+    "cache",
+    createHash("sha256").update(resolve(options.cwd)).digest("hex").slice(0, 16),
+  );
+  const runtime = await startLocalRuntime(cacheDir);
   // Artifacts belong to one run: a chained run keeps its own (`artifacts-<run id>`).
   const resolverFor = (artifactDir: string) =>
     new ActionResolver({
@@ -169,11 +178,8 @@ export async function runCommand(
       ...(dirty && head ? { workingTree: { of: head, commit: dirty.commit } } : {}),
       repoRoot: options.cwd,
       artifactDir,
-      actionsCacheDir: join(
-        stateDir(),
-        "cache",
-        createHash("sha256").update(resolve(options.cwd)).digest("hex").slice(0, 16),
-      ),
+      actionsCacheDir: cacheDir,
+      runtimeEnv: runtime.env,
     });
   let actions = resolverFor(join(runDir, "artifacts"));
   let jobCounter = 0;
@@ -278,6 +284,7 @@ export async function runCommand(
     ended = next;
   }
   await log.close();
+  await runtime.close();
   await rm(source, { recursive: true, force: true });
   if (!options.keep) {
     // A job may leave what this user cannot remove (an immutable file, a container's files):

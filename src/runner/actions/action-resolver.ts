@@ -37,6 +37,11 @@ export interface ActionResolverOptions {
   readonly actionsCacheDir: string;
   /** Node runtimes for node actions; without it they run on the Node running Trunkline. */
   readonly runtimes?: NodeRuntimes;
+  /**
+   * What node actions' processes get to reach the runtime services (`ACTIONS_CACHE_URL`,
+   * `ACTIONS_RUNTIME_TOKEN`, ...); `run:` steps never see it, as on GitHub.
+   */
+  readonly runtimeEnv?: Readonly<Record<string, string>>;
   /** A local run of a working tree with changes: checkout of `of` gives `commit`'s files. */
   readonly workingTree?: { readonly of: string; readonly commit: string };
 }
@@ -425,7 +430,11 @@ export class ActionResolver implements ActionHost {
     const node = await this.node(action, env, output);
     if (typeof node !== "string") return { ok: false, message: node.error };
     const result = await executor.exec(
-      { argv: [node, path], env, cwd: executor.paths.workspace },
+      {
+        argv: [node, path],
+        env: { ...env, ...this.options.runtimeEnv },
+        cwd: executor.paths.workspace,
+      },
       output,
       signal,
     );

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type LocalRuntime, startLocalRuntime } from "./local-runtime.js";
+
+// The cache service's protocol as @actions/cache's v1 client speaks it, over real HTTP.
+
+describe("the cache service", () => {
+  const dir = mkdtempSync(join(tmpdir(), "trunkline-cache-service-"));
+  let runtime: LocalRuntime;
+  let url: (path: string) => string;
+  let auth: Record<string, string>;
+  beforeAll(async () => {
+    runtime = await startLocalRuntime(dir);
+    url = (path) => `${runtime.env.ACTIONS_CACHE_URL}_apis/artifactcache/${path}`;
+    auth = { authorization: `Bearer ${runtime.env.ACTIONS_RUNTIME_TOKEN}` };
+  });
+  afterAll(async () => {
+    await runtime.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const json = (body: unknown) => ({
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  async function save(key: string, version: string, data: Buffer): Promise<number> {
+    const reserved = await fetch(url("caches"), json({ key, version, cacheSize: data.length }));
+    expect(reserved.status).toBe(201);
+    const { cacheId } = (await reserved.json()) as { cacheId: number };
+    // Two chunks, the second first, as parallel uploads may land.
+    const half = Math.floor(data.length / 2);
+    for (const [start, end] of [
+      [half, data.length - 1],
+      [0, half - 1],
+    ] as const) {
+      const patched = await fetch(url(`caches/${cacheId}`), {
+        method: "PATCH",
+        headers: {
+          ...auth,
+          "content-type": "application/octet-stream",
+          "content-range": `bytes ${start}-${end}/*`,
+        },
+        body: data.subarray(start, end + 1),
+      });
+      expect(patched.status).toBe(204);
+    }
+    expect((await fetch(url(`caches/${cacheId}`), json({ size: data.length }))).status).toBe(204);
+    return cacheId;
+  }
+
+  test("an entry is reserved, uploaded in chunks, committed, found and downloaded", async () => {
+    const data = Buffer.from("archive bytes ".repeat(1000));
+    await save("npm-linux-abc", "v1", data);
+    const found = await fetch(url("cache?keys=npm-linux-abc&version=v1"), { headers: auth });
+    expect(found.status).toBe(200);
+    const entry = (await found.json()) as { cacheKey: string; archiveLocation: string };
+    expect(entry.cacheKey).toBe("npm-linux-abc");
+    // Fetched without a token, as the toolkit does: the URL is signed.
+    const archive = await fetch(entry.archiveLocation);
+    expect(archive.status).toBe(200);
+    expect(Buffer.from(await archive.arrayBuffer()).equals(data)).toBe(true);
+    const forged = await fetch(entry.archiveLocation.replace(/sig=\w+/, `sig=${"0".repeat(64)}`));
+    expect(forged.status).toBe(403);
+  });
+
+  test("GitHub's matching: exact key, else the newest entry a restore key prefixes; versions apart", async () => {
+    await save("deps-linux-1", "v2", Buffer.from("one"));
+    await save("deps-linux-2", "v2", Buffer.from("two"));
+    const key = async (keys: string, version = "v2") => {
+      const answer = await fetch(url(`cache?keys=${encodeURIComponent(keys)}&version=${version}`), {
+        headers: auth,
+      });
+      return answer.status === 204
+        ? undefined
+        : ((await answer.json()) as { cacheKey: string }).cacheKey;
+    };
+    expect(await key("deps-linux-1")).toBe("deps-linux-1");
+    expect(await key("deps-linux-9,deps-linux-")).toBe("deps-linux-2");
+    expect(await key("deps-mac-1,deps-mac-")).toBeUndefined();
+    expect(await key("deps-linux-1", "v3")).toBeUndefined();
+  });
+
+  test("a saved or reserved key cannot be reserved again; bad requests say why", async () => {
+    await save("taken", "v1", Buffer.from("xy"));
+    const again = await fetch(url("caches"), json({ key: "taken", version: "v1" }));
+    expect(again.status).toBe(409);
+    const first = await fetch(url("caches"), json({ key: "busy", version: "v1" }));
+    expect(first.status).toBe(201);
+    expect((await fetch(url("caches"), json({ key: "busy", version: "v1" }))).status).toBe(409);
+    const { cacheId } = (await first.json()) as { cacheId: number };
+    const noRange = await fetch(url(`caches/${cacheId}`), {
+      method: "PATCH",
+      headers: auth,
+      body: "abc",
+    });
+    expect(noRange.status).toBe(400);
+    const wrongSize = await fetch(url(`caches/${cacheId}`), json({ size: 99 }));
+    expect(wrongSize.status).toBe(400);
+    expect(await wrongSize.json()).toEqual({
+      message: "the upload has 0 bytes, the commit says 99",
+    });
+    expect((await fetch(url("cache?keys=taken&version=v1"))).status).toBe(401);
+  });
+});

@@ -1,0 +1,200 @@
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
+import type { CacheStore } from "../runner/actions/builtin/cache-store.js";
+
+/** The archive file of an entry saved through the service (the toolkit's tar, opaque here). */
+const ARCHIVE = "toolkit-cache.tar";
+
+/** Largest entry accepted, as GitHub's 10 GB per repository. */
+const MAX_ENTRY_BYTES = 10 * 1024 ** 3;
+
+/** An upload between its reservation and its commit. */
+interface Reservation {
+  readonly key: string;
+  readonly version: string;
+  readonly file: string;
+}
+
+/**
+ * GitHub's cache service as `@actions/cache` speaks it when `ACTIONS_CACHE_SERVICE_V2` is not
+ * set (its v1 REST protocol, under `<ACTIONS_CACHE_URL>_apis/artifactcache/`): `GET
+ * cache?keys=&version=` finds an entry with GitHub's matching rule (the first key exactly,
+ * else the newest entry each key prefixes; 204 for none), `POST caches` reserves a key (409
+ * when it is saved or being saved), `PATCH caches/{id}` writes a chunk at its
+ * `Content-Range`, `POST caches/{id}` commits it, and the entry's `archiveLocation` serves
+ * the archive (at a URL signed with the run's token, which the toolkit fetches without a
+ * token). Entries live in a {@link CacheStore} (one per repository, shared with the
+ * built-in `actions/cache`, whose entries have other versions), so they outlive the run.
+ * Every other request needs `Authorization: Bearer <token>`.
+ */
+export class CacheService {
+  private readonly reservations = new Map<number, Reservation>();
+  private nextId = 1;
+
+  constructor(
+    private readonly store: CacheStore,
+    private readonly token: string,
+    /** The service's own URL as jobs reach it, ending with `/` (`ACTIONS_CACHE_URL`). */
+    private readonly base: string,
+  ) {}
+
+  /** Answers one request whose path (after the service's base) is `path`. */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const url = new URL(path, "http://cache");
+    const route = url.pathname.replace(/^\/*_apis\/artifactcache\//, "");
+    // The toolkit downloads an archive with no token, from the URL the lookup gave: that URL
+    // is signed instead (as GitHub's are).
+    if (req.method === "GET" && route.startsWith("archive/")) {
+      const name = route.slice("archive/".length);
+      if (!timingSafeEqualText(url.searchParams.get("sig") ?? "", this.sign(name)))
+        return send(res, 403, { message: "the archive URL's signature does not match" });
+      return await this.download(name, res);
+    }
+    if (!timingSafeEqualText(req.headers.authorization ?? "", `Bearer ${this.token}`))
+      return send(res, 401, { message: "a valid ACTIONS_RUNTIME_TOKEN is required" });
+    try {
+      if (req.method === "GET" && route === "cache") return await this.find(url, res);
+      if (req.method === "POST" && route === "caches") return await this.reserve(req, res);
+      const id = /^caches\/(\d+)$/.exec(route)?.[1];
+      if (id && req.method === "PATCH") return await this.upload(Number(id), req, res);
+      if (id && req.method === "POST") return await this.commit(Number(id), req, res);
+      return send(res, 404, { message: `no cache endpoint ${req.method} ${route}` });
+    } catch (err) {
+      return send(res, 400, { message: (err as Error).message });
+    }
+  }
+
+  private async find(url: URL, res: ServerResponse): Promise<void> {
+    const keys = (url.searchParams.get("keys") ?? "").split(",").filter((k) => k !== "");
+    const version = url.searchParams.get("version") ?? "";
+    const [key, ...restore] = keys;
+    if (!key || !version) return send(res, 400, { message: "keys and version are required" });
+    const found = await this.store.match(key, restore, version);
+    if (!found?.entry.roots.some((r) => r.archive === ARCHIVE)) return send(res, 204);
+    const name = found.entry.dir.split("/").pop() ?? "";
+    return send(res, 200, {
+      cacheKey: found.entry.key,
+      scope: "refs/heads/main",
+      creationTime: new Date(found.entry.createdAt).toISOString(),
+      archiveLocation: `${this.base}_apis/artifactcache/archive/${name}?sig=${this.sign(name)}`,
+    });
+  }
+
+  /** The signature of an archive's URL: an HMAC of its name under the run's token. */
+  private sign(name: string): string {
+    return createHmac("sha256", this.token).update(name).digest("hex");
+  }
+
+  private async download(name: string, res: ServerResponse): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(name)) return send(res, 404, { message: "no such archive" });
+    const file = join(this.store.dir, name, ARCHIVE);
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (size === undefined) return send(res, 404, { message: "no such archive" });
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size });
+    createReadStream(file).pipe(res);
+  }
+
+  private async reserve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await readJson(req)) as { key?: unknown; version?: unknown; cacheSize?: unknown };
+    if (typeof body.key !== "string" || body.key === "" || typeof body.version !== "string")
+      return send(res, 400, { message: "key and version are required" });
+    if (typeof body.cacheSize === "number" && body.cacheSize > MAX_ENTRY_BYTES)
+      return send(res, 400, { message: `an entry is at most ${MAX_ENTRY_BYTES} bytes` });
+    const { key, version } = body;
+    const taken =
+      this.store.has(key, version) ||
+      [...this.reservations.values()].some((r) => r.key === key && r.version === version);
+    if (taken) return send(res, 409, { message: `Cache already exists or is being saved: ${key}` });
+    const id = this.nextId++;
+    await mkdir(join(this.store.dir, ".uploads"), { recursive: true });
+    const file = join(this.store.dir, ".uploads", randomUUID());
+    await (await open(file, "w")).close();
+    this.reservations.set(id, { key, version, file });
+    return send(res, 201, { cacheId: id });
+  }
+
+  private async upload(id: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reservation = this.reservations.get(id);
+    if (!reservation) return send(res, 404, { message: `no cache upload ${id}` });
+    const range = /^bytes (\d+)-(\d+)\/(\*|\d+)$/.exec(String(req.headers["content-range"] ?? ""));
+    if (!range) return send(res, 400, { message: "Content-Range: bytes START-END/* is required" });
+    const start = Number(range[1]);
+    const end = Number(range[2]);
+    if (end < start || end >= MAX_ENTRY_BYTES)
+      return send(res, 400, { message: `bad Content-Range ${range[0]}` });
+    const handle = await open(reservation.file, "r+");
+    let at = start;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        if (at + chunk.length > end + 1)
+          return send(res, 400, { message: "the chunk is longer than its Content-Range" });
+        await handle.write(chunk, 0, chunk.length, at);
+        at += chunk.length;
+      }
+    } finally {
+      await handle.close();
+    }
+    if (at !== end + 1)
+      return send(res, 400, { message: "the chunk is shorter than its Content-Range" });
+    return send(res, 204);
+  }
+
+  private async commit(id: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reservation = this.reservations.get(id);
+    if (!reservation) return send(res, 404, { message: `no cache upload ${id}` });
+    const { size } = (await readJson(req)) as { size?: unknown };
+    const actual = (await stat(reservation.file)).size;
+    if (typeof size !== "number" || size !== actual) {
+      return send(res, 400, {
+        message: `the upload has ${actual} bytes, the commit says ${String(size)}`,
+      });
+    }
+    this.reservations.delete(id);
+    try {
+      await this.store.save(reservation.key, reservation.version, async (dir) => {
+        await rename(reservation.file, join(dir, ARCHIVE));
+        return [{ index: 0, archive: ARCHIVE }];
+      });
+    } finally {
+      await rm(reservation.file, { force: true });
+    }
+    return send(res, 204);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 64 * 1024) throw new Error("the request body is too large");
+    chunks.push(chunk);
+  }
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error();
+    return value as Record<string, unknown>;
+  } catch {
+    throw new Error("the request body is not a JSON object");
+  }
+}
+
+function timingSafeEqualText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
