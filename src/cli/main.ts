@@ -2,11 +2,11 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { InputError, TrunklineError } from "../common/errors.js";
-import { platformProblem } from "../config/platform.js";
 import { actionFlags, addActionFlags } from "./action-flags.js";
 import { serverUrl } from "./api-client.js";
 import { addApiCommands, addTokenApiCommands } from "./api-commands.js";
 import { collectList, collectPairs, positiveInt, positiveIntOrZero, wholeOrZero } from "./flags.js";
+import { addHostFlags } from "./host-flags.js";
 import type { PlanOptions } from "./plan-command.js";
 import { type Output, processOutput } from "./terminal.js";
 
@@ -100,14 +100,19 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
   const plan = program
     .command("plan")
     .description("show which workflows and jobs an event would run, skip, or hold for approval");
-  addEventOptions(addActionFlags(plan, undefined, true))
+  addEventOptions(addHostFlags(addActionFlags(plan, undefined, true)))
     .option("--json", "print the plan as JSON")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);
       const { planCommand } = await import("./plan-command.js");
       done(
         await planCommand(
-          { ...eventOptions(cwd, opts), actionSources: actionFlags(opts, cwd) },
+          {
+            ...eventOptions(cwd, opts),
+            actionSources: actionFlags(opts, cwd),
+            labels: (opts.label as string[] | undefined) ?? [],
+            ...(opts.platform ? { platforms: opts.platform as Record<string, string> } : {}),
+          },
           io,
         ),
       );
@@ -131,24 +136,6 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       collectList,
     )
     .option(
-      "--label <label>",
-      "an extra runner label this host answers to (repeatable)",
-      collectList,
-    )
-    .option(
-      "-P, --platform <label=host|image>",
-      "run jobs whose runs-on has this label on this host, or in a job container of this image (repeatable)",
-      (value: string, previous: Record<string, string> = {}) => {
-        const eq = value.indexOf("=");
-        const label = value.slice(0, eq).trim().toLowerCase();
-        const target = value.slice(eq + 1).trim();
-        const problem =
-          eq <= 0 ? "expected LABEL=host or LABEL=IMAGE" : platformProblem(label, target);
-        if (problem) throw new InputError(`--platform ${value}: ${problem}`);
-        return { ...previous, [label]: target };
-      },
-    )
-    .option(
       "--matrix <key:value>",
       "run only the matrix legs whose key has this value (repeatable; several values of one key: any of them)",
       (value: string, previous: Record<string, string[]> = {}) => {
@@ -168,7 +155,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       "--no-chain",
       "do not go on to the workflows that listen to this run's (on: workflow_run)",
     );
-  addEventOptions(addActionFlags(run, undefined, true))
+  addEventOptions(addHostFlags(addActionFlags(run, undefined, true)))
     .option("--json", "stream the run's events as JSON lines")
     .action(async (opts: Record<string, unknown>) => {
       const cwd = resolve(program.opts<{ cwd: string }>().cwd);

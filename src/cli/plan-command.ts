@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import { InputError } from "../common/errors.js";
+import { DEFAULT_LABELS } from "../executors/host/host-labels.js";
 import { planRun } from "../planner/plan-run.js";
 import type { TriggerEvent } from "../triggers/event.js";
 import { type ActionFlags, localActionStore } from "./action-flags.js";
@@ -30,6 +31,10 @@ export interface PlanOptions {
   readonly json: boolean;
   /** Where remote actions come from; without it, they are not looked up. */
   readonly actionSources?: ActionFlags;
+  /** Extra labels this host answers to (`--label`). */
+  readonly labels?: readonly string[];
+  /** `-P LABEL=host|IMAGE`: labels this host serves, on itself or in a job container. */
+  readonly platforms?: Readonly<Record<string, string>>;
 }
 
 const ZERO_SHA = "0".repeat(40);
@@ -52,16 +57,34 @@ export async function planCommand(options: PlanOptions, io: Output): Promise<num
         options.cwd,
       )
     : [];
+  // Jobs whose runs-on labels nothing here serves (this host's labels, --label, -P and the
+  // config's platforms): a local run would fail them.
+  const served = new Set(
+    [
+      ...DEFAULT_LABELS,
+      ...(options.labels ?? []),
+      ...Object.keys({ ...repo.config.platforms, ...options.platforms }),
+    ].map((l) => l.toLowerCase()),
+  );
+  const unservable = new Map<string, string[]>();
+  for (const wf of plan.workflows.filter((w) => w.fires))
+    for (const job of wf.jobs) {
+      const missing = (job.runsOn ?? []).filter((l) => !served.has(l.toLowerCase()));
+      if (missing.length > 0) unservable.set(`${wf.file} / ${job.key}`, missing);
+    }
   if (options.json)
     io.out(
       JSON.stringify(
-        { ...(planToJson(plan) as object), actions: actions.map(actionToJson) },
+        {
+          ...(planToJson(plan, unservable) as object),
+          actions: actions.map(actionToJson),
+        },
         null,
         2,
       ),
     );
   else {
-    io.out(renderPlan(plan, io.colors));
+    io.out(renderPlan(plan, io.colors, unservable));
     if (actions.length > 0) io.out(renderActions(actions, io.colors));
   }
   const blocked = plan.workflows.some((w) => w.errors.length > 0);

@@ -16,14 +16,19 @@ const LABELS: Record<JobPlanState, string> = {
 };
 
 /** Renders a plan for a terminal: per firing workflow, each job with its state and reason, then the needs graph. */
-export function renderPlan(plan: RunPlan, c: Palette): string {
+export function renderPlan(
+  plan: RunPlan,
+  c: Palette,
+  /** Per `file / job key`, the runs-on labels nothing on this host serves. */
+  unservable: ReadonlyMap<string, readonly string[]> = new Map(),
+): string {
   const lines: string[] = [];
   const firing = plan.workflows.filter((w) => w.fires);
   const quiet = plan.workflows.filter((w) => !w.fires);
   lines.push(
     c.bold(`${plan.event.name} ${plan.event.ref}`) + c.dim(` @ ${plan.event.sha.slice(0, 12)}`),
   );
-  for (const wf of firing) lines.push("", ...renderWorkflow(wf, c));
+  for (const wf of firing) lines.push("", ...renderWorkflow(wf, c, unservable));
   if (quiet.length > 0) {
     lines.push("", c.dim("Not triggered:"));
     for (const wf of quiet) lines.push(c.dim(`  ${wf.name} (${wf.file}): ${wf.reason}`));
@@ -32,7 +37,11 @@ export function renderPlan(plan: RunPlan, c: Palette): string {
   return lines.join("\n");
 }
 
-function renderWorkflow(wf: WorkflowPlan, c: Palette): string[] {
+function renderWorkflow(
+  wf: WorkflowPlan,
+  c: Palette,
+  unservable: ReadonlyMap<string, readonly string[]>,
+): string[] {
   const lines = [`${c.bold(wf.name)} ${c.dim(`${wf.file} — ${wf.reason}`)}`];
   for (const e of wf.errors) lines.push(`  ${c.red("✗")} ${e}`);
   const width = Math.max(0, ...wf.jobs.map((j) => j.key.length));
@@ -50,6 +59,11 @@ function renderWorkflow(wf: WorkflowPlan, c: Palette): string[] {
     lines.push(
       `  ${paint(icon)} ${job.key.padEnd(width)}  ${paint(LABELS[job.state])}${detail ? `: ${detail}` : ""}${extra ? c.dim(`  (${extra})`) : ""}`,
     );
+    const missing = unservable.get(`${wf.file} / ${job.key}`);
+    if (missing)
+      lines.push(
+        `    ${c.red(`✗ no runner here has [${missing.join(", ")}]: a local run fails it (--label ${missing[0]}, or -P ${missing[0]}=host|IMAGE)`)}`,
+      );
   }
   const edges = dependencyLines(wf.jobs);
   if (edges.length > 0) lines.push(c.dim("  needs:"), ...edges.map((e) => c.dim(`    ${e}`)));
@@ -91,7 +105,10 @@ function summary(firing: readonly WorkflowPlan[]): string {
 }
 
 /** The plan as data for scripts: per workflow, one object per job with its id, state and reason. */
-export function planToJson(plan: RunPlan): unknown {
+export function planToJson(
+  plan: RunPlan,
+  unservable: ReadonlyMap<string, readonly string[]> = new Map(),
+): unknown {
   return {
     event: {
       name: plan.event.name,
@@ -118,6 +135,9 @@ export function planToJson(plan: RunPlan): unknown {
         ...(j.environment ? { environment: j.environment } : {}),
         ...(j.runsOn ? { runsOn: j.runsOn } : {}),
         ...(j.maxParallel !== undefined ? { maxParallel: j.maxParallel } : {}),
+        ...(unservable.has(`${w.file} / ${j.key}`)
+          ? { unservedLabels: unservable.get(`${w.file} / ${j.key}`) }
+          : {}),
       })),
     })),
   };

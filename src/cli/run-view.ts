@@ -120,6 +120,12 @@ export class RunView {
           this.print(
             `${this.prefix(event.job)}${event.status === "skipped" ? c.dim(event.reason) : c.red(event.reason)}`,
           );
+          // A job that failed for a reason of its own (no runner, a timeout) says it among
+          // the annotations too, as GitHub does.
+          if (event.status === "failure")
+            this.annotations.push(
+              `${c.red("error")} ${c.dim(`[${this.short(event.job)}]`)} ${event.reason}`,
+            );
         }
         break;
       case "run.finished":
@@ -157,8 +163,9 @@ export class RunView {
             : r.status === "cancelled"
               ? c.yellow
               : c.dim;
+      const why = r.reason && r.status !== "success" ? `  ${c.dim(clip(r.reason, 100))}` : "";
       this.io.out(
-        `${this.short(job).padEnd(width)}  ${paint(r.status.padEnd(9))}  ${seconds(r.durationMs)}`,
+        `${this.short(job).padEnd(width)}  ${paint(r.status.padEnd(9))}  ${seconds(r.durationMs).padEnd(8)}${why}`.trimEnd(),
       );
     }
     const paint = status === "success" ? c.green : status === "failure" ? c.red : c.yellow;
@@ -217,4 +224,10 @@ export class RunView {
 
 function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** `text`, cut at `max` characters with an ellipsis. */
+function clip(text: string, max: number): string {
+  const line = text.split("\n")[0] ?? "";
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
