@@ -144,6 +144,17 @@ describe("the action store", () => {
     expect(readFileSync(join("root" in got ? got.root : "", "action.yml"), "utf8")).toBe(ACTION);
   });
 
+  test("a name that would lead out of the store or a mirror is refused", async () => {
+    const store = fresh("names", ["none"], [join(root, "mirror")]);
+    expect(await store.resolve("..", "..", "v1")).toEqual({
+      error: "'..' is not an owner or repository name",
+      tried: [],
+    });
+    expect(await store.commit("acme", ".", "v1")).toMatchObject({
+      error: "'.' is not an owner or repository name",
+    });
+  });
+
   test("references", () => {
     expect(parseActionReference("./x")).toEqual({ kind: "local", path: "./x" });
     expect(parseActionReference("docker://alpine:3")).toEqual({
@@ -158,6 +169,10 @@ describe("the action store", () => {
       ref: "v2",
     });
     expect(parseActionReference("o/r/../x@v1")).toBeUndefined();
+    // Names become paths: `.` and `..` (any name starting with a dot) are not names.
+    expect(parseActionReference("../..@v1")).toBeUndefined();
+    expect(parseActionReference("./..@v1")).toEqual({ kind: "local", path: "./..@v1" });
+    expect(parseActionReference(".hidden/x@v1")).toBeUndefined();
     expect(parseActionReference("nonsense")).toBeUndefined();
   });
 });

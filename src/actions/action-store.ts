@@ -59,6 +59,8 @@ export class ActionStore {
 
   /** The action's files, fetched and exported when the store does not have them yet. */
   async resolve(owner: string, repo: string, ref: string): Promise<StoredAction | StoreMiss> {
+    const bad = badName(owner, repo);
+    if (bad) return bad;
     const tree = (sha: string) => join(this.dir, "trees", owner, repo, sha);
     if (FULL_SHA.test(ref) && existsSync(tree(ref))) return { root: tree(ref), commit: ref };
     const found = await this.locate(owner, repo, ref);
@@ -73,7 +75,12 @@ export class ActionStore {
       await mkdir(tmp, { recursive: true });
       try {
         await exportTree(gitDir, found.commit, tmp);
-        await rename(tmp, root);
+        await rename(tmp, root).catch(async (err: NodeJS.ErrnoException) => {
+          // Another process sharing the store exported the same commit first: theirs stands.
+          if ((err.code === "ENOTEMPTY" || err.code === "EEXIST") && existsSync(root))
+            await rm(tmp, { recursive: true, force: true });
+          else throw err;
+        });
       } catch (err) {
         await rm(tmp, { recursive: true, force: true });
         throw err;
@@ -94,6 +101,8 @@ export class ActionStore {
     repo: string,
     ref: string,
   ): Promise<{ commit: string; gitDir: string } | StoreMiss> {
+    const bad = badName(owner, repo);
+    if (bad) return bad;
     const gitDir = this.gitDir(owner, repo);
     if (FULL_SHA.test(ref) && (await hasCommit(gitDir, ref))) return { commit: ref, gitDir };
     const found = await this.locate(owner, repo, ref);
@@ -260,6 +269,8 @@ function exportTree(gitDir: string, commit: string, dest: string): Promise<void>
     });
     const tar = spawn("tar", ["-x", "-C", dest], { stdio: ["pipe", "ignore", "pipe"] });
     archive.stdout.pipe(tar.stdin);
+    // tar ending early (a full disk) shows as its exit code below, not as an EPIPE thrown here.
+    tar.stdin.on("error", () => undefined);
     let stderr = "";
     archive.stderr.on("data", (d: Buffer) => {
       stderr += d;
@@ -279,6 +290,16 @@ function exportTree(gitDir: string, commit: string, dest: string): Promise<void>
     archive.on("error", reject);
     tar.on("error", reject);
   });
+}
+
+const NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$/;
+
+/** A refusal for an owner or repository name that is not one (it becomes a path here). */
+function badName(owner: string, repo: string): StoreMiss | undefined {
+  for (const name of [owner, repo])
+    if (!NAME.test(name))
+      return { error: `'${name}' is not an owner or repository name`, tried: [] };
+  return undefined;
 }
 
 /** Runs `work` again (up to 5 times) while another process holds one of git's lock files. */

@@ -21,6 +21,9 @@ export class ServerActionSource implements ActionSource {
   }
 
   async locate(owner: string, repo: string, ref: string): Promise<Located | Missed> {
+    // A ref's segments go into the URL: none may be empty, `.` or `..` (which fetch resolves).
+    if (ref.split("/").some((s) => s === "" || s === "." || s === ".."))
+      return { missed: `'${ref}' is not a ref` };
     const path = [owner, repo, "commits", ...ref.split("/")].map(encodeURIComponent).join("/");
     let answer: Response;
     try {
@@ -34,6 +37,8 @@ export class ServerActionSource implements ActionSource {
     const body = (await answer.json().catch(() => ({}))) as { sha?: string; message?: string };
     if (!answer.ok || !body.sha)
       return { missed: `the server (${this.server}) says: ${body.message ?? answer.statusText}` };
+    if (!/^[0-9a-f]{40}$/.test(body.sha))
+      return { missed: `the server (${this.server}) answered '${body.sha}', not a commit` };
     return {
       commit: body.sha,
       from: this.place(owner, repo),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -81,6 +81,28 @@ describe("the cache service", () => {
     expect(await key("deps-linux-9,deps-linux-")).toBe("deps-linux-2");
     expect(await key("deps-mac-1,deps-mac-")).toBeUndefined();
     expect(await key("deps-linux-1", "v3")).toBeUndefined();
+  });
+
+  test("of two reservations of a key at once, one is refused; close() removes unfinished uploads", async () => {
+    const both = await Promise.all(
+      [1, 2].map(() => fetch(url("caches"), json({ key: "racing", version: "v1" }))),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    const uploads = join(dir, ".uploads");
+    expect(readdirSync(uploads).length).toBeGreaterThan(0);
+    const other = await startLocalRuntime(join(dir, "other"));
+    const reserve = await fetch(`${other.env.ACTIONS_CACHE_URL}_apis/artifactcache/caches`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${other.env.ACTIONS_RUNTIME_TOKEN}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ key: "left", version: "v1" }),
+    });
+    expect(reserve.status).toBe(201);
+    expect(readdirSync(join(dir, "other", ".uploads"))).toHaveLength(1);
+    await other.close();
+    expect(readdirSync(join(dir, "other", ".uploads"))).toEqual([]);
   });
 
   test("a saved or reserved key cannot be reserved again; bad requests say why", async () => {

@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { CacheStore } from "../runner/actions/builtin/cache-store.js";
 
 /** The archive file of an entry saved through the service (the toolkit's tar, opaque here). */
@@ -16,6 +17,8 @@ interface Reservation {
   readonly key: string;
   readonly version: string;
   readonly file: string;
+  /** Chunks being written now: a commit waits for none. */
+  writing: number;
 }
 
 /**
@@ -40,6 +43,13 @@ export class CacheService {
     /** The service's own URL as jobs reach it, ending with `/` (`ACTIONS_CACHE_URL`). */
     private readonly base: string,
   ) {}
+
+  /** Removes the files of uploads never committed (a job that stopped between reserve and commit). */
+  async close(): Promise<void> {
+    const files = [...this.reservations.values()].map((r) => r.file);
+    this.reservations.clear();
+    await Promise.all(files.map((f) => rm(f, { force: true })));
+  }
 
   /** Answers one request whose path (after the service's base) is `path`. */
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -97,7 +107,8 @@ export class CacheService {
     );
     if (size === undefined) return send(res, 404, { message: "no such archive" });
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size });
-    createReadStream(file).pipe(res);
+    // A file that vanishes midway ends the answer short (the client checks the length).
+    await pipeline(createReadStream(file), res).catch(() => res.destroy());
   }
 
   private async reserve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -111,11 +122,17 @@ export class CacheService {
       this.store.has(key, version) ||
       [...this.reservations.values()].some((r) => r.key === key && r.version === version);
     if (taken) return send(res, 409, { message: `Cache already exists or is being saved: ${key}` });
+    // Taken before the first await, so a second reservation of the key at once is a 409.
     const id = this.nextId++;
-    await mkdir(join(this.store.dir, ".uploads"), { recursive: true });
     const file = join(this.store.dir, ".uploads", randomUUID());
-    await (await open(file, "w")).close();
-    this.reservations.set(id, { key, version, file });
+    this.reservations.set(id, { key, version, file, writing: 0 });
+    try {
+      await mkdir(join(this.store.dir, ".uploads"), { recursive: true });
+      await (await open(file, "w")).close();
+    } catch (err) {
+      this.reservations.delete(id);
+      throw err;
+    }
     return send(res, 201, { cacheId: id });
   }
 
@@ -128,8 +145,12 @@ export class CacheService {
     const end = Number(range[2]);
     if (end < start || end >= MAX_ENTRY_BYTES)
       return send(res, 400, { message: `bad Content-Range ${range[0]}` });
-    const handle = await open(reservation.file, "r+");
+    reservation.writing++;
     let at = start;
+    const handle = await open(reservation.file, "r+").catch((err: unknown) => {
+      reservation.writing--;
+      throw err;
+    });
     try {
       for await (const chunk of req as AsyncIterable<Buffer>) {
         if (at + chunk.length > end + 1)
@@ -139,6 +160,7 @@ export class CacheService {
       }
     } finally {
       await handle.close();
+      reservation.writing--;
     }
     if (at !== end + 1)
       return send(res, 400, { message: "the chunk is shorter than its Content-Range" });
@@ -149,6 +171,8 @@ export class CacheService {
     const reservation = this.reservations.get(id);
     if (!reservation) return send(res, 404, { message: `no cache upload ${id}` });
     const { size } = (await readJson(req)) as { size?: unknown };
+    if (reservation.writing > 0)
+      return send(res, 409, { message: "chunks of this upload are still being written" });
     const actual = (await stat(reservation.file)).size;
     if (typeof size !== "number" || size !== actual) {
       return send(res, 400, {

@@ -42,10 +42,12 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
       ACTIONS_RUNTIME_URL: `${base}/cache/`,
       ACTIONS_RUNTIME_TOKEN: token,
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await cache?.close();
+    },
   };
 }

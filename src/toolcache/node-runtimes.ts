@@ -153,8 +153,25 @@ export class NodeRuntimes {
     try {
       await mkdir(tmp, { recursive: true });
       await source.install(version, tmp);
+      // Another process sharing the cache may have finished the same install meanwhile: its
+      // complete copy stands (it may be in use), this one is dropped.
+      if (existsSync(join(home, `${this.arch}.complete`))) {
+        await rm(tmp, { recursive: true, force: true });
+        return this.binaryOf(version);
+      }
       await rm(dest, { recursive: true, force: true });
-      await rename(tmp, dest);
+      try {
+        await rename(tmp, dest);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (
+          (code !== "ENOTEMPTY" && code !== "EEXIST") ||
+          !existsSync(join(home, `${this.arch}.complete`))
+        )
+          throw err;
+        await rm(tmp, { recursive: true, force: true });
+        return this.binaryOf(version);
+      }
       await writeFile(join(home, `${this.arch}.complete`), "");
       return this.binaryOf(version);
     } catch (err) {

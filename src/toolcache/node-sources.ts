@@ -96,7 +96,12 @@ export class NpmNodeSource implements NodeSource {
           out[v] = { tarball: meta.dist.tarball, integrity: meta.dist.integrity };
       return out;
     });
-    return this.packument;
+    // A failure is not kept: the next install asks the registry again.
+    const asked = this.packument;
+    asked.catch(() => {
+      if (this.packument === asked) this.packument = undefined;
+    });
+    return asked;
   }
 
   /** The registry says nothing of LTS: every release of an LTS line (an even major from 4 on) is taken for one. */

@@ -19,7 +19,12 @@ export function parseActionReference(uses: string): ActionReference | undefined 
   if (text.startsWith("./") || text === ".") return { kind: "local", path: text };
   if (text.startsWith("docker://"))
     return { kind: "docker", image: text.slice("docker://".length) };
-  const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)((?:\/[^@]+)?)@(.+)$/.exec(text);
+  // Owner and repository names never start with a dot (so are never `.` or `..`): they
+  // become paths in mirrors and the action store.
+  const m =
+    /^([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/([A-Za-z0-9_-][A-Za-z0-9_.-]*)((?:\/[^@]+)?)@(.+)$/.exec(
+      text,
+    );
   if (!m) return undefined;
   const [, owner, repo, path, ref] = m as unknown as [string, string, string, string, string];
   if (path.split("/").includes("..")) return undefined;

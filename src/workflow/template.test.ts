@@ -43,6 +43,18 @@ describe("mapping keys given by expressions", () => {
     expect(() => resolveTemplate(key, resolve)).toThrow("a mapping key must be a string");
   });
 
+  test("__proto__ is a key like any other, from the file, an expression or an insert", () => {
+    const fromFile = resolveTemplate({ kind: "map", entries: [["__proto__", str("a")]] }, resolve);
+    expect(Object.keys(fromFile as object)).toEqual(["__proto__"]);
+    expect(Object.getPrototypeOf(fromFile)).toBe(Object.prototype);
+    const inserted = resolveTemplate(
+      { kind: "map", entries: [["${{ insert }}", expr("evil"), { insert: true }]] },
+      (e) => (e === "evil" ? JSON.parse('{"__proto__": {"polluted": true}}') : undefined),
+    ) as Record<string, unknown>;
+    expect(Object.keys(inserted)).toEqual(["__proto__"]);
+    expect((inserted as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
   test("a mapping with an expression key is not a literal", () => {
     expect(
       literalValue({ kind: "map", entries: [["${{ name }}", str("a"), { expr: "name" }]] }),

@@ -59,17 +59,25 @@ export function resolveTemplate(
       const out: Record<string, unknown> = {};
       for (const [k, v, key] of t.entries) {
         const value = resolveTemplate(v, resolve);
+        // Keys are defined, not assigned: `__proto__` is a key like any other.
+        const put = (name: string, v: unknown) =>
+          Object.defineProperty(out, name, {
+            value: v,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         if (key && "insert" in key) {
           if (typeof value !== "object" || value === null || Array.isArray(value))
             throw new Error(`\${{ insert }} needs a mapping, not ${JSON.stringify(value)}`);
-          Object.assign(out, value);
+          for (const [name, v] of Object.entries(value)) put(name, v);
         } else if (key) {
           const name = resolve(key.expr, t.at);
           if (typeof name === "object" && name !== null)
             throw new Error(`a mapping key must be a string, not ${JSON.stringify(name)}`);
-          out[String(name)] = value;
+          put(String(name), value);
         } else {
-          out[k] = value;
+          put(k, value);
         }
       }
       return out;

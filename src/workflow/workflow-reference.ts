@@ -12,7 +12,9 @@ export type WorkflowReference =
     }
   | { readonly kind: "invalid"; readonly reason: string };
 
-const REMOTE = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)\/(\.github\/workflows\/[^@]+)@(.+)$/;
+// Owner and repository names never start with a dot (never `.` or `..`): they become paths.
+const REMOTE =
+  /^([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/([A-Za-z0-9_-][A-Za-z0-9_.-]*)\/(\.github\/workflows\/[^@]+)@(.+)$/;
 
 /**
  * Parses a reusable workflow reference as GitHub accepts it: `./.github/workflows/<file>` in

@@ -21,6 +21,7 @@ import type {
 } from "./action-host.js";
 import { findBuiltin } from "./builtin/index.js";
 import { runDockerAction } from "./docker-action.js";
+import { nodeFor } from "./node-for-action.js";
 import { prepareActions } from "./prepare-actions.js";
 
 type DockerRuns = Extract<ActionManifest["runs"], { using: "docker" }>;
@@ -385,36 +386,6 @@ export class ActionResolver implements ActionHost {
     };
   }
 
-  /**
-   * The Node an action's scripts run on: the major its `runs.using` names, from the runtime
-   * cache. As on GitHub, node12 and node16 actions run on Node 20 with a warning, and node20
-   * ones on Node 24 when `FORCE_JAVASCRIPT_ACTIONS_TO_NODE24` is `true`. Without a runtime
-   * cache, the Node running Trunkline.
-   */
-  private async node(
-    action: ResolvedAction,
-    env: Readonly<Record<string, string>>,
-    output: StepOutput,
-  ): Promise<string | { error: string }> {
-    const runs = action.manifest.runs;
-    const runtimes = this.options.runtimes;
-    if (!runtimes || runs.using !== "node") return process.execPath;
-    let major = Number(runs.version.replace(/^node/, ""));
-    if (major < 20) {
-      output.annotate({
-        level: "warning",
-        message: `${action.repository || "The action"} uses ${runs.version}, which is no longer run: it runs on Node 20 instead. Update the action to one using node20 or node24.`,
-      });
-      major = 20;
-    }
-    if (major === 20 && env.FORCE_JAVASCRIPT_ACTIONS_TO_NODE24 === "true") major = 24;
-    try {
-      return await runtimes.binary(major, (line) => output.note(line));
-    } catch (err) {
-      return { error: (err as Error).message };
-    }
-  }
-
   /** Runs one of a node action's scripts on the Node its manifest asks for. */
   private async runScript(
     action: ResolvedAction,
@@ -427,12 +398,13 @@ export class ActionResolver implements ActionHost {
     const path = resolve(action.dir, entry);
     if (relative(action.dir, path).startsWith(".."))
       return { ok: false, message: `'${entry}' points outside the action` };
-    const node = await this.node(action, env, output);
+    const node = await nodeFor(action, this.options.runtimes, env, output);
     if (typeof node !== "string") return { ok: false, message: node.error };
     const result = await executor.exec(
       {
         argv: [node, path],
-        env: { ...env, ...this.options.runtimeEnv },
+        // The local runtime listens on loopback, which a job container cannot reach.
+        env: executor.kind === "host" ? { ...env, ...this.options.runtimeEnv } : env,
         cwd: executor.paths.workspace,
       },
       output,

@@ -85,25 +85,29 @@ export function registerGitHttp(
       ...report?.env,
     });
     // The push is reported while git waits in its hook: what it started is known (and told to
-    // the pusher as `remote:` lines) before `git push` returns.
-    if (report) {
-      try {
-        const updates = await report.read(running);
-        // The hook waits for an answer whenever it reported, even of nothing.
-        if (updates !== undefined)
-          await report.answer(
-            updates.length > 0 ? ((await options.onPush(name, updates, caller)) ?? []) : [],
-          );
-      } catch (err) {
-        request.log.error({ err }, "a push could not be reported");
-        await report.answer([
-          "Trunkline: the server could not start this push's runs; see its log",
-        ]);
+    // the pusher as `remote:` lines) before `git push` returns. The response ends whatever
+    // happens here.
+    try {
+      if (report) {
+        try {
+          const updates = await report.read(running);
+          // The hook waits for an answer whenever it reported, even of nothing.
+          if (updates !== undefined)
+            await report.answer(
+              updates.length > 0 ? ((await options.onPush(name, updates, caller)) ?? []) : [],
+            );
+        } catch (err) {
+          request.log.error({ err }, "a push could not be reported");
+          await report
+            .answer(["Trunkline: the server could not start this push's runs; see its log"])
+            .catch(() => undefined);
+        }
       }
+    } finally {
+      const end = await running;
+      await report?.finish().catch(() => undefined);
+      end();
     }
-    const end = await running;
-    await report?.finish();
-    end();
     return reply;
   };
   app.get("/git/*", handler);
