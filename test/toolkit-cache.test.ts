@@ -1,6 +1,12 @@
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { runCli } from "./helpers/capture.js";
+import { committed, git } from "./helpers/git.js";
+import { serverApi, waitFor } from "./helpers/server-api.js";
+import { startServerProcess } from "./helpers/server-process.js";
 import { tempRepo } from "./helpers/temp-repo.js";
 
 // An unmodified action built on the toolkit: a node action written here that uses
@@ -80,5 +86,91 @@ describe("@actions/cache against Trunkline's cache service", () => {
       expect.stringMatching(/^saved \d+$/),
       "run steps see no runtime token",
     ]);
+  });
+});
+
+describe("@actions/cache on the server's runner", () => {
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill("SIGKILL");
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test("a job's cache comes back in the next run of the same repository, and only there", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "trunkline-toolkit-server-"));
+    const jobsDir = mkdtempSync(join(tmpdir(), "trunkline-toolkit-jobs-"));
+    dirs.push(dataDir, jobsDir);
+    const server = await startServerProcess({ dataDir, extraArgs: ["--jobs-dir", jobsDir] });
+    children.push(server.child);
+    const api = serverApi(() => server);
+    await api("POST", "/api/v1/repositories", { name: "app" });
+    // The job's processes get only the runner's environment: the library's place is written
+    // into the action.
+    const toolkit = join(
+      import.meta.dirname,
+      "..",
+      "node_modules",
+      "@actions",
+      "cache",
+      "lib",
+      "cache.js",
+    );
+    const files = {
+      ".github/workflows/ci.yml": [
+        "on: push",
+        "env: { KEY: deps-1 }",
+        "jobs:",
+        "  build:",
+        "    runs-on: ubuntu-latest",
+        "    steps:",
+        "      - uses: actions/checkout@v4",
+        "      - uses: ./toolkit-cache",
+        "",
+      ].join("\n"),
+      "toolkit-cache/action.yml": "name: t\nruns:\n  using: node20\n  main: main.mjs\n",
+      "toolkit-cache/main.mjs": ACTION_MAIN.replace(
+        "process.env.TOOLKIT_CACHE",
+        JSON.stringify(toolkit),
+      ),
+    };
+    const { dir: work } = await committed(files, "first");
+    dirs.push(work);
+    const lines = async (expected: number) => {
+      const run = await waitFor("the run", async () => {
+        const runs = (await api("GET", "/api/v1/repositories/app/runs")) as {
+          id: string;
+          status: string;
+        }[];
+        const done = runs.filter((r) => r.status !== "queued" && r.status !== "in_progress");
+        return runs.length === expected && done.length === expected ? runs[0] : undefined;
+      });
+      const shown = (await api("GET", `/api/v1/runs/${run?.id}`)) as { jobs: { id: string }[] };
+      const log = (
+        (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] }
+      ).lines;
+      expect(run?.status, log.join("\n")).toBe("success");
+      return log.filter((l) => /^(restored|saved)/.test(l));
+    };
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
+    expect(await lines(1)).toEqual(["restored nothing: -", expect.stringMatching(/^saved \d+$/)]);
+    await git(work, "commit", "-q", "--allow-empty", "-m", "second");
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
+    expect(await lines(2)).toEqual(["restored deps-1: saved by deps-1"]);
+    // Another repository on the same runner sees none of it.
+    await api("POST", "/api/v1/repositories", { name: "other" });
+    await git(work, "push", "-q", server.gitUrl("other"), "main");
+    const other = await waitFor("the other run", async () => {
+      const [run] = (await api("GET", "/api/v1/repositories/other/runs")) as {
+        id: string;
+        status: string;
+      }[];
+      return run && run.status !== "queued" && run.status !== "in_progress" ? run : undefined;
+    });
+    const shown = (await api("GET", `/api/v1/runs/${other.id}`)) as { jobs: { id: string }[] };
+    const log = (
+      (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] }
+    ).lines;
+    expect(log).toContain("restored nothing: -");
   });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ActionSource } from "../actions/action-sources.js";
@@ -12,6 +12,7 @@ import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
+import { type LocalRuntime, startLocalRuntime } from "../runtime/local-runtime.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { type NodeSource, nodeSources } from "../toolcache/node-sources.js";
 import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
@@ -231,7 +232,19 @@ export class JobAgent {
       );
     }, this.options.heartbeatMs ?? 1_000);
     let result: JobResult;
+    let runtime: LocalRuntime | undefined;
     try {
+      // Caches belong to one repository: a job never restores another repository's entries.
+      const cacheDir = join(
+        this.options.workDir,
+        "cache",
+        createHash("sha256")
+          .update(lease.source.name ?? lease.source.repository)
+          .digest("hex")
+          .slice(0, 16),
+      );
+      // The runtime services for this job alone (its own token), for toolkit actions.
+      runtime = await startLocalRuntime(cacheDir);
       const repoRoot = await sourceRepository(
         lease.source,
         join(this.options.workDir, "sources"),
@@ -250,7 +263,8 @@ export class JobAgent {
         runtimes: this.runtimes,
         repoRoot: checkoutRoot,
         artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
-        actionsCacheDir: join(this.options.workDir, "cache"),
+        actionsCacheDir: cacheDir,
+        runtimeEnv: runtime.env,
       });
       const sink = (event: RunnerEvent) => {
         pending.push({ ...event, at: Date.now() });
@@ -320,6 +334,7 @@ export class JobAgent {
     } finally {
       clearInterval(timer);
       clearInterval(beat);
+      await runtime?.close().catch(() => undefined);
     }
     // The last events go with the result, in one request.
     await sending;
