@@ -13,6 +13,7 @@ import { type JobResult, runJob } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
 import { type LocalRuntime, startLocalRuntime } from "../runtime/local-runtime.js";
+import { scopeId } from "../runtime/runtime-token.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { type NodeSource, nodeSources } from "../toolcache/node-sources.js";
 import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
@@ -258,13 +259,17 @@ export class JobAgent {
         sandbox && sandbox.kind !== "none" && lease.spec.steps.some((s) => s.uses)
           ? await this.checkoutSources.forSlot(`slot-${slot}`, repoRoot, lease.source.sha)
           : repoRoot;
+      const artifactDir = join(this.options.workDir, "artifacts", lease.spec.runId);
       const actions = new ActionResolver({
         store: this.actionStore,
         runtimes: this.runtimes,
         repoRoot: checkoutRoot,
-        artifactDir: join(this.options.workDir, "artifacts", lease.spec.runId),
+        artifactDir,
         actionsCacheDir: cacheDir,
-        runtimeEnv: runtime.env,
+        runtimeEnv: await runtime.envFor(
+          { runId: lease.spec.runId, jobId: scopeId(lease.spec.key) },
+          artifactDir,
+        ),
       });
       const sink = (event: RunnerEvent) => {
         pending.push({ ...event, at: Date.now() });

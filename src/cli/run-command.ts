@@ -171,7 +171,7 @@ export async function runCommand(
   );
   const runtime = await startLocalRuntime(cacheDir);
   // Artifacts belong to one run: a chained run keeps its own (`artifacts-<run id>`).
-  const resolverFor = (artifactDir: string) =>
+  const resolverFor = async (artifactDir: string, id: string) =>
     new ActionResolver({
       store,
       runtimes,
@@ -179,9 +179,10 @@ export async function runCommand(
       repoRoot: options.cwd,
       artifactDir,
       actionsCacheDir: cacheDir,
-      runtimeEnv: runtime.env,
+      // One token per run: the run's jobs share its artifacts, as on GitHub.
+      runtimeEnv: await runtime.envFor({ runId: id, jobId: "local" }, artifactDir),
     });
-  let actions = resolverFor(join(runDir, "artifacts"));
+  let actions = await resolverFor(join(runDir, "artifacts"), runId);
   let jobCounter = 0;
   // Host jobs' directories serve job after job (at most --jobs at a time), each readied for
   // the next by its executor; with --keep every job gets its own, kept.
@@ -268,7 +269,7 @@ export async function runCommand(
         );
       const chainedId = String(Number(runId) + ++chainedRuns);
       view = new RunView(io, process.stdout.isTTY === true && !options.json);
-      actions = resolverFor(join(runDir, `artifacts-${chainedId}`));
+      actions = await resolverFor(join(runDir, `artifacts-${chainedId}`), chainedId);
       const result2 = await runWorkflows(
         workflows.map((w) => ({ workflow: w, inputs: {} })),
         chained,

@@ -77,6 +77,7 @@ function githubDefaults(state: JobState, runId: string): Record<string, string> 
     GITHUB_RUN_ATTEMPT: s("run_attempt"),
     GITHUB_SERVER_URL: s("server_url"),
     GITHUB_API_URL: s("api_url"),
+    GITHUB_GRAPHQL_URL: s("graphql_url"),
     RUNNER_OS: "Linux",
     RUNNER_ARCH: process.arch === "arm64" ? "ARM64" : "X64",
     RUNNER_NAME: state.runnerName,

@@ -11,10 +11,12 @@ describe("the cache service", () => {
   let runtime: LocalRuntime;
   let url: (path: string) => string;
   let auth: Record<string, string>;
+  let env: Record<string, string>;
   beforeAll(async () => {
     runtime = await startLocalRuntime(dir);
-    url = (path) => `${runtime.env.ACTIONS_CACHE_URL}_apis/artifactcache/${path}`;
-    auth = { authorization: `Bearer ${runtime.env.ACTIONS_RUNTIME_TOKEN}` };
+    env = await runtime.envFor({ runId: "1", jobId: "build" }, join(dir, "artifacts"));
+    url = (path) => `${env.ACTIONS_CACHE_URL}_apis/artifactcache/${path}`;
+    auth = { authorization: `Bearer ${env.ACTIONS_RUNTIME_TOKEN}` };
   });
   afterAll(async () => {
     await runtime.close();
@@ -91,10 +93,11 @@ describe("the cache service", () => {
     const uploads = join(dir, ".uploads");
     expect(readdirSync(uploads).length).toBeGreaterThan(0);
     const other = await startLocalRuntime(join(dir, "other"));
-    const reserve = await fetch(`${other.env.ACTIONS_CACHE_URL}_apis/artifactcache/caches`, {
+    const otherEnv = await other.envFor({ runId: "2", jobId: "b" }, join(dir, "a2"));
+    const reserve = await fetch(`${otherEnv.ACTIONS_CACHE_URL}_apis/artifactcache/caches`, {
       method: "POST",
       headers: {
-        authorization: `Bearer ${other.env.ACTIONS_RUNTIME_TOKEN}`,
+        authorization: `Bearer ${otherEnv.ACTIONS_RUNTIME_TOKEN}`,
         "content-type": "application/json",
       },
       body: JSON.stringify({ key: "left", version: "v1" }),

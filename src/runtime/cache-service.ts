@@ -1,10 +1,12 @@
-import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { CacheStore } from "../runner/actions/builtin/cache-store.js";
+import { bearerToken } from "./runtime-token.js";
+import { readJson, send, timingSafeEqualText } from "./service-http.js";
 
 /** The archive file of an entry saved through the service (the toolkit's tar, opaque here). */
 const ARCHIVE = "toolkit-cache.tar";
@@ -28,10 +30,10 @@ interface Reservation {
  * else the newest entry each key prefixes; 204 for none), `POST caches` reserves a key (409
  * when it is saved or being saved), `PATCH caches/{id}` writes a chunk at its
  * `Content-Range`, `POST caches/{id}` commits it, and the entry's `archiveLocation` serves
- * the archive (at a URL signed with the run's token, which the toolkit fetches without a
- * token). Entries live in a {@link CacheStore} (one per repository, shared with the
- * built-in `actions/cache`, whose entries have other versions), so they outlive the run.
- * Every other request needs `Authorization: Bearer <token>`.
+ * the archive (at a signed URL, which the toolkit fetches without a token). Entries live in
+ * a {@link CacheStore} (one per repository, shared with the built-in `actions/cache`, whose
+ * entries have other versions), so they outlive the run. Every other request needs
+ * `Authorization: Bearer <runtime token>`.
  */
 export class CacheService {
   private readonly reservations = new Map<number, Reservation>();
@@ -39,9 +41,14 @@ export class CacheService {
 
   constructor(
     private readonly store: CacheStore,
-    private readonly token: string,
-    /** The service's own URL as jobs reach it, ending with `/` (`ACTIONS_CACHE_URL`). */
-    private readonly base: string,
+    private readonly options: {
+      /** Whether a bearer token is a runtime token this service answers. */
+      readonly authorized: (token: string) => Promise<boolean>;
+      /** Signs archive URLs (32 bytes or more). */
+      readonly urlSecret: Uint8Array;
+      /** The service's own URL as jobs reach it, ending with `/` (`ACTIONS_CACHE_URL`). */
+      readonly base: string;
+    },
   ) {}
 
   /** Removes the files of uploads never committed (a job that stopped between reserve and commit). */
@@ -63,7 +70,7 @@ export class CacheService {
         return send(res, 403, { message: "the archive URL's signature does not match" });
       return await this.download(name, res);
     }
-    if (!timingSafeEqualText(req.headers.authorization ?? "", `Bearer ${this.token}`))
+    if (!(await this.options.authorized(bearerToken(req.headers.authorization) ?? "")))
       return send(res, 401, { message: "a valid ACTIONS_RUNTIME_TOKEN is required" });
     try {
       if (req.method === "GET" && route === "cache") return await this.find(url, res);
@@ -89,13 +96,13 @@ export class CacheService {
       cacheKey: found.entry.key,
       scope: "refs/heads/main",
       creationTime: new Date(found.entry.createdAt).toISOString(),
-      archiveLocation: `${this.base}_apis/artifactcache/archive/${name}?sig=${this.sign(name)}`,
+      archiveLocation: `${this.options.base}_apis/artifactcache/archive/${name}?sig=${this.sign(name)}`,
     });
   }
 
-  /** The signature of an archive's URL: an HMAC of its name under the run's token. */
+  /** The signature of an archive's URL: an HMAC of its name. */
   private sign(name: string): string {
-    return createHmac("sha256", this.token).update(name).digest("hex");
+    return createHmac("sha256", this.options.urlSecret).update(name).digest("hex");
   }
 
   private async download(name: string, res: ServerResponse): Promise<void> {
@@ -190,35 +197,4 @@ export class CacheService {
     }
     return send(res, 204);
   }
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 64 * 1024) throw new Error("the request body is too large");
-    chunks.push(chunk);
-  }
-  try {
-    const value = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error();
-    return value as Record<string, unknown>;
-  } catch {
-    throw new Error("the request body is not a JSON object");
-  }
-}
-
-function timingSafeEqualText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function send(res: ServerResponse, status: number, body?: unknown): void {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }

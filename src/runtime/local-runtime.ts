@@ -1,46 +1,78 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ArtifactStore } from "../runner/actions/builtin/artifact-store.js";
 import { CacheStore } from "../runner/actions/builtin/cache-store.js";
+import { ArtifactService } from "./artifact-service.js";
 import { CacheService } from "./cache-service.js";
+import { type RuntimeScope, RuntimeTokens } from "./runtime-token.js";
 
-/** The runtime services of a local run, and what actions' processes need to reach them. */
+/** The runtime services of a local run or of one agent's job, on a loopback port of their own. */
 export interface LocalRuntime {
-  /** `ACTIONS_CACHE_URL`, `ACTIONS_RUNTIME_URL` and `ACTIONS_RUNTIME_TOKEN`, for actions only. */
-  readonly env: Readonly<Record<string, string>>;
+  /**
+   * What the node actions of one job get to reach the services (`ACTIONS_CACHE_URL`,
+   * `ACTIONS_RESULTS_URL`, `ACTIONS_RUNTIME_URL`, `ACTIONS_RUNTIME_TOKEN`, for actions only),
+   * with a token of that job's run and job; the run's artifacts live in `artifactDir`.
+   */
+  envFor(scope: RuntimeScope, artifactDir: string): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
 /**
- * Starts GitHub's runtime services for one local run on a loopback port of its own: the
- * cache service (`@actions/cache`) on the repository's cache store, which the built-in
- * `actions/cache` uses too. The token is the run's own, random, and masked like a secret.
+ * Starts GitHub's runtime services on a loopback port: the cache service (`@actions/cache`)
+ * on the repository's cache store, which the built-in `actions/cache` uses too, and the
+ * artifact service v4 (`@actions/artifact`) on each run's artifact store, which the built-in
+ * upload and download actions use. Tokens are JWTs under a secret of this runtime alone.
  */
 export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime> {
-  const token = randomBytes(24).toString("base64url");
-  let base = "";
+  const tokens = new RuntimeTokens(randomBytes(32));
+  const urlSecret = randomBytes(32);
+  const artifactDirs = new Map<string, string>();
   let cache: CacheService | undefined;
+  let artifacts: ArtifactService | undefined;
+  const fail = (res: import("node:http").ServerResponse) => () => {
+    if (!res.headersSent) res.writeHead(500).end();
+    else res.destroy();
+  };
   const server: Server = createServer((req, res) => {
     const path = req.url ?? "/";
-    if (!cache || !path.startsWith("/cache/")) {
+    if (cache && path.startsWith("/cache/")) {
+      void cache.handle(req, res, path.slice("/cache".length)).catch(fail(res));
+    } else if (artifacts && ArtifactService.handles(path)) {
+      void artifacts.handle(req, res).catch(fail(res));
+    } else {
       res.writeHead(404).end();
-      return;
     }
-    void cache.handle(req, res, path.slice("/cache".length)).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   // A run that ends by an error does not wait for it.
   server.unref();
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  cache = new CacheService(new CacheStore(cacheDir), token, `${base}/cache/`);
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cache = new CacheService(new CacheStore(cacheDir), {
+    authorized: async (token) => (await tokens.verify(token)) !== undefined,
+    urlSecret,
+    base: `${origin}/cache/`,
+  });
+  artifacts = new ArtifactService({
+    storeFor: (runId) => {
+      const dir = artifactDirs.get(runId);
+      // Only runs this runtime issued tokens for reach here, so a dir is always known.
+      if (dir === undefined) throw new Error(`no artifact store for run ${runId}`);
+      return new ArtifactStore(dir);
+    },
+    verify: (token) => tokens.verify(token),
+    origin,
+    urlSecret,
+  });
   return {
-    env: {
-      ACTIONS_CACHE_URL: `${base}/cache/`,
-      ACTIONS_RUNTIME_URL: `${base}/cache/`,
-      ACTIONS_RUNTIME_TOKEN: token,
+    envFor: async (scope, artifactDir) => {
+      artifactDirs.set(scope.runId, artifactDir);
+      return {
+        ACTIONS_CACHE_URL: `${origin}/cache/`,
+        ACTIONS_RUNTIME_URL: `${origin}/cache/`,
+        ACTIONS_RESULTS_URL: `${origin}/`,
+        ACTIONS_RUNTIME_TOKEN: await tokens.issue(scope),
+      };
     },
     close: async () => {
       await new Promise<void>((resolve) => {
@@ -48,6 +80,7 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
         server.close(() => resolve());
       });
       await cache?.close();
+      await artifacts?.close();
     },
   };
 }

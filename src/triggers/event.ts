@@ -81,8 +81,11 @@ export function githubContext(
     triggering_actor: event.actor ?? "trunkline",
     workflow: workflow?.name ?? "",
     workflow_ref: workflow ? `${repository}/${workflow.file}@${event.ref}` : "",
-    server_url: "http://localhost",
-    api_url: "http://localhost/api",
+    // act's defaults: the artifact client refuses hosts it takes for GitHub Enterprise
+    // Server (anything but github.com, *.ghe.com and *.localhost), `http://localhost` included.
+    server_url: "https://github.com",
+    api_url: "https://api.github.com",
+    graphql_url: "https://api.github.com/graphql",
     run_id: run.id,
     run_number: run.number,
     run_attempt: run.attempt ?? "1",

@@ -14,7 +14,18 @@ export interface ArtifactRecord {
   readonly createdAt: string;
   /** Recorded only: nothing deletes artifacts when they expire. */
   readonly expiresAt: string;
+  /**
+   * How the archive is packed: `tgz` (the built-in upload-artifact's gzip-compressed tar,
+   * the default of records without the field) or `zip` (as `@actions/artifact` uploads it
+   * through the artifact service, kept byte for byte so its digest holds).
+   */
+  readonly format?: ArtifactFormat;
+  /** The job that uploaded it, when it came through the artifact service. */
+  readonly job?: string;
 }
+
+/** The archive formats an artifact may be stored in. */
+export type ArtifactFormat = "tgz" | "zip";
 
 const INVALID_NAME_CHARACTERS: readonly [string, string][] = [
   ['"', 'Double quote "'],
@@ -70,17 +81,27 @@ export function artifactPathProblem(path: string): string | undefined {
 }
 
 /**
- * A run's artifacts, in one directory: `<name>.tgz` is the artifact (a gzip-compressed tar of
- * its files, relative to the artifact's root), `<name>.json` its {@link ArtifactRecord}, and
+ * A run's artifacts, in one directory: `<name>.tgz` or `<name>.zip` is the artifact (an archive
+ * of its files, relative to the artifact's root; see {@link ArtifactRecord.format}),
+ * `<name>.json` its {@link ArtifactRecord}, and
  * `.ids/` reserves ids. Names are validated before they become file names, and `.`/`..` are
  * harmless here because the suffix is always added.
  */
 export class ArtifactStore {
   constructor(readonly dir: string) {}
 
-  /** Where the archive of `name` lives. */
-  archivePath(name: string): string {
-    return join(this.dir, `${checkedName(name)}.tgz`);
+  /** Where the archive of `name` in `format` lives. */
+  archivePath(name: string, format: ArtifactFormat = "tgz"): string {
+    return join(this.dir, `${checkedName(name)}.${format}`);
+  }
+
+  /** Removes artifact `name`; false when there is none. */
+  async remove(name: string): Promise<boolean> {
+    const record = await this.get(name);
+    if (!record) return false;
+    await rm(join(this.dir, `${checkedName(name)}.json`), { force: true });
+    await rm(this.archivePath(name, record.format), { force: true });
+    return true;
   }
 
   /** Every artifact of the run, in upload order. */
@@ -134,7 +155,10 @@ export class ArtifactStore {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") throw conflict(name);
       throw err;
     }
-    await rename(temporary, this.archivePath(name));
+    // A replaced artifact of the other format leaves no stale archive behind.
+    const other = full.format === "zip" ? "tgz" : "zip";
+    await rm(this.archivePath(name, other), { force: true });
+    await rename(temporary, this.archivePath(name, full.format));
     return full;
   }
 

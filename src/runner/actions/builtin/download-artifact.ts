@@ -7,14 +7,16 @@ import { booleanInput, failure, guarded, resolveInputPath, stringInput } from ".
 import { extractArchive } from "./extract-archive.js";
 import { compileNamePattern } from "./glob-pattern.js";
 import { sha256File } from "./upload-artifact.js";
+import { extractZip } from "./zip-archive.js";
 
 /**
  * `actions/download-artifact` (v4) from the run's {@link ArtifactStore}. Inputs: `name` (one
  * artifact, extracted into `path` itself), or without it every artifact (filtered by the
  * `pattern` glob), each into `<path>/<name>/`, or all into `path` with `merge-multiple`;
  * `path` defaults to the workspace (relative paths are taken from it, `~` is HOME). Output
- * `download-path`. Archives are extracted with {@link extractArchive}'s refusals, so a
- * tampered store cannot write outside the destination. Other runs and repositories
+ * `download-path`. Archives (tar, or zip as the artifact service stores them) are extracted
+ * with {@link extractArchive}'s refusals, so a tampered store cannot write outside the
+ * destination. Other runs and repositories
  * (`run-id`, `repository`, `artifact-ids`) need GitHub and are refused.
  */
 export const DOWNLOAD_ARTIFACT: BuiltinAction = {
@@ -74,7 +76,7 @@ async function download(
   }
 
   for (const { record, dir } of targets) {
-    const archive = store.archivePath(record.name);
+    const archive = store.archivePath(record.name, record.format);
     if (!existsSync(archive)) {
       return failure(`Unable to download artifact '${record.name}': its archive is missing`);
     }
@@ -84,7 +86,8 @@ async function download(
         message: `Artifact '${record.name}' digest validation failed. Please verify the integrity of the artifact.`,
       });
     }
-    const count = await extractArchive(archive, dir, {
+    const extract = record.format === "zip" ? extractZip : extractArchive;
+    const count = await extract(archive, dir, {
       label: `artifact '${record.name}'`,
       signal: context.signal,
     });

@@ -55,6 +55,16 @@ interface EntryHeader {
   readonly linkpath: string;
 }
 
+/** An entry of any archive format, as {@link EntryWriter} writes it: tar's names for types. */
+export interface ArchiveEntry extends AsyncIterable<Uint8Array> {
+  readonly path: string;
+  /** `File`, `Directory`, `SymbolicLink`, ... (tar's names). */
+  readonly type: string;
+  readonly linkpath?: string | undefined;
+  readonly mode?: number | undefined;
+  readonly mtime?: Date | undefined;
+}
+
 const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
 
 /** Why an entry must not be extracted, or undefined when it may be. Pure. */
@@ -129,8 +139,11 @@ async function listEntries(archive: string, label: string): Promise<EntryHeader[
   return entries;
 }
 
-/** Writes the entries of one archive under one (real) root directory. */
-class EntryWriter {
+/**
+ * Writes the entries of one archive under one (real) root directory, with
+ * {@link extractArchive}'s refusals; {@link EntryWriter.verifyLinks} once all are written.
+ */
+export class EntryWriter {
   private readonly links: { readonly path: string; readonly entry: string }[] = [];
 
   constructor(
@@ -190,7 +203,8 @@ class EntryWriter {
     if (first) throw first;
   }
 
-  private async write(entry: ReadEntry): Promise<void> {
+  /** Writes one entry, refusing it ({@link UnsafeArchiveError}) when it is unsafe. */
+  async write(entry: ArchiveEntry): Promise<void> {
     const header = { path: entry.path, type: entry.type, linkpath: entry.linkpath ?? "" };
     const reason = entryProblem(header, this.options.only);
     if (reason) throw refusal(entry.path, reason, this.options.label);
@@ -219,7 +233,7 @@ class EntryWriter {
     // the file the other wrote is cleared again, and this one written.
     const handle = await this.create(target, entry.path);
     try {
-      for await (const chunk of entry) await handle.write(chunk as Buffer);
+      for await (const chunk of entry) await handle.write(chunk);
       // Through the open file, not its path, which another restore may already have replaced.
       await handle.chmod((entry.mode ?? 0) & 0o111 ? 0o755 : 0o644);
       if (entry.mtime) await handle.utimes(entry.mtime, entry.mtime);

@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import { jwtVerify, SignJWT } from "jose";
+
+/** Whose token it is: the run and the job a runtime service answers for. */
+export interface RuntimeScope {
+  readonly runId: string;
+  readonly jobId: string;
+}
+
+/** The JWT issuer of runtime tokens. */
+const ISSUER = "trunkline";
+
+/**
+ * Issues and checks `ACTIONS_RUNTIME_TOKEN`s: JWTs signed with HS256 under one secret (the
+ * run's for a local run, the server's for server jobs), whose `scp` claim holds GitHub's
+ * `Actions.Results:<run>:<job>` scope, which `@actions/artifact` reads to name the run and
+ * job in its requests. The runtime services trust only what the signature covers.
+ */
+export class RuntimeTokens {
+  private readonly key: Uint8Array;
+
+  constructor(secret: Uint8Array) {
+    if (secret.length < 32) throw new Error("a runtime token secret has at least 32 bytes");
+    this.key = secret;
+  }
+
+  /** A token for one job, valid for `hours` (GitHub's job limit is 6 h; a day by default). */
+  async issue(scope: RuntimeScope, hours = 24): Promise<string> {
+    for (const id of [scope.runId, scope.jobId]) {
+      if (id === "" || /[:\s]/.test(id)) throw new Error(`a scope id cannot be '${id}'`);
+    }
+    return new SignJWT({
+      scp: `Actions.GenericRead:00000000-0000-0000-0000-000000000000 Actions.Results:${scope.runId}:${scope.jobId}`,
+    })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(`${hours}h`)
+      .sign(this.key);
+  }
+
+  /** The scope of a valid, unexpired token, or undefined. */
+  async verify(token: string): Promise<RuntimeScope | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        algorithms: ["HS256"],
+      });
+      return scopeOf(String(payload.scp ?? ""));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** The run and job of an `scp` claim's `Actions.Results` part, or undefined. Pure. */
+export function scopeOf(scp: string): RuntimeScope | undefined {
+  for (const part of scp.split(" ")) {
+    const [kind, runId, jobId, ...rest] = part.split(":");
+    if (kind === "Actions.Results" && runId && jobId && rest.length === 0) return { runId, jobId };
+  }
+  return undefined;
+}
+
+/** The bearer token of an `Authorization` header, or undefined. Pure. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer (\S+)$/i.exec(header ?? "");
+  return match?.[1];
+}
+
+/** A job's key (which may hold spaces and colons) as an id a scope can carry. Pure. */
+export function scopeId(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 32);
+}
