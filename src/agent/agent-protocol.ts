@@ -17,6 +17,12 @@ export interface AgentLease {
   readonly token: number;
   readonly spec: JobSpec;
   readonly source: JobSource;
+  /**
+   * The job's `ACTIONS_RUNTIME_TOKEN`, issued by the server for this run and job, and where
+   * the server's runtime services are (`resultsUrl`, set for a remote agent: the address it
+   * reached the server by). The agent's own cache service accepts the same token.
+   */
+  readonly runtime?: { readonly token: string; readonly resultsUrl?: string };
 }
 
 /** A runner event with the time it happened. */

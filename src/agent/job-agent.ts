@@ -12,6 +12,7 @@ import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
+import { RemoteArtifacts } from "../runtime/artifact-client.js";
 import { type LocalRuntime, startLocalRuntime } from "../runtime/local-runtime.js";
 import { scopeId } from "../runtime/runtime-token.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
@@ -49,6 +50,11 @@ export interface JobAgentOptions {
   readonly sourceHeaders?: Readonly<Record<string, string>>;
   /** Called with every failure to reach the server (the agent retries). */
   readonly onError?: (err: Error) => void;
+  /**
+   * Where a run's artifacts live, when not in the agent's own `<work dir>/artifacts/<run>`
+   * (the embedded runner keeps them in the server's artifact store).
+   */
+  readonly artifactDirFor?: (runId: string) => string;
 }
 
 /**
@@ -259,17 +265,31 @@ export class JobAgent {
         sandbox && sandbox.kind !== "none" && lease.spec.steps.some((s) => s.uses)
           ? await this.checkoutSources.forSlot(`slot-${slot}`, repoRoot, lease.source.sha)
           : repoRoot;
-      const artifactDir = join(this.options.workDir, "artifacts", lease.spec.runId);
+      const artifactDir =
+        this.options.artifactDirFor?.(lease.spec.runId) ??
+        join(this.options.workDir, "artifacts", lease.spec.runId);
+      const scope = { runId: lease.spec.runId, jobId: scopeId(lease.spec.key) };
+      const server = lease.runtime?.resultsUrl
+        ? { token: lease.runtime.token, resultsUrl: lease.runtime.resultsUrl }
+        : undefined;
       const actions = new ActionResolver({
         store: this.actionStore,
         runtimes: this.runtimes,
         repoRoot: checkoutRoot,
         artifactDir,
+        // A remote agent's built-in artifact actions keep the run's artifacts on the server too.
+        ...(server
+          ? {
+              artifacts: new RemoteArtifacts({
+                ...server,
+                scope,
+                scratch: join(this.options.workDir, "artifacts", ".scratch"),
+              }),
+            }
+          : {}),
         actionsCacheDir: cacheDir,
-        runtimeEnv: await runtime.envFor(
-          { runId: lease.spec.runId, jobId: scopeId(lease.spec.key) },
-          artifactDir,
-        ),
+        // A remote agent's jobs keep their artifacts on the server, for jobs on other agents.
+        runtimeEnv: await runtime.envFor(scope, artifactDir, server),
       });
       const sink = (event: RunnerEvent) => {
         pending.push({ ...event, at: Date.now() });

@@ -5,6 +5,7 @@ import { configuredSources } from "../actions/action-sources.js";
 import { ActionStore } from "../actions/action-store.js";
 import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
 import { checkApart, defaultJobsDir } from "../executors/host/jobs-dir.js";
+import { ServerRuntime } from "../runtime/server-runtime.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { buildApp } from "../server/app.js";
 import { createToken } from "../server/auth/tokens.js";
@@ -74,7 +75,10 @@ export async function serveCommand(
     dataDir,
     ...(options.database ? { url: options.database } : {}),
   });
-  const box = new SecretBox(loadMasterKey({ file: join(dataDir, "master.key") }));
+  const masterKey = loadMasterKey({ file: join(dataDir, "master.key") });
+  const box = new SecretBox(masterKey);
+  // Artifacts of every job, wherever it ran, and the tokens jobs reach them with.
+  const runtime = new ServerRuntime(masterKey, dataDir);
   const tokens = await store.db.selectFrom("tokens").select("id").limit(1).execute();
   if (tokens.length === 0) {
     const file = join(dataDir, "admin-token");
@@ -95,6 +99,7 @@ export async function serveCommand(
   );
   const service = new RunService({
     actions,
+    runtime,
     nodeSources: nodeSources(sources?.nodeSources ?? []),
     store,
     box,
@@ -139,6 +144,7 @@ export async function serveCommand(
     jobs: service.jobs,
     serverId: service.presence.id,
     actions,
+    runtime,
   });
   await service.startRunners();
   const { resumed, ended } = await service.resumeUnfinished();

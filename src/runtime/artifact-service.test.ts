@@ -28,7 +28,7 @@ describe("the artifact service", () => {
     service = new ArtifactService({
       storeFor: (runId) => new ArtifactStore(join(dir, runId)),
       verify: (t) => tokens.verify(t),
-      origin,
+      originOf: () => origin,
       urlSecret: randomBytes(32),
     });
     token = await tokens.issue({ runId: "7", jobId: "build" });

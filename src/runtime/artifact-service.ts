@@ -32,8 +32,11 @@ export interface ArtifactServiceOptions {
   storeFor(runId: string): ArtifactStore;
   /** The scope of a valid `ACTIONS_RUNTIME_TOKEN`, or undefined. */
   verify(token: string): Promise<RuntimeScope | undefined>;
-  /** The origin jobs reach the service at (`ACTIONS_RESULTS_URL`), without a trailing `/`. */
-  readonly origin: string;
+  /**
+   * The origin a request's client reaches the service at (its `ACTIONS_RESULTS_URL`), without
+   * a trailing `/`: the signed URLs handed out point there.
+   */
+  originOf(req: IncomingMessage): string;
   /** Signs the upload and download URLs the service hands out (32 bytes or more). */
   readonly urlSecret: Uint8Array;
 }
@@ -99,7 +102,9 @@ export class ArtifactService {
         const body = await readJson(req).catch((err: Error) => {
           throw new TwirpError(400, "malformed", err.message);
         });
-        return send(res, 200, await this.call(url.pathname.slice(TWIRP.length), scope, body));
+        const origin = this.options.originOf(req);
+        const method = url.pathname.slice(TWIRP.length);
+        return send(res, 200, await this.call(method, scope, body, origin));
       }
       const upload = /^\/_artifacts\/upload\/([0-9a-f-]{36})$/.exec(url.pathname)?.[1];
       if (upload && req.method === "PUT") return await this.blob(upload, url, req, res);
@@ -126,6 +131,7 @@ export class ArtifactService {
     method: string,
     scope: RuntimeScope,
     body: Record<string, unknown>,
+    origin: string,
   ): Promise<unknown> {
     // The token decides the run: a request naming another is refused, not redirected.
     if (body.workflow_run_backend_id !== scope.runId) {
@@ -134,7 +140,7 @@ export class ArtifactService {
     const store = this.options.storeFor(scope.runId);
     switch (method) {
       case "CreateArtifact":
-        return this.create(scope, body, store);
+        return this.create(scope, body, store, origin);
       case "FinalizeArtifact":
         return this.finalize(scope, body, store);
       case "ListArtifacts":
@@ -142,7 +148,7 @@ export class ArtifactService {
       case "GetSignedArtifactURL": {
         const record = await store.get(nameOf(body));
         if (!record) throw new TwirpError(404, "not_found", `no artifact named ${nameOf(body)}`);
-        return { signed_url: this.downloadUrl(scope.runId, record.name) };
+        return { signed_url: this.downloadUrl(origin, scope.runId, record.name) };
       }
       case "DeleteArtifact": {
         const record = await store.get(nameOf(body));
@@ -156,7 +162,12 @@ export class ArtifactService {
     }
   }
 
-  private async create(scope: RuntimeScope, body: Record<string, unknown>, store: ArtifactStore) {
+  private async create(
+    scope: RuntimeScope,
+    body: Record<string, unknown>,
+    store: ArtifactStore,
+    origin: string,
+  ) {
     const name = nameOf(body);
     if (await store.get(name)) {
       throw new TwirpError(
@@ -177,7 +188,7 @@ export class ArtifactService {
     const sig = this.sign(`upload:${id}:${expires}`);
     return {
       ok: true,
-      signed_upload_url: `${this.options.origin}/_artifacts/upload/${id}?expires=${expires}&sig=${sig}`,
+      signed_upload_url: `${origin}/_artifacts/upload/${id}?expires=${expires}&sig=${sig}`,
     };
   }
 
@@ -235,10 +246,10 @@ export class ArtifactService {
     return { artifacts: records.map((r) => monolith(scope.runId, r)) };
   }
 
-  private downloadUrl(runId: string, name: string): string {
+  private downloadUrl(origin: string, runId: string, name: string): string {
     const expires = Date.now() + URL_LIFETIME_MS;
     const sig = this.sign(`download:${runId}:${name}:${expires}`);
-    return `${this.options.origin}/_artifacts/download/${encodeURIComponent(runId)}/${encodeURIComponent(name)}?expires=${expires}&sig=${sig}`;
+    return `${origin}/_artifacts/download/${encodeURIComponent(runId)}/${encodeURIComponent(name)}?expires=${expires}&sig=${sig}`;
   }
 
   private sign(text: string): string {

@@ -12,9 +12,15 @@ export interface LocalRuntime {
   /**
    * What the node actions of one job get to reach the services (`ACTIONS_CACHE_URL`,
    * `ACTIONS_RESULTS_URL`, `ACTIONS_RUNTIME_URL`, `ACTIONS_RUNTIME_TOKEN`, for actions only),
-   * with a token of that job's run and job; the run's artifacts live in `artifactDir`.
+   * with a token of that job's run and job; the run's artifacts live in `artifactDir`. With
+   * `server`, the job's artifacts go to the server's service instead, with the token the
+   * server issued, which this runtime's cache service accepts too.
    */
-  envFor(scope: RuntimeScope, artifactDir: string): Promise<Record<string, string>>;
+  envFor(
+    scope: RuntimeScope,
+    artifactDir: string,
+    server?: { readonly token: string; readonly resultsUrl: string },
+  ): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -28,6 +34,8 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   const tokens = new RuntimeTokens(randomBytes(32));
   const urlSecret = randomBytes(32);
   const artifactDirs = new Map<string, string>();
+  // Tokens a server issued for jobs this runtime serves the cache to.
+  const accepted = new Set<string>();
   let cache: CacheService | undefined;
   let artifacts: ArtifactService | undefined;
   const fail = (res: import("node:http").ServerResponse) => () => {
@@ -49,7 +57,7 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   server.unref();
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   cache = new CacheService(new CacheStore(cacheDir), {
-    authorized: async (token) => (await tokens.verify(token)) !== undefined,
+    authorized: async (token) => accepted.has(token) || (await tokens.verify(token)) !== undefined,
     urlSecret,
     base: `${origin}/cache/`,
   });
@@ -61,17 +69,18 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
       return new ArtifactStore(dir);
     },
     verify: (token) => tokens.verify(token),
-    origin,
+    originOf: () => origin,
     urlSecret,
   });
   return {
-    envFor: async (scope, artifactDir) => {
-      artifactDirs.set(scope.runId, artifactDir);
+    envFor: async (scope, artifactDir, server) => {
+      if (server) accepted.add(server.token);
+      else artifactDirs.set(scope.runId, artifactDir);
       return {
         ACTIONS_CACHE_URL: `${origin}/cache/`,
         ACTIONS_RUNTIME_URL: `${origin}/cache/`,
-        ACTIONS_RESULTS_URL: `${origin}/`,
-        ACTIONS_RUNTIME_TOKEN: await tokens.issue(scope),
+        ACTIONS_RESULTS_URL: server?.resultsUrl ?? `${origin}/`,
+        ACTIONS_RUNTIME_TOKEN: server?.token ?? (await tokens.issue(scope)),
       };
     },
     close: async () => {

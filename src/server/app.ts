@@ -7,13 +7,16 @@ import Fastify, {
 } from "fastify";
 import type { ActionStore } from "../actions/action-store.js";
 import { ErrorCode, TrunklineError } from "../common/errors.js";
+import type { ServerRuntime } from "../runtime/server-runtime.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { Store } from "../store/open-store.js";
 import { registerActionRoutes } from "./api/action-routes.js";
 import { registerAgentRoutes } from "./api/agent-routes.js";
+import { registerArtifactRoutes } from "./api/artifact-routes.js";
 import { registerRepositoryRoutes } from "./api/repository-routes.js";
 import { type RunControl, registerRunControlRoutes } from "./api/run-control-routes.js";
 import { registerRunRoutes } from "./api/run-routes.js";
+import { registerRuntimeRoutes } from "./api/runtime-routes.js";
 import { registerSecretRoutes } from "./api/secret-routes.js";
 import { registerServerRoutes } from "./api/server-routes.js";
 import { registerTokenRoutes } from "./api/token-routes.js";
@@ -50,6 +53,8 @@ export interface AppDependencies {
   readonly serverId?: string;
   /** The server's store of actions, which agents fetch actions from; without it, they cannot. */
   readonly actions?: ActionStore;
+  /** The runtime services jobs reach (artifacts); without it, jobs have none on the server. */
+  readonly runtime?: ServerRuntime;
 }
 
 declare module "fastify" {
@@ -177,6 +182,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   if (deps.dataDir)
     registerGitHttp(app, { db, dataDir: deps.dataDir, onPush: deps.onPush ?? (() => undefined) });
   if (deps.dataDir && deps.actions) registerActionRoutes(app, { db, store: deps.actions });
+  if (deps.runtime) {
+    registerRuntimeRoutes(app, deps.runtime);
+    registerArtifactRoutes(app, { db, runtime: deps.runtime });
+  }
   registerWebhooks(app, {
     db,
     secret: deps.webhookSecret,

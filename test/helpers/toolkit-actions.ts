@@ -6,6 +6,7 @@ import { join } from "node:path";
 export const ARTIFACT_LIB = join(
   import.meta.dirname,
   "..",
+  "..",
   "node_modules",
   "@actions",
   "artifact",

@@ -20,6 +20,7 @@ import type {
   PreStep,
 } from "./action-host.js";
 import { findBuiltin } from "./builtin/index.js";
+import type { RunArtifacts } from "./builtin/run-artifacts.js";
 import { runDockerAction } from "./docker-action.js";
 import { nodeFor } from "./node-for-action.js";
 import { prepareActions } from "./prepare-actions.js";
@@ -34,6 +35,8 @@ export interface ActionResolverOptions {
   readonly repoRoot: string;
   /** The run's artifact store. */
   readonly artifactDir: string;
+  /** Where built-in actions keep the run's artifacts instead (the server's service). */
+  readonly artifacts?: RunArtifacts;
   /** The cache store, kept across runs. */
   readonly actionsCacheDir: string;
   /** Node runtimes for node actions; without it they run on the Node running Trunkline. */
@@ -131,6 +134,7 @@ export class ActionResolver implements ActionHost {
           executor,
           repoRoot: this.options.repoRoot,
           artifactDir: this.options.artifactDir,
+          ...(this.options.artifacts ? { artifacts: this.options.artifacts } : {}),
           cacheDir: this.options.actionsCacheDir,
           ...(this.options.runtimes ? { runtimes: this.options.runtimes } : {}),
           ...(this.options.workingTree ? { workingTree: this.options.workingTree } : {}),

@@ -25,17 +25,16 @@ export const ONLINE_WITHIN_MS = MAX_WAIT_MS + SEEN_EVERY_MS + 20_000;
 
 /**
  * A lease as a remote agent needs it: the commit is fetched from this server over git smart
- * HTTP, at the address the agent reached it by.
+ * HTTP, and its jobs reach the server's runtime services, at the address the agent reached
+ * it by.
  */
 function forAgent(lease: AgentLease, request: FastifyRequest): AgentLease {
+  const origin = `${request.protocol}://${request.headers.host}`;
   const name = lease.source.name;
-  if (!name) return lease;
   return {
     ...lease,
-    source: {
-      ...lease.source,
-      repository: `${request.protocol}://${request.headers.host}/git/${name}.git`,
-    },
+    ...(name ? { source: { ...lease.source, repository: `${origin}/git/${name}.git` } } : {}),
+    ...(lease.runtime ? { runtime: { ...lease.runtime, resultsUrl: `${origin}/` } } : {}),
   };
 }
 

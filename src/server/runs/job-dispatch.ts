@@ -13,6 +13,7 @@ import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
 import { type HeldLease, JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
 import type { JobResult } from "../../runner/job-runner.js";
+import { type RuntimeTokens, scopeId } from "../../runtime/runtime-token.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
 import { type Listener, listen } from "../../store/pg-listener.js";
@@ -84,6 +85,8 @@ export class JobDispatch {
       readonly box: SecretBox;
       readonly leaseMs?: number;
       readonly now?: () => number;
+      /** Issues each lease's runtime token (see {@link AgentLease.runtime}). */
+      readonly runtimeTokens?: RuntimeTokens;
     },
   ) {
     this.queue = new JobQueue(options.store.db, options.store.dialect, options.now);
@@ -272,7 +275,17 @@ export class JobDispatch {
           // Not awaited: a failed notification must not lose the lease the runner now holds
           // (the owner's once-a-second look catches up anyway).
           else void this.changed(lease.entryId).catch(() => undefined);
-          return { entryId: lease.entryId, token: lease.token, spec, source };
+          const runtime = this.options.runtimeTokens
+            ? {
+                runtime: {
+                  token: await this.options.runtimeTokens.issue({
+                    runId: spec.runId,
+                    jobId: scopeId(spec.key),
+                  }),
+                },
+              }
+            : {};
+          return { entryId: lease.entryId, token: lease.token, spec, source, ...runtime };
         }
         owed = undefined; // another runner took it
         if (me.woken) continue; // woken while looking: look again

@@ -10,6 +10,7 @@ import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
 import type { JobSandbox } from "../../executors/host/job-sandbox.js";
 import { defaultJobsDir, ensureOwnDir } from "../../executors/host/jobs-dir.js";
 import { planRun } from "../../planner/plan-run.js";
+import type { ServerRuntime } from "../../runtime/server-runtime.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
 import type { NodeSource } from "../../toolcache/node-sources.js";
@@ -42,6 +43,8 @@ export interface RunServiceOptions {
   readonly box: SecretBox;
   readonly dataDir: string;
   readonly log: FastifyBaseLogger;
+  /** The runtime services jobs reach on the server (artifacts), and their tokens. */
+  readonly runtime?: ServerRuntime;
   /** Most jobs of one run handed to runners at once; runners' capacity is the real limit. @default 64 */
   readonly maxParallel?: number;
   /** Jobs the embedded runner runs at once; 0 for none (agents only). @default 2 */
@@ -160,6 +163,7 @@ export class RunService {
     this.jobs = new JobDispatch({
       store: options.store,
       box: options.box,
+      ...(options.runtime ? { runtimeTokens: options.runtime.tokens } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     });
     this.presence = new ServerPresence({
@@ -197,10 +201,14 @@ export class RunService {
     const runner = { id: embeddedRunnerId(this.presence.id), labels: [...DEFAULT_LABELS] };
     this.jobs.addLocalRunner(runner);
     ensureOwnDir(this.jobsDir(), 0o711, "the jobs directory");
+    const runtime = this.options.runtime;
     const agent = new JobAgent({
       transport: embeddedTransport(this.jobs, runner),
       name: runner.id,
       workDir: this.runnerDir(this.presence.id),
+      // Its jobs' artifacts go where the server's artifact service keeps them, for agents'
+      // jobs to download.
+      ...(runtime ? { artifactDirFor: (runId: string) => runtime.artifactDir(runId) } : {}),
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },

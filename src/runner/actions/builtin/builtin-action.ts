@@ -1,6 +1,7 @@
 import type { Executor } from "../../../executors/executor.js";
 import type { NodeRuntimes } from "../../../toolcache/node-runtimes.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
+import type { RunArtifacts } from "./run-artifacts.js";
 
 /**
  * An action Trunkline implements itself instead of running the published one, because the
@@ -27,6 +28,8 @@ export interface BuiltinEnvironment {
   readonly repoRoot: string;
   /** The run's artifact store: one directory per run. */
   readonly artifactDir: string;
+  /** Where the run's artifacts are kept instead of `artifactDir` (a server's service). */
+  readonly artifacts?: RunArtifacts;
   /** The cache store: kept across runs, one per repository. */
   readonly cacheDir: string;
   /** The tool cache's Node runtimes, which setup-node finds and installs into. */

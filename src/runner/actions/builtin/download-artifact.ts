@@ -1,16 +1,17 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
-import { type ArtifactRecord, ArtifactStore, artifactNameProblem } from "./artifact-store.js";
+import { type ArtifactRecord, artifactNameProblem } from "./artifact-store.js";
 import type { BuiltinAction, BuiltinEnvironment } from "./builtin-action.js";
 import { booleanInput, failure, guarded, resolveInputPath, stringInput } from "./builtin-inputs.js";
 import { extractArchive } from "./extract-archive.js";
 import { compileNamePattern } from "./glob-pattern.js";
+import { LocalArtifacts } from "./run-artifacts.js";
 import { sha256File } from "./upload-artifact.js";
 import { extractZip } from "./zip-archive.js";
 
 /**
- * `actions/download-artifact` (v4) from the run's {@link ArtifactStore}. Inputs: `name` (one
+ * `actions/download-artifact` (v4) from the run's {@link RunArtifacts}. Inputs: `name` (one
  * artifact, extracted into `path` itself), or without it every artifact (filtered by the
  * `pattern` glob), each into `<path>/<name>/`, or all into `path` with `merge-multiple`;
  * `path` defaults to the workspace (relative paths are taken from it, `~` is HOME). Output
@@ -41,7 +42,7 @@ async function download(
     context.state.paths.workspace,
     request.env.HOME,
   );
-  const store = new ArtifactStore(env.artifactDir);
+  const store = env.artifacts ?? new LocalArtifacts(env.artifactDir);
 
   let targets: { record: ArtifactRecord; dir: string }[];
   if (name) {
@@ -76,21 +77,27 @@ async function download(
   }
 
   for (const { record, dir } of targets) {
-    const archive = store.archivePath(record.name, record.format);
-    if (!existsSync(archive)) {
-      return failure(`Unable to download artifact '${record.name}': its archive is missing`);
-    }
-    if ((await sha256File(archive)) !== record.digest) {
-      output.annotate({
-        level: "warning",
-        message: `Artifact '${record.name}' digest validation failed. Please verify the integrity of the artifact.`,
+    const opened = await store.open(record);
+    let count: number;
+    try {
+      const archive = opened.path;
+      if (!existsSync(archive)) {
+        return failure(`Unable to download artifact '${record.name}': its archive is missing`);
+      }
+      if (record.digest !== "" && (await sha256File(archive)) !== record.digest) {
+        output.annotate({
+          level: "warning",
+          message: `Artifact '${record.name}' digest validation failed. Please verify the integrity of the artifact.`,
+        });
+      }
+      const extract = record.format === "zip" ? extractZip : extractArchive;
+      count = await extract(archive, dir, {
+        label: `artifact '${record.name}'`,
+        signal: context.signal,
       });
+    } finally {
+      await opened.release();
     }
-    const extract = record.format === "zip" ? extractZip : extractArchive;
-    const count = await extract(archive, dir, {
-      label: `artifact '${record.name}'`,
-      signal: context.signal,
-    });
     output.note(
       `Artifact '${record.name}' (ID ${record.id}, ${count} entries) downloaded to ${dir}`,
     );

@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import { chmod, readdir, readFile, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { list } from "tar";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { BuiltinTestKit, writeFiles } from "./builtin-test-kit.js";
 import { DOWNLOAD_ARTIFACT } from "./download-artifact.js";
@@ -26,10 +25,18 @@ async function tree(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** The entry names of a stored archive. */
+/** The entry names of a stored zip archive. */
 async function archiveEntries(file: string): Promise<string[]> {
+  const yauzl = await import("yauzl");
+  const zip = await new Promise<import("yauzl").ZipFile>((resolve, reject) =>
+    yauzl.open(file, { lazyEntries: false }, (err, z) => (err ? reject(err) : resolve(z))),
+  );
   const names: string[] = [];
-  await list({ file, onReadEntry: (e) => names.push(e.path) });
+  await new Promise<void>((resolve, reject) => {
+    zip.on("entry", (e: import("yauzl").Entry) => names.push(e.fileName));
+    zip.on("end", () => resolve());
+    zip.on("error", reject);
+  });
   return names.sort();
 }
 
@@ -83,7 +90,7 @@ describe("upload then download", () => {
     expect(result.ok).toBe(true);
     expect(result.outputs["artifact-id"]).toBe("1");
     const archive = fileURLToPath(result.outputs["artifact-url"] as string);
-    expect(archive).toBe(join(kit.env.artifactDir, "artifact.tgz"));
+    expect(archive).toBe(join(kit.env.artifactDir, "artifact.zip"));
     const digest = createHash("sha256")
       .update(await readFile(archive))
       .digest("hex");
@@ -94,7 +101,7 @@ describe("upload then download", () => {
   test("the stored archive holds no absolute path and no '..'", async () => {
     await writeFiles(kit.workspace, { "a/one.txt": "1", "b/two.txt": "2" });
     await kit.run(UPLOAD_ARTIFACT, { name: "both", path: `${kit.workspace}/a\nb/../b` });
-    const names = await archiveEntries(join(kit.env.artifactDir, "both.tgz"));
+    const names = await archiveEntries(join(kit.env.artifactDir, "both.zip"));
     expect(names).toEqual(["a/one.txt", "b/two.txt"]);
   });
 });
@@ -204,7 +211,7 @@ describe("names and inputs", () => {
   test("'..' is a valid name and stays inside the store", async () => {
     await writeFiles(kit.workspace, { "f.txt": "f" });
     expect((await kit.run(UPLOAD_ARTIFACT, { name: "..", path: "f.txt" })).ok).toBe(true);
-    expect((await readdir(kit.env.artifactDir)).sort()).toEqual(["...json", "...tgz", ".ids"]);
+    expect((await readdir(kit.env.artifactDir)).sort()).toEqual(["...json", "...zip", ".ids"]);
   });
 
   test("path is required", async () => {
@@ -262,7 +269,7 @@ describe("paths outside the workspace", () => {
     expect(result.message).toContain(
       `'${join(kit.workspace, "dist/leak.txt")}' is a symbolic link`,
     );
-    expect(existsSync(join(kit.env.artifactDir, "artifact.tgz"))).toBe(false);
+    expect(existsSync(join(kit.env.artifactDir, "artifact.zip"))).toBe(false);
   });
 
   test("a link to a directory outside is refused", async () => {

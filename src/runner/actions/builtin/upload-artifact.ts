@@ -2,23 +2,24 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname, relative } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
-import { ArtifactStore, artifactNameProblem, artifactPathProblem } from "./artifact-store.js";
+import { artifactNameProblem, artifactPathProblem } from "./artifact-store.js";
 import type { BuiltinAction, BuiltinEnvironment } from "./builtin-action.js";
 import { booleanInput, failure, guarded, inputLines, stringInput } from "./builtin-inputs.js";
-import { createArchive } from "./create-archive.js";
 import { type FoundFiles, findFiles, isWithin } from "./find-files.js";
 import { parseGlobPatterns, pathSegments } from "./glob-pattern.js";
+import { LocalArtifacts, type RunArtifacts } from "./run-artifacts.js";
+import { createZip } from "./zip-archive.js";
 
 /** GitHub's default and longest retention, in days. */
 const MAX_RETENTION_DAYS = 90;
 
 /**
- * `actions/upload-artifact` (v4) into the run's {@link ArtifactStore}. Inputs: `name`
+ * `actions/upload-artifact` (v4) into the run's {@link RunArtifacts}, as a zip archive as
+ * GitHub's. Inputs: `name`
  * (`artifact`), `path` (required; patterns relative to the workspace, `!` excludes, a directory
  * means everything below it), `if-no-files-found` (`warn` | `error` | `ignore`),
- * `retention-days` (recorded), `compression-level` (gzip 0-9, default 6), `overwrite`
+ * `retention-days` (recorded), `compression-level` (deflate 0-9, default 6), `overwrite`
  * (false), `include-hidden-files` (false). Paths in the artifact are relative to the least
  * common ancestor of the patterns' search paths (a single file: its directory), as the real
  * action does. Links are followed; a pattern or link that leads outside the workspace is
@@ -51,8 +52,8 @@ async function upload(
   const retention = retentionDays(stringInput(inputs, "retention-days"), context);
   if (typeof retention === "string") return failure(retention);
   const level = stringInput(inputs, "compression-level", "6");
-  const gzipLevel = Number.parseInt(level, 10);
-  if (Number.isNaN(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) {
+  const zipLevel = Number.parseInt(level, 10);
+  if (Number.isNaN(zipLevel) || zipLevel < 0 || zipLevel > 9) {
     return failure(`Invalid compression-level: ${level}. Valid values are 0-9`);
   }
   const overwrite = booleanInput(inputs, "overwrite", false);
@@ -91,10 +92,10 @@ async function upload(
   output.note(`With the provided path, there will be ${paths.length} file(s) uploaded`);
   output.note(`Root directory of the artifact: ${root}`);
 
-  const store = new ArtifactStore(env.artifactDir);
+  const store = env.artifacts ?? new LocalArtifacts(env.artifactDir);
   await store.checkFree(name, overwrite);
   const temporary = await store.temporaryPath();
-  await createArchive(temporary, root, paths, { followSymlinks: true, gzipLevel });
+  await createZip(temporary, root, paths, zipLevel);
   const digest = await sha256File(temporary);
   const size = (await stat(temporary)).size;
   const now = new Date();
@@ -118,7 +119,7 @@ async function upload(
     ok: true,
     outputs: {
       "artifact-id": String(record.id),
-      "artifact-url": pathToFileURL(store.archivePath(name)).href,
+      "artifact-url": store.url(record),
       "artifact-digest": digest,
     },
   };

@@ -1,7 +1,10 @@
+import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import yauzl from "yauzl";
+import yazl from "yazl";
 import { InputError } from "../../../common/errors.js";
 import {
   type ArchiveEntry,
@@ -37,9 +40,8 @@ export async function extractZip(
   destination: string,
   options: ExtractOptions,
 ): Promise<number> {
-  const yauzl = await import("yauzl");
   const open = (lazy: boolean) =>
-    new Promise<import("yauzl").ZipFile>((resolve, reject) =>
+    new Promise<yauzl.ZipFile>((resolve, reject) =>
       yauzl.open(archive, { lazyEntries: lazy, autoClose: false }, (err, zip) =>
         err ? reject(err) : resolve(zip),
       ),
@@ -98,13 +100,10 @@ export function zipEntryProblem(entry: ZipEntryInfo, only?: string): string | un
   );
 }
 
-function readEntries(
-  zip: import("yauzl").ZipFile,
-  label: string,
-): Promise<import("yauzl").Entry[]> {
+function readEntries(zip: yauzl.ZipFile, label: string): Promise<yauzl.Entry[]> {
   return new Promise((resolve, reject) => {
-    const entries: import("yauzl").Entry[] = [];
-    zip.on("entry", (entry: import("yauzl").Entry) => {
+    const entries: yauzl.Entry[] = [];
+    zip.on("entry", (entry: yauzl.Entry) => {
       entries.push(entry);
       zip.readEntry();
     });
@@ -130,8 +129,7 @@ export async function zipFromTar(tgz: string, out: NodeJS.WritableStream, label:
       includeHidden: true,
       boundary: { path: scratch, label },
     });
-    const { ZipFile } = await import("yazl");
-    const zip = new ZipFile();
+    const zip = new yazl.ZipFile();
     const done = pipeline(zip.outputStream, out as NodeJS.WritableStream);
     for (const file of found.files) zip.addFile(file.path, relative(scratch, file.path));
     zip.end();
@@ -143,8 +141,7 @@ export async function zipFromTar(tgz: string, out: NodeJS.WritableStream, label:
 
 /** The number of files (not folders) in a zip archive. */
 export async function zipEntryCount(archive: string): Promise<number> {
-  const yauzl = await import("yauzl");
-  const zip = await new Promise<import("yauzl").ZipFile>((resolve, reject) =>
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.open(archive, { lazyEntries: true, autoClose: false }, (err, z) =>
       err ? reject(err) : resolve(z),
     ),
@@ -154,4 +151,27 @@ export async function zipEntryCount(archive: string): Promise<number> {
   } finally {
     zip.close();
   }
+}
+
+/**
+ * Writes a zip archive `file` of `paths` (files relative to `cwd`; links are followed), each
+ * under its relative path, deflated at `level` (0 stores them), as upload-artifact packs.
+ */
+export async function createZip(
+  file: string,
+  cwd: string,
+  paths: readonly string[],
+  level: number,
+): Promise<void> {
+  const zip = new yazl.ZipFile();
+  const done = pipeline(zip.outputStream, createWriteStream(file, { mode: 0o600 }));
+  for (const path of paths) {
+    zip.addFile(
+      join(cwd, path),
+      path,
+      level === 0 ? { compress: false } : { compressionLevel: level },
+    );
+  }
+  zip.end();
+  await done;
 }

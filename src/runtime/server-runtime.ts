@@ -1,0 +1,52 @@
+import { hkdfSync } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { join } from "node:path";
+import { ArtifactStore } from "../runner/actions/builtin/artifact-store.js";
+import { ArtifactService } from "./artifact-service.js";
+import { RuntimeTokens } from "./runtime-token.js";
+
+/**
+ * The runtime services a server offers every job of its runs, wherever the job runs: the
+ * artifact service v4 on the server's artifact store (`<data dir>/artifacts/<run>`), so a job
+ * on one agent downloads what a job on another uploaded. Its tokens and signed URLs are keyed
+ * by secrets derived from the master key, so every server process sharing the store accepts
+ * the tokens any of them issued, also after a restart.
+ */
+export class ServerRuntime {
+  /** Issues the runtime token of each lease. */
+  readonly tokens: RuntimeTokens;
+  /** Answers `/twirp/...ArtifactService/*` and `/_artifacts/*`. */
+  readonly artifacts: ArtifactService;
+
+  constructor(
+    masterKey: Uint8Array,
+    private readonly dataDir: string,
+  ) {
+    const derive = (purpose: string) =>
+      new Uint8Array(hkdfSync("sha256", masterKey, new Uint8Array(), purpose, 32));
+    this.tokens = new RuntimeTokens(derive("trunkline runtime tokens"));
+    this.artifacts = new ArtifactService({
+      storeFor: (runId) => new ArtifactStore(this.artifactDir(runId)),
+      verify: (token) => this.tokens.verify(token),
+      originOf,
+      urlSecret: derive("trunkline runtime urls"),
+    });
+  }
+
+  /** Where a run's artifacts live on the server. */
+  artifactDir(runId: string): string {
+    if (!/^[\w.-]+$/.test(runId) || runId.startsWith(".")) {
+      throw new Error(`'${runId}' is not a run id`);
+    }
+    return join(this.dataDir, "artifacts", runId);
+  }
+}
+
+/**
+ * The origin a request reached this server at, as its client will reach it again (the
+ * address an agent's lease names the server by, too).
+ */
+function originOf(req: IncomingMessage): string {
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+  return `${encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
+}
