@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
+import { loadSigningKeys } from "../src/runtime/oidc-keys.js";
 import { loadMasterKey, SecretBox } from "../src/secrets/secret-box.js";
 import { secretsForJob, setSecret } from "../src/secrets/secret-store.js";
 import { openStore } from "../src/store/open-store.js";
@@ -22,6 +23,8 @@ async function seeded(env?: string) {
     .execute();
   await setSecret(store.db, box, { kind: "repository", repositoryId: "r1" }, "A", "alpha");
   await setSecret(store.db, box, { kind: "organization" }, "B", "beta");
+  // The OIDC signing key a server made on its first start, sealed under the same key.
+  await loadSigningKeys(store.db, box);
   await store.close();
   return { dataDir, box };
 }
@@ -30,6 +33,15 @@ async function secretsWith(dataDir: string, box: SecretBox) {
   const store = await openStore({ dataDir });
   try {
     return await secretsForJob(store.db, box, { repositoryId: "r1", fromFork: false });
+  } finally {
+    await store.close();
+  }
+}
+
+async function signingKid(dataDir: string, box: SecretBox) {
+  const store = await openStore({ dataDir });
+  try {
+    return (await loadSigningKeys(store.db, box))[0]?.kid;
   } finally {
     await store.close();
   }
@@ -45,6 +57,7 @@ describe("trunkline secrets rotate-key", () => {
   test("re-encrypts every secret under a new key and installs it, keeping the old one aside", async () => {
     delete process.env.TRUNKLINE_MASTER_KEY;
     const { dataDir, box: oldBox } = await seeded();
+    const kid = await signingKid(dataDir, oldBox);
     const oldKey = readFileSync(join(dataDir, "master.key"), "utf8");
     const result = await runCli(["secrets", "rotate-key", "--data-dir", dataDir]);
     expect(result.code).toBe(0);
@@ -55,6 +68,15 @@ describe("trunkline secrets rotate-key", () => {
     expect(readFileSync(join(dataDir, "master.key.previous"), "utf8")).toBe(oldKey);
     expect(await secretsWith(dataDir, newBox)).toEqual({ A: "alpha", B: "beta" });
     await expect(secretsWith(dataDir, oldBox)).rejects.toThrow("rotate with the old key");
+    // The signing key is re-sealed too: the server signs with the same key after the rotation.
+    const store = await openStore({ dataDir });
+    try {
+      const [key] = await loadSigningKeys(store.db, newBox);
+      expect(key?.kid).toBe(kid);
+      await expect(loadSigningKeys(store.db, oldBox)).rejects.toThrow("rotate with the old key");
+    } finally {
+      await store.close();
+    }
   });
 
   test("with the key in the environment, writes the new key for the operator; a given key is used", async () => {

@@ -21,8 +21,14 @@ export interface AgentLease {
    * The job's `ACTIONS_RUNTIME_TOKEN`, issued by the server for this run and job, and where
    * the server's runtime services are (`resultsUrl`, set for a remote agent: the address it
    * reached the server by). The agent's own cache service accepts the same token.
+   * `idTokenRequest` is the job's `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, for a job with
+   * `permissions: id-token: write` only.
    */
-  readonly runtime?: { readonly token: string; readonly resultsUrl?: string };
+  readonly runtime?: {
+    readonly token: string;
+    readonly resultsUrl?: string;
+    readonly idTokenRequest?: string;
+  };
 }
 
 /** A runner event with the time it happened. */

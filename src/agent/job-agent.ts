@@ -51,10 +51,10 @@ export interface JobAgentOptions {
   /** Called with every failure to reach the server (the agent retries). */
   readonly onError?: (err: Error) => void;
   /**
-   * Where a run's artifacts live, when not in the agent's own `<work dir>/artifacts/<run>`
-   * (the embedded runner keeps them in the server's artifact store).
+   * The server's address, for a runner whose leases do not name it (the embedded runner):
+   * its jobs reach the server's runtime services there, as a remote agent's do.
    */
-  readonly artifactDirFor?: (runId: string) => string;
+  readonly serverOrigin?: () => Promise<string>;
 }
 
 /**
@@ -205,6 +205,20 @@ export class JobAgent {
    * Runs one leased job to its end and reports it; with `more`, takes the next job in the
    * same exchange when the transport can, and resolves to it.
    */
+  /** Where the job reaches the server's runtime services, with its token; none locally. */
+  private async serverRuntime(lease: AgentLease) {
+    if (!lease.runtime) return undefined;
+    const resultsUrl =
+      lease.runtime.resultsUrl ??
+      (this.options.serverOrigin ? `${await this.options.serverOrigin()}/` : undefined);
+    if (!resultsUrl) return undefined;
+    return {
+      token: lease.runtime.token,
+      resultsUrl,
+      ...(lease.runtime.idTokenRequest ? { idTokenRequest: lease.runtime.idTokenRequest } : {}),
+    };
+  }
+
   async runLease(lease: AgentLease, slot: number, more = false): Promise<AgentLease | undefined> {
     const { transport } = this.options;
     let root = this.slotDir(slot);
@@ -265,13 +279,10 @@ export class JobAgent {
         sandbox && sandbox.kind !== "none" && lease.spec.steps.some((s) => s.uses)
           ? await this.checkoutSources.forSlot(`slot-${slot}`, repoRoot, lease.source.sha)
           : repoRoot;
-      const artifactDir =
-        this.options.artifactDirFor?.(lease.spec.runId) ??
-        join(this.options.workDir, "artifacts", lease.spec.runId);
+      const artifactDir = join(this.options.workDir, "artifacts", lease.spec.runId);
       const scope = { runId: lease.spec.runId, jobId: scopeId(lease.spec.key) };
-      const server = lease.runtime?.resultsUrl
-        ? { token: lease.runtime.token, resultsUrl: lease.runtime.resultsUrl }
-        : undefined;
+      const server = await this.serverRuntime(lease);
+      const runtimeEnv = await runtime.envFor(scope, artifactDir, server);
       const actions = new ActionResolver({
         store: this.actionStore,
         runtimes: this.runtimes,
@@ -289,7 +300,7 @@ export class JobAgent {
           : {}),
         actionsCacheDir: cacheDir,
         // A remote agent's jobs keep their artifacts on the server, for jobs on other agents.
-        runtimeEnv: await runtime.envFor(scope, artifactDir, server),
+        runtimeEnv,
       });
       const sink = (event: RunnerEvent) => {
         pending.push({ ...event, at: Date.now() });
@@ -340,14 +351,20 @@ export class JobAgent {
         await fill(executor);
       }
       await writeEventFile(executor.paths, undefined, lease.spec);
-      result = await runJob(lease.spec, {
-        executor,
-        sink,
-        cancel: cancel.signal,
-        actions,
-        baseEnv: this.options.baseEnv,
-        ...(this.options.name ? { runnerName: this.options.name } : {}),
-      });
+      // The job's credentials are masked in its log like secrets.
+      const credentials = [runtimeEnv.ACTIONS_RUNTIME_TOKEN ?? "", server?.idTokenRequest ?? ""];
+      result = await runJob(
+        { ...lease.spec, masks: [...lease.spec.masks, ...credentials.filter((c) => c !== "")] },
+        {
+          executor,
+          sink,
+          cancel: cancel.signal,
+          actions,
+          baseEnv: this.options.baseEnv,
+          jobEnv: idTokenEnv(server),
+          ...(this.options.name ? { runnerName: this.options.name } : {}),
+        },
+      );
       reusable = executor.reusable?.() === true;
     } catch (err) {
       result = {
@@ -390,4 +407,18 @@ export class JobAgent {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN` for a job with `id-token: write`, which every
+ * step gets (run steps fetch tokens with curl), as on GitHub; nothing for other jobs.
+ */
+function idTokenEnv(
+  server: { readonly resultsUrl: string; readonly idTokenRequest?: string } | undefined,
+): Record<string, string> {
+  if (!server?.idTokenRequest) return {};
+  return {
+    ACTIONS_ID_TOKEN_REQUEST_URL: `${server.resultsUrl}_oidc/token?api-version=2.0`,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: server.idTokenRequest,
+  };
 }

@@ -238,6 +238,12 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         30,
       )
       .option(
+        "--queue-timeout <minutes>",
+        "how long a job may wait for a runner with its labels before it fails (GitHub: 24 hours)",
+        (v) => positiveInt("--queue-timeout", v),
+        1440,
+      )
+      .option(
         "--retry-runner-lost <n>",
         "start a run again (its failed jobs, as a new attempt) when its only failures are lost runners, up to n times",
         (v) => wholeOrZero("--retry-runner-lost", v),
@@ -260,6 +266,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       database?: string;
       runnerCapacity: number;
       leaseTimeout: number;
+      queueTimeout: number;
       retryRunnerLost: number;
       jobUser?: string;
       jobsDir?: string;
@@ -278,6 +285,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             ...(opts.database ? { database: opts.database } : {}),
             runnerCapacity: opts.runnerCapacity,
             leaseSeconds: opts.leaseTimeout,
+            queueTimeoutMinutes: opts.queueTimeout,
             retryRunnerLost: opts.retryRunnerLost,
             ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
             ...(opts.jobsDir !== undefined ? { jobsDir: opts.jobsDir } : {}),

@@ -9,6 +9,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../common/errors.js";
+import { resealSigningKeys } from "../runtime/oidc-keys.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { rotateSecrets } from "../secrets/secret-store.js";
 import { dataDirOf } from "./data-dir.js";
@@ -45,6 +46,8 @@ export async function rotateKeyCommand(
   let count: number;
   try {
     count = await rotateSecrets(store.db, oldBox, newBox);
+    // The OIDC signing keys are sealed with the master key too.
+    await resealSigningKeys(store.db, oldBox, newBox);
   } finally {
     await store.close();
   }

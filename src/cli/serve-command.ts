@@ -33,6 +33,8 @@ export interface ServerOptions {
   readonly runnerCapacity?: number;
   /** Seconds a runner's lease lasts without a heartbeat. @default 30 */
   readonly leaseSeconds?: number;
+  /** How long a job may wait for a runner before it fails. @default 1440 (24 hours) */
+  readonly queueTimeoutMinutes?: number;
   /** Times a run whose only failures are lost runners starts again by itself. @default 0 */
   readonly retryRunnerLost?: number;
   /**
@@ -78,7 +80,7 @@ export async function serveCommand(
   const masterKey = loadMasterKey({ file: join(dataDir, "master.key") });
   const box = new SecretBox(masterKey);
   // Artifacts of every job, wherever it ran, and the tokens jobs reach them with.
-  const runtime = new ServerRuntime(masterKey, dataDir);
+  const runtime = await ServerRuntime.open(masterKey, dataDir, store.db, box);
   const tokens = await store.db.selectFrom("tokens").select("id").limit(1).execute();
   if (tokens.length === 0) {
     const file = join(dataDir, "admin-token");
@@ -109,6 +111,9 @@ export async function serveCommand(
     jobsDir,
     ...(choice ? { sandbox: choice.sandbox } : {}),
     ...(options.leaseSeconds !== undefined ? { leaseMs: options.leaseSeconds * 1000 } : {}),
+    ...(options.queueTimeoutMinutes !== undefined
+      ? { queueTimeoutMs: options.queueTimeoutMinutes * 60_000 }
+      : {}),
     ...(options.retryRunnerLost ? { retryRunnerLost: options.retryRunnerLost } : {}),
     onFenced: () => {
       // Its runs are another process's now: going on would run them twice. A supervisor
@@ -157,6 +162,8 @@ export async function serveCommand(
   if (choice) io.err(`trunkline: ${describeSandbox(choice.sandbox, jobsDir)}`);
   if (choice?.warning) io.err(`trunkline: warning: ${choice.warning}`);
   const address = await app.listen({ port: options.port, host: options.host });
+  // The embedded runner's jobs reach the runtime services here.
+  service.listening(address);
   io.err(`trunkline: serving on ${address} (data in ${dataDir}, store: ${store.dialect})`);
   await new Promise<void>((resolveStop) =>
     stop.addEventListener("abort", () => resolveStop(), { once: true }),

@@ -3,6 +3,7 @@ import { coerceString, evaluateTemplate } from "../expressions/evaluate-template
 import type { StepsJob, Workflow } from "../workflow/model.js";
 import { mapGet, type Template } from "../workflow/template.js";
 import { DEFAULT_JOB_TIMEOUT_MINUTES, type JobContexts, type JobSpec } from "./job-spec.js";
+import { effectivePermissions } from "./permissions.js";
 
 /** What the engine knows when a job is about to start. */
 export interface CompileInput {
@@ -70,6 +71,10 @@ export function compileJob(input: CompileInput): JobSpec {
     workflow: { name: workflow.name, file: workflow.file },
     runsOn,
     ...(environment ? { environment } : {}),
+    permissions: effectivePermissions(
+      field("permissions", workflow.permissions),
+      field("permissions", job.permissions),
+    ),
     contexts,
     env,
     ...(workflow.env || job.env

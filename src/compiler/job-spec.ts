@@ -1,5 +1,6 @@
 import type { Step } from "../workflow/model.js";
 import type { Template } from "../workflow/template.js";
+import type { Permissions } from "./permissions.js";
 
 /**
  * Everything a runner needs to run one job, and nothing else: plain, serialisable data.
@@ -18,6 +19,8 @@ export interface JobSpec {
   /** Labels a runner must have, from `runs-on`. */
   readonly runsOn: readonly string[];
   readonly environment?: { readonly name: string; readonly url?: Template };
+  /** The job token's effective permissions (`permissions:`, GitHub's rule). */
+  readonly permissions?: Permissions;
   /** The contexts known when the job starts: github, inputs, vars, secrets, matrix, strategy, needs. */
   readonly contexts: JobContexts;
   /** Workflow `env:` then job `env:`, evaluated. */

@@ -254,6 +254,33 @@ export class JobQueue {
     return rows.map((r) => ({ entryId: r.id, runId: r.run_id, jobKey: r.job_key }));
   }
 
+  /**
+   * Fails every job queued before `before` that no runner has taken (GitHub's queue timeout:
+   * a job whose labels nothing serves does not keep its run open for ever), with `reason`
+   * `queue_timeout`. Resolves to the entries it ended, with their labels.
+   */
+  async timeOut(before: number): Promise<{ entryId: string; labels: string[] }[]> {
+    const stale = await this.db
+      .selectFrom("queue")
+      .select(["id", "labels"])
+      .where("state", "=", "queued")
+      .where("enqueued_at", "<", before)
+      .execute();
+    const ended: { entryId: string; labels: string[] }[] = [];
+    const result = { status: "failure", outputs: {}, reason: "queue_timeout" };
+    for (const row of stale) {
+      const done = await this.db
+        .updateTable("queue")
+        .set({ state: "done", finished_at: this.now(), result: JSON.stringify(result) })
+        .where("id", "=", row.id)
+        .where("state", "=", "queued")
+        .executeTakeFirst();
+      if (Number(done.numUpdatedRows) === 1)
+        ended.push({ entryId: row.id, labels: JSON.parse(row.labels) as string[] });
+    }
+    return ended;
+  }
+
   /** Takes a job out of the queue before any runner has it (a cancel); false once leased. */
   async withdraw(entryId: string): Promise<boolean> {
     const result = await this.db

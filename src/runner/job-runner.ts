@@ -47,6 +47,11 @@ export interface JobRunnerOptions {
   readonly actions: ActionHost;
   /** Extra environment for every process (the host's PATH, HOME, ...); a job container's own env replaces it. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /**
+   * What every step of this job gets on top of its base environment, sandbox or not (the
+   * job's `ACTIONS_ID_TOKEN_REQUEST_*`).
+   */
+  readonly jobEnv?: Readonly<Record<string, string>>;
   /** The runner's name: `RUNNER_NAME` and `runner.name`. @default "trunkline" */
   readonly runnerName?: string;
 }
@@ -136,7 +141,8 @@ class JobRunner {
 
   /** The environment processes start from: a job container's own, else the host's. */
   private baseEnv(): Readonly<Record<string, string>> {
-    return this.options.executor.baseEnv?.() ?? this.options.baseEnv;
+    const base = this.options.executor.baseEnv?.() ?? this.options.baseEnv;
+    return this.options.jobEnv ? { ...base, ...this.options.jobEnv } : base;
   }
 
   private finalStatus(): JobStatus {

@@ -10,6 +10,10 @@ export interface RuntimeScope {
 /** The JWT issuer of runtime tokens. */
 const ISSUER = "trunkline";
 
+/** The audiences that keep the two kinds of token apart: neither passes for the other. */
+const RUNTIME = "trunkline:runtime";
+const ID_TOKEN_REQUEST = "trunkline:id-token-request";
+
 /**
  * Issues and checks `ACTIONS_RUNTIME_TOKEN`s: JWTs signed with HS256 under one secret (the
  * run's for a local run, the server's for server jobs), whose `scp` claim holds GitHub's
@@ -34,9 +38,40 @@ export class RuntimeTokens {
     })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setIssuer(ISSUER)
+      .setAudience(RUNTIME)
       .setIssuedAt()
       .setExpirationTime(`${hours}h`)
       .sign(this.key);
+  }
+
+  /**
+   * An `ACTIONS_ID_TOKEN_REQUEST_TOKEN`: what a job with `id-token: write` presents to get
+   * OIDC tokens, carrying the claims they will hold (so the endpoint needs no lookup).
+   */
+  async issueIdTokenRequest(claims: Record<string, string>, hours = 24): Promise<string> {
+    return new SignJWT({ oidc: claims })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(ISSUER)
+      .setAudience(ID_TOKEN_REQUEST)
+      .setIssuedAt()
+      .setExpirationTime(`${hours}h`)
+      .sign(this.key);
+  }
+
+  /** The claims of a valid ID token request token, or undefined. */
+  async verifyIdTokenRequest(token: string): Promise<Record<string, string> | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        audience: ID_TOKEN_REQUEST,
+        algorithms: ["HS256"],
+      });
+      const claims = payload.oidc;
+      if (typeof claims !== "object" || claims === null || Array.isArray(claims)) return undefined;
+      return claims as Record<string, string>;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The scope of a valid, unexpired token, or undefined. */
@@ -44,6 +79,7 @@ export class RuntimeTokens {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         issuer: ISSUER,
+        audience: RUNTIME,
         algorithms: ["HS256"],
       });
       return scopeOf(String(payload.scp ?? ""));

@@ -1,8 +1,13 @@
 import { hkdfSync } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
+import type { Kysely } from "kysely";
 import { ArtifactStore } from "../runner/actions/builtin/artifact-store.js";
+import type { SecretBox } from "../secrets/secret-box.js";
+import type { Database } from "../store/database.js";
 import { ArtifactService } from "./artifact-service.js";
+import { OidcIssuer } from "./oidc.js";
+import { loadSigningKeys } from "./oidc-keys.js";
 import { RuntimeTokens } from "./runtime-token.js";
 
 /**
@@ -10,9 +15,20 @@ import { RuntimeTokens } from "./runtime-token.js";
  * artifact service v4 on the server's artifact store (`<data dir>/artifacts/<run>`), so a job
  * on one agent downloads what a job on another uploaded. Its tokens and signed URLs are keyed
  * by secrets derived from the master key, so every server process sharing the store accepts
- * the tokens any of them issued, also after a restart.
+ * the tokens any of them issued, also after a restart; and the OIDC issuer of jobs with
+ * `id-token: write`, whose signing keys live in the store.
  */
 export class ServerRuntime {
+  /** A server's runtime, its signing keys loaded from the store (made on first start). */
+  static async open(
+    masterKey: Uint8Array,
+    dataDir: string,
+    db: Kysely<Database>,
+    box: SecretBox,
+  ): Promise<ServerRuntime> {
+    return new ServerRuntime(masterKey, dataDir, new OidcIssuer(await loadSigningKeys(db, box)));
+  }
+
   /** Issues the runtime token of each lease. */
   readonly tokens: RuntimeTokens;
   /** Answers `/twirp/...ArtifactService/*` and `/_artifacts/*`. */
@@ -21,6 +37,8 @@ export class ServerRuntime {
   constructor(
     masterKey: Uint8Array,
     private readonly dataDir: string,
+    /** Signs jobs' OIDC tokens. */
+    readonly oidc: OidcIssuer,
   ) {
     const derive = (purpose: string) =>
       new Uint8Array(hkdfSync("sha256", masterKey, new Uint8Array(), purpose, 32));
@@ -46,7 +64,7 @@ export class ServerRuntime {
  * The origin a request reached this server at, as its client will reach it again (the
  * address an agent's lease names the server by, too).
  */
-function originOf(req: IncomingMessage): string {
+export function originOf(req: IncomingMessage): string {
   const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
   return `${encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
 }

@@ -22,6 +22,19 @@ export interface Database {
   queue_batches: QueueBatchesTable;
   servers: ServersTable;
   events: EventsTable;
+  signing_keys: SigningKeysTable;
+}
+
+/** A key the server signs OIDC tokens with (written by `runtime/oidc-keys.ts` only). */
+export interface SigningKeysTable {
+  kid: string;
+  /** The JWS algorithm (`RS256`). */
+  algorithm: string;
+  /** The public key as a JWK (JSON), published at `/.well-known/jwks`. */
+  public_jwk: string;
+  /** The private key (PKCS#8 PEM), sealed with the master key. */
+  private_key: string;
+  created_at: number;
 }
 
 /** A repository the server builds: hosted (git smart HTTP) or reached by webhooks. */

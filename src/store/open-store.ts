@@ -17,6 +17,7 @@ import { remotesRerunsSchedules } from "./migrations/0002-remotes-reruns-schedul
 import { queueSchema } from "./migrations/0003-queue.js";
 import { appliedBatches } from "./migrations/0004-applied-batches.js";
 import { sharedServers } from "./migrations/0005-shared-servers.js";
+import { signingKeys } from "./migrations/0006-signing-keys.js";
 import { createPrivateFile, keepDataDirPrivate } from "./private-files.js";
 
 /** Which database a store uses. */
@@ -129,6 +130,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0003-queue": queueSchema(dialect),
     "0004-applied-batches": appliedBatches(),
     "0005-shared-servers": sharedServers(dialect),
+    "0006-signing-keys": signingKeys(dialect),
   };
 }
 

@@ -42,3 +42,26 @@ for (const artifact of artifacts.sort((a, b) => a.name.localeCompare(b.name))) {
   console.log("downloaded " + artifact.name + (result.digestMismatch ? ": digest mismatch" : ""));
 }
 `;
+
+/** Where @actions/core is. */
+export const CORE_LIB = join(
+  import.meta.dirname,
+  "..",
+  "..",
+  "node_modules",
+  "@actions",
+  "core",
+  "lib",
+  "core.js",
+);
+
+/**
+ * A node action that gets an OIDC token for audience `sts.test` with @actions/core, as every
+ * cloud login action does, and exchanges it at `$STS` (the test's stand-in for a cloud).
+ */
+export const OIDC_MAIN = `import { pathToFileURL } from "node:url";
+const core = await import(pathToFileURL(${JSON.stringify(CORE_LIB)}).href);
+const token = await core.getIDToken("sts.test");
+const res = await fetch(process.env.STS + "/exchange", { method: "POST", body: token });
+console.log("exchanged: " + res.status + " " + (await res.text()));
+`;

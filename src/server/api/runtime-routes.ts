@@ -1,13 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ServerRuntime } from "../../runtime/server-runtime.js";
+import { bearerToken } from "../../runtime/runtime-token.js";
+import { originOf, type ServerRuntime } from "../../runtime/server-runtime.js";
 
 /**
  * GitHub's runtime services for jobs, at the paths GitHub's clients call (they are not part of
  * the REST API, so not in its OpenAPI document): the artifact service v4's Twirp calls, which
- * need the job's runtime token, and the upload and download URLs it signs. Bodies reach the
- * service unparsed (a zip's blocks, Azure's block list, Twirp's JSON).
+ * need the job's runtime token, and the upload and download URLs it signs (bodies reach the
+ * service unparsed: a zip's blocks, Azure's block list, Twirp's JSON); and the OIDC issuer.
  */
 export function registerRuntimeRoutes(app: FastifyInstance, runtime: ServerRuntime): void {
+  registerOidcRoutes(app, runtime);
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
@@ -29,4 +31,38 @@ export function registerRuntimeRoutes(app: FastifyInstance, runtime: ServerRunti
     scope.put("/_artifacts/upload/:id", hidden, handler);
     scope.get("/_artifacts/download/:run/:name", hidden, handler);
   });
+}
+
+/**
+ * The OIDC issuer: `GET /_oidc/token?audience=` (`ACTIONS_ID_TOKEN_REQUEST_URL`) answers a
+ * job's request token with `{ value }`, a token of the job's claims signed by the server's
+ * key (the audience defaults to `<issuer>/<repository owner>`, as GitHub's to the owner's
+ * URL); the issuer is the address the job reached the server at. The discovery document and
+ * the JWKS are public, as a cloud's token exchange fetches them without credentials.
+ */
+function registerOidcRoutes(app: FastifyInstance, runtime: ServerRuntime): void {
+  const hidden = { schema: { hide: true } };
+  app.get("/.well-known/jwks", hidden, async () => runtime.oidc.jwks());
+  app.get("/.well-known/openid-configuration", hidden, async (request) =>
+    runtime.oidc.configuration(originOf(request.raw)),
+  );
+  app.get<{ Querystring: { audience?: string } }>(
+    "/_oidc/token",
+    hidden,
+    async (request, reply) => {
+      const claims = await runtime.tokens.verifyIdTokenRequest(
+        bearerToken(request.headers.authorization) ?? "",
+      );
+      if (!claims) {
+        return reply.code(401).send({
+          code: "unauthorized",
+          message:
+            "a valid ACTIONS_ID_TOKEN_REQUEST_TOKEN is required (permissions: id-token: write)",
+        });
+      }
+      const issuer = originOf(request.raw);
+      const audience = request.query.audience || `${issuer}/${claims.repository_owner ?? ""}`;
+      return { count: 1, value: await runtime.oidc.issue(claims, issuer, audience) };
+    },
+  );
 }

@@ -9,7 +9,7 @@ import { seedRun } from "../../../test/helpers/seed.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
 import { SecretBox } from "../../secrets/secret-box.js";
-import { JobDispatch } from "./job-dispatch.js";
+import { describeDuration, JobDispatch } from "./job-dispatch.js";
 
 const postgres = await postgresAvailable();
 const box = new SecretBox(randomBytes(32));
@@ -378,4 +378,74 @@ describeOnEachDatabase("the job dispatch", postgres, (context) => {
       ]);
     },
   );
+});
+
+describeOnEachDatabase("the queue timeout", postgres, (context) => {
+  test.runIf(context.available)(
+    "a job no runner takes fails after the timeout, saying why; a taken one is left alone",
+    async () => {
+      await seedRun(context.store.db, { run: "run-t" });
+      let clock = 1_000_000;
+      const timed = new JobDispatch({
+        store: context.store,
+        box,
+        leaseMs: 60_000,
+        queueTimeoutMs: 90 * 60_000,
+        now: () => clock,
+      });
+      const events: RunEvent[] = [];
+      const job = (key: string, labels: string[]) =>
+        timed.execute(
+          {
+            runId: "run-t",
+            attempt: 1,
+            source: { repository: "/nowhere.git", sha: "c".repeat(40) },
+            sink: (e) => events.push(e),
+            settle: async () => undefined,
+          },
+          { ...spec(key, labels), runId: "run-t" },
+          new AbortController().signal,
+        );
+      const gpu = job("train", ["gpu"]);
+      const linux = job("build", ["linux"]);
+      const lease = await timed.claim(runner, 10_000);
+      expect(lease?.spec.key).toBe("ci.yml / build");
+      clock += 90 * 60_000 - 1;
+      await timed.timeOutQueued();
+      const waiting = await context.store.db
+        .selectFrom("queue")
+        .select("state")
+        .where("job_key", "=", "ci.yml / train")
+        .executeTakeFirst();
+      expect(waiting?.state).toBe("queued");
+      clock += 2;
+      await timed.timeOutQueued();
+      expect(await gpu).toEqual({ status: "failure", outputs: {}, reason: "queue_timeout" });
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          type: "log",
+          job: "ci.yml / train",
+          text: expect.stringMatching(
+            /^Error: no runner took this job within 90 minutes \(the queue timeout\): .*gpu/,
+          ),
+        }),
+      );
+      // The leased job is its runner's, however long it runs.
+      await timed.complete(
+        { entryId: lease?.entryId ?? "", runnerId: runner.id, token: lease?.token ?? 0 },
+        { status: "success", outputs: {} },
+        { sent: 0 },
+      );
+      expect((await linux).status).toBe("success");
+    },
+  );
+});
+
+test.each([
+  [24 * 3_600_000, "24 hours"],
+  [90 * 60_000, "90 minutes"],
+  [60_000, "1 minute"],
+  [1_500, "1500 ms"],
+])("describeDuration(%i) is %s", (ms, text) => {
+  expect(describeDuration(ms)).toBe(text);
 });

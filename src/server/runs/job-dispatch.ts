@@ -13,6 +13,7 @@ import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
 import { type HeldLease, JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
 import type { JobResult } from "../../runner/job-runner.js";
+import { oidcClaims } from "../../runtime/oidc.js";
 import { type RuntimeTokens, scopeId } from "../../runtime/runtime-token.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
@@ -84,6 +85,8 @@ export class JobDispatch {
       readonly store: Store;
       readonly box: SecretBox;
       readonly leaseMs?: number;
+      /** How long a job may wait for a runner before it fails. @default 24 hours */
+      readonly queueTimeoutMs?: number;
       readonly now?: () => number;
       /** Issues each lease's runtime token (see {@link AgentLease.runtime}). */
       readonly runtimeTokens?: RuntimeTokens;
@@ -276,14 +279,7 @@ export class JobDispatch {
           // (the owner's once-a-second look catches up anyway).
           else void this.changed(lease.entryId).catch(() => undefined);
           const runtime = this.options.runtimeTokens
-            ? {
-                runtime: {
-                  token: await this.options.runtimeTokens.issue({
-                    runId: spec.runId,
-                    jobId: scopeId(spec.key),
-                  }),
-                },
-              }
+            ? { runtime: await jobRuntime(this.options.runtimeTokens, spec) }
             : {};
           return { entryId: lease.entryId, token: lease.token, spec, source, ...runtime };
         }
@@ -440,9 +436,34 @@ export class JobDispatch {
     }
   }
 
+  /**
+   * Fails the jobs no runner took within the queue timeout, with the reason in their log
+   * (for this process's jobs; another's learn the end from the store).
+   */
+  async timeOutQueued(): Promise<void> {
+    const limit = this.options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS;
+    const now = this.options.now?.() ?? Date.now();
+    for (const { entryId, labels } of await this.queue.timeOut(now - limit)) {
+      const waiting = this.waiting.get(entryId);
+      if (!waiting) {
+        await this.changed(entryId);
+        continue;
+      }
+      waiting.sink({
+        type: "log",
+        job: waiting.jobKey,
+        stream: "runner",
+        text: `Error: no runner took this job within ${describeDuration(limit)} (the queue timeout): ${await this.waitReason(labels)}`,
+        at: now,
+      });
+      await this.catchUp(entryId);
+    }
+  }
+
   /** Once a second: reaps, and catches up on this process's jobs that ended elsewhere. */
   private async tick(): Promise<void> {
     await this.reap();
+    await this.timeOutQueued();
     for (const entryId of await this.queue.ended([...this.waiting.keys()]))
       await this.catchUp(entryId);
   }
@@ -510,4 +531,33 @@ export class JobDispatch {
     waiting.chain = next.catch(() => undefined);
     return next;
   }
+}
+
+/**
+ * A job's runtime credentials: its runtime token, and for `id-token: write` the token that
+ * buys OIDC tokens holding the job's claims.
+ */
+async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec) {
+  const token = await tokens.issue({ runId: spec.runId, jobId: scopeId(spec.key) });
+  if (spec.permissions?.["id-token"] !== "write") return { token };
+  return { token, idTokenRequest: await tokens.issueIdTokenRequest(oidcClaims(spec)) };
+}
+
+/** GitHub's: a job that no runner takes within 24 hours fails. */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 24 * 3_600_000;
+
+/** A duration in the largest whole unit: `24 hours`, `90 minutes`, `30 seconds`. Pure. */
+export function describeDuration(ms: number): string {
+  const units: [number, string][] = [
+    [3_600_000, "hour"],
+    [60_000, "minute"],
+    [1_000, "second"],
+  ];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) {
+      const n = ms / size;
+      return `${n} ${name}${n === 1 ? "" : "s"}`;
+    }
+  }
+  return `${ms} ms`;
 }

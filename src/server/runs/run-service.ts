@@ -63,6 +63,8 @@ export interface RunServiceOptions {
   readonly sandbox?: JobSandbox;
   /** How long a runner's lease lasts without a heartbeat. @default 30 s */
   readonly leaseMs?: number;
+  /** How long a job may wait for a runner before it fails. @default 24 hours */
+  readonly queueTimeoutMs?: number;
   /** How long another server process may go without a sign of life. @default 30 s */
   readonly serverGoneMs?: number;
   /**
@@ -158,13 +160,20 @@ export class RunService {
   readonly presence: ServerPresence;
   /** Resumes one after another, so a run is never carried on twice. */
   private resuming: Promise<unknown> = Promise.resolve();
+  /** The server's own address, once it listens (see {@link RunService.listening}). */
+  private readonly origin: Promise<string>;
+  private setOrigin: (origin: string) => void = () => undefined;
 
   constructor(private readonly options: RunServiceOptions) {
+    this.origin = new Promise((resolve) => {
+      this.setOrigin = resolve;
+    });
     this.jobs = new JobDispatch({
       store: options.store,
       box: options.box,
       ...(options.runtime ? { runtimeTokens: options.runtime.tokens } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+      ...(options.queueTimeoutMs ? { queueTimeoutMs: options.queueTimeoutMs } : {}),
     });
     this.presence = new ServerPresence({
       store: options.store,
@@ -206,9 +215,8 @@ export class RunService {
       transport: embeddedTransport(this.jobs, runner),
       name: runner.id,
       workDir: this.runnerDir(this.presence.id),
-      // Its jobs' artifacts go where the server's artifact service keeps them, for agents'
-      // jobs to download.
-      ...(runtime ? { artifactDirFor: (runId: string) => runtime.artifactDir(runId) } : {}),
+      // Its jobs reach the server's runtime services as agents' jobs do, at its address.
+      ...(runtime ? { serverOrigin: () => this.origin } : {}),
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
       capacity,
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
@@ -217,6 +225,17 @@ export class RunService {
       onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
     });
     this.embedded = agent.run(this.stopping.signal);
+  }
+
+  /**
+   * Tells the service the address the server listens at (`app.listen`'s answer), which the
+   * embedded runner's jobs reach the runtime services by; their jobs wait for it.
+   */
+  listening(address: string): void {
+    const url = new URL(address);
+    if (url.hostname === "0.0.0.0") url.hostname = "127.0.0.1";
+    if (url.hostname === "[::]") url.hostname = "[::1]";
+    this.setOrigin(url.origin);
   }
 
   /** Stops taking jobs; resolves once the embedded runner's jobs have ended. */
