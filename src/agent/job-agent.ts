@@ -17,6 +17,7 @@ import { type LocalRuntime, startLocalRuntime } from "../runtime/local-runtime.j
 import { scopeId } from "../runtime/runtime-token.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { type NodeSource, nodeSources } from "../toolcache/node-sources.js";
+import { GITHUB_PYTHON_MANIFEST, PythonInstalls } from "../toolcache/python-installs.js";
 import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-protocol.js";
 import { CheckoutSources } from "./checkout-source.js";
 import { CommitTrees } from "./commit-trees.js";
@@ -44,6 +45,8 @@ export interface JobAgentOptions {
   readonly flushMs?: number;
   /** Where node actions' runtimes come from (in order). @default nodejs.org, then the npm registry */
   readonly nodeSources?: readonly NodeSource[];
+  /** Where setup-python installs Python from (versions manifest URLs). @default GitHub's */
+  readonly pythonSources?: readonly string[];
   /** Where remote actions come from (in order); none: only built-in and local actions run. */
   readonly actionSources?: readonly ActionSource[];
   /** Headers for fetching sources over HTTP (the agent's token). */
@@ -78,12 +81,17 @@ export class JobAgent {
   private readonly actionStore: ActionStore;
   /** Node runtimes for node actions, in the tool cache its jobs share. */
   private readonly runtimes: NodeRuntimes;
+  private readonly pythons: PythonInstalls;
 
   constructor(private readonly options: JobAgentOptions) {
     this.trees = new CommitTrees(join(options.workDir, "trees"));
     this.runtimes = new NodeRuntimes(
       join(options.workDir, "tool-cache"),
       options.nodeSources ?? nodeSources([]),
+    );
+    this.pythons = new PythonInstalls(
+      this.runtimes.toolCache,
+      options.pythonSources?.length ? options.pythonSources : [GITHUB_PYTHON_MANIFEST],
     );
     this.actionStore = new ActionStore(
       join(options.workDir, "actions"),
@@ -286,6 +294,7 @@ export class JobAgent {
       const actions = new ActionResolver({
         store: this.actionStore,
         runtimes: this.runtimes,
+        pythons: this.pythons,
         repoRoot: checkoutRoot,
         artifactDir,
         // A remote agent's built-in artifact actions keep the run's artifacts on the server too.

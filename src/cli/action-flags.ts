@@ -4,6 +4,7 @@ import { configuredSources } from "../actions/action-sources.js";
 import { ActionStore } from "../actions/action-store.js";
 import { InputError } from "../common/errors.js";
 import { nodeSources } from "../toolcache/node-sources.js";
+import { GITHUB_PYTHON_MANIFEST, PythonInstalls } from "../toolcache/python-installs.js";
 import { stateDir } from "./data-dir.js";
 import { collectList } from "./flags.js";
 
@@ -19,6 +20,8 @@ export interface ActionFlags {
   readonly offline?: boolean;
   /** `--node-source` values (`nodejs:URL`, `npm:URL`); empty for the default. */
   readonly nodeSources: readonly string[];
+  /** `--python-source` values (versions manifest URLs); empty for GitHub's. */
+  readonly pythonSources: readonly string[];
 }
 
 /** The machine's action store (`<state dir>/actions`), with the sources the flags name. */
@@ -56,6 +59,11 @@ export function addActionFlags(
       (value: string, previous: string[] = []) => [...previous, checkNodeSource(value)],
     )
     .option(
+      "--python-source <url>",
+      "where setup-python installs Python from: a versions-manifest.json in actions/python-versions' format (default: $TRUNKLINE_PYTHON_SOURCE, else GitHub's) (repeatable)",
+      (value: string, previous: string[] = []) => [...previous, checkHttpUrl(value)],
+    )
+    .option(
       "--actions-url <[owner=]url>",
       `the git host owner/repo@ref actions are fetched from (default: $TRUNKLINE_ACTIONS_URL, else ${urlDefault}); OWNER=URL for one owner's; 'none' for mirrors only (repeatable)`,
       (value: string, previous: string[] = []) => [...previous, checkUrl(value)],
@@ -87,7 +95,26 @@ export function actionFlags(
       (process.env.TRUNKLINE_NODE_SOURCE
         ? [checkNodeSource(process.env.TRUNKLINE_NODE_SOURCE, "$TRUNKLINE_NODE_SOURCE")]
         : []),
+    pythonSources:
+      (opts.pythonSource as string[] | undefined) ??
+      (process.env.TRUNKLINE_PYTHON_SOURCE
+        ? [checkHttpUrl(process.env.TRUNKLINE_PYTHON_SOURCE, "$TRUNKLINE_PYTHON_SOURCE")]
+        : []),
   };
+}
+
+/** The machine's Pythons in its tool cache, installed from the `--python-source` manifests. */
+export function pythonInstalls(toolCache: string, flags: Pick<ActionFlags, "pythonSources">) {
+  return new PythonInstalls(
+    toolCache,
+    flags.pythonSources.length > 0 ? flags.pythonSources : [GITHUB_PYTHON_MANIFEST],
+  );
+}
+
+function checkHttpUrl(value: string, flag = "--python-source"): string {
+  if (!/^https?:\/\/./.test(value))
+    throw new InputError(`${flag} ${value}: expected an http(s) URL`);
+  return value;
 }
 
 function checkNodeSource(value: string, flag = "--node-source"): string {

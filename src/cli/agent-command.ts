@@ -129,6 +129,7 @@ export async function agentCommand(
     baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
     sourceHeaders: { Authorization: `Bearer ${registration.token}` },
     nodeSources: nodeSources(options.actionSources?.nodeSources ?? []),
+    pythonSources: options.actionSources?.pythonSources ?? [],
     actionSources: [
       ...configuredSources(options.actionSources?.mirrors ?? [], ["none"]),
       ...(options.actionSources?.urls.length

@@ -22,7 +22,7 @@ import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { nodeSources } from "../toolcache/node-sources.js";
 import type { TriggerEvent } from "../triggers/event.js";
 import type { Job, Workflow } from "../workflow/model.js";
-import { type ActionFlags, localActionStore } from "./action-flags.js";
+import { type ActionFlags, localActionStore, pythonInstalls } from "./action-flags.js";
 import { calledWorkflowLoader } from "./called-workflows.js";
 import { MAX_LOCAL_CHAIN, workflowRunEvent } from "./chained-runs.js";
 import { stateDir } from "./data-dir.js";
@@ -175,6 +175,7 @@ export async function runCommand(
     new ActionResolver({
       store,
       runtimes,
+      pythons: pythonInstalls(toolCache, options.actionSources),
       ...(dirty && head ? { workingTree: { of: head, commit: dirty.commit } } : {}),
       repoRoot: options.cwd,
       artifactDir,

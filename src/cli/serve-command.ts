@@ -103,6 +103,7 @@ export async function serveCommand(
     actions,
     runtime,
     nodeSources: nodeSources(sources?.nodeSources ?? []),
+    pythonSources: sources?.pythonSources ?? [],
     store,
     box,
     dataDir,

@@ -7,6 +7,7 @@ import type { Executor } from "../../executors/executor.js";
 import { isTruthy } from "../../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../../expressions/evaluate-template.js";
 import type { NodeRuntimes } from "../../toolcache/node-runtimes.js";
+import type { PythonInstalls } from "../../toolcache/python-installs.js";
 import { parseActionReference } from "../../workflow/action-reference.js";
 import type { ActionManifest } from "../../workflow/read-action.js";
 import { parseKeyValueFile } from "../file-command.js";
@@ -41,6 +42,8 @@ export interface ActionResolverOptions {
   readonly actionsCacheDir: string;
   /** Node runtimes for node actions; without it they run on the Node running Trunkline. */
   readonly runtimes?: NodeRuntimes;
+  /** Where setup-python finds and installs Python. */
+  readonly pythons?: PythonInstalls;
   /**
    * What node actions' processes get to reach the runtime services (`ACTIONS_CACHE_URL`,
    * `ACTIONS_RUNTIME_TOKEN`, ...); `run:` steps never see it, as on GitHub.
@@ -137,6 +140,7 @@ export class ActionResolver implements ActionHost {
           ...(this.options.artifacts ? { artifacts: this.options.artifacts } : {}),
           cacheDir: this.options.actionsCacheDir,
           ...(this.options.runtimes ? { runtimes: this.options.runtimes } : {}),
+          ...(this.options.pythons ? { pythons: this.options.pythons } : {}),
           ...(this.options.workingTree ? { workingTree: this.options.workingTree } : {}),
         });
       } finally {

@@ -53,6 +53,8 @@ export interface RunServiceOptions {
   readonly actions?: ActionStore;
   /** Where the embedded runner's node actions get their runtimes. @default nodejs.org, then npm */
   readonly nodeSources?: readonly NodeSource[];
+  /** Where the embedded runner's setup-python installs Python from. */
+  readonly pythonSources?: readonly string[];
   /**
    * Where the embedded runner's job directories go, each server process in a directory of
    * its own: never inside the data directory, which jobs must not reach.
@@ -222,6 +224,7 @@ export class RunService {
       baseEnv: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       ...(this.options.actions ? { actionSources: [new StoreSource(this.options.actions)] } : {}),
       ...(this.options.nodeSources ? { nodeSources: this.options.nodeSources } : {}),
+      ...(this.options.pythonSources ? { pythonSources: this.options.pythonSources } : {}),
       onError: (err) => this.options.log.error({ err }, "the embedded runner failed"),
     });
     this.embedded = agent.run(this.stopping.signal);

@@ -1,5 +1,6 @@
 import type { Executor } from "../../../executors/executor.js";
 import type { NodeRuntimes } from "../../../toolcache/node-runtimes.js";
+import type { PythonInstalls } from "../../../toolcache/python-installs.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
 import type { RunArtifacts } from "./run-artifacts.js";
 
@@ -34,6 +35,8 @@ export interface BuiltinEnvironment {
   readonly cacheDir: string;
   /** The tool cache's Node runtimes, which setup-node finds and installs into. */
   readonly runtimes?: NodeRuntimes;
+  /** The tool cache's Pythons, which setup-python finds and installs into. */
+  readonly pythons?: PythonInstalls;
   /**
    * A local run of a working tree with uncommitted changes: checking out commit `of` (the
    * run's) gives the files of `commit` (the working tree on it), HEAD staying `of`.

@@ -27,7 +27,8 @@ export class BuiltinTestKit {
   readonly posts: PostStep[] = [];
   readonly executor: HostExecutor;
   readonly state: JobState;
-  readonly env: BuiltinEnvironment;
+  /** What the actions get beyond the step; a test may replace it. */
+  env: BuiltinEnvironment;
   readonly home: string;
 
   private constructor(

@@ -33,6 +33,7 @@ describe("findBuiltin", () => {
       "actions/checkout",
       "actions/download-artifact",
       "actions/setup-node",
+      "actions/setup-python",
       "actions/upload-artifact",
     ]);
   });

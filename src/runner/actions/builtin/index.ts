@@ -3,15 +3,23 @@ import { CACHE, CACHE_RESTORE, CACHE_SAVE } from "./cache-actions.js";
 import { CHECKOUT } from "./checkout.js";
 import { DOWNLOAD_ARTIFACT } from "./download-artifact.js";
 import { SETUP_NODE } from "./setup-node.js";
+import { SETUP_PYTHON } from "./setup-python.js";
 import { UPLOAD_ARTIFACT } from "./upload-artifact.js";
 
 export type { BuiltinAction, BuiltinEnvironment } from "./builtin-action.js";
 
 /** Trunkline's built-in actions, keyed by lower-cased `owner/repo[/path]`. */
 export const BUILTIN_ACTIONS: ReadonlyMap<string, BuiltinAction> = new Map(
-  [CHECKOUT, SETUP_NODE, CACHE, CACHE_RESTORE, CACHE_SAVE, UPLOAD_ARTIFACT, DOWNLOAD_ARTIFACT].map(
-    (action) => [action.name.toLowerCase(), action],
-  ),
+  [
+    CHECKOUT,
+    SETUP_NODE,
+    SETUP_PYTHON,
+    CACHE,
+    CACHE_RESTORE,
+    CACHE_SAVE,
+    UPLOAD_ARTIFACT,
+    DOWNLOAD_ARTIFACT,
+  ].map((action) => [action.name.toLowerCase(), action]),
 );
 
 /**
