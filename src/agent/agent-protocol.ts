@@ -28,6 +28,8 @@ export interface AgentLease {
     readonly token: string;
     readonly resultsUrl?: string;
     readonly idTokenRequest?: string;
+    /** The job's `GITHUB_TOKEN` (`secrets.GITHUB_TOKEN`, `github.token`), for its repository. */
+    readonly githubToken?: string;
   };
 }
 

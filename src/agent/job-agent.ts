@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { ActionSource } from "../actions/action-sources.js";
 import { ActionStore } from "../actions/action-store.js";
 import { ApiError, TrunklineError } from "../common/errors.js";
+import type { JobSpec } from "../compiler/job-spec.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import type { Executor } from "../executors/executor.js";
 import type { JobSandbox } from "../executors/host/job-sandbox.js";
@@ -224,6 +225,7 @@ export class JobAgent {
       token: lease.runtime.token,
       resultsUrl,
       ...(lease.runtime.idTokenRequest ? { idTokenRequest: lease.runtime.idTokenRequest } : {}),
+      ...(lease.runtime.githubToken ? { githubToken: lease.runtime.githubToken } : {}),
     };
   }
 
@@ -360,20 +362,15 @@ export class JobAgent {
         await fill(executor);
       }
       await writeEventFile(executor.paths, undefined, lease.spec);
-      // The job's credentials are masked in its log like secrets.
-      const credentials = [runtimeEnv.ACTIONS_RUNTIME_TOKEN ?? "", server?.idTokenRequest ?? ""];
-      result = await runJob(
-        { ...lease.spec, masks: [...lease.spec.masks, ...credentials.filter((c) => c !== "")] },
-        {
-          executor,
-          sink,
-          cancel: cancel.signal,
-          actions,
-          baseEnv: this.options.baseEnv,
-          jobEnv: idTokenEnv(server),
-          ...(this.options.name ? { runnerName: this.options.name } : {}),
-        },
-      );
+      result = await runJob(withCredentials(lease.spec, runtimeEnv.ACTIONS_RUNTIME_TOKEN, server), {
+        executor,
+        sink,
+        cancel: cancel.signal,
+        actions,
+        baseEnv: this.options.baseEnv,
+        jobEnv: idTokenEnv(server),
+        ...(this.options.name ? { runnerName: this.options.name } : {}),
+      });
       reusable = executor.reusable?.() === true;
     } catch (err) {
       result = {
@@ -429,5 +426,33 @@ function idTokenEnv(
   return {
     ACTIONS_ID_TOKEN_REQUEST_URL: `${server.resultsUrl}_oidc/token?api-version=2.0`,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: server.idTokenRequest,
+  };
+}
+
+/**
+ * The job's spec with its credentials: `GITHUB_TOKEN` as `secrets.GITHUB_TOKEN` and
+ * `github.token`, as on GitHub; every credential masked in its log like a secret.
+ */
+function withCredentials(
+  spec: JobSpec,
+  runtimeToken: string | undefined,
+  server: { readonly idTokenRequest?: string; readonly githubToken?: string } | undefined,
+): JobSpec {
+  const masks = [runtimeToken, server?.idTokenRequest, server?.githubToken].filter(
+    (c): c is string => c !== undefined && c !== "",
+  );
+  const token = server?.githubToken;
+  return {
+    ...spec,
+    masks: [...spec.masks, ...masks],
+    ...(token
+      ? {
+          contexts: {
+            ...spec.contexts,
+            github: { ...spec.contexts.github, token },
+            secrets: { ...spec.contexts.secrets, GITHUB_TOKEN: token },
+          },
+        }
+      : {}),
   };
 }

@@ -238,6 +238,11 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
         30,
       )
       .option(
+        "--server-url <url>",
+        "what jobs see as github.server_url (GITHUB_SERVER_URL; api_url is its /api/v1): this server's address as jobs reach it (default https://github.com: @actions/artifact refuses other hosts but *.localhost and *.ghe.com)",
+        (v) => serverUrlFlag(v),
+      )
+      .option(
         "--queue-timeout <minutes>",
         "how long a job may wait for a runner with its labels before it fails (GitHub: 24 hours)",
         (v) => positiveInt("--queue-timeout", v),
@@ -267,6 +272,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
       runnerCapacity: number;
       leaseTimeout: number;
       queueTimeout: number;
+      serverUrl?: string;
       retryRunnerLost: number;
       jobUser?: string;
       jobsDir?: string;
@@ -286,6 +292,7 @@ export function buildProgram(io: Output, done: (code: number) => void): Command 
             runnerCapacity: opts.runnerCapacity,
             leaseSeconds: opts.leaseTimeout,
             queueTimeoutMinutes: opts.queueTimeout,
+            ...(opts.serverUrl ? { serverUrl: opts.serverUrl } : {}),
             retryRunnerLost: opts.retryRunnerLost,
             ...(opts.jobUser !== undefined ? { jobUser: opts.jobUser } : {}),
             ...(opts.jobsDir !== undefined ? { jobsDir: opts.jobsDir } : {}),
@@ -464,4 +471,12 @@ export async function main(argv: readonly string[], io: Output = processOutput()
     io.err(`trunkline: internal error (please report it): ${(err as Error)?.stack ?? String(err)}`);
     return ExitCode.Internal;
   }
+}
+
+/** `--server-url`: an http(s) URL, without a trailing `/`. */
+function serverUrlFlag(value: string): string {
+  if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(value)) {
+    throw new InputError(`--server-url ${value}: expected an http(s) URL (https://ci.example.com)`);
+  }
+  return value.replace(/\/+$/, "");
 }

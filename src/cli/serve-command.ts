@@ -33,6 +33,8 @@ export interface ServerOptions {
   readonly runnerCapacity?: number;
   /** Seconds a runner's lease lasts without a heartbeat. @default 30 */
   readonly leaseSeconds?: number;
+  /** What jobs see as `github.server_url` (`--server-url`). */
+  readonly serverUrl?: string;
   /** How long a job may wait for a runner before it fails. @default 1440 (24 hours) */
   readonly queueTimeoutMinutes?: number;
   /** Times a run whose only failures are lost runners starts again by itself. @default 0 */
@@ -112,6 +114,7 @@ export async function serveCommand(
     jobsDir,
     ...(choice ? { sandbox: choice.sandbox } : {}),
     ...(options.leaseSeconds !== undefined ? { leaseMs: options.leaseSeconds * 1000 } : {}),
+    ...(options.serverUrl ? { serverUrl: options.serverUrl } : {}),
     ...(options.queueTimeoutMinutes !== undefined
       ? { queueTimeoutMs: options.queueTimeoutMinutes * 60_000 }
       : {}),

@@ -13,6 +13,18 @@ const ISSUER = "trunkline";
 /** The audiences that keep the two kinds of token apart: neither passes for the other. */
 const RUNTIME = "trunkline:runtime";
 const ID_TOKEN_REQUEST = "trunkline:id-token-request";
+const GITHUB_TOKEN = "trunkline:github-token";
+
+/** What a job's `GITHUB_TOKEN` may do: its repository on the server, with `contents` access. */
+export interface GithubTokenClaims {
+  /** The server's name of the run's repository. */
+  readonly repository: string;
+  readonly runId: string;
+  /** The job's key, for the server's log. */
+  readonly job: string;
+  /** The `contents` permission: fetch with `read`, push too with `write`. */
+  readonly contents: "read" | "write" | "none";
+}
 
 /**
  * Issues and checks `ACTIONS_RUNTIME_TOKEN`s: JWTs signed with HS256 under one secret (the
@@ -56,6 +68,37 @@ export class RuntimeTokens {
       .setIssuedAt()
       .setExpirationTime(`${hours}h`)
       .sign(this.key);
+  }
+
+  /**
+   * A job's `GITHUB_TOKEN`: the server's git accepts it (as the password of any user, as
+   * GitHub's `x-access-token`) for the job's repository only, with its `contents` access.
+   */
+  async issueGithubToken(claims: GithubTokenClaims, hours = 24): Promise<string> {
+    return new SignJWT({ gh: claims })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(ISSUER)
+      .setAudience(GITHUB_TOKEN)
+      .setIssuedAt()
+      .setExpirationTime(`${hours}h`)
+      .sign(this.key);
+  }
+
+  /** The claims of a valid `GITHUB_TOKEN`, or undefined. */
+  async verifyGithubToken(token: string): Promise<GithubTokenClaims | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        audience: GITHUB_TOKEN,
+        algorithms: ["HS256"],
+      });
+      const claims = payload.gh as Partial<GithubTokenClaims> | undefined;
+      if (typeof claims?.repository !== "string" || typeof claims.contents !== "string")
+        return undefined;
+      return claims as GithubTokenClaims;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The claims of a valid ID token request token, or undefined. */

@@ -180,7 +180,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerAgentRoutes(app, { db, ...(deps.jobs ? { jobs: deps.jobs } : {}) });
   registerServerRoutes(app, { db, ...(deps.serverId ? { serverId: deps.serverId } : {}) });
   if (deps.dataDir)
-    registerGitHttp(app, { db, dataDir: deps.dataDir, onPush: deps.onPush ?? (() => undefined) });
+    registerGitHttp(app, {
+      db,
+      dataDir: deps.dataDir,
+      onPush: deps.onPush ?? (() => undefined),
+      ...(deps.runtime ? { jobTokens: deps.runtime.tokens } : {}),
+    });
   if (deps.dataDir && deps.actions) registerActionRoutes(app, { db, store: deps.actions });
   if (deps.runtime) {
     registerRuntimeRoutes(app, deps.runtime);

@@ -38,6 +38,11 @@ export interface TriggerEvent {
   readonly payload?: Readonly<Record<string, unknown>>;
   readonly repository?: string;
   readonly actor?: string;
+  /**
+   * The server jobs name as `github.server_url` (`github.api_url` is its `/api/v1`); GitHub's
+   * by default, which `@actions/artifact` requires (it refuses other hosts as GHES).
+   */
+  readonly serverUrl?: string;
 }
 
 /** A ref split into its kind and short name. */
@@ -83,9 +88,11 @@ export function githubContext(
     workflow_ref: workflow ? `${repository}/${workflow.file}@${event.ref}` : "",
     // act's defaults: the artifact client refuses hosts it takes for GitHub Enterprise
     // Server (anything but github.com, *.ghe.com and *.localhost), `http://localhost` included.
-    server_url: "https://github.com",
-    api_url: "https://api.github.com",
-    graphql_url: "https://api.github.com/graphql",
+    server_url: event.serverUrl ?? "https://github.com",
+    api_url: event.serverUrl ? `${event.serverUrl}/api/v1` : "https://api.github.com",
+    graphql_url: event.serverUrl
+      ? `${event.serverUrl}/api/graphql`
+      : "https://api.github.com/graphql",
     run_id: run.id,
     run_number: run.number,
     run_attempt: run.attempt ?? "1",

@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import { gitConfigEnv } from "../../actions/action-git.js";
 import { NotFoundError } from "../../common/errors.js";
+import type { RuntimeTokens } from "../../runtime/runtime-token.js";
 import type { Database } from "../../store/database.js";
 import { verifyRunner } from "../auth/runner-tokens.js";
-import { allows, type TokenInfo, verifyToken } from "../auth/tokens.js";
+import { allows, type Role, type TokenInfo, verifyToken } from "../auth/tokens.js";
 import { gitCgi } from "./git-cgi.js";
 import { parseGitRequest } from "./git-request.js";
 import { PushReports, type RefUpdate } from "./push-report.js";
@@ -31,7 +32,13 @@ export type PushListener = (
  */
 export function registerGitHttp(
   app: FastifyInstance,
-  options: { db: Kysely<Database>; dataDir: string; onPush: PushListener },
+  options: {
+    db: Kysely<Database>;
+    dataDir: string;
+    onPush: PushListener;
+    /** Checks jobs' `GITHUB_TOKEN`s; without it only API and runner tokens are taken. */
+    jobTokens?: RuntimeTokens;
+  },
 ): void {
   // git's request bodies are passed to http-backend untouched.
   for (const type of [
@@ -47,7 +54,17 @@ export function registerGitHttp(
     // a 401 or 403 below is plain text, which git shows to the person pushing or cloning.
     const asked = parseGitRequest(request.method, request.raw.url ?? request.url);
     const name = asked.repository;
-    const caller = await basicToken(options.db, request.headers.authorization);
+    const header = request.headers.authorization;
+    const job = options.jobTokens ? await jobCaller(header, options.jobTokens) : undefined;
+    if (job && job.repository !== name) {
+      return reply
+        .code(403)
+        .send(`this job's GITHUB_TOKEN is for repository '${job.repository}', not '${name}'\n`);
+    }
+    if (job?.contents === "none") {
+      return reply.code(403).send("this job's GITHUB_TOKEN has contents: none\n");
+    }
+    const caller = job?.caller ?? (await basicToken(options.db, header));
     if (!caller) {
       return reply
         .code(401)
@@ -56,6 +73,13 @@ export function registerGitHttp(
     }
     const pushing = asked.service === "receive-pack";
     if (!allows(caller.role, pushing ? "developer" : "viewer")) {
+      if (job) {
+        return reply
+          .code(403)
+          .send(
+            `this job's GITHUB_TOKEN has contents: ${job.contents}: ${pushing ? "pushing needs contents: write" : "fetching needs contents: read"}\n`,
+          );
+      }
       return reply.code(403).send(`a ${caller.role} token cannot ${pushing ? "push" : "fetch"}\n`);
     }
     const exists = await options.db
@@ -92,7 +116,13 @@ export function registerGitHttp(
         try {
           const updates = await report.read(running);
           // The hook waits for an answer whenever it reported, even of nothing.
-          if (updates !== undefined)
+          // A push with a job's GITHUB_TOKEN starts no runs, as on GitHub: a workflow that
+          // pushes would otherwise start itself again.
+          if (updates !== undefined && job)
+            await report.answer([
+              "Trunkline: pushed with a job's GITHUB_TOKEN: no runs start (as on GitHub)",
+            ]);
+          else if (updates !== undefined)
             await report.answer(
               updates.length > 0 ? ((await options.onPush(name, updates, caller)) ?? []) : [],
             );
@@ -112,6 +142,28 @@ export function registerGitHttp(
   };
   app.get("/git/*", handler);
   app.post("/git/*", handler);
+}
+
+/**
+ * The job a `GITHUB_TOKEN` (the password of Basic auth, whatever the user: GitHub's
+ * `x-access-token`) belongs to, as a caller of its `contents` access: `write` pushes, `read`
+ * fetches, `none` neither; undefined for anything else.
+ */
+async function jobCaller(
+  header: string | undefined,
+  tokens: RuntimeTokens,
+): Promise<{ caller: TokenInfo; repository: string; contents: string } | undefined> {
+  const m = header ? /^Basic\s+(\S+)$/i.exec(header) : null;
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  const claims = await tokens.verifyGithubToken(decoded.slice(decoded.indexOf(":") + 1));
+  if (!claims) return undefined;
+  const role: Role = claims.contents === "write" ? "developer" : "viewer";
+  return {
+    caller: { id: `job:${claims.runId}`, name: `GITHUB_TOKEN of ${claims.job}`, role },
+    repository: claims.repository,
+    contents: claims.contents,
+  };
 }
 
 /** The caller of a git request: a runner (its bearer token) or an API token as Basic password. */

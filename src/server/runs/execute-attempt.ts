@@ -19,6 +19,8 @@ export interface AttemptDependencies {
   readonly maxParallel: number;
   /** Where jobs go to be run: the queue, taken by the embedded runner or by agents. */
   readonly dispatch: JobDispatch;
+  /** What jobs see as `github.server_url` (`serve --server-url`); GitHub's by default. */
+  readonly serverUrl?: string;
 }
 
 /** One attempt of one run of one workflow. */
@@ -63,7 +65,7 @@ export async function executeAttempt(
         runId: attempt.runId,
         runNumber: String(attempt.runNumber),
         runAttempt: String(attempt.attempt),
-        event,
+        event: deps.serverUrl ? { ...event, serverUrl: deps.serverUrl } : event,
         workflows: [{ workflow, inputs: dispatchInputs(workflow, event) }],
         config: attempt.config,
         vars: attempt.config.variables,

@@ -279,7 +279,7 @@ export class JobDispatch {
           // (the owner's once-a-second look catches up anyway).
           else void this.changed(lease.entryId).catch(() => undefined);
           const runtime = this.options.runtimeTokens
-            ? { runtime: await jobRuntime(this.options.runtimeTokens, spec) }
+            ? { runtime: await jobRuntime(this.options.runtimeTokens, spec, source) }
             : {};
           return { entryId: lease.entryId, token: lease.token, spec, source, ...runtime };
         }
@@ -534,13 +534,29 @@ export class JobDispatch {
 }
 
 /**
- * A job's runtime credentials: its runtime token, and for `id-token: write` the token that
- * buys OIDC tokens holding the job's claims.
+ * A job's runtime credentials: its runtime token, its `GITHUB_TOKEN` for a repository the
+ * server hosts, and for `id-token: write` the token that buys OIDC tokens holding its claims.
  */
-async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec) {
+async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec, source: JobSource) {
   const token = await tokens.issue({ runId: spec.runId, jobId: scopeId(spec.key) });
-  if (spec.permissions?.["id-token"] !== "write") return { token };
-  return { token, idTokenRequest: await tokens.issueIdTokenRequest(oidcClaims(spec)) };
+  const contents = spec.permissions?.contents ?? "read";
+  const githubToken = source.name
+    ? await tokens.issueGithubToken({
+        repository: source.name,
+        runId: spec.runId,
+        job: spec.key,
+        contents,
+      })
+    : undefined;
+  const idTokenRequest =
+    spec.permissions?.["id-token"] === "write"
+      ? await tokens.issueIdTokenRequest(oidcClaims(spec))
+      : undefined;
+  return {
+    token,
+    ...(githubToken ? { githubToken } : {}),
+    ...(idTokenRequest ? { idTokenRequest } : {}),
+  };
 }
 
 /** GitHub's: a job that no runner takes within 24 hours fails. */

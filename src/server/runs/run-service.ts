@@ -43,6 +43,8 @@ export interface RunServiceOptions {
   readonly box: SecretBox;
   readonly dataDir: string;
   readonly log: FastifyBaseLogger;
+  /** What jobs see as `github.server_url` (`serve --server-url`); GitHub's by default. */
+  readonly serverUrl?: string;
   /** The runtime services jobs reach on the server (artifacts), and their tokens. */
   readonly runtime?: ServerRuntime;
   /** Most jobs of one run handed to runners at once; runners' capacity is the real limit. @default 64 */
@@ -513,6 +515,7 @@ export class RunService {
       store,
       box,
       maxParallel: this.options.maxParallel ?? 64,
+      ...(this.options.serverUrl ? { serverUrl: this.options.serverUrl } : {}),
       dispatch: this.jobs,
     };
   }
