@@ -1,8 +1,9 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { startAgent } from "./helpers/agent-process.js";
 import { runCli } from "./helpers/capture.js";
 import { committed, git } from "./helpers/git.js";
 import { serverApi, waitFor } from "./helpers/server-api.js";
@@ -172,5 +173,101 @@ describe("@actions/cache on the server's runner", () => {
       (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] }
     ).lines;
     expect(log).toContain("restored nothing: -");
+  });
+});
+
+describe("caches shared by a server's runners", () => {
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill("SIGKILL");
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test("what a job on one agent saves, with the toolkit or the built-in action, a job on another restores", async () => {
+    const temp = (prefix: string) => {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    };
+    const server = await startServerProcess({
+      dataDir: temp("trunkline-shared-cache-server-"),
+      extraArgs: ["--runner-capacity", "0"],
+    });
+    children.push(server.child);
+    for (const label of ["first", "second"]) {
+      children.push(await startAgent(server, label, temp(`trunkline-shared-cache-${label}-`)));
+    }
+    const api = serverApi(() => server);
+    await api("POST", "/api/v1/repositories", { name: "app" });
+    const toolkit = join(
+      import.meta.dirname,
+      "..",
+      "node_modules",
+      "@actions",
+      "cache",
+      "lib",
+      "cache.js",
+    );
+    const workflow = (label: string) =>
+      [
+        "on: push",
+        "env: { KEY: deps-1 }",
+        "jobs:",
+        "  build:",
+        `    runs-on: ${label}`,
+        "    steps:",
+        "      - uses: actions/checkout@v4",
+        "      - uses: ./toolkit-cache",
+        "      - uses: actions/cache@v4",
+        "        with: { path: built, key: built-1 }",
+        "      - run: |",
+        '          test -f built/marker && echo "built-in restored: $(cat built/marker)" && exit 0',
+        `          mkdir -p built && echo ${label} > built/marker && echo 'built-in saved'`,
+        "",
+      ].join("\n");
+    const { dir: work } = await committed(
+      {
+        ".github/workflows/ci.yml": workflow("first"),
+        "toolkit-cache/action.yml": "name: t\nruns:\n  using: node20\n  main: main.mjs\n",
+        "toolkit-cache/main.mjs": ACTION_MAIN.replace(
+          "process.env.TOOLKIT_CACHE",
+          JSON.stringify(toolkit),
+        ),
+      },
+      "first",
+    );
+    dirs.push(work);
+    const lines = async (count: number) => {
+      const run = await waitFor("the run", async () => {
+        const runs = (await api("GET", "/api/v1/repositories/app/runs")) as {
+          id: string;
+          status: string;
+        }[];
+        const [r] = runs;
+        return runs.length === count && r && r.status !== "queued" && r.status !== "in_progress"
+          ? r
+          : undefined;
+      });
+      const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as { jobs: { id: string }[] };
+      const log = (
+        (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] }
+      ).lines;
+      expect(run.status, log.join("\n")).toBe("success");
+      return log.filter((l) => /^(restored|saved|built-in)/.test(l));
+    };
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
+    expect(await lines(1)).toEqual([
+      "restored nothing: -",
+      expect.stringMatching(/^saved \d+$/),
+      "built-in saved",
+    ]);
+    writeFileSync(join(work, ".github/workflows/ci.yml"), workflow("second"));
+    await git(work, "commit", "-q", "-am", "second");
+    await git(work, "push", "-q", server.gitUrl("app"), "main");
+    expect(await lines(2)).toEqual([
+      "restored deps-1: saved by deps-1",
+      "built-in restored: first",
+    ]);
   });
 });

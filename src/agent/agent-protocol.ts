@@ -30,6 +30,8 @@ export interface AgentLease {
     readonly idTokenRequest?: string;
     /** The job's `GITHUB_TOKEN` (`secrets.GITHUB_TOKEN`, `github.token`), for its repository. */
     readonly githubToken?: string;
+    /** Where, under `resultsUrl`, the repository's cache service is (`_cache/<key>/`). */
+    readonly cachePath?: string;
   };
 }
 

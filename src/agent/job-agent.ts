@@ -14,6 +14,7 @@ import { type JobResult, runJob } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 import { writeEventFile } from "../runner/step-env.js";
 import { RemoteArtifacts } from "../runtime/artifact-client.js";
+import { RemoteCaches } from "../runtime/cache-client.js";
 import { type LocalRuntime, startLocalRuntime } from "../runtime/local-runtime.js";
 import { scopeId } from "../runtime/runtime-token.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
@@ -226,6 +227,7 @@ export class JobAgent {
       resultsUrl,
       ...(lease.runtime.idTokenRequest ? { idTokenRequest: lease.runtime.idTokenRequest } : {}),
       ...(lease.runtime.githubToken ? { githubToken: lease.runtime.githubToken } : {}),
+      ...(lease.runtime.cachePath ? { cacheUrl: `${resultsUrl}${lease.runtime.cachePath}` } : {}),
     };
   }
 
@@ -264,6 +266,7 @@ export class JobAgent {
     }, this.options.heartbeatMs ?? 1_000);
     let result: JobResult;
     let runtime: LocalRuntime | undefined;
+    let caches: RemoteCaches | undefined;
     try {
       // Caches belong to one repository: a job never restores another repository's entries.
       const cacheDir = join(
@@ -293,6 +296,14 @@ export class JobAgent {
       const scope = { runId: lease.spec.runId, jobId: scopeId(lease.spec.key) };
       const server = await this.serverRuntime(lease);
       const runtimeEnv = await runtime.envFor(scope, artifactDir, server);
+      // The repository's caches are the server's, shared by its runners.
+      caches = server?.cacheUrl
+        ? new RemoteCaches({
+            cacheUrl: server.cacheUrl,
+            token: server.token,
+            scratch: join(this.options.workDir, "cache-scratch"),
+          })
+        : undefined;
       const actions = new ActionResolver({
         store: this.actionStore,
         runtimes: this.runtimes,
@@ -309,6 +320,7 @@ export class JobAgent {
               }),
             }
           : {}),
+        ...(caches ? { caches } : {}),
         actionsCacheDir: cacheDir,
         // A remote agent's jobs keep their artifacts on the server, for jobs on other agents.
         runtimeEnv,
@@ -383,6 +395,7 @@ export class JobAgent {
       clearInterval(timer);
       clearInterval(beat);
       await runtime?.close().catch(() => undefined);
+      await caches?.close().catch(() => undefined);
     }
     // The last events go with the result, in one request.
     await sending;

@@ -46,8 +46,11 @@ export class CacheService {
       readonly authorized: (token: string) => Promise<boolean>;
       /** Signs archive URLs (32 bytes or more). */
       readonly urlSecret: Uint8Array;
-      /** The service's own URL as jobs reach it, ending with `/` (`ACTIONS_CACHE_URL`). */
-      readonly base: string;
+      /**
+       * The service's own URL as the request's client reaches it, ending with `/`
+       * (`ACTIONS_CACHE_URL`): archive URLs point there.
+       */
+      readonly baseOf: (req: IncomingMessage) => string;
     },
   ) {}
 
@@ -73,7 +76,8 @@ export class CacheService {
     if (!(await this.options.authorized(bearerToken(req.headers.authorization) ?? "")))
       return send(res, 401, { message: "a valid ACTIONS_RUNTIME_TOKEN is required" });
     try {
-      if (req.method === "GET" && route === "cache") return await this.find(url, res);
+      if (req.method === "GET" && route === "cache")
+        return await this.find(url, res, this.options.baseOf(req));
       if (req.method === "POST" && route === "caches") return await this.reserve(req, res);
       const id = /^caches\/(\d+)$/.exec(route)?.[1];
       if (id && req.method === "PATCH") return await this.upload(Number(id), req, res);
@@ -84,7 +88,7 @@ export class CacheService {
     }
   }
 
-  private async find(url: URL, res: ServerResponse): Promise<void> {
+  private async find(url: URL, res: ServerResponse, base: string): Promise<void> {
     const keys = (url.searchParams.get("keys") ?? "").split(",").filter((k) => k !== "");
     const version = url.searchParams.get("version") ?? "";
     const [key, ...restore] = keys;
@@ -96,7 +100,7 @@ export class CacheService {
       cacheKey: found.entry.key,
       scope: "refs/heads/main",
       creationTime: new Date(found.entry.createdAt).toISOString(),
-      archiveLocation: `${this.options.base}_apis/artifactcache/archive/${name}?sig=${this.sign(name)}`,
+      archiveLocation: `${base}_apis/artifactcache/archive/${name}?sig=${this.sign(name)}`,
     });
   }
 

@@ -13,13 +13,13 @@ export interface LocalRuntime {
    * What the node actions of one job get to reach the services (`ACTIONS_CACHE_URL`,
    * `ACTIONS_RESULTS_URL`, `ACTIONS_RUNTIME_URL`, `ACTIONS_RUNTIME_TOKEN`, for actions only),
    * with a token of that job's run and job; the run's artifacts live in `artifactDir`. With
-   * `server`, the job's artifacts go to the server's service instead, with the token the
-   * server issued, which this runtime's cache service accepts too.
+   * `server`, the job's artifacts (and with `cacheUrl` its caches) go to the server's services
+   * instead, with the token the server issued, which this runtime's cache service accepts too.
    */
   envFor(
     scope: RuntimeScope,
     artifactDir: string,
-    server?: { readonly token: string; readonly resultsUrl: string },
+    server?: { readonly token: string; readonly resultsUrl: string; readonly cacheUrl?: string },
   ): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
@@ -59,7 +59,7 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   cache = new CacheService(new CacheStore(cacheDir), {
     authorized: async (token) => accepted.has(token) || (await tokens.verify(token)) !== undefined,
     urlSecret,
-    base: `${origin}/cache/`,
+    baseOf: () => `${origin}/cache/`,
   });
   artifacts = new ArtifactService({
     storeFor: (runId) => {
@@ -76,9 +76,11 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
     envFor: async (scope, artifactDir, server) => {
       if (server) accepted.add(server.token);
       else artifactDirs.set(scope.runId, artifactDir);
+      // The server's cache service when it has one: the repository's caches are shared there.
+      const cacheUrl = server?.cacheUrl ?? `${origin}/cache/`;
       return {
-        ACTIONS_CACHE_URL: `${origin}/cache/`,
-        ACTIONS_RUNTIME_URL: `${origin}/cache/`,
+        ACTIONS_CACHE_URL: cacheUrl,
+        ACTIONS_RUNTIME_URL: cacheUrl,
         ACTIONS_RESULTS_URL: server?.resultsUrl ?? `${origin}/`,
         ACTIONS_RUNTIME_TOKEN: server?.token ?? (await tokens.issue(scope)),
       };

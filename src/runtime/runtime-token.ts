@@ -5,6 +5,8 @@ import { jwtVerify, SignJWT } from "jose";
 export interface RuntimeScope {
   readonly runId: string;
   readonly jobId: string;
+  /** The repository whose caches the job may use (a server's key for it), when it has one. */
+  readonly cache?: string;
 }
 
 /** The JWT issuer of runtime tokens. */
@@ -47,6 +49,7 @@ export class RuntimeTokens {
     }
     return new SignJWT({
       scp: `Actions.GenericRead:00000000-0000-0000-0000-000000000000 Actions.Results:${scope.runId}:${scope.jobId}`,
+      ...(scope.cache ? { cache: scope.cache } : {}),
     })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setIssuer(ISSUER)
@@ -125,7 +128,10 @@ export class RuntimeTokens {
         audience: RUNTIME,
         algorithms: ["HS256"],
       });
-      return scopeOf(String(payload.scp ?? ""));
+      const scope = scopeOf(String(payload.scp ?? ""));
+      return scope && typeof payload.cache === "string"
+        ? { ...scope, cache: payload.cache }
+        : scope;
     } catch {
       return undefined;
     }

@@ -1,11 +1,13 @@
-import { hkdfSync } from "node:crypto";
+import { createHash, hkdfSync } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { ArtifactStore } from "../runner/actions/builtin/artifact-store.js";
+import { CacheStore } from "../runner/actions/builtin/cache-store.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { Database } from "../store/database.js";
 import { ArtifactService } from "./artifact-service.js";
+import { CacheService } from "./cache-service.js";
 import { OidcIssuer } from "./oidc.js";
 import { loadSigningKeys } from "./oidc-keys.js";
 import { RuntimeTokens } from "./runtime-token.js";
@@ -33,6 +35,9 @@ export class ServerRuntime {
   readonly tokens: RuntimeTokens;
   /** Answers `/twirp/...ArtifactService/*` and `/_artifacts/*`. */
   readonly artifacts: ArtifactService;
+  /** Each repository's cache service, by its {@link cacheKeyOf} key. */
+  private readonly caches = new Map<string, CacheService>();
+  private readonly urlSecret: Uint8Array;
 
   constructor(
     masterKey: Uint8Array,
@@ -43,12 +48,31 @@ export class ServerRuntime {
     const derive = (purpose: string) =>
       new Uint8Array(hkdfSync("sha256", masterKey, new Uint8Array(), purpose, 32));
     this.tokens = new RuntimeTokens(derive("trunkline runtime tokens"));
+    this.urlSecret = derive("trunkline runtime urls");
     this.artifacts = new ArtifactService({
       storeFor: (runId) => new ArtifactStore(this.artifactDir(runId)),
       verify: (token) => this.tokens.verify(token),
       originOf,
-      urlSecret: derive("trunkline runtime urls"),
+      urlSecret: this.urlSecret,
     });
+  }
+
+  /**
+   * The cache service of the repository whose caches live under `key` (`/_cache/<key>/`),
+   * which only tokens of that repository's jobs reach; entries in `<data dir>/caches/<key>`.
+   */
+  cacheService(key: string): CacheService | undefined {
+    if (!/^[0-9a-f]{16}$/.test(key)) return undefined;
+    let service = this.caches.get(key);
+    if (!service) {
+      service = new CacheService(new CacheStore(join(this.dataDir, "caches", key)), {
+        authorized: async (token) => (await this.tokens.verify(token))?.cache === key,
+        urlSecret: this.urlSecret,
+        baseOf: (req) => `${originOf(req)}/_cache/${key}/`,
+      });
+      this.caches.set(key, service);
+    }
+    return service;
   }
 
   /** Where a run's artifacts live on the server. */
@@ -58,6 +82,11 @@ export class ServerRuntime {
     }
     return join(this.dataDir, "artifacts", runId);
   }
+}
+
+/** The key a repository's caches are kept under on a server and on its runners. Pure. */
+export function cacheKeyOf(repository: string): string {
+  return createHash("sha256").update(repository).digest("hex").slice(0, 16);
 }
 
 /**

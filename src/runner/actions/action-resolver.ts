@@ -20,6 +20,7 @@ import type {
   PreparedActions,
   PreStep,
 } from "./action-host.js";
+import type { CacheBackend } from "./builtin/cache-store.js";
 import { findBuiltin } from "./builtin/index.js";
 import type { RunArtifacts } from "./builtin/run-artifacts.js";
 import { runDockerAction } from "./docker-action.js";
@@ -38,6 +39,8 @@ export interface ActionResolverOptions {
   readonly artifactDir: string;
   /** Where built-in actions keep the run's artifacts instead (the server's service). */
   readonly artifacts?: RunArtifacts;
+  /** Where built-in cache actions keep entries instead (the server's service). */
+  readonly caches?: CacheBackend;
   /** The cache store, kept across runs. */
   readonly actionsCacheDir: string;
   /** Node runtimes for node actions; without it they run on the Node running Trunkline. */
@@ -138,6 +141,7 @@ export class ActionResolver implements ActionHost {
           repoRoot: this.options.repoRoot,
           artifactDir: this.options.artifactDir,
           ...(this.options.artifacts ? { artifacts: this.options.artifacts } : {}),
+          ...(this.options.caches ? { caches: this.options.caches } : {}),
           cacheDir: this.options.actionsCacheDir,
           ...(this.options.runtimes ? { runtimes: this.options.runtimes } : {}),
           ...(this.options.pythons ? { pythons: this.options.pythons } : {}),

@@ -30,6 +30,22 @@ export function registerRuntimeRoutes(app: FastifyInstance, runtime: ServerRunti
     scope.post("/twirp/github.actions.results.api.v1.ArtifactService/:method", hidden, handler);
     scope.put("/_artifacts/upload/:id", hidden, handler);
     scope.get("/_artifacts/download/:run/:name", hidden, handler);
+    // The cache service of one repository, `/_cache/<key>/_apis/artifactcache/...`.
+    const cache = async (request: FastifyRequest, reply: FastifyReply) => {
+      const key = (request.params as { key: string }).key;
+      const service = runtime.cacheService(key);
+      if (!service) return reply.code(404).send({ message: "no such cache" });
+      reply.hijack();
+      const path = (request.raw.url ?? "").slice(`/_cache/${key}`.length);
+      await service.handle(request.raw, reply.raw, path).catch((err: unknown) => {
+        request.log.error(err);
+        if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
+        else reply.raw.destroy();
+      });
+    };
+    for (const method of ["GET", "POST", "PATCH"] as const) {
+      scope.route({ method, url: "/_cache/:key/*", schema: { hide: true }, handler: cache });
+    }
   });
 }
 

@@ -15,6 +15,7 @@ import { type HeldLease, JobQueue, normalise, type QueueRunner } from "../../que
 import type { JobResult } from "../../runner/job-runner.js";
 import { oidcClaims } from "../../runtime/oidc.js";
 import { type RuntimeTokens, scopeId } from "../../runtime/runtime-token.js";
+import { cacheKeyOf } from "../../runtime/server-runtime.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
 import { type Listener, listen } from "../../store/pg-listener.js";
@@ -538,7 +539,9 @@ export class JobDispatch {
  * server hosts, and for `id-token: write` the token that buys OIDC tokens holding its claims.
  */
 async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec, source: JobSource) {
-  const token = await tokens.issue({ runId: spec.runId, jobId: scopeId(spec.key) });
+  // Caches belong to the repository: one store on the server, whichever runner runs the job.
+  const cache = cacheKeyOf(source.name ?? source.repository);
+  const token = await tokens.issue({ runId: spec.runId, jobId: scopeId(spec.key), cache });
   const contents = spec.permissions?.contents ?? "read";
   const githubToken = source.name
     ? await tokens.issueGithubToken({
@@ -554,6 +557,7 @@ async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec, source: JobSourc
       : undefined;
   return {
     token,
+    cachePath: `_cache/${cache}/`,
     ...(githubToken ? { githubToken } : {}),
     ...(idTokenRequest ? { idTokenRequest } : {}),
   };

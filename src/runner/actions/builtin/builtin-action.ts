@@ -2,6 +2,7 @@ import type { Executor } from "../../../executors/executor.js";
 import type { NodeRuntimes } from "../../../toolcache/node-runtimes.js";
 import type { PythonInstalls } from "../../../toolcache/python-installs.js";
 import type { ActionContext, ActionRequest, ActionResult } from "../action-host.js";
+import type { CacheBackend } from "./cache-store.js";
 import type { RunArtifacts } from "./run-artifacts.js";
 
 /**
@@ -33,6 +34,8 @@ export interface BuiltinEnvironment {
   readonly artifacts?: RunArtifacts;
   /** The cache store: kept across runs, one per repository. */
   readonly cacheDir: string;
+  /** Where the cache actions keep entries instead of `cacheDir` (a server's service). */
+  readonly caches?: CacheBackend;
   /** The tool cache's Node runtimes, which setup-node finds and installs into. */
   readonly runtimes?: NodeRuntimes;
   /** The tool cache's Pythons, which setup-python finds and installs into. */

@@ -5,7 +5,7 @@ import type { StepOutput } from "../../step-output.js";
 import type { ActionRequest, ActionResult } from "../action-host.js";
 import type { BuiltinAction } from "./builtin-action.js";
 import { booleanInput, guarded, inputLines, stringInput } from "./builtin-inputs.js";
-import { type CacheRoot, CacheStore, cacheVersion } from "./cache-store.js";
+import { type CacheBackend, type CacheRoot, CacheStore, cacheVersion } from "./cache-store.js";
 import { createArchive } from "./create-archive.js";
 import { entryProblem, extractArchive } from "./extract-archive.js";
 import { type FoundFile, findFiles, isWithin, searchPaths } from "./find-files.js";
@@ -39,7 +39,7 @@ export const CACHE: BuiltinAction = {
   run: (request, context, env) =>
     guarded(context.signal, async () => {
       const inputs = readInputs(request, context.state.paths.workspace);
-      const store = new CacheStore(env.cacheDir);
+      const store = env.caches ?? new CacheStore(env.cacheDir);
       const restored = await restore(inputs, store, request, context.output, context.signal);
       if (restored.ok) {
         context.registerPost({
@@ -65,7 +65,7 @@ export const CACHE_RESTORE: BuiltinAction = {
   run: (request, context, env) =>
     guarded(context.signal, async () => {
       const inputs = readInputs(request, context.state.paths.workspace);
-      const store = new CacheStore(env.cacheDir);
+      const store = env.caches ?? new CacheStore(env.cacheDir);
       return restore(inputs, store, request, context.output, context.signal);
     }),
 };
@@ -78,7 +78,7 @@ export const CACHE_SAVE: BuiltinAction = {
       const inputs = readInputs(request, context.state.paths.workspace);
       const result = await save(
         inputs,
-        new CacheStore(env.cacheDir),
+        env.caches ?? new CacheStore(env.cacheDir),
         context.output,
         context.signal,
       );
@@ -110,7 +110,7 @@ function readInputs(request: ActionRequest, workspace: string): CacheInputs {
 
 async function restore(
   inputs: CacheInputs,
-  store: CacheStore,
+  store: CacheBackend,
   request: ActionRequest,
   output: StepOutput,
   signal: AbortSignal,
@@ -163,11 +163,11 @@ async function restore(
  */
 async function save(
   inputs: CacheInputs,
-  store: CacheStore,
+  store: CacheBackend,
   output: StepOutput,
   signal: AbortSignal,
 ): Promise<{ ok: boolean; message?: string }> {
-  if (store.has(inputs.key, inputs.version)) {
+  if (await store.exists(inputs.key, inputs.version)) {
     output.note(`Cache entry for key '${inputs.key}' already exists: not saving it again.`);
     return { ok: true };
   }

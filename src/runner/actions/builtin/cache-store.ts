@@ -37,12 +37,33 @@ export function cacheVersion(paths: readonly string[]): string {
 }
 
 /**
+ * Where the built-in cache actions keep a repository's entries: a {@link CacheStore} on this
+ * machine, or a server's cache service (shared by its runners).
+ */
+export interface CacheBackend {
+  /** The entry to restore by GitHub's rule, its archives in a local `dir`; see {@link CacheStore.match}. */
+  match(
+    key: string,
+    restoreKeys: readonly string[],
+    version: string,
+  ): Promise<{ entry: StoredCacheEntry; exact: boolean } | undefined>;
+  /** Whether an entry with this key and version exists. */
+  exists(key: string, version: string): Promise<boolean>;
+  /** Saves an entry; see {@link CacheStore.save}. */
+  save(
+    key: string,
+    version: string,
+    build: (dir: string) => Promise<CacheRoot[]>,
+  ): Promise<"saved" | "exists">;
+}
+
+/**
  * A repository's cache: one directory per entry, named by the SHA-256 of its version and
  * key (so any key is a safe name), holding `entry.json` and the entry's archives. Entries are
  * immutable: a save moves a finished temporary directory into place, and a key already
  * saved stays as it is.
  */
-export class CacheStore {
+export class CacheStore implements CacheBackend {
   constructor(readonly dir: string) {}
 
   /** The directory of the entry with this key and version, whether it exists or not. */
@@ -76,6 +97,10 @@ export class CacheStore {
   /** Whether an entry with this key and version exists. */
   has(key: string, version: string): boolean {
     return existsSync(join(this.entryDir(key, version), "entry.json"));
+  }
+
+  async exists(key: string, version: string): Promise<boolean> {
+    return this.has(key, version);
   }
 
   /**
