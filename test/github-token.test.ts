@@ -30,12 +30,20 @@ const WORKFLOW = [
   '          git -c http.extraheader="$auth" push -q origin v9',
   '          echo "tagged v9 with ${{ github.token }}"',
   "      - run: |",
+  '          curl -s -H "Authorization: Bearer $GH" "$GITHUB_API_URL/repositories/app/runs"; echo',
+  "        env: { GH: '${{ github.token }}' }",
+  "      - run: |",
   `          ${AUTH}`,
   '          git -c http.extraheader="$auth" ls-remote "$GITHUB_SERVER_URL/git/other.git" 2>&1 || true',
   "  read-only:",
   "    runs-on: ubuntu-latest",
-  "    permissions: { contents: read }",
+  "    permissions: { contents: read, actions: read }",
   "    steps:",
+  "      - run: |",
+  '          api() { curl -s -H "Authorization: Bearer ${{ secrets.GITHUB_TOKEN }}" "$GITHUB_API_URL/$1"; echo; }',
+  '          api repositories/app/runs | grep -q \'"number":1\' && echo "listed its runs"',
+  "          api repositories/other/runs",
+  "          api runs",
   "      - run: |",
   `          ${AUTH}`,
   '          git -c http.extraheader="$auth" clone -q "$GITHUB_SERVER_URL/git/app.git" copy && echo cloned',
@@ -106,9 +114,20 @@ describe("a job's GITHUB_TOKEN", () => {
     expect(run.status, JSON.stringify(logs, null, 2)).toBe("success");
     expect(logs.release).toContain("tagged v9 with ***");
     expect(logs.release).toContainEqual(
+      expect.stringContaining(
+        "this job's GITHUB_TOKEN has actions: none; this needs actions: read",
+      ),
+    );
+    expect(logs.release).toContainEqual(
       expect.stringContaining("this job's GITHUB_TOKEN is for repository 'app', not 'other'"),
     );
     expect(logs["read-only"]).toContain("cloned");
+    expect(logs["read-only"]).toContain("listed its runs");
+    expect(logs["read-only"]).toContainEqual(
+      expect.stringContaining(
+        "a job's GITHUB_TOKEN reaches only its repository's routes (/api/v1/repositories/app/...)",
+      ),
+    );
     expect(logs["read-only"]).toContainEqual(
       expect.stringContaining(
         "this job's GITHUB_TOKEN has contents: read: pushing needs contents: write",

@@ -26,6 +26,8 @@ export interface GithubTokenClaims {
   readonly job: string;
   /** The `contents` permission: fetch with `read`, push too with `write`. */
   readonly contents: "read" | "write" | "none";
+  /** The `actions` permission: read the repository's runs with `read`, start and cancel with `write`. */
+  readonly actions?: "read" | "write" | "none";
 }
 
 /**

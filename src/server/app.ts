@@ -3,10 +3,12 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from "fastify";
 import type { ActionStore } from "../actions/action-store.js";
 import { ErrorCode, TrunklineError } from "../common/errors.js";
+import type { GithubTokenClaims } from "../runtime/runtime-token.js";
 import type { ServerRuntime } from "../runtime/server-runtime.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { Store } from "../store/open-store.js";
@@ -116,6 +118,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     const role = request.routeOptions.config.role;
     if (!role) return;
     const token = bearer(request);
+    const job =
+      token && deps.runtime ? await deps.runtime.tokens.verifyGithubToken(token) : undefined;
+    if (job) return jobAccess(request, reply, job, role);
     const caller = token ? await verifyToken(db, token) : undefined;
     if (!caller) {
       await reply.code(401).send({
@@ -211,4 +216,34 @@ function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return m?.[1];
+}
+
+/**
+ * A job's `GITHUB_TOKEN` on the API: its own repository's routes only
+ * (`/api/v1/repositories/<its repository>/...`), reading with `actions: read` or `write`,
+ * starting and cancelling runs with `actions: write`; nothing beyond the developer role.
+ */
+async function jobAccess(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  job: GithubTokenClaims,
+  needed: Role,
+): Promise<FastifyReply | undefined> {
+  const repo = (request.params as { repo?: string } | undefined)?.repo;
+  const refuse = (message: string) => reply.code(403).send({ code: "forbidden", message });
+  if (repo !== job.repository) {
+    return refuse(
+      `a job's GITHUB_TOKEN reaches only its repository's routes (/api/v1/repositories/${job.repository}/...)`,
+    );
+  }
+  const actions = job.actions ?? "none";
+  const role: Role | undefined =
+    actions === "write" ? "developer" : actions === "read" ? "viewer" : undefined;
+  if (!role || !allows(role, needed)) {
+    return refuse(
+      `this job's GITHUB_TOKEN has actions: ${actions}; this needs ${needed === "viewer" ? "actions: read" : needed === "developer" ? "actions: write" : `the ${needed} role, which no job token has`}`,
+    );
+  }
+  request.caller = { id: `job:${job.runId}`, name: `GITHUB_TOKEN of ${job.job}`, role };
+  return undefined;
 }

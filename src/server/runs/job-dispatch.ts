@@ -549,6 +549,7 @@ async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec, source: JobSourc
         runId: spec.runId,
         job: spec.key,
         contents,
+        actions: spec.permissions?.actions ?? "none",
       })
     : undefined;
   const idTokenRequest =
