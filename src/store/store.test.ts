@@ -37,6 +37,7 @@ describeOnEachDatabase("store", postgres, (db) => {
       "schedule_fires",
       "secrets",
       "servers",
+      "signing_keys",
       "steps",
       "tokens",
       "webhook_deliveries",
