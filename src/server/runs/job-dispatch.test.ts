@@ -6,10 +6,11 @@ import {
   testOn,
 } from "../../../test/helpers/databases.js";
 import { seedRun } from "../../../test/helpers/seed.js";
+import { describeDuration } from "../../common/duration.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
 import { SecretBox } from "../../secrets/secret-box.js";
-import { describeDuration, JobDispatch } from "./job-dispatch.js";
+import { JobDispatch } from "./job-dispatch.js";
 
 const postgres = await postgresAvailable();
 const box = new SecretBox(randomBytes(32));

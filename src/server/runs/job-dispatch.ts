@@ -8,19 +8,20 @@ import type {
   TimedRunnerEvent,
 } from "../../agent/agent-protocol.js";
 import { checkRunnerEvents, checkRunnerResult } from "../../agent/runner-report.js";
+import { describeDuration } from "../../common/duration.js";
 import { ForbiddenError } from "../../common/errors.js";
 import type { JobSpec } from "../../compiler/job-spec.js";
 import type { RunEvent } from "../../engine/run-events.js";
 import { type HeldLease, JobQueue, normalise, type QueueRunner } from "../../queue/job-queue.js";
 import type { JobResult } from "../../runner/job-runner.js";
-import { oidcClaims } from "../../runtime/oidc.js";
-import { type RuntimeTokens, scopeId } from "../../runtime/runtime-token.js";
-import { cacheKeyOf } from "../../runtime/server-runtime.js";
+import type { RuntimeTokens } from "../../runtime/runtime-token.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Store } from "../../store/open-store.js";
 import { type Listener, listen } from "../../store/pg-listener.js";
 import { EVERYONE, type Idle, IdleClaims, type QueuedJob } from "./idle-claims.js";
+import { jobRuntime } from "./job-credentials.js";
 import { RunnerCensus } from "./runner-census.js";
+import { markStarted, serially, startedFromStore, type Waiting } from "./waiting-job.js";
 
 /** The Postgres channel on which server processes tell each other a job was queued. */
 const QUEUED = "trunkline_queue";
@@ -33,27 +34,8 @@ const CHANGED = "trunkline_jobs";
 
 /** How long a lease lasts without a heartbeat. @default 30 s */
 export const DEFAULT_LEASE_MS = 30_000;
-
-/** A job the engine handed out, waiting for its runner. */
-interface Waiting {
-  readonly jobKey: string;
-  readonly name: string;
-  readonly sink: (event: RunEvent) => void;
-  /** Resolves once every event sunk so far is in the store. */
-  readonly settle: () => Promise<void>;
-  readonly resolve: (result: JobResult) => void;
-  /** Whether `job.started` was sunk. */
-  started: boolean;
-  /**
-   * The last event batch applied: its events went to `sink`, which keeps them until they are
-   * in the store. A batch sent again (its answer was lost) is never sunk twice.
-   */
-  applied: number;
-  /** The last batch recorded in the store as applied (`applied_seq`), for a restarted server. */
-  recorded: number;
-  /** Batches, catch-ups and the end are applied one after another, in this chain. */
-  chain: Promise<void>;
-}
+/** GitHub's: a job that no runner takes within 24 hours fails. */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 24 * 3_600_000;
 
 /**
  * The server's side of running jobs on runners: the engine's `execute` puts a job in the
@@ -275,7 +257,7 @@ export class JobDispatch {
             source: JobSource;
           };
           const waiting = this.waiting.get(lease.entryId);
-          if (waiting) this.markStarted(waiting, Date.now());
+          if (waiting) markStarted(waiting, Date.now());
           // Not awaited: a failed notification must not lose the lease the runner now holds
           // (the owner's once-a-second look catches up anyway).
           else void this.changed(lease.entryId).catch(() => undefined);
@@ -349,14 +331,14 @@ export class JobDispatch {
     const waiting = this.waiting.get(entryId);
     if (waiting && seq <= waiting.applied + 1) {
       let ended = false;
-      await this.serially(waiting, async () => {
+      await serially(waiting, async () => {
         // The job ended while this batch waited its turn (its lease was lost meanwhile).
         if (this.waiting.get(entryId) !== waiting) {
           ended = true;
           return;
         }
         if (seq === waiting.applied + 1) {
-          if (!waiting.started) await this.startedFromStore(entryId, waiting);
+          if (!waiting.started) await startedFromStore(this.queue, entryId, waiting);
           for (const event of events) waiting.sink(event);
           // Applied from here on, whatever happens below: the sink keeps the events until
           // they are stored, and a retry of this batch (its answer lost) must not add them
@@ -411,7 +393,7 @@ export class JobDispatch {
     const waiting = this.waiting.get(entryId);
     if (!waiting) await this.changed(entryId);
     else if (sent !== undefined && waiting.applied >= sent && waiting.started)
-      await this.serially(waiting, async () => waiting.resolve(result));
+      await serially(waiting, async () => waiting.resolve(result));
     else await this.catchUp(entryId);
     return true;
   }
@@ -450,13 +432,9 @@ export class JobDispatch {
         await this.changed(entryId);
         continue;
       }
-      waiting.sink({
-        type: "log",
-        job: waiting.jobKey,
-        stream: "runner",
-        text: `Error: no runner took this job within ${describeDuration(limit)} (the queue timeout): ${await this.waitReason(labels)}`,
-        at: now,
-      });
+      const why = await this.waitReason(labels);
+      const text = `Error: no runner took this job within ${describeDuration(limit)} (the queue timeout): ${why}`;
+      waiting.sink({ type: "log", job: waiting.jobKey, stream: "runner", text, at: now });
       await this.catchUp(entryId);
     }
   }
@@ -476,10 +454,10 @@ export class JobDispatch {
   private async catchUp(entryId: string): Promise<void> {
     const waiting = this.waiting.get(entryId);
     if (!waiting) return;
-    await this.serially(waiting, async () => {
+    await serially(waiting, async () => {
       const entry = await this.queue.entry(entryId);
       if (!entry) return;
-      if (!waiting.started && entry.leasedAt !== null) this.markStarted(waiting, entry.leasedAt);
+      if (!waiting.started && entry.leasedAt !== null) markStarted(waiting, entry.leasedAt);
       for (const batch of await this.queue.batches(entryId, waiting.applied)) {
         if (batch.seq !== waiting.applied + 1) break; // the missing one is still on its way
         for (const event of JSON.parse(batch.events) as TimedRunnerEvent[]) waiting.sink(event);
@@ -514,71 +492,4 @@ export class JobDispatch {
     await this.queue.applied(entryId, token, upTo);
     waiting.recorded = upTo;
   }
-
-  /** Sinks `job.started` with the time the runner took the job. */
-  private markStarted(waiting: Waiting, at: number): void {
-    waiting.started = true;
-    waiting.sink({ type: "job.started", job: waiting.jobKey, name: waiting.name, at });
-  }
-
-  private async startedFromStore(entryId: string, waiting: Waiting): Promise<void> {
-    const entry = await this.queue.entry(entryId);
-    this.markStarted(waiting, entry?.leasedAt ?? Date.now());
-  }
-
-  /** Runs `work` after everything queued for this job before it. */
-  private serially(waiting: Waiting, work: () => Promise<void>): Promise<void> {
-    const next = waiting.chain.then(work);
-    waiting.chain = next.catch(() => undefined);
-    return next;
-  }
-}
-
-/**
- * A job's runtime credentials: its runtime token, its `GITHUB_TOKEN` for a repository the
- * server hosts, and for `id-token: write` the token that buys OIDC tokens holding its claims.
- */
-async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec, source: JobSource) {
-  // Caches belong to the repository: one store on the server, whichever runner runs the job.
-  const cache = cacheKeyOf(source.name ?? source.repository);
-  const token = await tokens.issue({ runId: spec.runId, jobId: scopeId(spec.key), cache });
-  const contents = spec.permissions?.contents ?? "read";
-  const githubToken = source.name
-    ? await tokens.issueGithubToken({
-        repository: source.name,
-        runId: spec.runId,
-        job: spec.key,
-        contents,
-        actions: spec.permissions?.actions ?? "none",
-      })
-    : undefined;
-  const idTokenRequest =
-    spec.permissions?.["id-token"] === "write"
-      ? await tokens.issueIdTokenRequest(oidcClaims(spec))
-      : undefined;
-  return {
-    token,
-    cachePath: `_cache/${cache}/`,
-    ...(githubToken ? { githubToken } : {}),
-    ...(idTokenRequest ? { idTokenRequest } : {}),
-  };
-}
-
-/** GitHub's: a job that no runner takes within 24 hours fails. */
-export const DEFAULT_QUEUE_TIMEOUT_MS = 24 * 3_600_000;
-
-/** A duration in the largest whole unit: `24 hours`, `90 minutes`, `30 seconds`. Pure. */
-export function describeDuration(ms: number): string {
-  const units: [number, string][] = [
-    [3_600_000, "hour"],
-    [60_000, "minute"],
-    [1_000, "second"],
-  ];
-  for (const [size, name] of units) {
-    if (ms >= size && ms % size === 0) {
-      const n = ms / size;
-      return `${n} ${name}${n === 1 ? "" : "s"}`;
-    }
-  }
-  return `${ms} ms`;
 }

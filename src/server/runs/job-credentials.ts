@@ -1,0 +1,35 @@
+import type { JobSource } from "../../agent/agent-protocol.js";
+import type { JobSpec } from "../../compiler/job-spec.js";
+import { oidcClaims } from "../../runtime/oidc.js";
+import { type RuntimeTokens, scopeId } from "../../runtime/runtime-token.js";
+import { cacheKeyOf } from "../../runtime/server-runtime.js";
+
+/**
+ * A job's runtime credentials: its runtime token, its `GITHUB_TOKEN` for a repository the
+ * server hosts, and for `id-token: write` the token that buys OIDC tokens holding its claims.
+ */
+export async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec, source: JobSource) {
+  // Caches belong to the repository: one store on the server, whichever runner runs the job.
+  const cache = cacheKeyOf(source.name ?? source.repository);
+  const token = await tokens.issue({ runId: spec.runId, jobId: scopeId(spec.key), cache });
+  const contents = spec.permissions?.contents ?? "read";
+  const githubToken = source.name
+    ? await tokens.issueGithubToken({
+        repository: source.name,
+        runId: spec.runId,
+        job: spec.key,
+        contents,
+        actions: spec.permissions?.actions ?? "none",
+      })
+    : undefined;
+  const idTokenRequest =
+    spec.permissions?.["id-token"] === "write"
+      ? await tokens.issueIdTokenRequest(oidcClaims(spec))
+      : undefined;
+  return {
+    token,
+    cachePath: `_cache/${cache}/`,
+    ...(githubToken ? { githubToken } : {}),
+    ...(idTokenRequest ? { idTokenRequest } : {}),
+  };
+}
