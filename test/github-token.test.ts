@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { committed, git } from "./helpers/git.js";
-import { serverApi, waitFor } from "./helpers/server-api.js";
+import { finishedRun, serverApi } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
 
 // Each job's GITHUB_TOKEN works with the server's git for its own repository, with the
@@ -95,22 +95,8 @@ describe("a job's GITHUB_TOKEN", () => {
     const { dir: work } = await committed({ ".github/workflows/ci.yml": WORKFLOW }, "ci");
     dirs.push(work);
     await git(work, "push", "-q", server.gitUrl("app"), "main");
-    const run = await waitFor("the run", async () => {
-      const [r] = (await api("GET", "/api/v1/repositories/app/runs")) as {
-        id: string;
-        status: string;
-      }[];
-      return r && r.status !== "queued" && r.status !== "in_progress" ? r : undefined;
-    });
-    const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as {
-      jobs: { id: string; name: string }[];
-    };
-    const logs: Record<string, string[]> = {};
-    for (const job of shown.jobs) {
-      logs[job.name] = (
-        (await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] }
-      ).lines;
-    }
+    const run = await finishedRun(api, "app");
+    const { logs } = run;
     expect(run.status, JSON.stringify(logs, null, 2)).toBe("success");
     expect(logs.release).toContain("tagged v9 with ***");
     expect(logs.release).toContainEqual(

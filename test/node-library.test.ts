@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
-import { runCli } from "./helpers/capture.js";
+import { jsonTexts, runCli } from "./helpers/capture.js";
 import { missing } from "./helpers/components.js";
 import { committed, git } from "./helpers/git.js";
 import { type NodeDist, node24Package, startNodeDist } from "./helpers/node-dist.mjs";
-import { serverApi, waitFor } from "./helpers/server-api.js";
+import { finishedRun, serverApi } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
 
 // A Node library as real ones are laid out, its workflow unchanged: a Node-version matrix,
@@ -122,10 +122,7 @@ describe.runIf(available)("a Node library with a version matrix", () => {
           "--node-source",
           dist.npm,
         ]);
-        const texts = result.stdout
-          .split("\n")
-          .filter((l) => l.startsWith("{"))
-          .map((l) => (JSON.parse(l) as { text?: string }).text ?? "");
+        const texts = jsonTexts(result);
         expect(result.code, `${texts.join("\n")}\n${result.stderr}`).toBe(0);
         return telling(texts);
       };
@@ -158,23 +155,8 @@ describe.runIf(available)("a Node library with a version matrix", () => {
     const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "lib" });
     const runOnce = async (count: number) => {
-      const run = await waitFor("the run", async () => {
-        const runs = (await api("GET", "/api/v1/repositories/lib/runs")) as {
-          id: string;
-          status: string;
-        }[];
-        const [r] = runs;
-        return runs.length === count && r && r.status !== "queued" && r.status !== "in_progress"
-          ? r
-          : undefined;
-      });
-      const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as { jobs: { id: string }[] };
-      const lines: string[] = [];
-      for (const job of shown.jobs) {
-        lines.push(
-          ...((await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] }).lines,
-        );
-      }
+      const run = await finishedRun(api, "lib", count);
+      const lines = Object.values(run.logs).flat();
       expect(run.status, lines.join("\n")).toBe("success");
       return telling(lines);
     };

@@ -14,7 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
 import { committed, git } from "./helpers/git.js";
-import { serverApi, waitFor } from "./helpers/server-api.js";
+import { finishedRun, serverApi } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
 import { OIDC_MAIN } from "./helpers/toolkit-actions.js";
 
@@ -116,26 +116,9 @@ describe("OIDC tokens for jobs on the server", () => {
       );
       dirs.push(work);
       await git(work, "push", "-q", server.gitUrl("app"), "main");
-      const run = await waitFor("the run", async () => {
-        const [r] = (await api("GET", "/api/v1/repositories/app/runs")) as {
-          id: string;
-          status: string;
-        }[];
-        return r && r.status !== "queued" && r.status !== "in_progress" ? r : undefined;
-      });
-      const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as {
-        jobs: { id: string; name: string }[];
-      };
-      const logs: Record<string, string[]> = {};
-      for (const job of shown.jobs) {
-        logs[job.name] = (
-          (await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] }
-        ).lines;
-      }
-      expect(
-        run.status,
-        `${JSON.stringify(shown, null, 2)}${JSON.stringify(logs, null, 2)}\n${refused.join("\n")}`,
-      ).toBe("success");
+      const run = await finishedRun(api, "app");
+      const { logs } = run;
+      expect(run.status, `${JSON.stringify(logs, null, 2)}\n${refused.join("\n")}`).toBe("success");
       expect(logs.build).toContain("build asked for no id token");
       expect(logs.deploy).toContain("exchanged: 200 verified");
       // The request token is a credential: masked in the log.

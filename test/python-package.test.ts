@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
-import { runCli } from "./helpers/capture.js";
+import { jsonTexts, runCli } from "./helpers/capture.js";
 import { committed, git } from "./helpers/git.js";
 import { type PythonDist, startPythonDist, writeWheel } from "./helpers/python-dist.js";
-import { serverApi, waitFor } from "./helpers/server-api.js";
+import { finishedRun, serverApi } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
 
 // A Python package as real ones are laid out, its workflow unchanged: setup-python (from a
@@ -102,10 +102,7 @@ describe("a Python package", () => {
           "--python-source",
           dist.manifest,
         ]);
-        const texts = result.stdout
-          .split("\n")
-          .filter((l) => l.startsWith("{"))
-          .map((l) => (JSON.parse(l) as { text?: string }).text ?? "");
+        const texts = jsonTexts(result);
         expect(result.code, `${texts.join("\n")}\n${result.stderr}`).toBe(0);
         return telling(texts);
       };
@@ -149,17 +146,8 @@ describe("a Python package", () => {
     const api = serverApi(() => server);
     await api("POST", "/api/v1/repositories", { name: "app" });
     await git(work, "push", "-q", server.gitUrl("app"), "main");
-    const run = await waitFor("the run", async () => {
-      const [r] = (await api("GET", "/api/v1/repositories/app/runs")) as {
-        id: string;
-        status: string;
-      }[];
-      return r && r.status !== "queued" && r.status !== "in_progress" ? r : undefined;
-    });
-    const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as { jobs: { id: string }[] };
-    const lines = (
-      (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] }
-    ).lines;
+    const run = await finishedRun(api, "app");
+    const lines = Object.values(run.logs).flat();
     expect(run.status, lines.join("\n")).toBe("success");
     expect(telling(lines)).toEqual([
       expect.stringMatching(/^Download from "http:\/\/127\.0\.0\.1:\d+\/download\/python-/),

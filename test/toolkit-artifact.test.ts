@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
-import { runCli } from "./helpers/capture.js";
+import { jsonTexts, runCli } from "./helpers/capture.js";
 import { committed, git } from "./helpers/git.js";
-import { serverApi, waitFor } from "./helpers/server-api.js";
+import { finishedRun, serverApi } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
 import { tempRepo } from "./helpers/temp-repo.js";
 import { DOWNLOAD_MAIN, UPLOAD_MAIN } from "./helpers/toolkit-actions.js";
@@ -52,10 +52,7 @@ afterAll(() => repo.cleanup());
 describe("@actions/artifact against Trunkline's artifact service", () => {
   test("a toolkit upload is downloaded by the toolkit and by the built-in action, and back", async () => {
     const result = await runCli(["--cwd", repo.dir, "run", "--json"]);
-    const texts = result.stdout
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => (JSON.parse(l) as { text?: string }).text ?? "");
+    const texts = jsonTexts(result);
     expect(result.code, `${texts.join("\n")}\n${result.stderr}`).toBe(0);
     expect(
       texts.filter((t) => /^(uploaded|listed|downloaded|built on|data from|built-in)/.test(t)),
@@ -136,22 +133,8 @@ describe("@actions/artifact on the server, across agents", () => {
     );
     dirs.push(work);
     await git(work, "push", "-q", server.gitUrl("app"), "main");
-    const run = await waitFor("the run", async () => {
-      const [r] = (await api("GET", "/api/v1/repositories/app/runs")) as {
-        id: string;
-        status: string;
-      }[];
-      return r && r.status !== "queued" && r.status !== "in_progress" ? r : undefined;
-    });
-    const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as {
-      jobs: { id: string; name: string; runner?: string }[];
-    };
-    const logs: Record<string, string[]> = {};
-    for (const job of shown.jobs) {
-      logs[job.name] = (
-        (await api("GET", `/api/v1/jobs/${job.id}/logs`)) as { lines: string[] }
-      ).lines;
-    }
+    const run = await finishedRun(api, "app");
+    const { logs } = run;
     expect(run.status, JSON.stringify(logs, null, 2)).toBe("success");
     const wanted = /^(uploaded|listed|downloaded|built on|data from|built-in)/;
     expect(logs.build?.filter((l) => wanted.test(l))).toEqual(["uploaded dist: id 1, digest yes"]);

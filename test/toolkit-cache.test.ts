@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
 import { runCli } from "./helpers/capture.js";
 import { committed, git } from "./helpers/git.js";
-import { serverApi, waitFor } from "./helpers/server-api.js";
+import { finishedRun, serverApi, waitFor } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
 import { tempRepo } from "./helpers/temp-repo.js";
 
@@ -239,20 +239,8 @@ describe("caches shared by a server's runners", () => {
     );
     dirs.push(work);
     const lines = async (count: number) => {
-      const run = await waitFor("the run", async () => {
-        const runs = (await api("GET", "/api/v1/repositories/app/runs")) as {
-          id: string;
-          status: string;
-        }[];
-        const [r] = runs;
-        return runs.length === count && r && r.status !== "queued" && r.status !== "in_progress"
-          ? r
-          : undefined;
-      });
-      const shown = (await api("GET", `/api/v1/runs/${run.id}`)) as { jobs: { id: string }[] };
-      const log = (
-        (await api("GET", `/api/v1/jobs/${shown.jobs[0]?.id}/logs`)) as { lines: string[] }
-      ).lines;
+      const run = await finishedRun(api, "app", count);
+      const log = run.logs.build ?? [];
       expect(run.status, log.join("\n")).toBe("success");
       return log.filter((l) => /^(restored|saved|built-in)/.test(l));
     };

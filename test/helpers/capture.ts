@@ -23,3 +23,11 @@ export async function runCli(args: string[]): Promise<CliResult> {
   const code = await main(args, io);
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
+
+/** The texts of the JSON lines `run --json` printed (log lines, in order). */
+export function jsonTexts(result: CliResult): string[] {
+  return result.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => (JSON.parse(l) as { text?: string }).text ?? "");
+}
