@@ -38,6 +38,9 @@ export default defineConfig({
     // Node 20 refuses; inlining lets Vite transform it (the CLI bundle solves it with esbuild).
     server: { deps: { inline: ["@actions/workflow-parser", "@actions/expressions"] } },
     pool: "forks",
+    // Three workers: the integration tests mostly wait on servers, agents and git, so a third
+    // worker fills the idle cores (docs/benchmarks.md, "The test suite").
+    maxWorkers: 3,
     testTimeout: 30_000,
     // `npm test` runs both; `npx vitest run --project unit` is the quick loop.
     projects: [

@@ -13,9 +13,11 @@ import {
 } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgent } from "./helpers/agent-process.js";
+import { jsonTexts, runCli } from "./helpers/capture.js";
 import { committed, git } from "./helpers/git.js";
 import { finishedRun, serverApi } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
+import { tempRepo } from "./helpers/temp-repo.js";
 import { OIDC_MAIN } from "./helpers/toolkit-actions.js";
 
 // A job with `permissions: id-token: write` gets OIDC tokens signed by the server, which a
@@ -55,6 +57,54 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => sts.listen(0, "127.0.0.1", resolve));
   stsUrl = `http://127.0.0.1:${(sts.address() as AddressInfo).port}`;
+});
+
+describe("OIDC tokens in a local run", () => {
+  test("a job with id-token: write gets a token from the run's own issuer, which verifies", async () => {
+    verified.length = 0;
+    const repo = tempRepo(
+      {
+        ".github/workflows/deploy.yml": [
+          "on: push",
+          `env: { STS: "${stsUrl}" }`,
+          "jobs:",
+          "  deploy:",
+          "    runs-on: ubuntu-latest",
+          "    environment: staging",
+          "    permissions: { id-token: write }",
+          "    steps:",
+          "      - uses: ./oidc",
+          '      - run: echo "request token, $ACTIONS_ID_TOKEN_REQUEST_TOKEN"',
+          "  build:",
+          "    runs-on: ubuntu-latest",
+          "    steps:",
+          "      - run: test -z \"$ACTIONS_ID_TOKEN_REQUEST_URL\" && echo 'build asked for no id token'",
+          "",
+        ].join("\n"),
+        "oidc/action.yml": "name: oidc\nruns:\n  using: node20\n  main: main.mjs\n",
+        "oidc/main.mjs": OIDC_MAIN,
+      },
+      { git: true },
+    );
+    try {
+      const result = await runCli(["--cwd", repo.dir, "run", "--json"]);
+      const texts = jsonTexts(result);
+      expect(result.code, `${texts.join("\n")}\n${refused.join("\n")}`).toBe(0);
+      expect(texts).toContain("exchanged: 200 verified");
+      expect(texts).toContain("request token, ***");
+      expect(texts).toContain("build asked for no id token");
+      expect(verified).toHaveLength(1);
+      expect(verified[0]?.payload).toMatchObject({
+        aud: "sts.test",
+        environment: "staging",
+        ref: "refs/heads/main",
+        sub: `repo:${verified[0]?.payload.repository}:environment:staging`,
+      });
+      expect(String(verified[0]?.payload.iss)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      repo.cleanup();
+    }
+  });
 });
 
 describe("OIDC tokens for jobs on the server", () => {

@@ -18,6 +18,7 @@ import { ActionResolver } from "../runner/actions/action-resolver.js";
 import { type JobResult, runJob } from "../runner/job-runner.js";
 import { writeEventFile } from "../runner/step-env.js";
 import { startLocalRuntime } from "../runtime/local-runtime.js";
+import { oidcClaims } from "../runtime/oidc.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { nodeSources } from "../toolcache/node-sources.js";
 import type { TriggerEvent } from "../triggers/event.js";
@@ -171,8 +172,13 @@ export async function runCommand(
   );
   const runtime = await startLocalRuntime(cacheDir);
   // Artifacts belong to one run: a chained run keeps its own (`artifacts-<run id>`).
-  const resolverFor = async (artifactDir: string, id: string) =>
-    new ActionResolver({
+  // The runtime tokens handed out, masked in every job's log like secrets.
+  const credentials: string[] = [];
+  const resolverFor = async (artifactDir: string, id: string) => {
+    // One token per run: the run's jobs share its artifacts, as on GitHub.
+    const runtimeEnv = await runtime.envFor({ runId: id, jobId: "local" }, artifactDir);
+    credentials.push(runtimeEnv.ACTIONS_RUNTIME_TOKEN ?? "");
+    return new ActionResolver({
       store,
       runtimes,
       pythons: pythonInstalls(toolCache, options.actionSources),
@@ -180,9 +186,9 @@ export async function runCommand(
       repoRoot: options.cwd,
       artifactDir,
       actionsCacheDir: cacheDir,
-      // One token per run: the run's jobs share its artifacts, as on GitHub.
-      runtimeEnv: await runtime.envFor({ runId: id, jobId: "local" }, artifactDir),
+      runtimeEnv,
     });
+  };
   let actions = await resolverFor(join(runDir, "artifacts"), runId);
   let jobCounter = 0;
   // Host jobs' directories serve job after job (at most --jobs at a time), each readied for
@@ -353,14 +359,25 @@ export async function runCommand(
       return { status: "failure", outputs: {}, reason: err.message };
     }
     await writeEventFile(executor.paths, event, spec);
-    const result = await runJob(spec, {
-      executor,
-      sink: (e) => sink({ ...e, at: Date.now() }),
-      cancel: jobCancel,
-      actions,
-      baseEnv,
-      runnerName: hostname(),
-    });
+    // `id-token: write`: OIDC tokens from this run's own issuer (no cloud trusts it, but the
+    // job's steps get what GitHub gives them).
+    const idTokenEnv =
+      spec.permissions?.["id-token"] === "write"
+        ? await runtime.idTokenEnv(oidcClaims(spec))
+        : undefined;
+    const masks = [...credentials, idTokenEnv?.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ""];
+    const result = await runJob(
+      { ...spec, masks: [...spec.masks, ...masks.filter((m) => m)] },
+      {
+        executor,
+        sink: (e) => sink({ ...e, at: Date.now() }),
+        cancel: jobCancel,
+        actions,
+        baseEnv,
+        ...(idTokenEnv ? { jobEnv: idTokenEnv } : {}),
+        runnerName: hostname(),
+      },
+    );
     // A container job's directory is not reused (its containers may leave files this user
     // cannot remove), nor one that could not be readied.
     dir.reusable = executor.reusable?.() === true;

@@ -1,11 +1,15 @@
-import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair } from "jose";
 import { ArtifactStore } from "../runner/actions/builtin/artifact-store.js";
 import { CacheStore } from "../runner/actions/builtin/cache-store.js";
 import { ArtifactService } from "./artifact-service.js";
 import { CacheService } from "./cache-service.js";
-import { type RuntimeScope, RuntimeTokens } from "./runtime-token.js";
+import { OidcIssuer } from "./oidc.js";
+import { OIDC_ALGORITHM } from "./oidc-keys.js";
+import { bearerToken, type RuntimeScope, RuntimeTokens } from "./runtime-token.js";
+import { send } from "./service-http.js";
 
 /** The runtime services of a local run or of one agent's job, on a loopback port of their own. */
 export interface LocalRuntime {
@@ -21,6 +25,12 @@ export interface LocalRuntime {
     artifactDir: string,
     server?: { readonly token: string; readonly resultsUrl: string; readonly cacheUrl?: string },
   ): Promise<Record<string, string>>;
+  /**
+   * `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN` for a job with `id-token: write`: OIDC tokens
+   * holding `claims`, signed by a key of this runtime alone (made on first use), whose JWKS
+   * and discovery document this runtime serves.
+   */
+  idTokenEnv(claims: Record<string, string>): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -38,16 +48,24 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   const accepted = new Set<string>();
   let cache: CacheService | undefined;
   let artifacts: ArtifactService | undefined;
+  let oidc: Promise<OidcIssuer> | undefined;
+  const issuer = () => {
+    oidc ??= ephemeralIssuer();
+    return oidc;
+  };
   const fail = (res: import("node:http").ServerResponse) => () => {
     if (!res.headersSent) res.writeHead(500).end();
     else res.destroy();
   };
+  let origin = "";
   const server: Server = createServer((req, res) => {
     const path = req.url ?? "/";
     if (cache && path.startsWith("/cache/")) {
       void cache.handle(req, res, path.slice("/cache".length)).catch(fail(res));
     } else if (artifacts && ArtifactService.handles(path)) {
       void artifacts.handle(req, res).catch(fail(res));
+    } else if (path.startsWith("/_oidc/") || path.startsWith("/.well-known/")) {
+      void answerOidc(req, res, origin, tokens, issuer).catch(fail(res));
     } else {
       res.writeHead(404).end();
     }
@@ -55,7 +73,7 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   // A run that ends by an error does not wait for it.
   server.unref();
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   cache = new CacheService(new CacheStore(cacheDir), {
     authorized: async (token) => accepted.has(token) || (await tokens.verify(token)) !== undefined,
     urlSecret,
@@ -85,6 +103,10 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
         ACTIONS_RUNTIME_TOKEN: server?.token ?? (await tokens.issue(scope)),
       };
     },
+    idTokenEnv: async (claims) => ({
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${origin}/_oidc/token?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: await tokens.issueIdTokenRequest(claims),
+    }),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -94,4 +116,38 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
       await artifacts?.close();
     },
   };
+}
+
+/** An OIDC issuer with a key made now, kept in memory only: a local run's. */
+async function ephemeralIssuer(): Promise<OidcIssuer> {
+  const { privateKey, publicKey } = await generateKeyPair(OIDC_ALGORITHM, { extractable: true });
+  const kid = randomUUID();
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: OIDC_ALGORITHM, use: "sig" };
+  return new OidcIssuer([{ kid, privateKey, publicJwk }]);
+}
+
+/** The OIDC endpoints of a local runtime: the token, the discovery document and the JWKS. */
+async function answerOidc(
+  req: IncomingMessage,
+  res: ServerResponse,
+  origin: string,
+  tokens: RuntimeTokens,
+  issuer: () => Promise<OidcIssuer>,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", origin);
+  if (url.pathname === "/.well-known/jwks") return send(res, 200, (await issuer()).jwks());
+  if (url.pathname === "/.well-known/openid-configuration")
+    return send(res, 200, (await issuer()).configuration(origin));
+  if (url.pathname !== "/_oidc/token") return send(res, 404, { message: "no such endpoint" });
+  const claims = await tokens.verifyIdTokenRequest(bearerToken(req.headers.authorization) ?? "");
+  if (!claims) {
+    return send(res, 401, {
+      message: "a valid ACTIONS_ID_TOKEN_REQUEST_TOKEN is required (permissions: id-token: write)",
+    });
+  }
+  const audience = url.searchParams.get("audience") || `${origin}/${claims.repository_owner ?? ""}`;
+  return send(res, 200, {
+    count: 1,
+    value: await (await issuer()).issue(claims, origin, audience),
+  });
 }
