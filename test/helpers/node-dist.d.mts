@@ -13,6 +13,11 @@ export function downloaded(name: string, major: number): Promise<Downloaded | un
 /** A real Node 24 for Linux x64 and an npm 11 for it. */
 export function node24Package(): Promise<{ nodes: Downloaded[]; npm: Downloaded } | undefined>;
 
+/** Real Nodes 18 and 22 for Linux x64 and an npm 10, which runs on both: the seed's matrix. */
+export function libraryMatrixPackages(): Promise<
+  { nodes: Downloaded[]; npm: Downloaded } | undefined
+>;
+
 /** A stand-in for nodejs.org's `dist` and for the npm registry (see node-dist.mjs). */
 export interface NodeDist {
   /** `nodejs:<url>/dist`. */

