@@ -125,5 +125,5 @@ describe("a job's GITHUB_TOKEN", () => {
     expect(refs).not.toMatch(/refs\/tags\/v8/);
     const runs = (await api("GET", "/api/v1/repositories/app/runs")) as unknown[];
     expect(runs).toHaveLength(1);
-  });
+  }, 120_000);
 });

@@ -104,7 +104,7 @@ describe("OIDC tokens in a local run", () => {
     } finally {
       repo.cleanup();
     }
-  });
+  }, 120_000);
 });
 
 describe("OIDC tokens for jobs on the server", () => {
@@ -211,5 +211,5 @@ describe("OIDC tokens for jobs on the server", () => {
     });
     expect(admin.status).toBe(401);
     expect(((await admin.json()) as { message: string }).message).toMatch(/id-token: write/);
-  });
+  }, 120_000);
 });

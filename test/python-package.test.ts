@@ -129,7 +129,7 @@ describe("a Python package", () => {
       if (saved === undefined) delete process.env.XDG_STATE_HOME;
       else process.env.XDG_STATE_HOME = saved;
     }
-  });
+  }, 120_000);
 
   test("runs unchanged on a server's agent, with the same results", async () => {
     const server = await startServerProcess({
@@ -163,5 +163,5 @@ describe("a Python package", () => {
         ),
       ),
     ]);
-  });
+  }, 120_000);
 });

@@ -257,5 +257,5 @@ describe("caches shared by a server's runners", () => {
       "restored deps-1: saved by deps-1",
       "built-in restored: first",
     ]);
-  });
+  }, 120_000);
 });

@@ -145,6 +145,28 @@ export class ApiClient {
     }
   }
 
+  /** Downloads `path` into `file`; rejects with an ApiError naming the server's answer. */
+  async download(path: string, file: string): Promise<void> {
+    const response = await this.fetch(path, {
+      headers: { authorization: `Bearer ${this.target.token}` },
+    });
+    if (!response.ok || !response.body) {
+      const problem = safeJson(await response.text()) as { code?: string; message?: string };
+      throw new ApiError(
+        `GET ${path}: ${problem?.message ?? `${response.status} ${response.statusText}`}`,
+        response.status,
+        problem?.code,
+      );
+    }
+    const { createWriteStream } = await import("node:fs");
+    const { Readable } = await import("node:stream");
+    const { pipeline } = await import("node:stream/promises");
+    await pipeline(
+      Readable.fromWeb(response.body as never),
+      createWriteStream(file, { mode: 0o600 }),
+    );
+  }
+
   private async fetch(path: string, init: RequestInit): Promise<Response> {
     try {
       return await fetch(`${this.target.server}${path}`, init);

@@ -3,7 +3,8 @@ import { type Command, Option } from "commander";
 import { InputError, NotFoundError } from "../common/errors.js";
 import { RUN_STATUSES } from "../store/database.js";
 import { ApiClient, apiTarget } from "./api-client.js";
-import { collectPairs, positiveInt } from "./flags.js";
+import { runsArtifacts, runsDownload } from "./artifact-commands.js";
+import { collectList, collectPairs, positiveInt } from "./flags.js";
 import { runsCancel, runsList, runsLogs, runsRerun, runsShow, table } from "./runs-commands.js";
 import type { Output } from "./terminal.js";
 
@@ -133,6 +134,25 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
       .option("-f, --follow", "stream the logs live"),
   ).action(async (ref: string, opts: Flags & { job?: string; follow?: boolean }) =>
     done(await runsLogs(client(opts), io, ref, opts)),
+  );
+  withServer(
+    runs
+      .command("artifacts")
+      .description("a run's artifacts")
+      .argument("<run>")
+      .option("--json", "print JSON"),
+  ).action(async (ref: string, opts: Flags) =>
+    done(await runsArtifacts(client(opts), io, ref, opts)),
+  );
+  withServer(
+    runs
+      .command("download")
+      .description("download a run's artifacts, each into DIR/<name> (one --name: into DIR)")
+      .argument("<run>")
+      .option("-n, --name <name>", "only this artifact (repeatable)", collectList)
+      .option("-D, --dir <dir>", "where to put them (default: here)"),
+  ).action(async (ref: string, opts: Flags & { name?: string[]; dir?: string }) =>
+    done(await runsDownload(client(opts), io, ref, opts)),
   );
   withServer(runs.command("cancel").description("cancel a running run").argument("<run>")).action(
     async (ref: string, opts: Flags) => done(await runsCancel(client(opts), io, ref)),
