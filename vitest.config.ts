@@ -41,7 +41,11 @@ export default defineConfig({
     // Three workers: the integration tests mostly wait on servers, agents and git, so a third
     // worker fills the idle cores (docs/benchmarks.md, "The test suite").
     maxWorkers: 3,
-    testTimeout: 30_000,
+    // Generous: a timeout is a safety net for a hung test, not a speed check (speed is
+    // measured in bench/). On two busy cores with three workers, a test that takes 15 s on a
+    // quiet machine (installing a Node, a server with agents) can take over 30.
+    testTimeout: 90_000,
+    hookTimeout: 60_000,
     // `npm test` runs both; `npx vitest run --project unit` is the quick loop.
     projects: [
       {
