@@ -60,6 +60,25 @@ export function resolveInputPath(
 }
 
 /**
+ * The text of a file a version input names (`node-version-file`, `python-version-file`),
+ * read only when it lies in the workspace once links are followed: the runner reads it, and
+ * the runner may see what the job may not. Undefined when there is no such file there.
+ */
+export async function readWorkspaceFile(
+  path: string,
+  workspace: string,
+): Promise<string | undefined> {
+  const { readFile, realpath } = await import("node:fs/promises");
+  const { isWithin } = await import("./find-files.js");
+  const [real, root] = await Promise.all([
+    realpath(path).catch(() => undefined),
+    realpath(workspace).catch(() => workspace),
+  ]);
+  if (real === undefined || !isWithin(root, real)) return undefined;
+  return readFile(real, "utf8").catch(() => undefined);
+}
+
+/**
  * Runs an action's body and turns a user-facing {@link TrunklineError} (a user mistake) into
  * a failed result carrying its message, so a mistake never surfaces as a thrown error. After
  * `signal` was aborted any error is a failed result, which the runner reports as cancelled.

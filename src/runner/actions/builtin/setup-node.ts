@@ -18,6 +18,7 @@ import {
   failure,
   guarded,
   inputLines,
+  readWorkspaceFile,
   resolveInputPath,
   stringInput,
 } from "./builtin-inputs.js";
@@ -108,11 +109,9 @@ async function requestedVersion(
   }
   if (!versionFile) return requested;
   const path = resolveInputPath(versionFile, context.state.paths.workspace, request.env.HOME);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return failure(`The specified node version file at: ${path} does not exist`);
+  const text = await readWorkspaceFile(path, context.state.paths.workspace);
+  if (text === undefined) {
+    return failure(`The specified node version file at: ${path} does not exist (in the workspace)`);
   }
   const fromFile = versionFromFile(text);
   if (fromFile) {

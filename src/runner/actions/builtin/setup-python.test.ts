@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { PythonInstalls } from "../../../toolcache/python-installs.js";
@@ -35,6 +35,23 @@ function setup(inputs: Record<string, string>, manifests: string[] = []) {
 }
 
 describe("actions/setup-python", () => {
+  test("a version file outside the workspace, or a link leading out, is never read or echoed", async () => {
+    const secret = join(kit.root, "master.key");
+    await writeFile(secret, "0123456789abcdef-SECRET\n");
+    for (const input of [secret, "../master.key"]) {
+      const result = await setup({ "python-version-file": input });
+      expect(result.ok).toBe(false);
+      expect(result.message).not.toContain("SECRET");
+    }
+    await symlink(secret, join(kit.workspace, ".python-version"));
+    const linked = await setup({});
+    expect(JSON.stringify([linked, kit.notes()])).not.toContain("SECRET");
+    // Inside the workspace, what is not a version is refused without being repeated.
+    await writeFile(join(kit.workspace, "v.txt"), "token=SECRET\n");
+    const junk = await setup({ "python-version-file": "v.txt" });
+    expect(junk.message).toMatch(/^No Python version found in .*v\.txt$/);
+  });
+
   test("the newest complete Python in the tool cache that fits is used, and put on PATH", async () => {
     const result = await setup({ "python-version": "3.11" });
     const dir = join(toolCache, "Python", "3.11.9", "x64");
@@ -68,7 +85,7 @@ describe("actions/setup-python", () => {
     );
     const missing = await setup({ "python-version-file": "nope.txt" });
     expect(missing.message).toMatch(
-      /^The specified python version file at: .*nope\.txt doesn't exist\.$/,
+      /^The specified python version file at: .*nope\.txt doesn't exist \(in the workspace\)\.$/,
     );
   });
 

@@ -1,7 +1,5 @@
-import { execFile } from "node:child_process";
-import { appendFile, readFile } from "node:fs/promises";
+import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { PythonInstalls } from "../../../toolcache/python-installs.js";
 import { newestPython, pythonRange } from "../../../toolcache/python-versions.js";
 import { hashFiles } from "../../hash-files.js";
@@ -12,12 +10,11 @@ import {
   failure,
   guarded,
   inputLines,
+  readWorkspaceFile,
   resolveInputPath,
   stringInput,
 } from "./builtin-inputs.js";
 import { CACHE } from "./cache-actions.js";
-
-const run = promisify(execFile);
 
 /** The files setup-python hashes for its pip cache key when `cache-dependency-path` is not given. */
 const PIP_FILES = ["**/requirements.txt", "**/pyproject.toml"];
@@ -108,7 +105,7 @@ async function setupPython(
   output.note(`Successfully set up CPython (${version})`);
   let cacheHit = "false";
   if (cache) {
-    const restored = await restorePipCache(version, join(bin, "python"), request, context, env);
+    const restored = await restorePipCache(version, request, context, env);
     if (!restored.ok) return restored;
     cacheHit = restored.outputs["cache-hit"] ?? "false";
   }
@@ -147,11 +144,12 @@ async function requestedVersion(
   }
   const file = given || ".python-version";
   const path = resolveInputPath(file, context.state.paths.workspace, request.env.HOME);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    if (given) return failure(`The specified python version file at: ${path} doesn't exist.`);
+  const text = await readWorkspaceFile(path, context.state.paths.workspace);
+  if (text === undefined) {
+    if (given)
+      return failure(
+        `The specified python version file at: ${path} doesn't exist (in the workspace).`,
+      );
     output.note(".python-version doesn't exist.");
     return undefined;
   }
@@ -159,18 +157,19 @@ async function requestedVersion(
     .split("\n")
     .map((l) => l.trim())
     .find((l) => l !== "" && !l.startsWith("#"));
-  if (!version) return failure(`No Python version found in ${path}`);
+  // What is not a version is not echoed: the file is the repository's, its words need not be.
+  if (!version || typeof pythonRange(version) === "object")
+    return failure(`No Python version found in ${path}`);
   output.note(`Resolved ${file} as ${version}`);
   return version;
 }
 
 /**
- * `cache: pip`: pip's cache directory (as the chosen Python's pip reports it) restored with
+ * `cache: pip`: pip's cache directory (`PIP_CACHE_DIR`, else `~/.cache/pip`) restored with
  * `actions/cache` under setup-python's key, and saved after the job.
  */
 async function restorePipCache(
   version: string,
-  python: string,
   request: ActionRequest,
   context: ActionContext,
   env: BuiltinEnvironment,
@@ -184,16 +183,11 @@ async function restorePipCache(
       `No file in ${workspace} matched to [${patterns.join(", ")}], make sure you have checked out the target repository`,
     );
   }
-  let dir = join(request.env.HOME ?? "", ".cache", "pip");
-  try {
-    const { stdout } = await run(python, ["-m", "pip", "cache", "dir"], {
-      env: { ...request.env },
-      timeout: 60_000,
-    });
-    dir = stdout.trim() || dir;
-  } catch {
-    // pip's own default, as setup-python falls back to.
-  }
+  // Where pip keeps its cache, as pip decides it on Linux; asked of no process (`pip cache
+  // dir` would run the job's Python, with the job's environment, as the runner).
+  const vars = request.env;
+  const dir =
+    vars.PIP_CACHE_DIR || join(vars.XDG_CACHE_HOME || join(vars.HOME ?? "", ".cache"), "pip");
   const key = `setup-python-${request.env.RUNNER_OS ?? "Linux"}-x64-python-${version}-pip-${hash}`;
   return CACHE.run({ ...request, with: { key, path: dir } }, context, env);
 }
