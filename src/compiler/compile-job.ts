@@ -20,6 +20,8 @@ export interface CompileInput {
   readonly contexts: JobContexts;
   /** The environment the job deploys to, already evaluated, with its variables. */
   readonly environment?: { readonly name: string; readonly vars: Readonly<Record<string, string>> };
+  /** A pull request from a fork: its token reads at most, whatever the workflow asks. */
+  readonly fromFork?: boolean;
 }
 
 /**
@@ -74,7 +76,9 @@ export function compileJob(input: CompileInput): JobSpec {
     permissions: effectivePermissions(
       field("permissions", workflow.permissions),
       field("permissions", job.permissions),
+      input.fromFork === true,
     ),
+    ...(input.fromFork ? { fromFork: true } : {}),
     contexts,
     env,
     ...(workflow.env || job.env

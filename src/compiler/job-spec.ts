@@ -21,6 +21,8 @@ export interface JobSpec {
   readonly environment?: { readonly name: string; readonly url?: Template };
   /** The job token's effective permissions (`permissions:`, GitHub's rule). */
   readonly permissions?: Permissions;
+  /** A fork's pull request: read-only credentials, no OIDC, caches restored but not saved. */
+  readonly fromFork?: boolean;
   /** The contexts known when the job starts: github, inputs, vars, secrets, matrix, strategy, needs. */
   readonly contexts: JobContexts;
   /** Workflow `env:` then job `env:`, evaluated. */

@@ -45,6 +45,13 @@ describe("effective permissions", () => {
     expect(effectivePermissions(workflow, job)).toMatchObject(expected);
   });
 
+  test("a fork's pull request reads at most, and never gets an OIDC token", () => {
+    const fork = effectivePermissions(undefined, "write-all", true);
+    expect(fork).toMatchObject({ contents: "read", actions: "read", "id-token": "none" });
+    expect(Object.values(fork)).not.toContain("write");
+    expect(effectivePermissions(undefined, undefined, true)).toMatchObject({ contents: "read" });
+  });
+
   test("the default names every scope", () => {
     expect(Object.keys(DEFAULT_PERMISSIONS)).toHaveLength(15);
   });

@@ -42,10 +42,24 @@ export const DEFAULT_PERMISSIONS: Permissions = {
  * else the workflow's, else {@link DEFAULT_PERMISSIONS}. `read-all` and `write-all` set every
  * scope (`write-all` includes `id-token: write`); a mapping sets the scopes it names and
  * leaves every other at `none` (`id-token: read` means none: only write fetches a token). A
- * value the parser let through that is none of these grants nothing. Pure.
+ * value the parser let through that is none of these grants nothing. A fork's pull request
+ * gets at most `read` of each and no `id-token`, as on GitHub. Pure.
  */
-export function effectivePermissions(workflow: unknown, job: unknown): Permissions {
-  const given = job ?? workflow;
+export function effectivePermissions(
+  workflow: unknown,
+  job: unknown,
+  fromFork = false,
+): Permissions {
+  const asked = decide(job ?? workflow);
+  if (!fromFork) return asked;
+  // GitHub's rule for a fork's pull request: at most read, and never an OIDC token.
+  const clamped = Object.fromEntries(
+    Object.entries(asked).map(([scope, access]) => [scope, access === "write" ? "read" : access]),
+  ) as Record<string, Access>;
+  return { ...clamped, "id-token": "none" } as Permissions;
+}
+
+function decide(given: unknown): Permissions {
   if (given === undefined || given === null) return DEFAULT_PERMISSIONS;
   if (given === "read-all") return { ...all("read"), "id-token": "none" };
   if (given === "write-all") return all("write");

@@ -220,6 +220,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
             needs: contexts.needs as JobSpec["contexts"]["needs"],
           },
           ...(environment ? { environment } : {}),
+          ...(request.event.fromFork ? { fromFork: true } : {}),
         });
         group = concurrencyOf(job.concurrency, ctx);
       } catch (err) {

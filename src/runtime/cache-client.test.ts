@@ -47,6 +47,14 @@ describe("remote caches", () => {
     await expect(readFile(join(exact?.entry.dir ?? "", "0.tgz"))).rejects.toThrow();
   });
 
+  test("an entry whose roots point outside its own files is refused, not opened", async () => {
+    const evil = async () => [{ index: 0, archive: "../../../etc/shadow.tgz" }];
+    expect(await caches.save("evil-1", "v1", evil)).toBe("saved");
+    await expect(caches.match("evil-1", [], "v1")).rejects.toThrow(
+      "cache entry 'evil-1' from the server is malformed: bad archive name '../../../etc/shadow.tgz'",
+    );
+  });
+
   test("a token the service did not issue is refused with its answer", async () => {
     const stranger = new RemoteCaches({
       cacheUrl: (await runtime.envFor({ runId: "2", jobId: "k" }, join(dir, "a2")))

@@ -5,12 +5,13 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { create, extract } from "tar";
-import { ApiError } from "../common/errors.js";
-import type {
-  CacheBackend,
-  CacheEntry,
-  CacheRoot,
-  StoredCacheEntry,
+import { ApiError, InputError } from "../common/errors.js";
+import {
+  type CacheBackend,
+  type CacheEntry,
+  type CacheRoot,
+  rootProblem,
+  type StoredCacheEntry,
 } from "../runner/actions/builtin/cache-store.js";
 
 /** Upload chunks: the toolkit's size, so a server's limits fit both. */
@@ -63,6 +64,10 @@ export class RemoteCaches implements CacheBackend {
     await extract({ file: archive, cwd: dir, strict: true });
     await rm(archive, { force: true });
     const entry = JSON.parse(await readFile(join(dir, "entry.json"), "utf8")) as CacheEntry;
+    const bad = Array.isArray(entry.roots)
+      ? entry.roots.map(rootProblem).find((p) => p !== undefined)
+      : "no roots";
+    if (bad) throw new InputError(`cache entry '${cacheKey}' from the server is malformed: ${bad}`);
     return { entry: { ...entry, dir }, exact: cacheKey === key };
   }
 

@@ -2,6 +2,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { CacheStore } from "../runner/actions/builtin/cache-store.js";
+import { CacheService } from "./cache-service.js";
 import { type LocalRuntime, startLocalRuntime } from "./local-runtime.js";
 
 // The cache service's protocol as @actions/cache's v1 client speaks it, over real HTTP.
@@ -128,5 +130,98 @@ describe("the cache service", () => {
       message: "the upload has 0 bytes, the commit says 99",
     });
     expect((await fetch(url("cache?keys=taken&version=v1"))).status).toBe(401);
+  });
+});
+
+describe("the cache service's boundaries", () => {
+  const dir = mkdtempSync(join(tmpdir(), "trunkline-cache-bounds-"));
+  const secret = new Uint8Array(32).fill(7);
+  let server: import("node:http").Server;
+  let origin = "";
+  const services = new Map<string, CacheService>();
+  /** Tokens are `<scope>:<job>:<rw|ro>`: this test's own authorisation. */
+  const serviceFor = (scope: string) => {
+    let service = services.get(scope);
+    if (!service) {
+      service = new CacheService(new CacheStore(join(dir, scope)), {
+        scope,
+        urlSecret: secret,
+        baseOf: () => `${origin}/${scope}/`,
+        authorize: async (token) => {
+          const [s, job, mode] = token.split(":");
+          return s === scope && job ? { job, write: mode === "rw" } : undefined;
+        },
+      });
+      services.set(scope, service);
+    }
+    return service;
+  };
+  beforeAll(async () => {
+    const { createServer } = await import("node:http");
+    server = createServer((req, res) => {
+      const [, scope = "", ...rest] = (req.url ?? "").split("/");
+      void serviceFor(scope).handle(req, res, `/${rest.join("/")}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const call = (scope: string, token: string, path: string, init: RequestInit = {}) =>
+    fetch(`${origin}/${scope}/_apis/artifactcache/${path}`, {
+      ...init,
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        ...init.headers,
+      },
+    });
+  const save = async (scope: string, token: string, key: string) => {
+    const reserved = await call(scope, token, "caches", {
+      method: "POST",
+      body: JSON.stringify({ key, version: "v1" }),
+    });
+    if (reserved.status !== 201) return reserved.status;
+    const { cacheId } = (await reserved.json()) as { cacheId: number };
+    await call(scope, token, `caches/${cacheId}`, {
+      method: "PATCH",
+      headers: { "content-range": "bytes 0-3/*", "content-type": "application/octet-stream" },
+      body: "data",
+    });
+    return (await call(scope, token, `caches/${cacheId}`, { method: "POST", body: '{"size":4}' }))
+      .status;
+  };
+
+  test("a read-only job restores but cannot save; another job cannot write a job's upload", async () => {
+    expect(await save("a", "a:fork:ro", "k1")).toBe(403);
+    expect(await save("a", "a:main:rw", "k1")).toBe(204);
+    const found = await call("a", "a:fork:ro", "cache?keys=k1&version=v1");
+    expect(found.status).toBe(200);
+    const reserved = await call("a", "a:main:rw", "caches", {
+      method: "POST",
+      body: JSON.stringify({ key: "k2", version: "v1" }),
+    });
+    const { cacheId } = (await reserved.json()) as { cacheId: number };
+    const intruder = await call("a", "a:other:rw", `caches/${cacheId}`, {
+      method: "PATCH",
+      headers: { "content-range": "bytes 0-3/*", "content-type": "application/octet-stream" },
+      body: "evil",
+    });
+    expect(intruder.status).toBe(403);
+  });
+
+  test("an archive URL opens its own repository's entry only", async () => {
+    expect(await save("b", "b:main:rw", "shared-key")).toBe(204);
+    expect(await save("c", "c:main:rw", "shared-key")).toBe(204);
+    const found = await call("c", "c:main:rw", "cache?keys=shared-key&version=v1");
+    const { archiveLocation } = (await found.json()) as { archiveLocation: string };
+    expect((await fetch(archiveLocation)).status).toBe(200);
+    // The same entry name under another repository's path: the signature does not hold.
+    expect((await fetch(archiveLocation.replace("/c/", "/b/"))).status).toBe(403);
+    const stale = archiveLocation.replace(/expires=\d+/, "expires=1000");
+    expect((await fetch(stale)).status).toBe(403);
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { createHmac, randomInt, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -16,12 +16,22 @@ const MAX_ENTRY_BYTES = 10 * 1024 ** 3;
 
 /** An upload between its reservation and its commit. */
 interface Reservation {
+  /** The job that reserved it: only that job writes and commits it. */
+  readonly holder: string;
   readonly key: string;
   readonly version: string;
   readonly file: string;
   /** Chunks being written now: a commit waits for none. */
   writing: number;
+  /** When it was reserved. */
+  readonly at: number;
 }
+
+/** How long a signed archive URL stays valid. */
+const ARCHIVE_URL_MS = 3_600_000;
+
+/** Reservations not committed within this long are dropped (a job that went away). */
+const RESERVATION_MS = 6 * 3_600_000;
 
 /**
  * GitHub's cache service as `@actions/cache` speaks it when `ACTIONS_CACHE_SERVICE_V2` is not
@@ -37,13 +47,21 @@ interface Reservation {
  */
 export class CacheService {
   private readonly reservations = new Map<number, Reservation>();
-  private nextId = 1;
 
   constructor(
     private readonly store: CacheStore,
     private readonly options: {
       /** Whether a bearer token is a runtime token this service answers. */
-      readonly authorized: (token: string) => Promise<boolean>;
+      /**
+       * Who a bearer token is, for this service: the job (any text naming it) and whether it
+       * may save; undefined when the service does not answer the token.
+       */
+      readonly authorize: (token: string) => Promise<{ job: string; write: boolean } | undefined>;
+      /**
+       * What archive URLs are bound to besides the entry (the repository's key on a server,
+       * whose services share one secret): a URL of one never opens another's entry.
+       */
+      readonly scope: string;
       /** Signs archive URLs (32 bytes or more). */
       readonly urlSecret: Uint8Array;
       /**
@@ -69,17 +87,29 @@ export class CacheService {
     // is signed instead (as GitHub's are).
     if (req.method === "GET" && route.startsWith("archive/")) {
       const name = route.slice("archive/".length);
-      if (!timingSafeEqualText(url.searchParams.get("sig") ?? "", this.sign(name)))
+      const expires = url.searchParams.get("expires") ?? "";
+      if (!/^\d+$/.test(expires) || Number(expires) < Date.now())
+        return send(res, 403, { message: "the archive URL has expired" });
+      if (!timingSafeEqualText(url.searchParams.get("sig") ?? "", this.sign(name, expires)))
         return send(res, 403, { message: "the archive URL's signature does not match" });
       return await this.download(name, res);
     }
-    if (!(await this.options.authorized(bearerToken(req.headers.authorization) ?? "")))
-      return send(res, 401, { message: "a valid ACTIONS_RUNTIME_TOKEN is required" });
+    const caller = await this.options.authorize(bearerToken(req.headers.authorization) ?? "");
+    if (!caller) return send(res, 401, { message: "a valid ACTIONS_RUNTIME_TOKEN is required" });
+    this.dropStale();
     try {
       if (req.method === "GET" && route === "cache")
         return await this.find(url, res, this.options.baseOf(req));
-      if (req.method === "POST" && route === "caches") return await this.reserve(req, res);
+      // Saving: only a token that may write (not a fork's pull request's).
+      if (req.method !== "GET" && !caller.write)
+        return send(res, 403, { message: "this job may restore caches but not save them" });
+      if (req.method === "POST" && route === "caches")
+        return await this.reserve(req, res, caller.job);
       const id = /^caches\/(\d+)$/.exec(route)?.[1];
+      // Another job's upload, even of the same repository, is not this job's to write.
+      const held = id ? this.reservations.get(Number(id)) : undefined;
+      if (id && held && held.holder !== caller.job)
+        return send(res, 403, { message: `cache upload ${id} is another job's` });
       if (id && req.method === "PATCH") return await this.upload(Number(id), req, res);
       if (id && req.method === "POST") return await this.commit(Number(id), req, res);
       return send(res, 404, { message: `no cache endpoint ${req.method} ${route}` });
@@ -96,17 +126,30 @@ export class CacheService {
     const found = await this.store.match(key, restore, version);
     if (!found?.entry.roots.some((r) => r.archive === ARCHIVE)) return send(res, 204);
     const name = found.entry.dir.split("/").pop() ?? "";
+    const expires = String(Date.now() + ARCHIVE_URL_MS);
     return send(res, 200, {
       cacheKey: found.entry.key,
       scope: "refs/heads/main",
       creationTime: new Date(found.entry.createdAt).toISOString(),
-      archiveLocation: `${base}_apis/artifactcache/archive/${name}?sig=${this.sign(name)}`,
+      archiveLocation: `${base}_apis/artifactcache/archive/${name}?expires=${expires}&sig=${this.sign(name, expires)}`,
     });
   }
 
   /** The signature of an archive's URL: an HMAC of its name. */
-  private sign(name: string): string {
-    return createHmac("sha256", this.options.urlSecret).update(name).digest("hex");
+  private sign(name: string, expires: string): string {
+    return createHmac("sha256", this.options.urlSecret)
+      .update(`${this.options.scope}\n${name}\n${expires}`)
+      .digest("hex");
+  }
+
+  /** Forgets (and removes the files of) reservations older than {@link RESERVATION_MS}. */
+  private dropStale(): void {
+    const before = Date.now() - RESERVATION_MS;
+    for (const [id, r] of this.reservations) {
+      if (r.at >= before || r.writing > 0) continue;
+      this.reservations.delete(id);
+      void rm(r.file, { force: true }).catch(() => undefined);
+    }
   }
 
   private async download(name: string, res: ServerResponse): Promise<void> {
@@ -122,7 +165,7 @@ export class CacheService {
     await pipeline(createReadStream(file), res).catch(() => res.destroy());
   }
 
-  private async reserve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async reserve(req: IncomingMessage, res: ServerResponse, holder: string): Promise<void> {
     const body = (await readJson(req)) as { key?: unknown; version?: unknown; cacheSize?: unknown };
     if (typeof body.key !== "string" || body.key === "" || typeof body.version !== "string")
       return send(res, 400, { message: "key and version are required" });
@@ -134,9 +177,11 @@ export class CacheService {
       [...this.reservations.values()].some((r) => r.key === key && r.version === version);
     if (taken) return send(res, 409, { message: `Cache already exists or is being saved: ${key}` });
     // Taken before the first await, so a second reservation of the key at once is a 409.
-    const id = this.nextId++;
+    // Not guessable, and not reused by another process or after a restart (the toolkit takes
+    // a number).
+    const id = randomInt(1, 2 ** 47);
     const file = join(this.store.dir, ".uploads", randomUUID());
-    this.reservations.set(id, { key, version, file, writing: 0 });
+    this.reservations.set(id, { holder, key, version, file, writing: 0, at: Date.now() });
     try {
       await mkdir(join(this.store.dir, ".uploads"), { recursive: true });
       await (await open(file, "w")).close();

@@ -75,7 +75,12 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   server.unref();
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   cache = new CacheService(new CacheStore(cacheDir), {
-    authorized: async (token) => accepted.has(token) || (await tokens.verify(token)) !== undefined,
+    scope: "local",
+    authorize: async (token) => {
+      if (accepted.has(token)) return { job: token, write: true };
+      const scope = await tokens.verify(token);
+      return scope ? { job: `${scope.runId}:${scope.jobId}`, write: true } : undefined;
+    },
     urlSecret,
     baseOf: () => `${origin}/cache/`,
   });

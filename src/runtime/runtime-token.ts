@@ -7,6 +7,8 @@ export interface RuntimeScope {
   readonly jobId: string;
   /** The repository whose caches the job may use (a server's key for it), when it has one. */
   readonly cache?: string;
+  /** The job may restore the repository's caches but not save (a fork's pull request). */
+  readonly cacheReadOnly?: boolean;
 }
 
 /** The JWT issuer of runtime tokens. */
@@ -52,6 +54,7 @@ export class RuntimeTokens {
     return new SignJWT({
       scp: `Actions.GenericRead:00000000-0000-0000-0000-000000000000 Actions.Results:${scope.runId}:${scope.jobId}`,
       ...(scope.cache ? { cache: scope.cache } : {}),
+      ...(scope.cacheReadOnly ? { cacheReadOnly: true } : {}),
     })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setIssuer(ISSUER)
@@ -131,9 +134,9 @@ export class RuntimeTokens {
         algorithms: ["HS256"],
       });
       const scope = scopeOf(String(payload.scp ?? ""));
-      return scope && typeof payload.cache === "string"
-        ? { ...scope, cache: payload.cache }
-        : scope;
+      if (!scope || typeof payload.cache !== "string") return scope;
+      const readOnly = payload.cacheReadOnly === true ? { cacheReadOnly: true } : {};
+      return { ...scope, cache: payload.cache, ...readOnly };
     } catch {
       return undefined;
     }

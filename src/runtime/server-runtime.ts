@@ -66,7 +66,12 @@ export class ServerRuntime {
     let service = this.caches.get(key);
     if (!service) {
       service = new CacheService(new CacheStore(join(this.dataDir, "caches", key)), {
-        authorized: async (token) => (await this.tokens.verify(token))?.cache === key,
+        scope: key,
+        authorize: async (token) => {
+          const scope = await this.tokens.verify(token);
+          if (scope?.cache !== key) return undefined;
+          return { job: `${scope.runId}:${scope.jobId}`, write: scope.cacheReadOnly !== true };
+        },
         urlSecret: this.urlSecret,
         baseOf: (req) => `${originOf(req)}/_cache/${key}/`,
       });

@@ -11,7 +11,13 @@ import { cacheKeyOf } from "../../runtime/server-runtime.js";
 export async function jobRuntime(tokens: RuntimeTokens, spec: JobSpec, source: JobSource) {
   // Caches belong to the repository: one store on the server, whichever runner runs the job.
   const cache = cacheKeyOf(source.name ?? source.repository);
-  const token = await tokens.issue({ runId: spec.runId, jobId: scopeId(spec.key), cache });
+  const token = await tokens.issue({
+    runId: spec.runId,
+    jobId: scopeId(spec.key),
+    cache,
+    // A fork's pull request restores the repository's caches but cannot poison them.
+    ...(spec.fromFork ? { cacheReadOnly: true } : {}),
+  });
   const contents = spec.permissions?.contents ?? "read";
   const githubToken = source.name
     ? await tokens.issueGithubToken({

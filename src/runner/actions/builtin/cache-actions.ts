@@ -5,7 +5,13 @@ import type { StepOutput } from "../../step-output.js";
 import type { ActionRequest, ActionResult } from "../action-host.js";
 import type { BuiltinAction } from "./builtin-action.js";
 import { booleanInput, guarded, inputLines, stringInput } from "./builtin-inputs.js";
-import { type CacheBackend, type CacheRoot, CacheStore, cacheVersion } from "./cache-store.js";
+import {
+  type CacheBackend,
+  type CacheRoot,
+  CacheStore,
+  cacheVersion,
+  rootProblem,
+} from "./cache-store.js";
 import { createArchive } from "./create-archive.js";
 import { entryProblem, extractArchive } from "./extract-archive.js";
 import { type FoundFile, findFiles, isWithin, searchPaths } from "./find-files.js";
@@ -141,6 +147,8 @@ async function restore(
     return { ok: true, outputs };
   }
   for (const root of found.entry.roots) {
+    const bad = rootProblem(root);
+    if (bad) throw new InputError(`cache entry '${found.entry.key}' is malformed: ${bad}`);
     const path = inputs.roots[root.index];
     if (path === undefined || (root.single !== undefined && basename(path) !== root.single)) {
       throw new InputError(

@@ -37,6 +37,26 @@ export function cacheVersion(paths: readonly string[]): string {
 }
 
 /**
+ * Why an entry's root may not be used, or undefined: its archive must be one of the entry's
+ * own files (`<index>.tgz`), its index a path's, and a single file's name a plain name; an
+ * entry from elsewhere (a server's) could otherwise point the runner at any archive on its
+ * machine. Pure.
+ */
+export function rootProblem(root: CacheRoot): string | undefined {
+  if (!Number.isInteger(root.index) || root.index < 0) return `bad index ${String(root.index)}`;
+  if (typeof root.archive !== "string" || !/^\d+\.tgz$/.test(root.archive))
+    return `bad archive name '${String(root.archive)}'`;
+  if (
+    root.single !== undefined &&
+    (typeof root.single !== "string" ||
+      /[/\\\0]/.test(root.single) ||
+      [".", "..", ""].includes(root.single))
+  )
+    return `bad file name '${String(root.single)}'`;
+  return undefined;
+}
+
+/**
  * Where the built-in cache actions keep a repository's entries: a {@link CacheStore} on this
  * machine, or a server's cache service (shared by its runners).
  */
