@@ -43,6 +43,7 @@ const WORKFLOW = [
   '          api() { curl -s -H "Authorization: Bearer ${{ secrets.GITHUB_TOKEN }}" "$GITHUB_API_URL/$1"; echo; }',
   '          api repositories/app/runs | grep -q \'"number":1\' && echo "listed its runs"',
   "          api repositories/other/runs",
+  "          api repositories/app/secrets",
   "          api runs",
   "      - run: |",
   `          ${AUTH}`,
@@ -109,6 +110,9 @@ describe("a job's GITHUB_TOKEN", () => {
     );
     expect(logs["read-only"]).toContain("cloned");
     expect(logs["read-only"]).toContain("listed its runs");
+    expect(logs["read-only"]).toContainEqual(
+      expect.stringContaining("a job's GITHUB_TOKEN reaches only its repository's runs"),
+    );
     expect(logs["read-only"]).toContainEqual(
       expect.stringContaining(
         "a job's GITHUB_TOKEN reaches only its repository's routes (/api/v1/repositories/app/...)",

@@ -126,6 +126,19 @@ describe("the artifact service", () => {
     expect((await fetch(signed.body.signed_url as string)).status).toBe(404);
   });
 
+  test("a block list longer than Azure's 50,000 blocks is refused; an undecodable name is a 404", async () => {
+    const created = await call("CreateArtifact", { name: "many", version: 7 });
+    const url = created.body.signed_upload_url as string;
+    expect((await put(`${url}&comp=block&blockid=YQ==`, "a")).status).toBe(201);
+    const list = `<BlockList>${"<Latest>YQ==</Latest>".repeat(50_001)}</BlockList>`;
+    const refused = await put(`${url}&comp=blocklist`, list);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { msg: string }).msg).toBe("a blob has at most 50000 blocks");
+    expect((await fetch(`${origin}/_artifacts/download/7/%E0%A4%A?expires=1&sig=0`)).status).toBe(
+      404,
+    );
+  });
+
   test("bad names, unsigned uploads and unstaged blocks are refused; close() clears uploads", async () => {
     const bad = await call("CreateArtifact", { name: "../escape", version: 7 });
     expect(bad.status).toBe(400);

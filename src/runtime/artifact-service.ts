@@ -49,7 +49,14 @@ interface Upload {
   /** Staged blocks go in here; the committed blob is `<dir>.blob`. */
   readonly dir: string;
   committed: boolean;
+  /** Bytes staged so far, across blocks: an upload holds at most {@link MAX_ARTIFACT_BYTES}. */
+  staged: number;
+  /** When it was created: an upload outlives its URL by nothing. */
+  readonly at: number;
 }
+
+/** Azure's limit on the blocks of one blob. */
+const MAX_BLOCKS = 50_000;
 
 /** A Twirp error: its HTTP status, code and message. */
 class TwirpError extends Error {
@@ -83,6 +90,14 @@ export class ArtifactService {
     return path.startsWith(TWIRP) || path.startsWith("/_artifacts/");
   }
 
+  /** Forgets (and removes the files of) uploads older than their URLs. */
+  private async dropStale(): Promise<void> {
+    const before = Date.now() - URL_LIFETIME_MS;
+    const stale = [...this.uploads].filter(([, u]) => u.at < before);
+    for (const [id] of stale) this.uploads.delete(id);
+    await Promise.all(stale.map(([, u]) => removeUpload(u)));
+  }
+
   /** Removes what uploads never finalized left behind. */
   async close(): Promise<void> {
     const uploads = [...this.uploads.values()];
@@ -110,7 +125,9 @@ export class ArtifactService {
       if (upload && req.method === "PUT") return await this.blob(upload, url, req, res);
       const download = /^\/_artifacts\/download\/([^/]+)\/([^/]+)$/.exec(url.pathname);
       if (download?.[1] && download[2] && req.method === "GET") {
-        return await this.download(download[1], decodeURIComponent(download[2]), url, res);
+        const name = decodeText(download[2]);
+        if (name === undefined) throw new TwirpError(404, "not_found", "no such artifact");
+        return await this.download(download[1], name, url, res);
       }
       throw new TwirpError(404, "bad_route", `no artifact endpoint ${req.method} ${url.pathname}`);
     } catch (err) {
@@ -180,10 +197,19 @@ export class ArtifactService {
     const expiresAt = new Date(
       Number.isNaN(requested) ? Date.now() + DEFAULT_RETENTION_DAYS * 86_400_000 : requested,
     ).toISOString();
+    await this.dropStale();
     const id = randomUUID();
     const dir = join(store.dir, ".uploads", id);
     await mkdir(dir, { recursive: true });
-    this.uploads.set(id, { scope, name, expiresAt, dir, committed: false });
+    this.uploads.set(id, {
+      scope,
+      name,
+      expiresAt,
+      dir,
+      committed: false,
+      staged: 0,
+      at: Date.now(),
+    });
     const expires = Date.now() + URL_LIFETIME_MS;
     const sig = this.sign(`upload:${id}:${expires}`);
     return {
@@ -276,24 +302,32 @@ export class ArtifactService {
     if (comp === "block") {
       const blockId = url.searchParams.get("blockid") ?? "";
       if (blockId === "") throw new TwirpError(400, "invalid_argument", "blockid is required");
-      await receive(req, join(upload.dir, blockFile(blockId)));
+      upload.staged += await receive(req, join(upload.dir, blockFile(blockId)), upload.staged);
     } else if (comp === "blocklist") {
       const xml = (await readText(req)).toString();
       const ids = [...xml.matchAll(/<(?:Latest|Uncommitted|Committed)>([^<]*)</g)].map(
         (m) => m[1] ?? "",
       );
+      if (ids.length > MAX_BLOCKS)
+        throw new TwirpError(400, "invalid_argument", `a blob has at most ${MAX_BLOCKS} blocks`);
       const staged = new Set(await readdir(upload.dir));
       const missing = ids.find((blockId) => !staged.has(blockFile(blockId)));
       if (missing !== undefined) {
         throw new TwirpError(400, "invalid_argument", `block ${missing} was never staged`);
       }
+      // The blob's size is known before it is written: a list naming one block many times
+      // must not write more than an artifact may hold.
+      let total = 0;
+      for (const blockId of ids) total += (await stat(join(upload.dir, blockFile(blockId)))).size;
+      if (total > MAX_ARTIFACT_BYTES)
+        throw new TwirpError(413, "resource_exhausted", "an artifact is at most 10 GB");
       const out = createWriteStream(`${upload.dir}.blob`, { mode: 0o600 });
       await pipeline(async function* () {
         for (const blockId of ids) yield* createReadStream(join(upload.dir, blockFile(blockId)));
       }, out);
       upload.committed = true;
     } else if (comp === null) {
-      await receive(req, `${upload.dir}.blob`);
+      await receive(req, `${upload.dir}.blob`, 0);
       upload.committed = true;
     } else {
       throw new TwirpError(400, "invalid_argument", `comp=${comp} is not supported`);
@@ -317,9 +351,15 @@ export class ArtifactService {
       "content-type": "application/zip",
       "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(`${name}.zip`)}`,
     };
+    // A record written an instant before its archive was moved into place: not there yet.
+    const file = store.archivePath(name, record.format);
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (size === undefined)
+      throw new TwirpError(404, "not_found", `artifact ${name} is not stored yet`);
     if (record.format === "zip") {
-      const file = store.archivePath(name, "zip");
-      const size = (await stat(file)).size;
       res.writeHead(200, { ...headers, "content-length": size });
       await pipeline(createReadStream(file), res);
       return;
@@ -354,8 +394,9 @@ function blockFile(blockId: string): string {
   return createHash("sha256").update(blockId).digest("hex");
 }
 
-async function receive(req: IncomingMessage, file: string): Promise<void> {
-  let size = 0;
+/** Writes a request body to `file`; resolves to its size. `before` bytes count against the limit. */
+async function receive(req: IncomingMessage, file: string, before: number): Promise<number> {
+  let size = before;
   await pipeline(
     req,
     async function* (source: AsyncIterable<Buffer>) {
@@ -369,6 +410,7 @@ async function receive(req: IncomingMessage, file: string): Promise<void> {
     },
     createWriteStream(file, { mode: 0o600 }),
   );
+  return size - before;
 }
 
 async function readText(req: IncomingMessage): Promise<Buffer> {
@@ -391,4 +433,13 @@ async function sha256(file: string): Promise<string> {
 async function removeUpload(upload: Upload): Promise<void> {
   await rm(upload.dir, { recursive: true, force: true });
   await rm(`${upload.dir}.blob`, { force: true });
+}
+
+/** `decodeURIComponent`, or undefined for text that does not decode. */
+function decodeText(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }

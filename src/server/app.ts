@@ -218,6 +218,9 @@ function bearer(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
+/** The routes under `/api/v1/repositories/:repo` a job's `GITHUB_TOKEN` reaches. */
+const JOB_ROUTES: ReadonlySet<string> = new Set(["", "/runs", "/runs/:number", "/dispatch"]);
+
 /**
  * A job's `GITHUB_TOKEN` on the API: its own repository's routes only
  * (`/api/v1/repositories/<its repository>/...`), reading with `actions: read` or `write`,
@@ -231,6 +234,13 @@ async function jobAccess(
 ): Promise<FastifyReply | undefined> {
   const repo = (request.params as { repo?: string } | undefined)?.repo;
   const refuse = (message: string) => reply.code(403).send({ code: "forbidden", message });
+  // Its runs, and starting them: not the names of its secrets, nor its settings.
+  const route = request.routeOptions.url ?? "";
+  if (!JOB_ROUTES.has(route.replace("/api/v1/repositories/:repo", ""))) {
+    return refuse(
+      `a job's GITHUB_TOKEN reaches only its repository's runs (/api/v1/repositories/${job.repository}/runs...)`,
+    );
+  }
   if (repo !== job.repository) {
     return refuse(
       `a job's GITHUB_TOKEN reaches only its repository's routes (/api/v1/repositories/${job.repository}/...)`,

@@ -22,6 +22,8 @@ export const GITHUB_PYTHON_MANIFEST =
  * `RUNNER_TOOL_CACHE` set, as setup-python does.
  */
 export class PythonInstalls {
+  private installing: Promise<void> = Promise.resolve();
+
   constructor(
     /** The tool cache (`RUNNER_TOOL_CACHE`). */
     readonly toolCache: string,
@@ -70,6 +72,25 @@ export class PythonInstalls {
     allowPrereleases: boolean,
     say: (line: string) => void,
   ): Promise<string | { error: string }> {
+    // One install at a time in this process: a second job waits, then finds it installed.
+    const previous = this.installing;
+    let done: () => void = () => undefined;
+    this.installing = new Promise((resolve) => {
+      done = resolve;
+    });
+    await previous;
+    try {
+      return await this.installNow(range, allowPrereleases, say);
+    } finally {
+      done();
+    }
+  }
+
+  private async installNow(
+    range: string,
+    allowPrereleases: boolean,
+    say: (line: string) => void,
+  ): Promise<string | { error: string }> {
     const listed = await this.releases();
     if ("error" in listed) return listed;
     const byVersion = new Map(listed.releases.map((r) => [r.version, r]));
@@ -79,6 +100,9 @@ export class PythonInstalls {
     if (!version || !file) {
       return { error: `no release for linux-${this.arch} satisfies it at ${listed.source}` };
     }
+    // Already here (another job put it there meanwhile, or check-latest found nothing newer):
+    // installing again would remove it under the jobs using it.
+    if ((await this.cached()).includes(version)) return version;
     say(`Download from "${file.download_url}"`);
     const scratch = join(this.toolCache, "Python", `.install-${randomUUID()}`);
     try {
@@ -91,9 +115,16 @@ export class PythonInstalls {
       await mkdir(unpacked);
       await extract({ file: archive, cwd: unpacked, strict: true });
       say("Execute installation script");
+      // Only what an install script needs: the runner's own environment (on a server, the
+      // server's) is none of its business.
       await run("bash", ["./setup.sh"], {
         cwd: unpacked,
-        env: { ...process.env, RUNNER_TOOL_CACHE: this.toolCache },
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: process.env.HOME ?? unpacked,
+          LANG: "C.UTF-8",
+          RUNNER_TOOL_CACHE: this.toolCache,
+        },
         timeout: 600_000,
       });
       if (!existsSync(join(this.toolCache, "Python", version, `${this.arch}.complete`))) {

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
+import { NotFoundError } from "../../common/errors.js";
 import { ArtifactStore } from "../../runner/actions/builtin/artifact-store.js";
 import { zipFromTar } from "../../runner/actions/builtin/zip-archive.js";
 import type { ServerRuntime } from "../../runtime/server-runtime.js";
@@ -102,9 +103,15 @@ export function registerArtifactRoutes(
           "content-disposition",
           `attachment; filename*=UTF-8''${encodeURIComponent(`${record.name}.zip`)}`,
         );
+      const file = store.archivePath(record.name, record.format);
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      // A record written an instant before its archive was moved into place.
+      if (size === undefined) throw new NotFoundError(`artifact ${record.id} is not stored yet`);
       if (record.format === "zip") {
-        const file = store.archivePath(record.name, "zip");
-        reply.header("content-length", (await stat(file)).size);
+        reply.header("content-length", size);
         return reply.send(createReadStream(file));
       }
       const out = new PassThrough();

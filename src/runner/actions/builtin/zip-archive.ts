@@ -139,7 +139,7 @@ export async function zipFromTar(tgz: string, out: NodeJS.WritableStream, label:
   }
 }
 
-/** The number of files (not folders) in a zip archive. */
+/** The number of files (not folders) in a zip archive, counted without keeping its entries. */
 export async function zipEntryCount(archive: string): Promise<number> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.open(archive, { lazyEntries: true, autoClose: false }, (err, z) =>
@@ -147,7 +147,16 @@ export async function zipEntryCount(archive: string): Promise<number> {
     ),
   );
   try {
-    return (await readEntries(zip, "the archive")).filter((e) => !e.fileName.endsWith("/")).length;
+    return await new Promise<number>((resolve, reject) => {
+      let files = 0;
+      zip.on("entry", (entry: yauzl.Entry) => {
+        if (!entry.fileName.endsWith("/")) files++;
+        zip.readEntry();
+      });
+      zip.on("end", () => resolve(files));
+      zip.on("error", reject);
+      zip.readEntry();
+    });
   } finally {
     zip.close();
   }
