@@ -5,6 +5,7 @@ import { configuredSources } from "../actions/action-sources.js";
 import { ActionStore } from "../actions/action-store.js";
 import { chooseJobSandbox, describeSandbox } from "../executors/host/choose-sandbox.js";
 import { checkApart, defaultJobsDir } from "../executors/host/jobs-dir.js";
+import { JobQueue } from "../queue/job-queue.js";
 import { ServerRuntime } from "../runtime/server-runtime.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
 import { buildApp } from "../server/app.js";
@@ -82,7 +83,7 @@ export async function serveCommand(
   const masterKey = loadMasterKey({ file: join(dataDir, "master.key") });
   const box = new SecretBox(masterKey);
   // Artifacts of every job, wherever it ran, and the tokens jobs reach them with.
-  const runtime = await ServerRuntime.open(masterKey, dataDir, store.db, box);
+  const runtime = await ServerRuntime.open(masterKey, dataDir, store.db, box, options.serverUrl);
   const tokens = await store.db.selectFrom("tokens").select("id").limit(1).execute();
   if (tokens.length === 0) {
     const file = join(dataDir, "admin-token");
@@ -128,6 +129,9 @@ export async function serveCommand(
       process.exit(EX_TEMPFAIL);
     },
   });
+  // A job's credentials end with its lease.
+  const queue = new JobQueue(store.db, store.dialect);
+  runtime.tokens.checkLeasesWith((lease) => queue.leased(lease));
   const scheduler = new Scheduler({ store, service, log });
   const app = await buildApp({
     store,

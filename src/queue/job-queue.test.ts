@@ -48,6 +48,20 @@ describeOnEachDatabase("the job queue", postgres, (context) => {
     },
   );
 
+  test.runIf(context.available)(
+    "a lease is held, as any process sees it, until its job ends or is taken again",
+    async () => {
+      const id = await enqueue("leased-check", ["linux"]);
+      expect(await other.leased(`${id}:1`)).toBe(false);
+      const lease = (await queue.claim(linux, 30_000)) as Lease;
+      expect(lease.entryId).toBe(id);
+      expect(await other.leased(`${id}:${lease.token}`)).toBe(true);
+      expect(await other.leased(`${id}:${lease.token + 1}`)).toBe(false);
+      await queue.complete(lease, { status: "success", outputs: {} });
+      expect(await other.leased(`${id}:${lease.token}`)).toBe(false);
+    },
+  );
+
   test.runIf(context.available)("many claims at once hand each job out exactly once", async () => {
     const ids = [];
     for (let i = 0; i < 20; i++) ids.push(await enqueue(`job-${i}`, ["linux"]));

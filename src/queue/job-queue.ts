@@ -218,6 +218,18 @@ export class JobQueue {
     );
   }
 
+  /** Whether the job is leased under this token now (`<entry>:<token>`), by whichever runner. */
+  async leased(lease: string): Promise<boolean> {
+    const colon = lease.lastIndexOf(":");
+    const [entryId, token] = [lease.slice(0, colon), Number(lease.slice(colon + 1))];
+    const row = await this.db
+      .selectFrom("queue")
+      .select(["lease_token", "state"])
+      .where("id", "=", entryId)
+      .executeTakeFirst();
+    return row?.state === "leased" && Number(row.lease_token) === token;
+  }
+
   /**
    * Ends a leased job with its result; false (and nothing changes) for a stale token or a
    * runner that does not hold the lease.

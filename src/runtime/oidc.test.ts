@@ -131,6 +131,24 @@ describe("runtime tokens", () => {
     expect(scopeOf(scp)).toEqual(scope);
   });
 
+  test("a token issued for a lease is valid only while the lease is held", async () => {
+    const leased = new RuntimeTokens(randomBytes(32));
+    const held = new Set(["entry-1:3"]);
+    leased.checkLeasesWith(async (lease) => held.has(lease));
+    const runtime = await leased.issue({ runId: "1", jobId: "j" }, { lease: "entry-1:3" });
+    const github = await leased.issueGithubToken(
+      { repository: "app", runId: "1", job: "j", contents: "read" },
+      { lease: "entry-1:3" },
+    );
+    const unleased = await leased.issue({ runId: "1", jobId: "j" });
+    expect(await leased.verify(runtime)).toEqual({ runId: "1", jobId: "j" });
+    expect(await leased.verifyGithubToken(github)).toMatchObject({ repository: "app" });
+    held.clear();
+    expect(await leased.verify(runtime)).toBeUndefined();
+    expect(await leased.verifyGithubToken(github)).toBeUndefined();
+    expect(await leased.verify(unleased)).toEqual({ runId: "1", jobId: "j" });
+  });
+
   test("ids that would break the scope are refused", async () => {
     await expect(tokens.issue({ runId: "a:b", jobId: "j" })).rejects.toThrow(/scope id/);
     expect(() => new RuntimeTokens(randomBytes(8))).toThrow(/32 bytes/);

@@ -27,8 +27,10 @@ export class ServerRuntime {
     dataDir: string,
     db: Kysely<Database>,
     box: SecretBox,
+    issuer?: string,
   ): Promise<ServerRuntime> {
-    return new ServerRuntime(masterKey, dataDir, new OidcIssuer(await loadSigningKeys(db, box)));
+    const oidc = new OidcIssuer(await loadSigningKeys(db, box));
+    return new ServerRuntime(masterKey, dataDir, oidc, issuer);
   }
 
   /** Issues the runtime token of each lease. */
@@ -44,6 +46,11 @@ export class ServerRuntime {
     private readonly dataDir: string,
     /** Signs jobs' OIDC tokens. */
     readonly oidc: OidcIssuer,
+    /**
+     * The OIDC issuer (`iss`), fixed: the server's URL as clouds reach it (`--server-url`).
+     * Without it, the address each job reached the server at.
+     */
+    readonly issuer?: string,
   ) {
     const derive = (purpose: string) =>
       new Uint8Array(hkdfSync("sha256", masterKey, new Uint8Array(), purpose, 32));

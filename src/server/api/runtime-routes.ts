@@ -60,7 +60,7 @@ function registerOidcRoutes(app: FastifyInstance, runtime: ServerRuntime): void 
   const hidden = { schema: { hide: true } };
   app.get("/.well-known/jwks", hidden, async () => runtime.oidc.jwks());
   app.get("/.well-known/openid-configuration", hidden, async (request) =>
-    runtime.oidc.configuration(originOf(request.raw)),
+    runtime.oidc.configuration(runtime.issuer ?? originOf(request.raw)),
   );
   app.get<{ Querystring: { audience?: string } }>(
     "/_oidc/token",
@@ -76,7 +76,7 @@ function registerOidcRoutes(app: FastifyInstance, runtime: ServerRuntime): void 
             "a valid ACTIONS_ID_TOKEN_REQUEST_TOKEN is required (permissions: id-token: write)",
         });
       }
-      const issuer = originOf(request.raw);
+      const issuer = runtime.issuer ?? originOf(request.raw);
       const audience = request.query.audience || `${issuer}/${claims.repository_owner ?? ""}`;
       return { count: 1, value: await runtime.oidc.issue(claims, issuer, audience) };
     },

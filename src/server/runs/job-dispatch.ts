@@ -261,10 +261,10 @@ export class JobDispatch {
           // Not awaited: a failed notification must not lose the lease the runner now holds
           // (the owner's once-a-second look catches up anyway).
           else void this.changed(lease.entryId).catch(() => undefined);
-          const runtime = this.options.runtimeTokens
-            ? { runtime: await jobRuntime(this.options.runtimeTokens, spec, source) }
-            : {};
-          return { entryId: lease.entryId, token: lease.token, spec, source, ...runtime };
+          const tokens = this.options.runtimeTokens;
+          const { entryId, token } = lease;
+          const runtime = tokens && (await jobRuntime(tokens, spec, source, `${entryId}:${token}`));
+          return { entryId, token, spec, source, ...(runtime ? { runtime } : {}) };
         }
         owed = undefined; // another runner took it
         if (me.woken) continue; // woken while looking: look again
