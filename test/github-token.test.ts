@@ -35,6 +35,11 @@ const WORKFLOW = [
   "      - run: |",
   `          ${AUTH}`,
   '          git -c http.extraheader="$auth" ls-remote "$GITHUB_SERVER_URL/git/other.git" 2>&1 || true',
+  "      - run: |",
+  `          ${AUTH}`,
+  "          cd copy && echo 'on: push' > .github/workflows/planted.yml && git add -A",
+  "          git -c user.name=ci -c user.email=ci@example.com commit -qm plant",
+  '          git -c http.extraheader="$auth" push -q origin HEAD:refs/heads/planted 2>&1 || true',
   "  read-only:",
   "    runs-on: ubuntu-latest",
   "    permissions: { contents: read, actions: read }",
@@ -127,6 +132,11 @@ describe("a job's GITHUB_TOKEN", () => {
     const refs = (await git(work, "ls-remote", server.gitUrl("app"))).stdout;
     expect(refs).toMatch(/refs\/tags\/v9$/m);
     expect(refs).not.toMatch(/refs\/tags\/v8/);
+    // Nor may a job's token plant a workflow.
+    expect(refs).not.toMatch(/refs\/heads\/planted/);
+    expect(logs.release).toContainEqual(
+      expect.stringContaining("a job's GITHUB_TOKEN cannot change .github/workflows"),
+    );
     const runs = (await api("GET", "/api/v1/repositories/app/runs")) as unknown[];
     expect(runs).toHaveLength(1);
   }, 120_000);

@@ -9,7 +9,7 @@ import { verifyRunner } from "../auth/runner-tokens.js";
 import { allows, type Role, type TokenInfo, verifyToken } from "../auth/tokens.js";
 import { gitCgi } from "./git-cgi.js";
 import { parseGitRequest } from "./git-request.js";
-import { PushReports, type RefUpdate } from "./push-report.js";
+import { JOB_PUSH_VARIABLE, PushReports, type RefUpdate } from "./push-report.js";
 
 export type { RefUpdate } from "./push-report.js";
 
@@ -107,6 +107,7 @@ export function registerGitHttp(
     const running = gitCgi(request, reply, join(options.dataDir, "repos"), asked, caller, {
       ...gitConfigEnv(config),
       ...report?.env,
+      ...(job ? { [JOB_PUSH_VARIABLE]: "1" } : {}),
     });
     // The push is reported while git waits in its hook: what it started is known (and told to
     // the pusher as `remote:` lines) before `git push` returns. The response ends whatever

@@ -31,6 +31,30 @@ done
 exit 0
 `;
 
+/** Set (to anything) for a push made with a job's `GITHUB_TOKEN`. */
+export const JOB_PUSH_VARIABLE = "TRUNKLINE_JOB_PUSH";
+
+// git runs pre-receive before it updates any ref; a non-zero exit refuses the whole push. A
+// job's GITHUB_TOKEN may not change workflow files: on GitHub that needs the `workflows`
+// permission, which GITHUB_TOKEN never has; otherwise a step could plant a workflow that
+// later runs with the repository's secrets. Only commits the repository does not have yet
+// are looked at.
+const preReceive = `#!/bin/sh
+# Installed by Trunkline: a push with a job's GITHUB_TOKEN may not change .github/workflows.
+[ -n "$${JOB_PUSH_VARIABLE}" ] || exit 0
+zero=0000000000000000000000000000000000000000
+while read -r old new ref; do
+  [ "$new" = "$zero" ] && continue
+  for commit in $(git rev-list "$new" --not --all); do
+    if [ -n "$(git diff-tree --no-commit-id --name-only -r --root "$commit" -- .github/workflows)" ]; then
+      echo "Trunkline: $ref: a job's GITHUB_TOKEN cannot change .github/workflows (GitHub requires the workflows permission, which a job's token never has)" >&2
+      exit 1
+    fi
+  done
+done
+exit 0
+`;
+
 /**
  * Trunkline's git hooks, shared by every server process on a data directory: git is pointed
  * at them per request (`core.hooksPath`), whatever a repository's own config says.
@@ -110,10 +134,15 @@ export class PushReports {
   private async install(): Promise<void> {
     await mkdir(this.hooksPath, { recursive: true });
     await mkdir(this.reportsPath, { recursive: true, mode: 0o700 });
-    const temporary = join(this.hooksPath, `.post-receive-${randomUUID()}`);
-    await writeFile(temporary, postReceive, { mode: 0o755 });
-    await chmod(temporary, 0o755);
-    await rename(temporary, join(this.hooksPath, "post-receive"));
+    for (const [name, script] of [
+      ["pre-receive", preReceive],
+      ["post-receive", postReceive],
+    ] as const) {
+      const temporary = join(this.hooksPath, `.${name}-${randomUUID()}`);
+      await writeFile(temporary, script, { mode: 0o755 });
+      await chmod(temporary, 0o755);
+      await rename(temporary, join(this.hooksPath, name));
+    }
   }
 }
 
