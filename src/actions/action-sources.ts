@@ -136,7 +136,9 @@ export class GitHostSource implements ActionSource {
  * `--actions-url` values: `URL` is where every owner's actions come from, `OWNER=URL` where
  * that owner's do, and only there (never the default: a same-named repository elsewhere is
  * not that owner's); `none` for no default (mirrors only). The default, when no plain URL is
- * given, is `https://github.com`.
+ * given, is `https://github.com`. The token is the default host's: an owner's host on another
+ * origin does not get it (a GitHub token must not reach someone's Gitea); with no default
+ * host, the owners' hosts the operator named get it.
  */
 export function gitHostSources(values: readonly string[], token?: string): GitHostSource[] {
   let base: string | undefined = "https://github.com";
@@ -148,8 +150,17 @@ export function gitHostSources(values: readonly string[], token?: string): GitHo
       owners.set(value.slice(0, eq).toLowerCase(), value.slice(eq + 1));
     else base = value === "none" ? undefined : value;
   }
+  const origin = (url: string) => {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return url;
+    }
+  };
+  const tokenFor = (url: string) =>
+    base === undefined || origin(url) === origin(base) ? token : undefined;
   const sources = [...owners].map(
-    ([owner, url]) => new GitHostSource(url, token, { only: new Set([owner]) }),
+    ([owner, url]) => new GitHostSource(url, tokenFor(url), { only: new Set([owner]) }),
   );
   if (base) sources.push(new GitHostSource(base, token, { except: new Set(owners.keys()) }));
   return sources;

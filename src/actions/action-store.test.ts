@@ -176,3 +176,24 @@ describe("the action store", () => {
     expect(parseActionReference("nonsense")).toBeUndefined();
   });
 });
+
+test("the token is the default host's: an owner's host elsewhere does not get it", () => {
+  const [acme, same, base] = gitHostSources(
+    [
+      "https://git.example.com",
+      "acme=https://gitea.other.org",
+      "ours=https://git.example.com/mirror",
+    ],
+    "s3cret",
+  );
+  const header = (s: { credentials(): Readonly<Record<string, string>> } | undefined) =>
+    Object.values(s?.credentials() ?? {}).some((v) => v.startsWith("Authorization: Basic"));
+  expect(acme?.place("acme", "x")).toBe("https://gitea.other.org/acme/x");
+  expect(header(acme)).toBe(false);
+  expect(same?.place("ours", "x")).toBe("https://git.example.com/mirror/ours/x");
+  expect(header(same)).toBe(true);
+  expect(header(base)).toBe(true);
+  // With no default host, the owners' hosts the operator named get it.
+  const [only] = gitHostSources(["none", "acme=https://gitea.other.org"], "s3cret");
+  expect(header(only)).toBe(true);
+});
