@@ -157,6 +157,7 @@ describe("OIDC tokens for jobs on the server", () => {
             "      - uses: actions/checkout@v4",
             "      - uses: ./oidc",
             '      - run: echo "request token, $ACTIONS_ID_TOKEN_REQUEST_TOKEN"',
+            '      - run: echo "api at $GITHUB_API_URL"',
             "",
           ].join("\n"),
           "oidc/action.yml": "name: oidc\nruns:\n  using: node20\n  main: main.mjs\n",
@@ -173,6 +174,8 @@ describe("OIDC tokens for jobs on the server", () => {
       expect(logs.deploy).toContain("exchanged: 200 verified");
       // The request token is a credential: masked in the log.
       expect(logs.deploy).toContain("request token, ***");
+      // The API that takes the job's token is the server's, not api.github.com.
+      expect(logs.deploy).toContain(`api at ${server.base}/api/v1`);
 
       expect(verified).toHaveLength(1);
       const { payload, kid } = verified[0] as (typeof verified)[number];

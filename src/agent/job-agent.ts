@@ -444,28 +444,39 @@ function idTokenEnv(
 
 /**
  * The job's spec with its credentials: `GITHUB_TOKEN` as `secrets.GITHUB_TOKEN` and
- * `github.token`, as on GitHub; every credential masked in its log like a secret.
+ * `github.token`, as on GitHub; every credential masked in its log like a secret. With the
+ * token comes the API that takes it: `github.api_url` is the server's (where the runner
+ * reached it) unless the run named one, so an action that calls the API with `github.token`
+ * by default never sends it to api.github.com.
  */
 function withCredentials(
   spec: JobSpec,
   runtimeToken: string | undefined,
-  server: { readonly idTokenRequest?: string; readonly githubToken?: string } | undefined,
+  server:
+    | {
+        readonly resultsUrl: string;
+        readonly idTokenRequest?: string;
+        readonly githubToken?: string;
+      }
+    | undefined,
 ): JobSpec {
   const masks = [runtimeToken, server?.idTokenRequest, server?.githubToken].filter(
     (c): c is string => c !== undefined && c !== "",
   );
   const token = server?.githubToken;
+  if (!server || !token) return { ...spec, masks: [...spec.masks, ...masks] };
+  const github = spec.contexts.github;
+  const api =
+    github.api_url === "https://api.github.com"
+      ? { api_url: `${server.resultsUrl}api/v1`, graphql_url: `${server.resultsUrl}api/graphql` }
+      : {};
   return {
     ...spec,
     masks: [...spec.masks, ...masks],
-    ...(token
-      ? {
-          contexts: {
-            ...spec.contexts,
-            github: { ...spec.contexts.github, token },
-            secrets: { ...spec.contexts.secrets, GITHUB_TOKEN: token },
-          },
-        }
-      : {}),
+    contexts: {
+      ...spec.contexts,
+      github: { ...github, token, ...api },
+      secrets: { ...spec.contexts.secrets, GITHUB_TOKEN: token },
+    },
   };
 }
