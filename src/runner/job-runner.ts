@@ -2,31 +2,19 @@ import { setMaxListeners } from "node:events";
 import { abortAfter, type TimedSignal } from "../common/abort.js";
 import type { JobSpec } from "../compiler/job-spec.js";
 import type { Executor } from "../executors/executor.js";
-import { isTruthy, type StatusFunctions } from "../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
 import { SecretMasker } from "../logs/secret-masker.js";
 import type { Step } from "../workflow/model.js";
-import { scalarText } from "../workflow/template.js";
 import type { ActionContext, ActionHost, PostStep } from "./actions/action-host.js";
 import { createStepFiles, readStepFiles, type StepFiles } from "./env-files.js";
-import { hashFiles } from "./hash-files.js";
-import { JobState, type StepRecord } from "./job-state.js";
+import { JobState } from "./job-state.js";
 import { runScript } from "./run-script.js";
 import type { JobStatus, RunnerSink, StepStage, StepStatus } from "./runner-events.js";
 import { setUpActions } from "./set-up-actions.js";
 import { buildStepEnv } from "./step-env.js";
+import { type CompositeScope, StepExpressions, stringify } from "./step-expressions.js";
 import { StepLog } from "./step-log.js";
 import { allowsUnsecureCommands, StepOutput } from "./step-output.js";
-
-/** The state of a composite action while its steps run. */
-export interface CompositeScope {
-  readonly steps: Record<string, StepRecord>;
-  readonly inputs: Record<string, string>;
-  readonly actionPath: string;
-  /** The calling step's environment, which the action's steps inherit. */
-  readonly env: Record<string, string>;
-  failed: boolean;
-}
 
 /** What a finished job hands back to the engine. */
 export interface JobResult {
@@ -78,17 +66,19 @@ class JobRunner {
   private readonly afterCancel = new AbortController();
   /** Set while a composite action's steps run. */
   private scope: CompositeScope | undefined;
-  /** Functions expressions may call beyond GitHub's built-ins, bound to this job. */
-  private readonly functions = {
-    hashFiles: (...patterns: unknown[]) =>
-      hashFiles(this.options.executor.paths.workspace, patterns),
-  };
+  private readonly exprs: StepExpressions;
 
   constructor(
     private readonly spec: JobSpec,
     private readonly options: JobRunnerOptions,
   ) {
     this.state = new JobState(spec, options.executor.paths, options.runnerName);
+    this.exprs = new StepExpressions(
+      this.state,
+      this.masker,
+      options.executor.paths.workspace,
+      () => this.scope,
+    );
     this.log = new StepLog(spec, options.sink, this.masker);
     for (const secret of spec.masks) this.masker.add(secret);
   }
@@ -113,7 +103,7 @@ class JobRunner {
     try {
       await executor.prepare(jobSignal);
       this.state.executorContext = executor.jobContext?.() ?? {};
-      this.evaluateJobEnv();
+      this.exprs.evaluateJobEnv(this.spec.envTemplates);
       const missing = await setUpActions(
         this.spec,
         this.options.actions,
@@ -155,8 +145,8 @@ class JobRunner {
     const signal = this.live(jobSignal);
     const number = ++this.stepNumber;
     const env = { ...this.state.jobEnv(), ...(this.scope?.env ?? {}) };
-    const name = this.displayName(step, env);
-    const verdict = this.condition(step.if, env);
+    const name = this.exprs.displayName(step, env);
+    const verdict = this.exprs.condition(step.if, env);
     if (verdict !== true) {
       if (verdict instanceof Error) {
         this.log.started(number, name, "main");
@@ -173,22 +163,24 @@ class JobRunner {
     let outputs: Record<string, string> = {};
     let timed: TimedSignal | undefined;
     try {
-      const stepEnv = this.evaluate(step.env, env, "env") as Record<string, unknown> | undefined;
+      const stepEnv = this.exprs.evaluate(step.env, env, "env") as
+        | Record<string, unknown>
+        | undefined;
       const fullEnv = { ...env, ...stringify(stepEnv) };
       if (allowsUnsecureCommands(fullEnv)) output.allowUnsecureCommands(this.state.unsecure);
       const timeoutMinutes = Number(
-        this.evaluate(step.timeoutMinutes, fullEnv, "timeout-minutes") ?? 0,
+        this.exprs.evaluate(step.timeoutMinutes, fullEnv, "timeout-minutes") ?? 0,
       );
       if (timeoutMinutes > 0) timed = abortAfter(signal, timeoutMinutes * 60_000);
       const stepSignal = timed?.signal ?? signal;
       const files = this.stepFiles();
       const processEnv = buildStepEnv(this.state, this.baseEnv(), fullEnv, files, this.spec.runId);
       if (step.run) {
-        const script = coerceString(this.evaluate(step.run, fullEnv, "run"));
+        const script = coerceString(this.exprs.evaluate(step.run, fullEnv, "run"));
         const shell =
           step.shell ?? this.spec.defaults.shell ?? this.options.executor.defaultShell?.();
         const wd = step.workingDirectory
-          ? coerceString(this.evaluate(step.workingDirectory, fullEnv, "working-directory"))
+          ? coerceString(this.exprs.evaluate(step.workingDirectory, fullEnv, "working-directory"))
           : this.spec.defaults.workingDirectory;
         const result = await runScript(
           this.options.executor,
@@ -212,7 +204,7 @@ class JobRunner {
             output.annotate({ level: "error", message: result.message });
         }
       } else if (step.uses) {
-        const withInputs = this.evaluate(step.with, fullEnv, "with") as
+        const withInputs = this.exprs.evaluate(step.with, fullEnv, "with") as
           | Record<string, unknown>
           | undefined;
         const result = await this.options.actions.run(
@@ -252,7 +244,7 @@ class JobRunner {
     } finally {
       timed?.clear();
     }
-    const continueOnError = outcome === "failure" && this.continueOnError(step, env);
+    const continueOnError = outcome === "failure" && this.exprs.continueOnError(step, env);
     const conclusion: StepStatus = continueOnError ? "success" : outcome;
     if (conclusion === "failure") this.markFailed();
     this.record(step, outcome, conclusion, outputs);
@@ -295,9 +287,11 @@ class JobRunner {
     try {
       const stepEnv = {
         ...env,
-        ...stringify(this.evaluate(step.env, env, "env") as Record<string, unknown> | undefined),
+        ...stringify(
+          this.exprs.evaluate(step.env, env, "env") as Record<string, unknown> | undefined,
+        ),
       };
-      const withInputs = this.evaluate(step.with, stepEnv, "with") as
+      const withInputs = this.exprs.evaluate(step.with, stepEnv, "with") as
         | Record<string, unknown>
         | undefined;
       const processEnv = buildStepEnv(
@@ -314,7 +308,7 @@ class JobRunner {
         env: processEnv,
         stepEnv,
         number: 0,
-        name: this.displayName(step, env),
+        name: this.exprs.displayName(step, env),
       };
     } catch {
       return;
@@ -352,7 +346,7 @@ class JobRunner {
       signal,
       masker: this.masker,
       executor: this.options.executor,
-      contexts: (e) => this.ctx(e),
+      contexts: (e) => this.exprs.ctx(e),
       registerPost: (p) => this.posts.push(p),
       runComposite: (steps, scope) => this.runComposite(steps, scope, signal),
     };
@@ -367,7 +361,7 @@ class JobRunner {
     const signal = this.live(jobSignal);
     const number = ++this.stepNumber;
     const env = this.state.jobEnv();
-    const verdict = this.condition(post.if, env);
+    const verdict = this.exprs.condition(post.if, env);
     if (verdict !== true) return;
     const name = `Post ${post.name}`;
     const { output, began } = this.log.begin(number, name, "post");
@@ -393,77 +387,6 @@ class JobRunner {
     this.log.finished(number, name, "post", status, status, performance.now() - began);
   }
 
-  /** True, false, or the error that makes the condition unusable (which fails the step). */
-  private condition(expr: string, env: Record<string, string>): boolean | Error {
-    // The condition of every step written without `if:`, answered without the evaluator.
-    if (expr === "success()") return this.statusFns().success();
-    try {
-      return isTruthy(
-        evaluateTemplate({ kind: "expr", expr }, this.ctx(env), this.statusFns(), this.functions),
-      );
-    } catch (err) {
-      return err as Error;
-    }
-  }
-
-  private continueOnError(step: Step, env: Record<string, string>): boolean {
-    try {
-      const v = this.evaluate(step.continueOnError, env, "continue-on-error");
-      return v === true || v === "true";
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * The workflow's and the job's `env:` again, now that `github.workspace` and the job's
-   * other directories are known, as GitHub's runner evaluates them on the runner.
-   */
-  private evaluateJobEnv(): void {
-    const templates = this.spec.envTemplates;
-    if (!templates) return;
-    try {
-      const workflow = stringify(
-        this.evaluate(templates.workflow, {}, "env") as Record<string, unknown> | undefined,
-      );
-      const job = stringify(
-        this.evaluate(templates.job, workflow, "env") as Record<string, unknown> | undefined,
-      );
-      this.state.env = { ...workflow, ...job };
-    } catch {
-      // The compiler evaluated them once already; what it found stands.
-    }
-  }
-
-  private evaluate(t: Step["run"], env: Record<string, string>, field: string): unknown {
-    if (!t) return undefined;
-    try {
-      return evaluateTemplate(t, this.ctx(env), this.statusFns(), this.functions);
-    } catch (err) {
-      throw new Error(`${field}: ${(err as Error).message}`);
-    }
-  }
-
-  private displayName(step: Step, env: Record<string, string>): string {
-    if (step.name) {
-      try {
-        return this.masker.mask(coerceString(this.evaluate(step.name, env, "name")));
-      } catch {
-        return scalarText(step.name) ?? step.id;
-      }
-    }
-    if (step.run) {
-      const text =
-        step.run.kind === "string"
-          ? step.run.value
-          : step.run.kind === "expr"
-            ? (step.run.source ?? step.run.expr)
-            : "";
-      return `Run ${this.masker.mask(text.trim().split("\n")[0] ?? "")}`;
-    }
-    return `Run ${step.uses ?? step.id}`;
-  }
-
   private jobOutputs(): Record<string, string> {
     if (!this.spec.outputs) return {};
     const out: Record<string, string> = {};
@@ -474,7 +397,7 @@ class JobRunner {
         this.spec.outputs,
         this.state.contexts(env),
         this.state.statusFunctions(),
-        this.functions,
+        this.exprs.functions,
       );
     } catch (err) {
       this.log.say(`Error: outputs: ${(err as Error).message}`);
@@ -516,30 +439,6 @@ class JobRunner {
     return this.files;
   }
 
-  /** The contexts at this point: the job's, or a composite action's inside one. */
-  private ctx(env: Record<string, string>): Record<string, unknown> {
-    const base = this.state.contexts(env);
-    const scope = this.scope;
-    if (!scope) return base;
-    return {
-      ...base,
-      steps: scope.steps,
-      inputs: scope.inputs,
-      github: { ...(base.github as object), action_path: scope.actionPath },
-    };
-  }
-
-  /** Status functions of the job, or of the composite action being run. */
-  private statusFns(): StatusFunctions {
-    const scope = this.scope;
-    if (!scope) return this.state.statusFunctions();
-    return {
-      success: () => !scope.failed && !this.state.cancelled,
-      failure: () => scope.failed,
-      cancelled: () => this.state.cancelled,
-    };
-  }
-
   private markFailed(): void {
     if (this.scope) this.scope.failed = true;
     else this.state.status = "failure";
@@ -576,10 +475,4 @@ class JobRunner {
     this.record(step, outcome, outcome, {});
     this.log.finished(number, name, stage, outcome, outcome, durationMs);
   }
-}
-
-function stringify(value: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value ?? {})) out[k] = coerceString(v);
-  return out;
 }

@@ -1,8 +1,8 @@
 import type { Executor } from "../../executors/executor.js";
 import type { SecretMasker } from "../../logs/secret-masker.js";
 import type { Step } from "../../workflow/model.js";
-import type { CompositeScope } from "../job-runner.js";
 import type { JobState } from "../job-state.js";
+import type { CompositeScope } from "../step-expressions.js";
 import type { StepOutput } from "../step-output.js";
 
 /** A `uses:` step, with its inputs evaluated. */
