@@ -31,7 +31,7 @@ export interface AgentLease {
     /** The job's `GITHUB_TOKEN` (`secrets.GITHUB_TOKEN`, `github.token`), for its repository. */
     readonly githubToken?: string;
     /** Where, under `resultsUrl`, the repository's cache service is (`_cache/<key>/`). */
-    readonly cachePath?: string;
+    readonly cachePath: string;
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ActionSource } from "../actions/action-sources.js";
@@ -17,6 +17,7 @@ import { RemoteArtifacts } from "../runtime/artifact-client.js";
 import { RemoteCaches } from "../runtime/cache-client.js";
 import { type LocalRuntime, startLocalRuntime } from "../runtime/local-runtime.js";
 import { scopeId } from "../runtime/runtime-token.js";
+import { cacheKeyOf } from "../runtime/server-runtime.js";
 import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { type NodeSource, nodeSources } from "../toolcache/node-sources.js";
 import { GITHUB_PYTHON_MANIFEST, PythonInstalls } from "../toolcache/python-installs.js";
@@ -227,7 +228,7 @@ export class JobAgent {
       resultsUrl,
       ...(lease.runtime.idTokenRequest ? { idTokenRequest: lease.runtime.idTokenRequest } : {}),
       ...(lease.runtime.githubToken ? { githubToken: lease.runtime.githubToken } : {}),
-      ...(lease.runtime.cachePath ? { cacheUrl: `${resultsUrl}${lease.runtime.cachePath}` } : {}),
+      cacheUrl: `${resultsUrl}${lease.runtime.cachePath}`,
     };
   }
 
@@ -272,13 +273,9 @@ export class JobAgent {
       const cacheDir = join(
         this.options.workDir,
         "cache",
-        createHash("sha256")
-          .update(lease.source.name ?? lease.source.repository)
-          .digest("hex")
-          .slice(0, 16),
+        cacheKeyOf(lease.source.name ?? lease.source.repository),
       );
-      // The runtime services for this job alone (its own token), for toolkit actions.
-      runtime = await startLocalRuntime(cacheDir);
+      const server = await this.serverRuntime(lease);
       const repoRoot = await sourceRepository(
         lease.source,
         join(this.options.workDir, "sources"),
@@ -294,10 +291,16 @@ export class JobAgent {
           : repoRoot;
       const artifactDir = join(this.options.workDir, "artifacts", lease.spec.runId);
       const scope = { runId: lease.spec.runId, jobId: scopeId(lease.spec.key) };
-      const server = await this.serverRuntime(lease);
-      const runtimeEnv = await runtime.envFor(scope, artifactDir, server);
+      // Without a server's services (a lease that names none), runtime services for this job
+      // alone, with its own token.
+      let runtimeEnv: Record<string, string>;
+      if (server) runtimeEnv = serverRuntimeEnv(server);
+      else {
+        runtime = await startLocalRuntime(cacheDir);
+        runtimeEnv = await runtime.envFor(scope, artifactDir);
+      }
       // The repository's caches are the server's, shared by its runners.
-      caches = server?.cacheUrl
+      caches = server
         ? new RemoteCaches({
             cacheUrl: server.cacheUrl,
             token: server.token,
@@ -478,5 +481,19 @@ function withCredentials(
       github: { ...github, token, ...api },
       secrets: { ...spec.contexts.secrets, GITHUB_TOKEN: token },
     },
+  };
+}
+
+/** What a toolkit action needs to reach a server's runtime services, as GitHub names it. */
+function serverRuntimeEnv(server: {
+  readonly token: string;
+  readonly resultsUrl: string;
+  readonly cacheUrl: string;
+}): Record<string, string> {
+  return {
+    ACTIONS_CACHE_URL: server.cacheUrl,
+    ACTIONS_RUNTIME_URL: server.cacheUrl,
+    ACTIONS_RESULTS_URL: server.resultsUrl,
+    ACTIONS_RUNTIME_TOKEN: server.token,
   };
 }

@@ -16,15 +16,9 @@ export interface LocalRuntime {
   /**
    * What the node actions of one job get to reach the services (`ACTIONS_CACHE_URL`,
    * `ACTIONS_RESULTS_URL`, `ACTIONS_RUNTIME_URL`, `ACTIONS_RUNTIME_TOKEN`, for actions only),
-   * with a token of that job's run and job; the run's artifacts live in `artifactDir`. With
-   * `server`, the job's artifacts (and with `cacheUrl` its caches) go to the server's services
-   * instead, with the token the server issued, which this runtime's cache service accepts too.
+   * with a token of that job's run and job; the run's artifacts live in `artifactDir`.
    */
-  envFor(
-    scope: RuntimeScope,
-    artifactDir: string,
-    server?: { readonly token: string; readonly resultsUrl: string; readonly cacheUrl?: string },
-  ): Promise<Record<string, string>>;
+  envFor(scope: RuntimeScope, artifactDir: string): Promise<Record<string, string>>;
   /**
    * `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN` for a job with `id-token: write`: OIDC tokens
    * holding `claims`, signed by a key of this runtime alone (made on first use), whose JWKS
@@ -44,8 +38,6 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   const tokens = new RuntimeTokens(randomBytes(32));
   const urlSecret = randomBytes(32);
   const artifactDirs = new Map<string, string>();
-  // Tokens a server issued for jobs this runtime serves the cache to.
-  const accepted = new Set<string>();
   let cache: CacheService | undefined;
   let artifacts: ArtifactService | undefined;
   let oidc: Promise<OidcIssuer> | undefined;
@@ -77,7 +69,6 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
   cache = new CacheService(new CacheStore(cacheDir), {
     scope: "local",
     authorize: async (token) => {
-      if (accepted.has(token)) return { job: token, write: true };
       const scope = await tokens.verify(token);
       return scope ? { job: `${scope.runId}:${scope.jobId}`, write: true } : undefined;
     },
@@ -96,16 +87,13 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
     urlSecret,
   });
   return {
-    envFor: async (scope, artifactDir, server) => {
-      if (server) accepted.add(server.token);
-      else artifactDirs.set(scope.runId, artifactDir);
-      // The server's cache service when it has one: the repository's caches are shared there.
-      const cacheUrl = server?.cacheUrl ?? `${origin}/cache/`;
+    envFor: async (scope, artifactDir) => {
+      artifactDirs.set(scope.runId, artifactDir);
       return {
-        ACTIONS_CACHE_URL: cacheUrl,
-        ACTIONS_RUNTIME_URL: cacheUrl,
-        ACTIONS_RESULTS_URL: server?.resultsUrl ?? `${origin}/`,
-        ACTIONS_RUNTIME_TOKEN: server?.token ?? (await tokens.issue(scope)),
+        ACTIONS_CACHE_URL: `${origin}/cache/`,
+        ACTIONS_RUNTIME_URL: `${origin}/cache/`,
+        ACTIONS_RESULTS_URL: `${origin}/`,
+        ACTIONS_RUNTIME_TOKEN: await tokens.issue(scope),
       };
     },
     idTokenEnv: async (claims) => ({

@@ -2,8 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
 import type { Database } from "../../store/database.js";
 import { found } from "../not-found.js";
-import type { RerunResult, StartResult } from "../runs/run-service.js";
 import type { UpcomingSchedule } from "../runs/scheduler.js";
+import type { RerunResult, StartResult } from "../runs/start-result.js";
 import { errorSchema } from "./schemas.js";
 
 /** What the control routes ask of the server's runner; absent when the server runs nothing. */

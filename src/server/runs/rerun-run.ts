@@ -4,7 +4,8 @@ import { reuseForFailedRerun, topJobIdOfKey } from "../../engine/rerun-selection
 import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import { configAt, workflowsAt } from "./git-source.js";
-import type { RerunResult, RunService } from "./run-service.js";
+import type { RunService } from "./run-service.js";
+import type { RerunResult } from "./start-result.js";
 
 /**
  * Runs a finished run again as its next attempt: every job, or (`failedOnly`) the jobs that

@@ -33,6 +33,13 @@ import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
 import { shouldRetryLost } from "./retry-lost.js";
 import { ServerPresence } from "./server-presence.js";
+import {
+  pushLines,
+  type RerunResult,
+  type StartedRun,
+  type StartResult,
+  shortRef,
+} from "./start-result.js";
 import { sendWorkflowRun } from "./workflow-run-trigger.js";
 
 const ZERO = "0".repeat(40);
@@ -89,63 +96,8 @@ export interface RunRepository {
   readonly name: string;
 }
 
-/** A run request's outcome: the runs created, or why none could be. */
-export type StartResult =
-  | {
-      runIds: string[];
-      /** Each run started, and each failed at once for an invalid workflow file. */
-      runs?: readonly StartedRun[];
-      /** Why nothing fired, when nothing did. */
-      none?: string;
-      /** Planning errors of workflows that would have fired. */
-      problems?: readonly string[];
-    }
-  | { errors: string[] };
-
-/** A run a start created. */
-export interface StartedRun {
-  readonly id: string;
-  readonly number: number;
-  readonly workflow: string;
-  /** For a workflow file that does not parse: its diagnostics, the run failed at once. */
-  readonly invalid?: readonly string[];
-}
-
 /** The events on which a workflow file that does not parse fails a run, as on GitHub. */
 const INVALID_FILE_EVENTS = new Set(["push", "pull_request", "pull_request_target"]);
-
-/** `main` for `refs/heads/main`, `v1` for `refs/tags/v1`. */
-function shortRef(ref: string): string {
-  return ref.replace(/^refs\/(heads|tags)\//, "");
-}
-
-/** What a push's pusher is told about the runs of one ref (`remote:` lines). */
-export function pushLines(update: RefUpdate, result: StartResult): string[] {
-  const ref = shortRef(update.ref);
-  if ("errors" in result) return result.errors.map((e) => `Trunkline: ${ref}: ${e}`);
-  const lines: string[] = [];
-  for (const run of result.runs ?? []) {
-    if (run.invalid) {
-      lines.push(
-        `Trunkline: ${ref}: run #${run.number} failed: ${run.workflow} is not a valid workflow file:`,
-      );
-      for (const problem of run.invalid) lines.push(`Trunkline:   ${problem}`);
-    } else {
-      lines.push(
-        `Trunkline: ${ref}: started run #${run.number} ${run.workflow}: trunkline runs show ${run.id}`,
-      );
-    }
-  }
-  for (const problem of result.problems ?? []) lines.push(`Trunkline: ${ref}: ${problem}`);
-  if (result.none && (result.runs ?? []).length === 0)
-    lines.push(`Trunkline: ${ref}: no run started: ${result.none}`);
-  return lines;
-}
-
-/** A re-run's outcome. */
-export type RerunResult =
-  | { readonly attempt: number }
-  | { readonly error: "not_found" | "running" | "gone"; readonly message: string };
 
 /**
  * Turns events into runs and runs them: plans an event against the workflows and config of

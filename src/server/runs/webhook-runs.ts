@@ -8,7 +8,8 @@ import {
   resolveCommit,
   updateRef,
 } from "./git-source.js";
-import type { RunService, StartResult } from "./run-service.js";
+import type { RunService } from "./run-service.js";
+import type { StartResult } from "./start-result.js";
 
 /** The repository a delivery is for, as the store knows it. */
 export interface WebhookRepositoryRow {

@@ -3,7 +3,8 @@ import { type Database, UNFINISHED_STATUSES } from "../../store/database.js";
 import type { TriggerEvent } from "../../triggers/event.js";
 import { workflowRunEvent } from "../../triggers/workflow-run-event.js";
 import { resolveCommit, workflowsAt } from "./git-source.js";
-import type { RunService, StartResult } from "./run-service.js";
+import type { RunService } from "./run-service.js";
+import type { StartResult } from "./start-result.js";
 
 /** How many `workflow_run` links may chain (GitHub's limit: a third level is not started). */
 export const MAX_WORKFLOW_RUN_DEPTH = 3;
