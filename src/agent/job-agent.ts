@@ -4,7 +4,6 @@ import { join } from "node:path";
 import type { ActionSource } from "../actions/action-sources.js";
 import { ActionStore } from "../actions/action-store.js";
 import { ApiError, TrunklineError } from "../common/errors.js";
-import type { JobSpec } from "../compiler/job-spec.js";
 import { chooseExecutor } from "../executors/choose-executor.js";
 import type { Executor } from "../executors/executor.js";
 import type { JobSandbox } from "../executors/host/job-sandbox.js";
@@ -25,6 +24,7 @@ import type { AgentLease, AgentTransport, TimedRunnerEvent } from "./agent-proto
 import { CheckoutSources } from "./checkout-source.js";
 import { CommitTrees } from "./commit-trees.js";
 import { sourceRepository } from "./job-source.js";
+import { idTokenEnv, serverRuntimeEnv, withCredentials } from "./server-credentials.js";
 
 /** What an agent needs besides its transport. */
 export interface JobAgentOptions {
@@ -344,6 +344,8 @@ export class JobAgent {
             toolCache: this.runtimes.toolCache,
             repository: lease.source.name ?? "workspace",
             mounts: [{ host: actionsDir, container: "/__w/_actions", readOnly: true }],
+            // The runtime services (the server's, or this job's own) from its containers too.
+            hostServices: [server?.resultsUrl ?? runtime?.origin ?? ""].filter(Boolean),
             isDockerAction: (uses) => actions.isDockerAction(uses, repoRoot),
             log: (text) => sink({ type: "log", job: lease.spec.key, stream: "runner", text }),
           });
@@ -429,71 +431,4 @@ export class JobAgent {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN` for a job with `id-token: write`, which every
- * step gets (run steps fetch tokens with curl), as on GitHub; nothing for other jobs.
- */
-function idTokenEnv(
-  server: { readonly resultsUrl: string; readonly idTokenRequest?: string } | undefined,
-): Record<string, string> {
-  if (!server?.idTokenRequest) return {};
-  return {
-    ACTIONS_ID_TOKEN_REQUEST_URL: `${server.resultsUrl}_oidc/token?api-version=2.0`,
-    ACTIONS_ID_TOKEN_REQUEST_TOKEN: server.idTokenRequest,
-  };
-}
-
-/**
- * The job's spec with its credentials: `GITHUB_TOKEN` as `secrets.GITHUB_TOKEN` and
- * `github.token`, as on GitHub; every credential masked in its log like a secret. With the
- * token comes the API that takes it: `github.api_url` is the server's (where the runner
- * reached it) unless the run named one, so an action that calls the API with `github.token`
- * by default never sends it to api.github.com.
- */
-function withCredentials(
-  spec: JobSpec,
-  runtimeToken: string | undefined,
-  server:
-    | {
-        readonly resultsUrl: string;
-        readonly idTokenRequest?: string;
-        readonly githubToken?: string;
-      }
-    | undefined,
-): JobSpec {
-  const masks = [runtimeToken, server?.idTokenRequest, server?.githubToken].filter(
-    (c): c is string => c !== undefined && c !== "",
-  );
-  const token = server?.githubToken;
-  if (!server || !token) return { ...spec, masks: [...spec.masks, ...masks] };
-  const github = spec.contexts.github;
-  const api =
-    github.api_url === "https://api.github.com"
-      ? { api_url: `${server.resultsUrl}api/v1`, graphql_url: `${server.resultsUrl}api/graphql` }
-      : {};
-  return {
-    ...spec,
-    masks: [...spec.masks, ...masks],
-    contexts: {
-      ...spec.contexts,
-      github: { ...github, token, ...api },
-      secrets: { ...spec.contexts.secrets, GITHUB_TOKEN: token },
-    },
-  };
-}
-
-/** What a toolkit action needs to reach a server's runtime services, as GitHub names it. */
-function serverRuntimeEnv(server: {
-  readonly token: string;
-  readonly resultsUrl: string;
-  readonly cacheUrl: string;
-}): Record<string, string> {
-  return {
-    ACTIONS_CACHE_URL: server.cacheUrl,
-    ACTIONS_RUNTIME_URL: server.cacheUrl,
-    ACTIONS_RESULTS_URL: server.resultsUrl,
-    ACTIONS_RUNTIME_TOKEN: server.token,
-  };
 }

@@ -324,6 +324,8 @@ export async function runCommand(
         toolCache,
         repository: event.repository,
         mounts: [{ host: store.dir, container: "/__w/_actions", readOnly: true }],
+        // The runtime services from the job's containers too.
+        hostServices: [runtime.origin],
         isDockerAction: (uses) => actions.isDockerAction(uses, source),
         log: (text) => sink({ type: "log", job: spec.key, stream: "runner", text, at: Date.now() }),
       });

@@ -9,10 +9,12 @@ import { CacheService } from "./cache-service.js";
 import { OidcIssuer } from "./oidc.js";
 import { OIDC_ALGORITHM } from "./oidc-keys.js";
 import { bearerToken, type RuntimeScope, RuntimeTokens } from "./runtime-token.js";
-import { send } from "./service-http.js";
+import { originOf, send } from "./service-http.js";
 
 /** The runtime services of a local run or of one agent's job, on a loopback port of their own. */
 export interface LocalRuntime {
+  /** Where the services listen (`http://127.0.0.1:<port>`): the origin of every URL in {@link envFor}. */
+  readonly origin: string;
   /**
    * What the node actions of one job get to reach the services (`ACTIONS_CACHE_URL`,
    * `ACTIONS_RESULTS_URL`, `ACTIONS_RUNTIME_URL`, `ACTIONS_RUNTIME_TOKEN`, for actions only),
@@ -73,7 +75,8 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
       return scope ? { job: `${scope.runId}:${scope.jobId}`, write: true } : undefined;
     },
     urlSecret,
-    baseOf: () => `${origin}/cache/`,
+    // URLs lead back the way the request came (a job container's forward, say).
+    baseOf: (req) => `${originOf(req)}/cache/`,
   });
   artifacts = new ArtifactService({
     storeFor: (runId) => {
@@ -83,10 +86,11 @@ export async function startLocalRuntime(cacheDir: string): Promise<LocalRuntime>
       return new ArtifactStore(dir);
     },
     verify: (token) => tokens.verify(token),
-    originOf: () => origin,
+    originOf,
     urlSecret,
   });
   return {
+    origin,
     envFor: async (scope, artifactDir) => {
       artifactDirs.set(scope.runId, artifactDir);
       return {

@@ -1,5 +1,4 @@
 import { createHash, hkdfSync } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { ArtifactStore } from "../runner/actions/builtin/artifact-store.js";
@@ -11,6 +10,7 @@ import { CacheService } from "./cache-service.js";
 import { OidcIssuer } from "./oidc.js";
 import { loadSigningKeys } from "./oidc-keys.js";
 import { RuntimeTokens } from "./runtime-token.js";
+import { originOf } from "./service-http.js";
 
 /**
  * The runtime services a server offers every job of its runs, wherever the job runs: the
@@ -99,13 +99,4 @@ export class ServerRuntime {
 /** The key a repository's caches are kept under on a server and on its runners. Pure. */
 export function cacheKeyOf(repository: string): string {
   return createHash("sha256").update(repository).digest("hex").slice(0, 16);
-}
-
-/**
- * The origin a request reached this server at, as its client will reach it again (the
- * address an agent's lease names the server by, too).
- */
-export function originOf(req: IncomingMessage): string {
-  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
-  return `${encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
 }

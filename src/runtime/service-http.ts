@@ -34,3 +34,12 @@ export function send(res: ServerResponse, status: number, body?: unknown): void 
   }
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }
+
+/**
+ * The origin a request reached a service at, as its client will reach it again (the
+ * address an agent's lease names the server by, too).
+ */
+export function originOf(req: IncomingMessage): string {
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+  return `${encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
+}

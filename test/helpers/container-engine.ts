@@ -24,11 +24,12 @@ import { missing } from "./components.js";
 export const SERVICE_IMAGE = "localhost/trunkline-test/service:1";
 
 /**
- * A glibc image for the tests: the busybox one plus bash and the shared libraries bash and
- * this machine's Node need (copied from the host), with Debian's PATH. Node itself is not in
- * it: job containers get the runner's Node mounted, as on GitHub.
+ * A glibc image for the tests: the busybox one plus bash, GNU tar (what @actions/cache
+ * archives with) and the shared libraries they and this machine's Node need (copied from the
+ * host), with Debian's PATH. Node itself is not in it: job containers get the runner's Node
+ * mounted, as on GitHub.
  */
-export const GLIBC_IMAGE = "localhost/trunkline-test/glibc:1";
+export const GLIBC_IMAGE = "localhost/trunkline-test/glibc:2";
 
 /** The tests' own base image: busybox (sh, nc, httpd, wget) from Debian's busybox-static; nothing is pulled. */
 export const BUSYBOX_IMAGE = "localhost/trunkline-test/busybox:1";
@@ -136,7 +137,12 @@ async function ensureGlibcImage(docker: Docker): Promise<void> {
   try {
     const files = [
       "/bin/bash",
-      ...new Set([...sharedLibraries("/bin/bash"), ...sharedLibraries(process.execPath)]),
+      "/usr/bin/tar",
+      ...new Set([
+        ...sharedLibraries("/bin/bash"),
+        ...sharedLibraries("/usr/bin/tar"),
+        ...sharedLibraries(process.execPath),
+      ]),
     ];
     const lines = [`FROM ${BUSYBOX_IMAGE}`];
     files.forEach((file, i) => {

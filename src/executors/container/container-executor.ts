@@ -23,6 +23,7 @@ import {
 import { type ContainerSpec, readContainerSpec } from "./container-spec.js";
 import { type ContainerEngine, findEngine } from "./engine.js";
 import { execInContainer } from "./exec-in-container.js";
+import { HostForwards } from "./host-forwards.js";
 import { buildImage, ensureImage } from "./images.js";
 import { jobLabels } from "./labels.js";
 import { runActionContainer } from "./run-action-container.js";
@@ -59,6 +60,14 @@ export interface ContainerExecutorOptions {
   readonly sandbox?: JobSandbox;
   /** The engine to use. @default the one {@link findEngine} finds */
   readonly engine?: ContainerEngine;
+  /**
+   * Origins of services on this machine that the job's processes are given (the runtime
+   * services, the server): a job container or Docker action reaches each one that listens on
+   * loopback through a forward on the job network's gateway, and env values naming it are
+   * rewritten to the forward. Needs an engine on this machine whose networks' gateway is a
+   * host address (Docker, rootful Podman).
+   */
+  readonly hostServices?: readonly string[];
   /** Set-up progress (pulls, service health), one line at a time. */
   readonly log?: (line: string) => void;
 }
@@ -91,6 +100,7 @@ export class ContainerExecutor implements Executor {
     images: [] as string[],
   };
   private readonly workspaceInContainer: string;
+  private forwards: Promise<HostForwards> | undefined;
   private prepared: Promise<void> | undefined;
   /** Images built for Docker actions in this job, by Dockerfile. */
   private readonly built = new Map<string, string>();
@@ -244,7 +254,11 @@ export class ContainerExecutor implements Executor {
     const result = await execInContainer(
       this.engine.docker,
       job.id,
-      { argv, env: map.envToContainer(request.env), cwd: map.toContainer(request.cwd) },
+      {
+        argv,
+        env: (await this.hostForwards()).rewrite(map.envToContainer(request.env)),
+        cwd: map.toContainer(request.cwd),
+      },
       output,
       signal,
       this.graceMs,
@@ -326,7 +340,7 @@ export class ContainerExecutor implements Executor {
         image: request.image,
         ...(request.entrypoint ? { entrypoint: request.entrypoint } : {}),
         args: request.args,
-        env: { ...request.env, HOME: this.homeDir() },
+        env: (await this.hostForwards()).rewrite({ ...request.env, HOME: this.homeDir() }),
         binds,
         paths,
         network: this.network as string,
@@ -358,6 +372,20 @@ export class ContainerExecutor implements Executor {
     return engine;
   }
 
+  /** The forwards of {@link ContainerExecutorOptions.hostServices} on the job's network, opened once. */
+  private async hostForwards(): Promise<HostForwards> {
+    await this.ensureNetwork();
+    // A remote engine's gateway is another machine's address.
+    const where = this.engine?.where ?? "";
+    const local = where.startsWith("/") || where.startsWith("DOCKER_HOST=unix:");
+    this.forwards ??= HostForwards.open(
+      (this.engine as ContainerEngine).docker,
+      this.network as string,
+      local ? (this.options.hostServices ?? []) : [],
+    );
+    return this.forwards;
+  }
+
   private async ensureNetwork(): Promise<void> {
     if (this.network) return;
     const { docker } = await this.connect();
@@ -369,6 +397,7 @@ export class ContainerExecutor implements Executor {
   /** Removes every container, the network, created volumes and built images; then the job's directory. */
   async release(): Promise<void> {
     await this.prepared?.catch(() => undefined);
+    await (await this.forwards?.catch(() => undefined))?.close();
     const docker = this.engine?.docker;
     if (docker) {
       await Promise.all(

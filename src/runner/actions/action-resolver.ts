@@ -10,8 +10,8 @@ import type { NodeRuntimes } from "../../toolcache/node-runtimes.js";
 import type { PythonInstalls } from "../../toolcache/python-installs.js";
 import { parseActionReference } from "../../workflow/action-reference.js";
 import type { ActionManifest } from "../../workflow/read-action.js";
-import { parseKeyValueFile } from "../file-command.js";
 import type { StepOutput } from "../step-output.js";
+import { actionEnv, readState, stateEnv } from "./action-env.js";
 import type {
   ActionContext,
   ActionHost,
@@ -115,7 +115,7 @@ export class ActionResolver implements ActionHost {
       const result = await this.runScript(
         resolved,
         pre,
-        { ...request.env, ...actionEnv(resolved, request, inputs) },
+        { ...request.env, ...actionEnv(resolved, request, inputs, this.options.runtimeEnv) },
         output,
         signal,
         context.executor,
@@ -157,7 +157,7 @@ export class ActionResolver implements ActionHost {
       const spec = {
         image: `docker://${ref.image}`,
         inputs: request.with,
-        actionEnv: { GITHUB_ACTION: request.step.id },
+        actionEnv: { GITHUB_ACTION: request.step.id, ...this.options.runtimeEnv },
       };
       return runDockerAction(spec, "main", request, context, request.env);
     }
@@ -309,7 +309,7 @@ export class ActionResolver implements ActionHost {
       dir: action.dir,
       runs,
       inputs,
-      actionEnv: actionEnv(action, request, inputs),
+      actionEnv: actionEnv(action, request, inputs, this.options.runtimeEnv),
     };
     if (runs.postEntrypoint) {
       context.registerPost({
@@ -342,7 +342,7 @@ export class ActionResolver implements ActionHost {
       dir: action.dir,
       runs,
       inputs,
-      actionEnv: actionEnv(action, request, inputs),
+      actionEnv: actionEnv(action, request, inputs, this.options.runtimeEnv),
     };
     return (output, signal) =>
       runDockerAction(spec, "pre", request, { ...context, output, signal }, request.env);
@@ -356,7 +356,10 @@ export class ActionResolver implements ActionHost {
     context: ActionContext,
     executor: Executor,
   ): Promise<ActionResult> {
-    const env: Record<string, string> = { ...request.env, ...actionEnv(action, request, inputs) };
+    const env: Record<string, string> = {
+      ...request.env,
+      ...actionEnv(action, request, inputs, this.options.runtimeEnv),
+    };
     const state: Record<string, string> = {
       ...(this.preStates.get(context.state)?.get(request.step) ?? {}),
     };
@@ -384,7 +387,11 @@ export class ActionResolver implements ActionHost {
         run: async ({ env: postEnv, output, signal }) =>
           script(
             post,
-            { ...postEnv, ...actionEnv(action, request, inputs), ...stateEnv(state) },
+            {
+              ...postEnv,
+              ...actionEnv(action, request, inputs, this.options.runtimeEnv),
+              ...stateEnv(state),
+            },
             output,
             signal,
           ),
@@ -415,8 +422,7 @@ export class ActionResolver implements ActionHost {
     const result = await executor.exec(
       {
         argv: [node, path],
-        // The local runtime listens on loopback, which a job container cannot reach.
-        env: executor.kind === "host" ? { ...env, ...this.options.runtimeEnv } : env,
+        env,
         cwd: executor.paths.workspace,
       },
       output,
@@ -464,38 +470,4 @@ export class ActionResolver implements ActionHost {
       ...(scope.failed ? { message: `composite action '${request.uses}' failed` } : {}),
     };
   }
-}
-
-/** `INPUT_*` and the `GITHUB_ACTION_*` variables of an action's processes. */
-function actionEnv(
-  action: ResolvedAction,
-  request: ActionRequest,
-  inputs: Record<string, string>,
-): Record<string, string> {
-  const env: Record<string, string> = {
-    GITHUB_ACTION: request.step.id,
-    GITHUB_ACTION_PATH: action.dir,
-    GITHUB_ACTION_REPOSITORY: action.repository,
-    GITHUB_ACTION_REF: action.ref,
-  };
-  for (const [name, value] of Object.entries(inputs))
-    env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] = value;
-  return env;
-}
-
-/** Adds what a script saved (`GITHUB_STATE`, or the deprecated `::save-state::`) to `state`. */
-async function readState(
-  env: Readonly<Record<string, string>>,
-  output: StepOutput,
-  state: Record<string, string>,
-): Promise<void> {
-  const file = env.GITHUB_STATE;
-  if (file && existsSync(file)) {
-    for (const [k, v] of parseKeyValueFile(await readFile(file, "utf8")).pairs) state[k] = v;
-  }
-  Object.assign(state, output.state);
-}
-
-function stateEnv(state: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { bearerToken } from "../../runtime/runtime-token.js";
-import { originOf, type ServerRuntime } from "../../runtime/server-runtime.js";
+import type { ServerRuntime } from "../../runtime/server-runtime.js";
+import { originOf } from "../../runtime/service-http.js";
 
 /**
  * GitHub's runtime services for jobs, at the paths GitHub's clients call (they are not part of
