@@ -199,4 +199,50 @@ describe.runIf(available)("Node runtimes for actions", () => {
       lines.some((e) => e.annotation?.message.includes("uses node16, which is no longer run")),
     ).toBe(true);
   });
+
+  test("check-latest, latest and lts/* ask the source for the newest; otherwise a fitting Node here serves", async () => {
+    process.env.XDG_STATE_HOME = tempDir("trunkline-state-");
+    const job = (id: string, needs: string | undefined, inputs: string) => [
+      `  ${id}:`,
+      ...(needs ? [`    needs: ${needs}`] : []),
+      "    runs-on: ubuntu-latest",
+      "    steps:",
+      "      - uses: actions/setup-node@v4",
+      `        with: ${inputs}`,
+      `      - run: echo "${id} on $(node --version)"`,
+    ];
+    const repo = tempRepo(
+      {
+        ".github/workflows/ci.yml": [
+          "on: push",
+          "jobs:",
+          // One after the other: the first install is not raced.
+          ...job("here", undefined, "{ node-version: '>=20' }"),
+          ...job("newest", "here", "{ node-version: '>=20', check-latest: true }"),
+          ...job("latest", "newest", "{ node-version: latest }"),
+          ...job("lts", "latest", "{ node-version: lts/* }"),
+          "",
+        ].join("\n"),
+      },
+      { git: true },
+    );
+    dirs.push(repo.dir);
+    const result = await runCli(["--cwd", repo.dir, "run", "--json", "--node-source", good.npm]);
+    const texts = result.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => (JSON.parse(l) as { text?: string }).text ?? "");
+    expect(result.code, texts.join("\n")).toBe(0);
+    const newest = `v${pkg?.nodes[0]?.version}`;
+    expect(texts.filter((t) => / on v\d/.test(t))).toEqual([
+      `here on ${process.version}`,
+      `newest on ${newest}`,
+      `latest on ${newest}`,
+      `lts on ${newest}`,
+    ]);
+    // Installed once, by the first job that wanted the newest.
+    expect(
+      texts.filter((t) => t.startsWith(`Installing Node ${pkg?.nodes[0]?.version}`)),
+    ).toHaveLength(1);
+  });
 });

@@ -7,7 +7,7 @@ import { startAgent } from "./helpers/agent-process.js";
 import { runCli } from "./helpers/capture.js";
 import { committed, git } from "./helpers/git.js";
 import { type GitHost, startGitHost } from "./helpers/git-host.mjs";
-import { serverApi, waitFor } from "./helpers/server-api.js";
+import { finishedRun, serverApi, waitFor } from "./helpers/server-api.js";
 import { startServerProcess } from "./helpers/server-process.js";
 import { tempRepo } from "./helpers/temp-repo.js";
 
@@ -277,4 +277,65 @@ describe("remote actions", () => {
       existsSync(join(runnerDir, "actions", "trees", "acme", "hello", hello, "index.js")),
     ).toBe(true);
   });
+
+  test("a host that wants a token gets it from a secret: the run's locally, the organisation's on the server", async () => {
+    const guarded = await startGitHost({ token: "pr1vate-t0ken" });
+    try {
+      const sha = guarded.publish(
+        "acme/private",
+        { "action.yml": NODE_ACTION("index.js"), "index.js": HELLO_JS },
+        ["v1"],
+      );
+      const workflow = [
+        "on: push",
+        "jobs:",
+        "  use:",
+        "    runs-on: ubuntu-latest",
+        "    steps:",
+        "      - uses: acme/private@v1",
+        "",
+      ].join("\n");
+      const repo = tempRepo({ ".github/workflows/ci.yml": workflow }, { git: true });
+      dirs.push(repo.dir);
+      process.env.XDG_STATE_HOME = tempDir("trunkline-state-");
+      const local = (...args: string[]) =>
+        runCli(["--cwd", repo.dir, "run", "--json", "--actions-url", guarded.url, ...args]);
+      expect((await local()).code).not.toBe(0);
+      const withSecret = await local("--secret", "TRUNKLINE_ACTIONS_TOKEN=pr1vate-t0ken");
+      expect(withSecret.code, withSecret.stdout).toBe(0);
+      expect(withSecret.stdout).toContain("hello from acme/private@v1");
+
+      const dataDir = tempDir("trunkline-actions-token-server-");
+      const start = () =>
+        startServerProcess({
+          dataDir,
+          extraArgs: [
+            "--jobs-dir",
+            tempDir("trunkline-actions-token-jobs-"),
+            "--actions-url",
+            guarded.url,
+          ],
+        });
+      const first = await start();
+      children.push(first.child);
+      const firstApi = serverApi(() => first);
+      await firstApi("PUT", "/api/v1/secrets/TRUNKLINE_ACTIONS_TOKEN", { value: "pr1vate-t0ken" });
+      first.child.kill("SIGTERM");
+      await new Promise((resolve) => first.child.once("exit", resolve));
+      // Read when the server starts.
+      const server = await start();
+      children.push(server.child);
+      const api = serverApi(() => server);
+      await api("POST", "/api/v1/repositories", { name: "app" });
+      const { dir: work } = await committed({ ".github/workflows/ci.yml": workflow }, "ci");
+      dirs.push(work);
+      await git(work, "push", "-q", server.gitUrl("app"), "main");
+      const run = await finishedRun(api, "app");
+      expect(run.status, JSON.stringify(run.logs)).toBe("success");
+      expect(run.logs.use).toContain(`Download action repository 'acme/private@v1' (SHA:${sha})`);
+      expect(run.logs.use).toContain("hello from acme/private@v1");
+    } finally {
+      await guarded.close();
+    }
+  }, 120_000);
 });

@@ -8,13 +8,19 @@ import { GITHUB_PYTHON_MANIFEST, PythonInstalls } from "../toolcache/python-inst
 import { stateDir } from "./data-dir.js";
 import { collectList } from "./flags.js";
 
+/**
+ * The secret that carries the git hosts' token where `$TRUNKLINE_ACTIONS_TOKEN` is not set: a
+ * local run's (`--secret`, `--secret-file`), a server's organisation secret.
+ */
+export const ACTIONS_TOKEN_SECRET = "TRUNKLINE_ACTIONS_TOKEN";
+
 /** Where remote actions come from, as the flags say. */
 export interface ActionFlags {
   /** `--action-mirror` values, directories made absolute. */
   readonly mirrors: readonly string[];
   /** `--actions-url` values (`URL`, `OWNER=URL` or `none`); empty for the default. */
   readonly urls: readonly string[];
-  /** `$TRUNKLINE_ACTIONS_TOKEN`: sent to the git hosts (not to mirrors). */
+  /** `$TRUNKLINE_ACTIONS_TOKEN`: sent to the git hosts (not to mirrors); else {@link ACTIONS_TOKEN_SECRET}. */
   readonly token?: string;
   /** `--offline`: mirrors and the refs the store remembers only; no git host is asked. */
   readonly offline?: boolean;

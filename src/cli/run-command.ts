@@ -23,7 +23,12 @@ import { NodeRuntimes } from "../toolcache/node-runtimes.js";
 import { nodeSources } from "../toolcache/node-sources.js";
 import type { TriggerEvent } from "../triggers/event.js";
 import type { Job, Workflow } from "../workflow/model.js";
-import { type ActionFlags, localActionStore, pythonInstalls } from "./action-flags.js";
+import {
+  ACTIONS_TOKEN_SECRET,
+  type ActionFlags,
+  localActionStore,
+  pythonInstalls,
+} from "./action-flags.js";
 import { calledWorkflowLoader } from "./called-workflows.js";
 import { MAX_LOCAL_CHAIN, workflowRunEvent } from "./chained-runs.js";
 import { stateDir } from "./data-dir.js";
@@ -158,7 +163,8 @@ export async function runCommand(
       : spec;
   };
   // One store per machine, shared by every run: each action's commit is fetched once.
-  const store = localActionStore(options.actionSources);
+  const token = options.actionSources.token ?? secrets[ACTIONS_TOKEN_SECRET];
+  const store = localActionStore({ ...options.actionSources, ...(token ? { token } : {}) });
   // The machine's tool cache, shared by every run as a runner's is: setup actions find what
   // earlier runs put there, and node actions' runtimes live there.
   const toolCache = join(stateDir(), "tool-cache");

@@ -8,6 +8,7 @@ import { checkApart, defaultJobsDir } from "../executors/host/jobs-dir.js";
 import { JobQueue } from "../queue/job-queue.js";
 import { ServerRuntime } from "../runtime/server-runtime.js";
 import { loadMasterKey, SecretBox } from "../secrets/secret-box.js";
+import { readSecret } from "../secrets/secret-store.js";
 import { buildApp } from "../server/app.js";
 import { createToken } from "../server/auth/tokens.js";
 import { RunService } from "../server/runs/run-service.js";
@@ -16,7 +17,7 @@ import { runWebhook } from "../server/runs/webhook-runs.js";
 import { openStore } from "../store/open-store.js";
 import { keepDataDirPrivate } from "../store/private-files.js";
 import { nodeSources } from "../toolcache/node-sources.js";
-import type { ActionFlags } from "./action-flags.js";
+import { ACTIONS_TOKEN_SECRET, type ActionFlags } from "./action-flags.js";
 import { dataDirOf } from "./data-dir.js";
 import { openExistingStore } from "./existing-store.js";
 import type { Output } from "./terminal.js";
@@ -97,10 +98,14 @@ export async function serveCommand(
   const webhookSecret = process.env.TRUNKLINE_WEBHOOK_SECRET;
   const log = pino();
   const sources = options.actionSources;
+  // The git hosts' token: $TRUNKLINE_ACTIONS_TOKEN, else the organisation secret of that name.
+  const actionsToken =
+    sources?.token ??
+    (await readSecret(store.db, box, { kind: "organization" }, ACTIONS_TOKEN_SECRET));
   // Agents and the embedded runner take their actions from here: only the server fetches.
   const actions = new ActionStore(
     join(dataDir, "actions"),
-    configuredSources(sources?.mirrors ?? [], sources?.urls ?? [], sources?.token),
+    configuredSources(sources?.mirrors ?? [], sources?.urls ?? [], actionsToken),
   );
   const service = new RunService({
     actions,

@@ -92,6 +92,25 @@ export async function listSecrets(db: Kysely<Database>, scope: SecretScope): Pro
   }));
 }
 
+/** One secret's value, decrypted; undefined when the scope has none of that name. */
+export async function readSecret(
+  db: Kysely<Database>,
+  box: SecretBox,
+  scope: SecretScope,
+  name: string,
+): Promise<string | undefined> {
+  const key = columns(scope);
+  const row = await db
+    .selectFrom("secrets")
+    .select("ciphertext")
+    .where("scope", "=", key.scope)
+    .where("repository_id", "=", key.repository_id)
+    .where("environment", "=", key.environment)
+    .where("name", "=", name)
+    .executeTakeFirst();
+  return row ? box.open(row.ciphertext, aad(scope, name)) : undefined;
+}
+
 /** Deletes a secret; false when there was none. */
 export async function deleteSecret(
   db: Kysely<Database>,
