@@ -2,6 +2,31 @@ import type { JobSpec } from "../compiler/job-spec.js";
 import type { JobResult } from "../runner/job-runner.js";
 import type { RunnerEvent } from "../runner/runner-events.js";
 
+/**
+ * The version of the agent protocol this build speaks: leases, reports, credentials. A
+ * server refuses an agent of another version at registration and at every claim, naming
+ * both, rather than hand it jobs it would misread. Raise it with any change an agent of the
+ * previous version could not follow.
+ */
+export const AGENT_PROTOCOL = 2;
+
+/** The request header in which an agent names its protocol version. */
+export const AGENT_PROTOCOL_HEADER = "trunkline-agent-protocol";
+
+/**
+ * Why an agent that names `theirs` (a header's or body's value; absent: an agent from before
+ * versions) cannot work with this server, or undefined when it can. Pure.
+ */
+export function protocolProblem(theirs: unknown): string | undefined {
+  const value = Array.isArray(theirs) ? theirs[0] : theirs;
+  if (value !== undefined && String(value) === String(AGENT_PROTOCOL)) return undefined;
+  const named =
+    value === undefined
+      ? "no protocol version (an agent from before versions)"
+      : `agent protocol ${String(value)}`;
+  return `this agent speaks ${named}; this server speaks agent protocol ${AGENT_PROTOCOL}: run the same Trunkline version on the agent as on the server`;
+}
+
 /** Where a job's source comes from: a git repository (a path or URL) and the commit. */
 export interface JobSource {
   readonly repository: string;

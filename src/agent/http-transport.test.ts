@@ -2,10 +2,10 @@ import { getEventListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../test/helpers/databases.js";
 import { startTestServer, type TestServer } from "../../test/helpers/server.js";
-import type { AgentLease } from "./agent-protocol.js";
+import { AGENT_PROTOCOL, AGENT_PROTOCOL_HEADER, type AgentLease } from "./agent-protocol.js";
 import { HttpTransport } from "./http-transport.js";
 import { JobAgent } from "./job-agent.js";
 
@@ -71,6 +71,41 @@ describeOnEachDatabase("an idle agent", postgres, (context) => {
         expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
       } finally {
         process.off("warning", onWarning);
+      }
+    },
+  );
+
+  test.runIf(context.available)(
+    "an agent of another protocol version stops at its first claim with the server's reason",
+    async () => {
+      const fetch = globalThis.fetch;
+      // This agent's requests name another version, as a newer build's would.
+      const spy = vi.spyOn(globalThis, "fetch").mockImplementation((input, init) =>
+        fetch(input, {
+          ...init,
+          headers: { ...(init?.headers as Record<string, string>), [AGENT_PROTOCOL_HEADER]: "99" },
+        }),
+      );
+      try {
+        const transport = new CountingTransport(server.base, token, 1);
+        const errors: Error[] = [];
+        const agent = new JobAgent({
+          transport,
+          workDir,
+          capacity: 2,
+          baseEnv: {},
+          onError: (err) => errors.push(err),
+        });
+        const refused = await agent.run(new AbortController().signal).catch((err: unknown) => err);
+        expect(refused).toMatchObject({
+          serverCode: "agent_protocol",
+          message: `this agent speaks agent protocol 99; this server speaks agent protocol ${AGENT_PROTOCOL}: run the same Trunkline version on the agent as on the server`,
+        });
+        // Each slot asked once; nothing was retried.
+        expect(transport.claims).toBe(2);
+        expect(errors).toEqual([]);
+      } finally {
+        spy.mockRestore();
       }
     },
   );

@@ -1,11 +1,13 @@
 import { ApiError } from "../common/errors.js";
 import type { JobResult } from "../runner/job-runner.js";
-import type {
-  AgentLease,
-  AgentTransport,
-  EventBatch,
-  HeartbeatAnswer,
-  TimedRunnerEvent,
+import {
+  AGENT_PROTOCOL,
+  AGENT_PROTOCOL_HEADER,
+  type AgentLease,
+  type AgentTransport,
+  type EventBatch,
+  type HeartbeatAnswer,
+  type TimedRunnerEvent,
 } from "./agent-protocol.js";
 
 /**
@@ -109,7 +111,11 @@ export class HttpTransport implements AgentTransport {
     try {
       return await fetch(`${this.server}${path}`, {
         method: "POST",
-        headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          "content-type": "application/json",
+          [AGENT_PROTOCOL_HEADER]: String(AGENT_PROTOCOL),
+        },
         body: JSON.stringify(body),
         signal: own.signal,
       });
@@ -142,10 +148,13 @@ function completion(lease: AgentLease, result: JobResult, tail: EventBatch) {
 async function failure(response: Response): Promise<ApiError> {
   const text = await response.text();
   let message = `${response.status} ${response.statusText}`;
+  let code: string | undefined;
   try {
-    message = (JSON.parse(text) as { message?: string }).message ?? message;
+    const body = JSON.parse(text) as { message?: string; code?: string };
+    message = body.message ?? message;
+    code = body.code;
   } catch {
     // not JSON
   }
-  return new ApiError(message, response.status);
+  return new ApiError(message, response.status, code);
 }

@@ -121,8 +121,9 @@ export class JobAgent {
 
   /**
    * Runs until `signal` aborts, then lets running jobs finish. Rejects with an {@link ApiError}
-   * (status 401) when the server answers a claim that it does not know this runner: it was
-   * removed, and asking again cannot change that.
+   * when the server answers a claim that it does not know this runner (status 401: it was
+   * removed) or that it speaks another agent protocol (`agent_protocol`): asking again
+   * cannot change either.
    */
   async run(signal: AbortSignal): Promise<void> {
     ensureOwnDir(this.options.workDir, 0o711, "the jobs directory");
@@ -139,14 +140,19 @@ export class JobAgent {
       Array.from({ length: this.options.capacity }, (_, slot) => this.slot(slot, stop)),
     );
     if (revoked.signal.aborted)
-      throw new ApiError(
-        "the server no longer knows this runner (it was removed, or its token revoked)",
-        401,
+      throw (
+        this.refusal ??
+        new ApiError(
+          "the server no longer knows this runner (it was removed, or its token revoked)",
+          401,
+        )
       );
   }
 
   /** Stops every slot's claims: set while `run` runs. */
   private revoke: () => void = () => undefined;
+  /** Why the server will never hand this agent a job, when it said so (another protocol). */
+  private refusal: ApiError | undefined;
 
   private async slot(slot: number, signal: AbortSignal): Promise<void> {
     let backoff = 100;
@@ -162,6 +168,12 @@ export class JobAgent {
           if (signal.aborted) return;
           // A runner the server does not know any more gets nothing by asking again.
           if (err instanceof ApiError && err.status === 401) {
+            this.revoke();
+            return;
+          }
+          // Nor one that speaks another protocol.
+          if (err instanceof ApiError && err.serverCode === "agent_protocol") {
+            this.refusal = err;
             this.revoke();
             return;
           }

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { configuredSources, gitHostSources } from "../actions/action-sources.js";
+import { AGENT_PROTOCOL } from "../agent/agent-protocol.js";
 import { HttpTransport } from "../agent/http-transport.js";
 import { JobAgent } from "../agent/job-agent.js";
 import { ServerActionSource } from "../agent/server-action-source.js";
@@ -112,6 +113,7 @@ export async function agentCommand(
         name,
         labels: options.labels,
         capacity: options.capacity,
+        protocol: AGENT_PROTOCOL,
       },
     );
     registration = { server, id, token, labels: [...options.labels], name };
@@ -146,6 +148,11 @@ export async function agentCommand(
   try {
     await agent.run(stop);
   } catch (err) {
+    // Asking again cannot change the server's version: say so and stop.
+    if (err instanceof ApiError && err.serverCode === "agent_protocol") {
+      io.err(`trunkline: agent ${registration.id}: ${err.message}`);
+      return 1;
+    }
     if (!(err instanceof ApiError && err.status === 401)) throw err;
     // The registration is worth nothing now; without it the next start registers anew.
     rmSync(file, { force: true });

@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { KyselyPlugin } from "kysely";
 import { expect, test } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../test/helpers/databases.js";
 import { seedRun } from "../../test/helpers/seed.js";
@@ -190,6 +191,36 @@ describeOnEachDatabase("recording a run in the store", postgres, (db) => {
         )?.status,
       ).toBe("success");
       expect(await resolveUnfinished(db.store.db)).toBe(0);
+    },
+  );
+
+  test.skipIf(!available)(
+    "flushes that overlap (each batch of a run's jobs waits for one) lose and double no line",
+    async () => {
+      await seedRun(db.store.db, { run: "overlap" }, { number: 3 });
+      // Every statement answers a little later, in no fixed order, as over a busy network.
+      const slow: KyselyPlugin = {
+        transformQuery: (args) => args.node,
+        transformResult: async (args) => {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+          return args.result;
+        },
+      };
+      const recorder = new RunRecorder(db.store.db.withPlugin(slow), "overlap");
+      const at = Date.now();
+      recorder.handle({ type: "job.queued", job: "j", name: "j", workflow: "ci.yml", at });
+      const flushes: Promise<void>[] = [];
+      for (let i = 1; i <= 300; i++) {
+        recorder.handle({ type: "log", job: "j", stream: "stdout", text: `line ${i}`, at });
+        // Batches of other jobs, answered once stored, flush the same recorder meanwhile.
+        if (i % 2 === 0) flushes.push(recorder.flush());
+        if (i % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await Promise.all(flushes);
+      await recorder.flush();
+      const id = recorder.jobId("j") ?? "";
+      const page = await readLog(db.store.db, id, 0, 1000);
+      expect(page.lines).toEqual(Array.from({ length: 300 }, (_, i) => `line ${i + 1}`));
     },
   );
 });

@@ -92,12 +92,19 @@ export class RunRecorder {
     for (const event of batch) await persist(() => this.write(event));
   }
 
-  /** Waits for every write so far; throws the first write that failed. */
+  /**
+   * Waits for every write so far, the lines waiting in memory written too; throws the first
+   * write that failed. The lines are written on the chain like every other write: two chunk
+   * writes of one job at once would take the same offset, and the second one's lines would
+   * be dropped as written (flushes overlap: each batch a runner sends waits for one).
+   */
   async flush(): Promise<void> {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.enqueue(async () => {
+      for (const job of [...this.pending.keys()]) await persist(() => this.writeChunk(job));
+    });
     await this.chain;
-    for (const job of this.pending.keys()) await persist(() => this.writeChunk(job));
     if (this.failure) throw this.failure;
   }
 

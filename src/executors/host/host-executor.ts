@@ -196,8 +196,15 @@ export class HostExecutor implements Executor {
       signal.addEventListener("abort", onAbort, { once: true });
       const out = new StringDecoder("utf8");
       const err = new StringDecoder("utf8");
-      child.stdout.on("data", (b: Buffer) => output.stdout(out.write(b)));
-      child.stderr.on("data", (b: Buffer) => output.stderr(err.write(b)));
+      let chunks = 0;
+      child.stdout.on("data", (b: Buffer) => {
+        chunks++;
+        output.stdout(out.write(b));
+      });
+      child.stderr.on("data", (b: Buffer) => {
+        chunks++;
+        output.stderr(err.write(b));
+      });
       child.on("error", (e) => {
         signal.removeEventListener("abort", onAbort);
         reject(e);
@@ -222,13 +229,30 @@ export class HostExecutor implements Executor {
       };
       child.on("close", (code, sig) => finish(code, sig));
       // A background process may hold the pipes open after the step's process exited: the
-      // step is over when its own process is, as on GitHub.
+      // step is over when its own process is, as on GitHub. What the process wrote before it
+      // exited is in the pipes already: each wait ends with a pass of the event loop's I/O
+      // (setImmediate runs after it), so a loop that was starved (a busy machine) reads it
+      // before the pipes are let go, and output still coming (up to a second) is read too.
       child.on("exit", (code, sig) => {
-        afterExit = setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
-          finish(code, sig);
-        }, 100).unref();
+        const exitedAt = Date.now();
+        let seen = chunks;
+        const wait = () => {
+          afterExit = setTimeout(
+            () =>
+              setImmediate(() => {
+                if (chunks !== seen && Date.now() - exitedAt < 1000) {
+                  seen = chunks;
+                  wait();
+                  return;
+                }
+                child.stdout.destroy();
+                child.stderr.destroy();
+                finish(code, sig);
+              }).unref(),
+            100,
+          ).unref();
+        };
+        wait();
       });
     });
   }

@@ -1,6 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
-import type { AgentLease, EventBatch } from "../../agent/agent-protocol.js";
+import {
+  AGENT_PROTOCOL_HEADER,
+  type AgentLease,
+  type EventBatch,
+  protocolProblem,
+} from "../../agent/agent-protocol.js";
 import type { Database } from "../../store/database.js";
 import {
   type RunnerInfo,
@@ -69,7 +74,7 @@ export function registerAgentRoutes(
   const { db } = deps;
   const stale = { code: "lease_lost", message: "this lease is no longer held: stop the job" };
 
-  app.post<{ Body: { name: string; labels: string[]; capacity?: number } }>(
+  app.post<{ Body: { name: string; labels: string[]; capacity?: number; protocol?: number } }>(
     "/api/v1/runners",
     {
       config: { role: "maintainer" },
@@ -87,6 +92,11 @@ export function registerAgentRoutes(
               items: { type: "string", pattern: "^[A-Za-z0-9._:/-]{1,100}$" },
             },
             capacity: { type: "integer", minimum: 1, maximum: 256 },
+            protocol: {
+              type: "integer",
+              minimum: 1,
+              description: "the agent protocol version the agent speaks",
+            },
           },
         },
         response: {
@@ -98,6 +108,10 @@ export function registerAgentRoutes(
       },
     },
     async (request, reply) => {
+      // An API client registering a runner by hand names no protocol; an agent does.
+      const problem =
+        request.body.protocol === undefined ? undefined : protocolProblem(request.body.protocol);
+      if (problem) return reply.code(400).send({ code: "agent_protocol", message: problem });
       const { token, info } = await registerRunner(db, {
         name: request.body.name,
         labels: request.body.labels,
@@ -219,6 +233,8 @@ export function registerAgentRoutes(
     },
     async (request, reply) => {
       const runner = request.runner as NonNullable<typeof request.runner>; // set by the auth hook
+      const problem = protocolProblem(request.headers[AGENT_PROTOCOL_HEADER]);
+      if (problem) return reply.code(400).send({ code: "agent_protocol", message: problem });
       // The agent hung up (the response closed before it was sent): stop waiting for it.
       const gone = new AbortController();
       reply.raw.on("close", () => {

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers/databases.js";
 import { committed, git } from "../../../test/helpers/git.js";
 import { startTestServer, type TestServer } from "../../../test/helpers/server.js";
-import type { AgentLease } from "../../agent/agent-protocol.js";
+import {
+  AGENT_PROTOCOL,
+  AGENT_PROTOCOL_HEADER,
+  type AgentLease,
+} from "../../agent/agent-protocol.js";
 import { HttpTransport } from "../../agent/http-transport.js";
 
 // What a runner may say, over real HTTP against a server with no embedded runner: only
@@ -59,11 +63,20 @@ describeOnEachDatabase("what a runner may say", postgres, (context) => {
     return registered.body.token as string;
   }
 
-  /** A POST over HTTP with a bearer token; the status and JSON answer. */
-  async function post(token: string, path: string, body: unknown) {
+  /** A POST over HTTP with a bearer token, as an agent of this version; the status and JSON answer. */
+  async function post(
+    token: string,
+    path: string,
+    body: unknown,
+    protocol: string | null = String(AGENT_PROTOCOL),
+  ) {
     const response = await fetch(`${server.base}${path}`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        ...(protocol === null ? {} : { [AGENT_PROTOCOL_HEADER]: protocol }),
+      },
       body: JSON.stringify(body),
     });
     const text = await response.text();
@@ -423,4 +436,40 @@ describeOnEachDatabase("what a runner may say", postgres, (context) => {
       expect(Object.keys(api.paths["/api/v1/runners/{id}"])).toEqual(["delete"]);
     },
   );
+
+  test("an agent of another protocol version is refused at registration and at its claims, naming both", async () => {
+    if (!context.available) return;
+    const other = AGENT_PROTOCOL + 1;
+    const refused = await server.api("maintainer", "POST", "/api/v1/runners", {
+      name: "future-agent",
+      labels: ["linux"],
+      protocol: other,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      code: "agent_protocol",
+      message: `this agent speaks agent protocol ${other}; this server speaks agent protocol ${AGENT_PROTOCOL}: run the same Trunkline version on the agent as on the server`,
+    });
+    const same = await server.api("maintainer", "POST", "/api/v1/runners", {
+      name: "current-agent",
+      labels: ["linux"],
+      protocol: AGENT_PROTOCOL,
+    });
+    expect(same.status).toBe(201);
+    // A registered agent upgraded (or not) on its own is stopped at its next claim.
+    const token = same.body.token as string;
+    const claim = (protocol: string | null) =>
+      post(token, "/api/v1/agent/claim", { waitMs: 0 }, protocol);
+    expect(await claim(String(other))).toEqual({
+      status: 400,
+      body: {
+        code: "agent_protocol",
+        message: expect.stringContaining(`agent protocol ${other};`),
+      },
+    });
+    expect((await claim(null)).body.message).toMatch(
+      /^this agent speaks no protocol version \(an agent from before versions\); this server speaks agent protocol \d+/,
+    );
+    expect((await claim(String(AGENT_PROTOCOL))).status).toBe(204);
+  });
 });
