@@ -22,6 +22,9 @@ export class RunView {
   private runningJobs = new Set<string>();
   private queuedJobs = new Set<string>();
   private statusShown = false;
+  /** Jobs a wait timer holds, with when it runs out: counted down on the progress line. */
+  private readonly timers = new Map<string, number>();
+  private ticker: NodeJS.Timeout | undefined;
   private workflowCount = 1;
   /** Jobs in the order they were first seen. */
   private readonly order: string[] = [];
@@ -51,8 +54,10 @@ export class RunView {
         break;
       case "job.waiting":
         this.print(`${this.prefix(event.job)}${c.yellow("⏸")} ${event.detail}`);
+        if (event.until !== undefined) this.timers.set(event.job, event.until);
         break;
       case "job.started":
+        this.timers.delete(event.job);
         this.names.set(event.job, event.name);
         this.queuedJobs.delete(event.job);
         this.runningJobs.add(event.job);
@@ -108,6 +113,7 @@ export class RunView {
         break;
       }
       case "job.finished":
+        this.timers.delete(event.job);
         this.runningJobs.delete(event.job);
         this.queuedJobs.delete(event.job);
         this.names.set(event.job, event.name);
@@ -129,6 +135,8 @@ export class RunView {
         }
         break;
       case "run.finished":
+        this.timers.clear();
+        this.tick();
         this.clearStatus();
         this.summary(event.status, event.durationMs);
         return;
@@ -208,11 +216,29 @@ export class RunView {
   private drawStatus(): void {
     if (!this.tty) return;
     const done = this.finished.size;
+    const timers = [...this.timers].map(
+      ([job, until]) => `${this.short(job)} starts in ${countdown(until - Date.now())}`,
+    );
     const text = this.io.colors.dim(
-      `jobs: ${done} done, ${this.runningJobs.size} running, ${this.queuedJobs.size} waiting`,
+      [
+        `jobs: ${done} done, ${this.runningJobs.size} running, ${this.queuedJobs.size} waiting`,
+        ...timers,
+      ].join(" · "),
     );
     process.stdout.write(`\r\x1b[2K${text}`);
     this.statusShown = true;
+    this.tick();
+  }
+
+  /** Redraws the progress line every second while a wait timer counts down (a TTY only). */
+  private tick(): void {
+    if (this.timers.size > 0 && !this.ticker) {
+      this.ticker = setInterval(() => this.drawStatus(), 1000);
+      this.ticker.unref();
+    } else if (this.timers.size === 0 && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   private clearStatus(): void {
@@ -220,6 +246,15 @@ export class RunView {
     process.stdout.write("\r\x1b[2K");
     this.statusShown = false;
   }
+}
+
+/** `4:05`, or `1:02:03` past an hour: the time left on a wait timer. */
+export function countdown(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
 function seconds(ms: number): string {

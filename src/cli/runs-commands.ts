@@ -226,6 +226,8 @@ export function statusText(c: Palette, status: string): string {
       return c.dim("- skipped");
     case "in_progress":
       return c.cyan("● running");
+    case "waiting":
+      return c.yellow("⏸ waiting");
     default:
       return c.dim(`○ ${status}`);
   }

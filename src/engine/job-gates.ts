@@ -41,24 +41,35 @@ export function concurrencyOf(
   return name ? { name, cancelInProgress: false } : undefined;
 }
 
-/** What an environment's rules do to a job: nothing, or its final status and why. */
+/**
+ * What an environment's rules do to a job: nothing, its final status and why (a refusal, an
+ * approval not given here), or minutes it must wait (a wait timer).
+ */
 export function gate(
   envName: string,
   request: RunRequest,
   options: EngineOptions,
-): { status: JobStatus; reason: string } | undefined {
+): { status: JobStatus; reason: string } | { waitMinutes: number } | undefined {
   const verdict = checkEnvironmentGate(request.config.environments[envName], request.event.ref);
   switch (verdict.kind) {
     case "refused":
       return { status: "failure", reason: verdict.reason };
     case "approval":
-      return options.approved(envName)
-        ? undefined
-        : {
-            status: "skipped",
-            reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")})${options.approvalHint ? `; ${options.approvalHint(envName)}` : ""}`,
-          };
+      if (!options.approved(envName))
+        return {
+          status: "skipped",
+          reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")})${options.approvalHint ? `; ${options.approvalHint(envName)}` : ""}`,
+        };
+      return verdict.waitTimer > 0 ? { waitMinutes: verdict.waitTimer } : undefined;
+    case "timer":
+      return { waitMinutes: verdict.minutes };
     default:
       return undefined;
   }
+}
+
+/** What a job waiting for its environment's timer says: `waiting until 14:05:00 (wait timer 5 m)`. */
+export function timerDetail(until: number, minutes: number): string {
+  const time = new Date(until).toTimeString().slice(0, 8);
+  return `waiting until ${time} (wait timer ${minutes} m)`;
 }

@@ -7,7 +7,7 @@ import type { JobStatus } from "../runner/runner-events.js";
 import { githubContext } from "../triggers/event.js";
 import type { CallJob, StepsJob } from "../workflow/model.js";
 import { type ConcurrencyGroup, ConcurrencyGroups } from "./concurrency.js";
-import { concurrencyOf, environmentName, gate } from "./job-gates.js";
+import { concurrencyOf, environmentName, gate, timerDetail } from "./job-gates.js";
 import { instanceKey, strategyContext, strategyOf } from "./job-strategy.js";
 import {
   advanceCalls,
@@ -29,6 +29,7 @@ import {
   needsContext,
 } from "./run-graph.js";
 import type { EngineOptions, EngineWorkflow, RunRequest, RunResult } from "./run-request.js";
+import { nextWake, sleepUntil } from "./wait-timers.js";
 import { WorkflowGroups } from "./workflow-groups.js";
 
 const BY_NEWER_RUN = "cancelled by a newer run in its concurrency group";
@@ -51,6 +52,7 @@ export type {
  */
 export async function executeRun(request: RunRequest, options: EngineOptions): Promise<RunResult> {
   const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? sleepUntil;
   const began = now();
   const sink = options.sink;
   const nodes = buildNodes(request);
@@ -238,7 +240,8 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         });
         return;
       }
-      const refusal = envName ? gate(envName, request, options) : undefined;
+      const verdict = envName ? gate(envName, request, options) : undefined;
+      const refusal = verdict && "status" in verdict ? verdict : undefined;
       const unrunnable = options.unrunnable(spec.runsOn);
       if (refusal || unrunnable) {
         const status = refusal?.status ?? "failure";
@@ -274,6 +277,18 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         workflow: node.wf.workflow.file,
         at: now(),
       });
+      if (verdict && "waitMinutes" in verdict) {
+        const until = options.timerUntil?.(instance.key) ?? now() + verdict.waitMinutes * 60_000;
+        instance.notBefore = until;
+        sink({
+          type: "job.waiting",
+          job: instance.key,
+          reason: "timer",
+          detail: timerDetail(until, verdict.waitMinutes),
+          until,
+          at: now(),
+        });
+      }
       if (group) {
         for (const victim of groups.enqueue(instance, group)) cancelInstance(victim as Instance);
       }
@@ -387,6 +402,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
           cancelInstance(instance, "the run was cancelled");
           continue;
         }
+        if (instance.notBefore !== undefined && instance.notBefore > now()) continue;
         if (running.size >= options.maxParallel) break;
         const active = node.instances.filter((i) => i.state === "running").length;
         if (active >= node.maxParallel) continue;
@@ -410,6 +426,12 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     // Called jobs may have joined or all ended in this pass (skipped, refused): go round
     // again before waiting on what runs.
     if ([...nodes.values()].some((n) => advance(n) || settleCall(n))) continue;
+    // The next wait timer to run out, if a job waits for one.
+    const wake = cancelled ? undefined : nextWake(nodes, now());
+    if (running.size === 0 && wake !== undefined) {
+      await sleep(wake, options.cancel);
+      continue;
+    }
     if (running.size === 0) {
       const undecided = [...nodes.values()].filter((n) => !n.status);
       const progress = undecided.some(
@@ -426,7 +448,15 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       }
       continue;
     }
-    await Promise.race(running.values());
+    if (wake === undefined) await Promise.race(running.values());
+    else {
+      const woken = new AbortController();
+      await Promise.race([
+        ...running.values(),
+        sleep(wake, AbortSignal.any([options.cancel, woken.signal])),
+      ]);
+      woken.abort();
+    }
   }
   options.cancel.removeEventListener("abort", onCancel);
   const status: RunStatus = cancelled

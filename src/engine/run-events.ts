@@ -1,7 +1,13 @@
 import type { JobStatus, RunnerEvent } from "../runner/runner-events.js";
 
 /** Why a job is not running yet. */
-export type WaitReason = "needs" | "capacity" | "concurrency" | "approval" | "max-parallel";
+export type WaitReason =
+  | "needs"
+  | "capacity"
+  | "concurrency"
+  | "approval"
+  | "max-parallel"
+  | "timer";
 
 /**
  * The run's event log: every state change of the run and its jobs, in order, plus what the
@@ -27,6 +33,8 @@ export type RunEvent =
       readonly job: string;
       readonly reason: WaitReason;
       readonly detail: string;
+      /** When the wait ends by itself (a wait timer), in ms since the epoch. */
+      readonly until?: number;
       readonly at: number;
     }
   | {

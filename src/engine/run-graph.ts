@@ -57,6 +57,8 @@ export interface Instance {
   state: "queued" | "running" | "done";
   status?: JobStatus;
   waitingSaid?: string;
+  /** A wait timer holds it until then (ms since the epoch). */
+  notBefore?: number;
 }
 
 /**

@@ -67,6 +67,16 @@ export interface EngineOptions {
   /** Reads a reusable workflow a job calls (`jobs.<id>.uses`); without it, such jobs fail. */
   readonly loadWorkflow?: WorkflowLoader;
   readonly now?: () => number;
+  /**
+   * Waits until `now()` reaches `until`, or `signal` aborts (a wait timer). @default real time
+   * (a test's clock may jump instead).
+   */
+  sleep?(until: number, signal: AbortSignal): Promise<void>;
+  /**
+   * When a job's wait timer ends, if an earlier life of this run started it (a resumed run,
+   * from its event log): the timer goes on from there instead of starting again.
+   */
+  timerUntil?(job: string): number | undefined;
 }
 
 /** How the run ended, per job. */

@@ -5,14 +5,21 @@ import { compileFilterPattern, isPattern, matchesIncludeList } from "../workflow
 /** What an environment's protection rules do to a job that deploys to it. */
 export type GateVerdict =
   | { readonly kind: "open" }
-  | { readonly kind: "approval"; readonly reviewers: readonly string[]; readonly approvals: number }
+  | {
+      readonly kind: "approval";
+      readonly reviewers: readonly string[];
+      readonly approvals: number;
+      /** A wait timer that also holds the job (minutes from when it was ready), or 0. */
+      readonly waitTimer: number;
+    }
   | { readonly kind: "timer"; readonly minutes: number }
   | { readonly kind: "refused"; readonly reason: string };
 
 /**
  * Applies an environment's rules to a ref, as GitHub does when a job is about to start: a
  * ref the deployment branch and tag policy does not allow fails the job; otherwise required
- * reviewers hold it for approval, else a wait timer holds it. An environment the config does
+ * reviewers hold it for approval and a wait timer for its minutes (both, when both are set:
+ * the job starts once approved and the timer has run out). An environment the config does
  * not name has no rules.
  */
 export function checkEnvironmentGate(env: EnvironmentConfig | undefined, ref: string): GateVerdict {
@@ -35,7 +42,12 @@ export function checkEnvironmentGate(env: EnvironmentConfig | undefined, ref: st
     }
   }
   if (env.reviewers.length > 0)
-    return { kind: "approval", reviewers: env.reviewers, approvals: env.requiredApprovals };
+    return {
+      kind: "approval",
+      reviewers: env.reviewers,
+      approvals: env.requiredApprovals,
+      waitTimer: env.waitTimer,
+    };
   if (env.waitTimer > 0) return { kind: "timer", minutes: env.waitTimer };
   return { kind: "open" };
 }

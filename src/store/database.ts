@@ -49,8 +49,11 @@ export interface RepositoriesTable {
   remote_name: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
-/** The statuses of a run (or job) that has not ended yet. */
-export const UNFINISHED_STATUSES: readonly string[] = ["queued", "in_progress"];
+/**
+ * The statuses of a run (or job) that has not ended yet. `waiting`: a job its environment
+ * holds (a wait timer, an approval), GitHub's status for it.
+ */
+export const UNFINISHED_STATUSES: readonly string[] = ["queued", "waiting", "in_progress"];
 
 /** Every status a run can have: not ended yet, then how it ended. */
 export const RUN_STATUSES: readonly string[] = [

@@ -70,3 +70,35 @@ export async function readEvents(
     data: JSON.parse(r.data) as unknown,
   }));
 }
+
+/**
+ * When each of a run's wait timers runs out, by job key, as the run's current life started
+ * them: `job.waiting` events with an `until` after the run's last `run.started` (an attempt
+ * begins with one, and so does each resume, which repeats the timers it carries on).
+ */
+export async function waitTimersOf(
+  db: Kysely<Database>,
+  runId: string,
+): Promise<Map<string, number>> {
+  const started = await db
+    .selectFrom("events")
+    .select((eb) => eb.fn.max("id").as("id"))
+    .where("run_id", "=", runId)
+    .where("type", "=", "run.started")
+    .executeTakeFirst();
+  const rows = await db
+    .selectFrom("events")
+    .select("data")
+    .where("run_id", "=", runId)
+    .where("type", "=", "job.waiting")
+    .where("id", ">", Number(started?.id ?? 0))
+    .orderBy("id")
+    .execute();
+  const timers = new Map<string, number>();
+  for (const row of rows) {
+    const event = JSON.parse(row.data) as { job?: string; until?: number };
+    if (typeof event.job === "string" && typeof event.until === "number")
+      timers.set(event.job, event.until);
+  }
+  return timers;
+}

@@ -139,8 +139,12 @@ export class RunRecorder {
         await this.ensureJob(event.job, event.name, "queued");
         return;
       case "job.waiting":
-        // A job waits for a runner (or a group): it is queued again, and says why.
-        await this.setJob(event.job, event.job, { status: "queued", reason: event.detail });
+        // A job waits for a runner (or a group): it is queued again, and says why; one its
+        // environment holds (a wait timer) is `waiting`, as on GitHub.
+        await this.setJob(event.job, event.job, {
+          status: event.reason === "timer" || event.reason === "approval" ? "waiting" : "queued",
+          reason: event.detail,
+        });
         return;
       case "job.started":
         await this.setJob(event.job, event.name, {

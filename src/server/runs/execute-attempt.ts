@@ -4,6 +4,7 @@ import { executeRun, type ReusedResult } from "../../engine/run-engine.js";
 import { resolveDispatchInputs } from "../../planner/dispatch-inputs.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import { environmentSecrets, secretsForJob } from "../../secrets/secret-store.js";
+import { waitTimersOf } from "../../store/event-log.js";
 import type { Store } from "../../store/open-store.js";
 import { RunRecorder } from "../../store/run-recorder.js";
 import type { TriggerEvent } from "../../triggers/event.js";
@@ -58,6 +59,8 @@ export async function executeAttempt(
     : new RunRecorder(db, attempt.runId, attempt.attempt);
   const fromFork = event.fromFork === true;
   const scope = { repositoryId: attempt.repositoryId, fromFork };
+  // A resumed attempt's wait timers go on from when they were started, not from now.
+  const timers = attempt.resume ? await waitTimersOf(db, attempt.runId) : undefined;
 
   try {
     await executeRun(
@@ -79,6 +82,7 @@ export async function executeAttempt(
         cancel,
         approved: () => false,
         unrunnable: () => undefined,
+        ...(timers ? { timerUntil: (job: string) => timers.get(job) } : {}),
         loadWorkflow: calledWorkflowsAt(bare, event.sha),
         execute: (spec, jobCancel) =>
           deps.dispatch.execute(
