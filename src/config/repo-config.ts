@@ -1,6 +1,7 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
 import { type Diagnostic, diagnostic } from "../common/diagnostic.js";
 import { FILE_START, type Position } from "../common/position.js";
+import { isRole } from "../common/roles.js";
 import { patternDiagnostics } from "../workflow/filter-pattern.js";
 import { checkInputLimits } from "../workflow/input-limits.js";
 import type { LocatedString } from "../workflow/model.js";
@@ -157,7 +158,9 @@ export function readRepoConfig(file: string, content: string): ReadConfigResult 
       }
     }
     if (env.reviewers.length > 0 && env.requiredApprovals === 0) env.requiredApprovals = 1;
-    if (env.requiredApprovals > env.reviewers.length && env.reviewers.length > 0) {
+    // A role admits many reviewers; named users are counted.
+    const named = env.reviewers.length > 0 && !env.reviewers.some(isRole);
+    if (named && env.requiredApprovals > env.reviewers.length) {
       report(
         node,
         `environment '${name}' requires ${env.requiredApprovals} approvals but names ${env.reviewers.length} reviewer(s)`,

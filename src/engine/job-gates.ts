@@ -1,3 +1,4 @@
+import type { EnvironmentConfig } from "../config/repo-config.js";
 import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
 import { checkEnvironmentGate } from "../planner/environment-gate.js";
 import type { JobStatus } from "../runner/runner-events.js";
@@ -49,18 +50,26 @@ export function gate(
   envName: string,
   request: RunRequest,
   options: EngineOptions,
-): { status: JobStatus; reason: string } | { waitMinutes: number } | undefined {
+):
+  | { status: JobStatus; reason: string }
+  | { waitMinutes: number }
+  | { awaiting: EnvironmentConfig }
+  | undefined {
   const verdict = checkEnvironmentGate(request.config.environments[envName], request.event.ref);
   switch (verdict.kind) {
     case "refused":
       return { status: "failure", reason: verdict.reason };
-    case "approval":
+    case "approval": {
+      const env = request.config.environments[envName];
+      // Where reviews can come while the run waits, the job waits for them.
+      if (options.reviews && env) return { awaiting: env };
       if (!options.approved(envName))
         return {
           status: "skipped",
           reason: `waiting for approval to deploy to '${envName}' (${verdict.reviewers.join(", ")})${options.approvalHint ? `; ${options.approvalHint(envName)}` : ""}`,
         };
       return verdict.waitTimer > 0 ? { waitMinutes: verdict.waitTimer } : undefined;
+    }
     case "timer":
       return { waitMinutes: verdict.minutes };
     default:

@@ -7,7 +7,7 @@ import type { JobStatus } from "../runner/runner-events.js";
 import { githubContext } from "../triggers/event.js";
 import type { CallJob, StepsJob } from "../workflow/model.js";
 import { type ConcurrencyGroup, ConcurrencyGroups } from "./concurrency.js";
-import { concurrencyOf, environmentName, gate, timerDetail } from "./job-gates.js";
+import { concurrencyOf, environmentName, gate } from "./job-gates.js";
 import { instanceKey, strategyContext, strategyOf } from "./job-strategy.js";
 import {
   advanceCalls,
@@ -16,6 +16,7 @@ import {
   combinedStatus,
   loadCalledWorkflows,
 } from "./reusable-call.js";
+import { hold, reviewPass } from "./review-wait.js";
 import type { RunStatus } from "./run-events.js";
 import {
   addNodes,
@@ -277,18 +278,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
         workflow: node.wf.workflow.file,
         at: now(),
       });
-      if (verdict && "waitMinutes" in verdict) {
-        const until = options.timerUntil?.(instance.key) ?? now() + verdict.waitMinutes * 60_000;
-        instance.notBefore = until;
-        sink({
-          type: "job.waiting",
-          job: instance.key,
-          reason: "timer",
-          detail: timerDetail(until, verdict.waitMinutes),
-          until,
-          at: now(),
-        });
-      }
+      if (verdict && !("status" in verdict)) hold(instance, verdict, options, now(), sink);
       if (group) {
         for (const victim of groups.enqueue(instance, group)) cancelInstance(victim as Instance);
       }
@@ -297,18 +287,22 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
   };
 
   const cancelInstance = (instance: Instance, reason = BY_NEWER_RUN) => {
-    if (instance.state === "running") {
-      instance.abort.abort();
-    } else if (instance.state === "queued") {
+    if (instance.state === "running") instance.abort.abort();
+    else endQueued(instance, "cancelled", reason);
+  };
+
+  /** Ends a job that has not started (cancelled, or refused by its reviewers). */
+  const endQueued = (instance: Instance, status: JobStatus, reason: string) => {
+    if (instance.state === "queued") {
       instance.state = "done";
-      instance.status = "cancelled";
+      instance.status = status;
       groups.release(instance);
       sink({
         type: "job.finished",
         job: instance.key,
         name: instance.name,
         workflow: instance.node.wf.workflow.file,
-        status: "cancelled",
+        status,
         reason,
         durationMs: 0,
         outputs: {},
@@ -386,6 +380,9 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
   );
 
   for (;;) {
+    // Jobs waiting for reviews hear the reviews given since the last pass.
+    if (options.reviews && !cancelled)
+      await reviewPass(nodes, options.reviews, now(), sink, endQueued);
     // A called workflow may itself call one: settle from the inside out.
     while ([...nodes.values()].some((n) => advance(n) || settleCall(n)));
     workflowGroups.releaseFinished(nodes);
@@ -402,6 +399,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
           cancelInstance(instance, "the run was cancelled");
           continue;
         }
+        if (instance.awaiting) continue;
         if (instance.notBefore !== undefined && instance.notBefore > now()) continue;
         if (running.size >= options.maxParallel) break;
         const active = node.instances.filter((i) => i.state === "running").length;

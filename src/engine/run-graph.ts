@@ -1,4 +1,5 @@
 import type { JobSpec } from "../compiler/job-spec.js";
+import type { EnvironmentConfig } from "../config/repo-config.js";
 import type { JobStatus } from "../runner/runner-events.js";
 import type { Job, Workflow } from "../workflow/model.js";
 import type { ConcurrencyGroup } from "./concurrency.js";
@@ -59,6 +60,8 @@ export interface Instance {
   waitingSaid?: string;
   /** A wait timer holds it until then (ms since the epoch). */
   notBefore?: number;
+  /** Its environment's reviewers hold it: which environment, and until when at most. */
+  awaiting?: { readonly environment: EnvironmentConfig; readonly deadline: number; said?: string };
 }
 
 /**

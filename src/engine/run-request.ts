@@ -1,5 +1,6 @@
 import type { JobSpec } from "../compiler/job-spec.js";
-import type { RepoConfig } from "../config/repo-config.js";
+import type { EnvironmentConfig, RepoConfig } from "../config/repo-config.js";
+import type { ReviewState } from "../planner/approval-policy.js";
 import type { JobResult } from "../runner/job-runner.js";
 import type { JobStatus } from "../runner/runner-events.js";
 import type { TriggerEvent } from "../triggers/event.js";
@@ -77,6 +78,19 @@ export interface EngineOptions {
    * from its event log): the timer goes on from there instead of starting again.
    */
   timerUntil?(job: string): number | undefined;
+  /**
+   * Reviews of deployments, where they can be given while the run waits (the server): a job
+   * whose environment needs approval then waits for them instead of being skipped.
+   */
+  readonly reviews?: ReviewSource;
+}
+
+/** Where the engine reads the reviews of a run's deployments. */
+export interface ReviewSource {
+  /** What the reviews given so far decide for `environment`. */
+  state(environment: EnvironmentConfig): ReviewState;
+  /** Reads the reviews given since; called before each pass while a job waits for them. */
+  refresh(): Promise<void>;
 }
 
 /** How the run ended, per job. */

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { workflowFrom } from "../../test/helpers/workflow.js";
 import { readRepoConfig } from "../config/repo-config.js";
+import { type Review, reviewState } from "../planner/approval-policy.js";
 import { executeRun, type RunResult } from "./run-engine.js";
 import type { RunEvent } from "./run-events.js";
 
-// Wait timers on a clock of the test's: a job deploying to an environment with a wait timer
+// Wait timers and reviews on a clock of the test's: a job deploying to an environment with a wait timer
 // waits that long from when it was ready, saying until when; the clock jumps instead of
 // the test sleeping.
 
@@ -36,6 +37,8 @@ async function run(
     approved?: boolean;
     timerUntil?: (job: string) => number | undefined;
     cancelAt?: number;
+    /** Reviews given as the clock passes each time (ms since T0); the engine then waits for them. */
+    reviews?: readonly (Review & { givenAfter: number })[];
   } = {},
 ): Promise<Trace> {
   let clock = T0;
@@ -76,10 +79,25 @@ async function run(
         if (!signal.aborted) clock = Math.max(clock, until);
       },
       ...(options.timerUntil ? { timerUntil: options.timerUntil } : {}),
+      ...(options.reviews
+        ? {
+            reviews: {
+              refresh: async () => undefined,
+              state: (env) =>
+                reviewState(
+                  env,
+                  (options.reviews ?? []).filter((r) => clock - T0 >= r.givenAfter),
+                ),
+            },
+          }
+        : {}),
     },
   );
   return { result, events, started, sleeps };
 }
+
+const finishReason = (t: Trace, job: string) =>
+  t.events.flatMap((e) => (e.type === "job.finished" && e.job === job ? [e.reason] : []))[0];
 
 const statuses = (t: Trace) =>
   Object.fromEntries([...t.result.jobs].map(([k, v]) => [k.replace("ci.yml / ", ""), v.status]));
@@ -132,5 +150,55 @@ describe("wait timers", () => {
     const t = await run("environments:\n  staging: {}\n");
     expect(t.started["ci.yml / deploy"]).toBe(T0 + 1_000);
     expect(t.events.some((e) => e.type === "job.waiting")).toBe(false);
+  });
+});
+
+describe("reviews, where they can come while the run waits (the server)", () => {
+  const config =
+    "environments:\n  staging:\n    reviewers: [maintainer, alice]\n    required-approvals: 2\n";
+  const review = (state: "approved" | "rejected", actor: string, givenAfter: number) => ({
+    environment: "staging",
+    state,
+    actor,
+    comment: `${state} by ${actor}`,
+    at: T0 + givenAfter,
+    givenAfter,
+  });
+
+  it("a deployment waits, saying how many approvals it has, and starts once it has enough", async () => {
+    const t = await run(config, {
+      reviews: [review("approved", "bob", 10_000), review("approved", "alice", 20_000)],
+    });
+    expect(statuses(t)).toEqual({ build: "success", deploy: "success" });
+    expect(
+      t.events.filter((e) => e.type === "job.waiting").map((e) => "detail" in e && e.detail),
+    ).toEqual([
+      "waiting for approval to deploy to 'staging' (0 of 2: maintainer, alice)",
+      "waiting for approval to deploy to 'staging' (1 of 2: maintainer, alice)",
+    ]);
+    // Looked for every 2 s: started at the first look after the second approval.
+    expect(t.started["ci.yml / deploy"]).toBeGreaterThanOrEqual(T0 + 20_000);
+    expect(t.started["ci.yml / deploy"]).toBeLessThan(T0 + 23_000);
+  });
+
+  it("one rejection fails the job, naming who and why; the run goes on as for a failure", async () => {
+    const t = await run(config, {
+      reviews: [review("approved", "bob", 5_000), review("rejected", "alice", 8_000)],
+    });
+    expect(statuses(t)).toEqual({ build: "success", deploy: "failure" });
+    expect(finishReason(t, "ci.yml / deploy")).toBe(
+      "the deployment to 'staging' was rejected by alice: rejected by alice",
+    );
+    expect(t.result.status).toBe("failure");
+  });
+
+  it("no approval within 30 days fails the job", async () => {
+    const t = await run(config);
+    expect(statuses(t)).toEqual({ build: "success", deploy: "skipped" });
+    const waited = await run(config, { reviews: [] });
+    expect(statuses(waited)).toEqual({ build: "success", deploy: "failure" });
+    expect(finishReason(waited, "ci.yml / deploy")).toBe(
+      "the deployment to 'staging' was not approved within 30 days",
+    );
   });
 });

@@ -1,14 +1,25 @@
+import { REVIEW_POLL_MS } from "./review-wait.js";
 import type { Node } from "./run-graph.js";
 
 // Jobs held by their environment's wait timer: when the run wakes next, and waiting for it.
 
-/** The earliest time a queued job's wait timer runs out after `now`, if any job waits for one. */
+/**
+ * When the run should look again by itself: the earliest time a queued job's wait timer runs
+ * out after `now`, or the next look for reviews, if any job waits for either.
+ */
 export function nextWake(nodes: ReadonlyMap<string, Node>, now: number): number | undefined {
   let wake: number | undefined;
   for (const node of nodes.values())
-    for (const i of node.instances)
-      if (i.state === "queued" && i.notBefore !== undefined && i.notBefore > now)
-        wake = Math.min(wake ?? i.notBefore, i.notBefore);
+    for (const i of node.instances) {
+      if (i.state !== "queued") continue;
+      // Reviews are looked for every few seconds, until the deadline.
+      const at = i.awaiting
+        ? Math.min(now + REVIEW_POLL_MS, i.awaiting.deadline)
+        : i.notBefore !== undefined && i.notBefore > now
+          ? i.notBefore
+          : undefined;
+      if (at !== undefined) wake = Math.min(wake ?? at, at);
+    }
   return wake;
 }
 

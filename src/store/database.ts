@@ -23,6 +23,21 @@ export interface Database {
   servers: ServersTable;
   events: EventsTable;
   signing_keys: SigningKeysTable;
+  approvals: ApprovalsTable;
+}
+
+/** A reviewer's decision on a deployment waiting for approval (written by `deploy/approvals.ts` only). */
+export interface ApprovalsTable {
+  id: string;
+  run_id: string;
+  attempt: number;
+  environment: string;
+  /** `approved` or `rejected`. */
+  state: string;
+  /** The reviewer: their token's name. */
+  actor: string;
+  comment: string;
+  at: number;
 }
 
 /** A key the server signs OIDC tokens with (written by `runtime/oidc-keys.ts` only). */

@@ -18,6 +18,7 @@ import { queueSchema } from "./migrations/0003-queue.js";
 import { appliedBatches } from "./migrations/0004-applied-batches.js";
 import { sharedServers } from "./migrations/0005-shared-servers.js";
 import { signingKeys } from "./migrations/0006-signing-keys.js";
+import { approvals } from "./migrations/0007-approvals.js";
 import { createPrivateFile, keepDataDirPrivate } from "./private-files.js";
 
 /** Which database a store uses. */
@@ -131,6 +132,7 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     "0004-applied-batches": appliedBatches(),
     "0005-shared-servers": sharedServers(dialect),
     "0006-signing-keys": signingKeys(dialect),
+    "0007-approvals": approvals(dialect),
   };
 }
 

@@ -1,13 +1,10 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InputError } from "../../common/errors.js";
+import { ROLES, type Role } from "../../common/roles.js";
 import type { Database } from "../../store/database.js";
 
-/** What a token may do, from most to least: each role can do what the ones after it can. */
-export const ROLES = ["admin", "maintainer", "developer", "viewer"] as const;
-
-/** One of {@link ROLES}. */
-export type Role = (typeof ROLES)[number];
+export { allows, ROLES, type Role } from "../../common/roles.js";
 
 /** A token as the server knows it: never its secret part. */
 export interface TokenInfo {
@@ -21,11 +18,6 @@ const PREFIX = "tl_";
 /** The stored form of a token: its SHA-256. Tokens are random, so no salt or slow hash is needed. */
 function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
-}
-
-/** Whether `role` is at least `needed`. */
-export function allows(role: Role, needed: Role): boolean {
-  return ROLES.indexOf(role) <= ROLES.indexOf(needed);
 }
 
 /** Creates a token and returns its secret once; the store keeps only its hash. */

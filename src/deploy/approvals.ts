@@ -1,0 +1,77 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Review } from "../planner/approval-policy.js";
+import type { Database } from "../store/database.js";
+import { appendEvents } from "../store/event-log.js";
+
+/** A review to record: who decided what on one environment of one attempt of a run. */
+export interface ReviewRecord extends Review {
+  readonly runId: string;
+  readonly attempt: number;
+}
+
+/**
+ * Records reviews (one per environment) with their `approval.given` or `approval.rejected`
+ * events, who and when, in one transaction: the event log is the audit trail of approvals.
+ */
+export async function recordReviews(
+  db: Kysely<Database>,
+  reviews: readonly ReviewRecord[],
+): Promise<void> {
+  if (reviews.length === 0) return;
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto("approvals")
+      .values(
+        reviews.map((r) => ({
+          id: randomUUID(),
+          run_id: r.runId,
+          attempt: r.attempt,
+          environment: r.environment,
+          state: r.state,
+          actor: r.actor,
+          comment: r.comment,
+          at: r.at,
+        })),
+      )
+      .execute();
+    await appendEvents(
+      tx,
+      reviews.map((r) => ({
+        runId: r.runId,
+        type: r.state === "approved" ? "approval.given" : "approval.rejected",
+        at: r.at,
+        data: {
+          type: r.state === "approved" ? "approval.given" : "approval.rejected",
+          attempt: r.attempt,
+          environment: r.environment,
+          actor: r.actor,
+          comment: r.comment,
+          at: r.at,
+        },
+      })),
+    );
+  });
+}
+
+/** The reviews of one attempt of a run, oldest first. */
+export async function reviewsOf(
+  db: Kysely<Database>,
+  runId: string,
+  attempt: number,
+): Promise<Review[]> {
+  const rows = await db
+    .selectFrom("approvals")
+    .select(["environment", "state", "actor", "comment", "at"])
+    .where("run_id", "=", runId)
+    .where("attempt", "=", attempt)
+    .orderBy("at")
+    .execute();
+  return rows.map((r) => ({
+    environment: r.environment,
+    state: r.state === "rejected" ? "rejected" : "approved",
+    actor: r.actor,
+    comment: r.comment,
+    at: Number(r.at),
+  }));
+}
