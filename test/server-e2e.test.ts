@@ -157,6 +157,44 @@ describe.concurrent.each([
       );
       const streamed = await readStream(server, quality.id);
 
+      // Staging (from main) and production (from the tag) wait for their reviewers.
+      const held = await waitFor("the deployments to wait for their reviewers", async () => {
+        const [m, t] = await Promise.all([runOf(mainRun.id), runOf(tagRun.id)]);
+        const staging = m.jobs.find((j) => j.name === "deploy-staging");
+        const production = t.jobs.find((j) => j.name === "deploy-production");
+        return staging?.status === "waiting" && production?.status === "waiting"
+          ? [staging, production]
+          : undefined;
+      });
+      expect(held.map((j) => j.reason)).toEqual([
+        "waiting for approval to deploy to 'staging' (0 of 1: qa-lead, tech-lead)",
+        "waiting for approval to deploy to 'production' (0 of 2: tech-lead, sre-oncall, eng-manager)",
+      ]);
+      // A reviewer turns both down (their steps need a cluster this machine does not have).
+      const reviewer = await fetch(`${server.base}/api/v1/tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "tech-lead", role: "maintainer" }),
+      }).then((r) => r.json() as Promise<{ token: string }>);
+      for (const [run, env] of [
+        [mainRun, "staging"],
+        [tagRun, "production"],
+      ] as const) {
+        const rejected = await runCli([
+          "reject",
+          `orders-app#${run.number}`,
+          "--env",
+          env,
+          "--comment",
+          "no cluster here",
+          "--server",
+          server.base,
+          "--token",
+          reviewer.token,
+        ]);
+        expect(rejected.code, rejected.stderr).toBe(0);
+      }
+
       const finished = await waitFor("every run to finish", async () => {
         const all = await Promise.all([mainRun, featureRun, tagRun].map((r) => runOf(r.id)));
         return all.every((r) => ["success", "failure", "cancelled"].includes(r.status))
@@ -168,7 +206,9 @@ describe.concurrent.each([
       );
       // A failed job's log, to say why when the table below does not hold.
       for (const run of finished)
-        for (const job of run.jobs.filter((j) => j.status === "failure")) {
+        for (const job of run.jobs.filter(
+          (j) => j.status === "failure" && !j.reason?.includes("was rejected"),
+        )) {
           const log = await api<{ lines: string[] }>(`/api/v1/jobs/${job.id}/logs`);
           console.error(
             `${run.ref} ${job.name} failed (${job.reason}):\n${log.lines.slice(-30).join("\n")}`,
@@ -179,7 +219,8 @@ describe.concurrent.each([
       // The seed guide's Branch Workflows table.
       expect(main).toEqual({
         ...ran(...CHECKS, "build", "deploy-dev"),
-        ...skipped("deploy-staging", "deploy-production"),
+        ...skipped("deploy-production"),
+        "deploy-staging": "failure",
       });
       expect(feature).toEqual({
         ...ran(...CHECKS),
@@ -187,14 +228,15 @@ describe.concurrent.each([
       });
       expect(tag).toEqual({
         ...ran(...CHECKS, "build"),
-        ...skipped("deploy-dev", "deploy-staging", "deploy-production"),
+        ...skipped("deploy-dev", "deploy-staging"),
+        "deploy-production": "failure",
       });
       const staging = finished[0]?.jobs.find((j) => j.name === "deploy-staging");
       expect(staging?.reason).toBe(
-        "waiting for approval to deploy to 'staging' (qa-lead, tech-lead)",
+        "the deployment to 'staging' was rejected by tech-lead: no cluster here",
       );
-      expect(finished[2]?.jobs.find((j) => j.name === "deploy-production")?.reason).toContain(
-        "waiting for approval to deploy to 'production'",
+      expect(finished[2]?.jobs.find((j) => j.name === "deploy-production")?.reason).toBe(
+        "the deployment to 'production' was rejected by tech-lead: no cluster here",
       );
       const stored = await api<{ lines: string[] }>(`/api/v1/jobs/${quality.id}/logs`);
       expect(streamed.lines).toEqual(stored.lines);

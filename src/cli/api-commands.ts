@@ -5,6 +5,7 @@ import { RUN_STATUSES } from "../store/database.js";
 import { ApiClient, apiTarget } from "./api-client.js";
 import { runsArtifacts, runsDownload } from "./artifact-commands.js";
 import { collectList, collectPairs, positiveInt } from "./flags.js";
+import { reviewCommand } from "./review-commands.js";
 import { runsCancel, runsList, runsLogs, runsRerun, runsShow, table } from "./runs-commands.js";
 import type { Output } from "./terminal.js";
 
@@ -98,6 +99,25 @@ export function addApiCommands(program: Command, io: Output, done: (code: number
         io.out(line);
     done(0);
   });
+
+  for (const [name, state] of [
+    ["approve", "approved"],
+    ["reject", "rejected"],
+  ] as const) {
+    withServer(
+      program
+        .command(name)
+        .description(
+          `${name} a run's deployment waiting for your review (RUN is REPO#NUMBER or a run id)`,
+        )
+        .argument("<run>")
+        .option("--env <environment>", "the environment to review (repeatable)", collectList)
+        .option("--comment <text>", "why, kept with the review in the run's event log")
+        .option("--json", "print JSON"),
+    ).action(async (ref: string, opts: Flags & { env?: string[]; comment?: string }) =>
+      done(await reviewCommand(client(opts), io, ref, state, opts)),
+    );
+  }
 
   const runs = program
     .command("runs")

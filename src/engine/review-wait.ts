@@ -32,7 +32,14 @@ export function hold(
     const state = options.reviews?.state(env);
     const said = approvalDetail(env, state?.kind === "pending" ? state.have : 0);
     instance.awaiting = { environment: env, deadline: at + APPROVAL_DAYS_MS, said };
-    sink({ type: "job.waiting", job: instance.key, reason: "approval", detail: said, at });
+    sink({
+      type: "job.waiting",
+      job: instance.key,
+      reason: "approval",
+      detail: said,
+      environment: env.name,
+      at,
+    });
     if (env.waitTimer > 0)
       instance.notBefore = options.timerUntil?.(instance.key) ?? at + env.waitTimer * 60_000;
     return;
@@ -97,7 +104,14 @@ export async function reviewPass(
       const detail = approvalDetail(env, state.have);
       if (awaiting.said === detail) continue;
       awaiting.said = detail;
-      sink({ type: "job.waiting", job: instance.key, reason: "approval", detail, at: now });
+      sink({
+        type: "job.waiting",
+        job: instance.key,
+        reason: "approval",
+        detail,
+        environment: env.name,
+        at: now,
+      });
     }
   }
 }

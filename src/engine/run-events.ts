@@ -35,6 +35,8 @@ export type RunEvent =
       readonly detail: string;
       /** When the wait ends by itself (a wait timer), in ms since the epoch. */
       readonly until?: number;
+      /** The environment whose rules hold the job (a wait timer, reviews). */
+      readonly environment?: string;
       readonly at: number;
     }
   | {

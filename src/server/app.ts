@@ -16,6 +16,7 @@ import { registerActionRoutes } from "./api/action-routes.js";
 import { registerAgentRoutes } from "./api/agent-routes.js";
 import { registerArtifactRoutes } from "./api/artifact-routes.js";
 import { registerRepositoryRoutes } from "./api/repository-routes.js";
+import { registerReviewRoutes } from "./api/review-routes.js";
 import { type RunControl, registerRunControlRoutes } from "./api/run-control-routes.js";
 import { registerRunRoutes } from "./api/run-routes.js";
 import { registerRuntimeRoutes } from "./api/runtime-routes.js";
@@ -192,6 +193,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       ...(deps.runtime ? { jobTokens: deps.runtime.tokens } : {}),
     });
   if (deps.dataDir && deps.actions) registerActionRoutes(app, { db, store: deps.actions });
+  if (deps.dataDir) registerReviewRoutes(app, { db, dataDir: deps.dataDir });
   if (deps.runtime) {
     registerRuntimeRoutes(app, deps.runtime);
     registerArtifactRoutes(app, { db, runtime: deps.runtime });

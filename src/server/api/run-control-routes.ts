@@ -13,7 +13,12 @@ export interface RunControl {
   cancel(runId: string): Promise<boolean>;
   dispatch(
     repository: string,
-    request: { workflow: string; ref: string; inputs: Readonly<Record<string, string>> },
+    request: {
+      workflow: string;
+      ref: string;
+      inputs: Readonly<Record<string, string>>;
+      actor?: string;
+    },
   ): Promise<StartResult>;
   rerun(runId: string, failedOnly: boolean): Promise<RerunResult>;
   /** The schedules of a repository's default branch and when each fires next. */
@@ -70,6 +75,7 @@ export function registerRunControlRoutes(
         workflow: request.body.workflow,
         ref: request.body.ref ?? repo.default_branch,
         inputs: request.body.inputs ?? {},
+        ...(request.caller ? { actor: request.caller.name } : {}),
       });
       if ("errors" in result)
         return reply.code(422).send({ code: "cannot_dispatch", message: result.errors.join("; ") });

@@ -1,6 +1,8 @@
 import { basename } from "node:path";
 import type { RepoConfig } from "../../config/repo-config.js";
+import { reviewsOf } from "../../deploy/approvals.js";
 import { executeRun, type ReusedResult } from "../../engine/run-engine.js";
+import { reviewState } from "../../planner/approval-policy.js";
 import { resolveDispatchInputs } from "../../planner/dispatch-inputs.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
 import { environmentSecrets, secretsForJob } from "../../secrets/secret-store.js";
@@ -61,6 +63,7 @@ export async function executeAttempt(
   const scope = { repositoryId: attempt.repositoryId, fromFork };
   // A resumed attempt's wait timers go on from when they were started, not from now.
   const timers = attempt.resume ? await waitTimersOf(db, attempt.runId) : undefined;
+  let reviews = await reviewsOf(db, attempt.runId, attempt.attempt);
 
   try {
     await executeRun(
@@ -83,6 +86,13 @@ export async function executeAttempt(
         approved: () => false,
         unrunnable: () => undefined,
         ...(timers ? { timerUntil: (job: string) => timers.get(job) } : {}),
+        // Deployments wait for their reviewers, who review through the API (any server).
+        reviews: {
+          state: (env) => reviewState(env, reviews),
+          refresh: async () => {
+            reviews = await reviewsOf(db, attempt.runId, attempt.attempt);
+          },
+        },
         loadWorkflow: calledWorkflowsAt(bare, event.sha),
         execute: (spec, jobCancel) =>
           deps.dispatch.execute(

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
@@ -20,15 +19,9 @@ import { repositoryPath } from "../git/bare-repository.js";
 import type { RefUpdate } from "../git/git-http.js";
 import { embeddedRunnerId, embeddedTransport } from "./embedded-transport.js";
 import { type Attempt, executeAttempt } from "./execute-attempt.js";
-import {
-  changedBetween,
-  commitMessageAt,
-  configAt,
-  invalidWorkflowsAt,
-  resolveCommit,
-  workflowsAt,
-} from "./git-source.js";
+import { configAt, invalidWorkflowsAt, workflowsAt } from "./git-source.js";
 import { JobDispatch } from "./job-dispatch.js";
+import { recordRun } from "./record-run.js";
 import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
 import { shouldRetryLost } from "./retry-lost.js";
@@ -40,6 +33,12 @@ import {
   type StartResult,
   shortRef,
 } from "./start-result.js";
+import {
+  type DispatchRequest,
+  dispatchEvent,
+  type PushKnown,
+  pushEvent,
+} from "./trigger-events.js";
 import { sendWorkflowRun } from "./workflow-run-trigger.js";
 
 const ZERO = "0".repeat(40);
@@ -237,12 +236,14 @@ export class RunService {
   readonly onPush = async (
     repository: string,
     updates: readonly RefUpdate[],
+    pusher?: { readonly name: string },
   ): Promise<readonly string[]> => {
     const lines: string[] = [];
     for (const update of updates) {
       if (update.after === ZERO) continue; // a deleted ref runs nothing
       try {
-        lines.push(...pushLines(update, await this.push(repository, update)));
+        const known = pusher ? { actor: pusher.name } : undefined;
+        lines.push(...pushLines(update, await this.push(repository, update, known)));
       } catch (err) {
         this.options.log.error(
           { err },
@@ -257,62 +258,21 @@ export class RunService {
   };
 
   /** Starts the runs of a push of `update` to a repository whose bare repository has the commits. */
-  async push(
-    repository: string,
-    update: RefUpdate,
-    known?: { changedFiles?: readonly string[] },
-  ): Promise<StartResult> {
-    const bare = this.bareOf(repository);
-    const changedFiles =
-      update.before === ZERO
-        ? known?.changedFiles
-        : ((await changedBetween(bare, update.before, update.after)) ?? known?.changedFiles);
-    const message = await commitMessageAt(bare, update.after);
-    return this.start(repository, {
-      name: "push",
-      ref: update.ref,
-      sha: update.after,
+  async push(repository: string, update: RefUpdate, known?: PushKnown): Promise<StartResult> {
+    return this.start(
       repository,
-      ...(changedFiles ? { changedFiles } : {}),
-      ...(message !== undefined ? { headCommitMessage: message } : {}),
-      payload: {
-        ref: update.ref,
-        before: update.before,
-        after: update.after,
-        repository: { name: repository },
-        ...(message !== undefined ? { head_commit: { id: update.after, message } } : {}),
-      },
-    });
+      await pushEvent(this.bareOf(repository), repository, update, known),
+    );
   }
 
   /**
    * Runs `workflow_dispatch` for one workflow file at a ref. Resolves to the run created, or
    * to the reasons it cannot start (unknown ref or workflow, inputs that do not match).
    */
-  async dispatch(
-    repository: string,
-    request: { workflow: string; ref: string; inputs: Readonly<Record<string, string>> },
-  ): Promise<StartResult> {
-    const ref = request.ref.startsWith("refs/") ? request.ref : `refs/heads/${request.ref}`;
-    const sha = await resolveCommit(this.bareOf(repository), ref);
-    if (!sha) return { errors: [`no ref '${request.ref}' in ${repository}`] };
-    return this.start(
-      repository,
-      {
-        name: "workflow_dispatch",
-        ref,
-        sha,
-        repository,
-        inputs: request.inputs,
-        payload: {
-          ref,
-          inputs: request.inputs,
-          workflow: request.workflow,
-          repository: { name: repository },
-        },
-      },
-      request.workflow,
-    );
+  async dispatch(repository: string, request: DispatchRequest): Promise<StartResult> {
+    const event = await dispatchEvent(this.bareOf(repository), repository, request);
+    if ("errors" in event) return event;
+    return this.start(repository, event, request.workflow);
   }
 
   /**
@@ -346,7 +306,9 @@ export class RunService {
     if (!only && INVALID_FILE_EVENTS.has(event.name)) {
       for (const bad of await invalidWorkflowsAt(bare, event.sha)) {
         const invalid = bad.diagnostics.map(formatDiagnostic);
-        const { id, number } = await this.record(
+        const { id, number } = await recordRun(
+          this.options.store,
+          this.presence.id,
           repo,
           { file: bad.file, name: bad.file },
           event,
@@ -358,7 +320,13 @@ export class RunService {
     }
     for (const planned of plan.workflows.filter((w) => w.fires && w.errors.length === 0)) {
       const workflow = workflows.find((w) => w.file === planned.file) as Workflow;
-      const { id, number } = await this.record(repo, workflow, event);
+      const { id, number } = await recordRun(
+        this.options.store,
+        this.presence.id,
+        repo,
+        workflow,
+        event,
+      );
       runIds.push(id);
       runs.push({ id, number, workflow: workflow.name });
       this.background(
@@ -516,74 +484,5 @@ export class RunService {
       { runId, attempt: Number(run.attempt), ...result },
       "a run whose runners were lost starts again",
     );
-  }
-
-  /**
-   * Records a run of `workflow` (queued), or, with `invalid`, a run of a workflow file that
-   * does not parse: failed at once, its problems kept as its `workflow.invalid` event.
-   */
-  private async record(
-    repo: RunRepository,
-    workflow: Pick<Workflow, "file" | "name">,
-    event: TriggerEvent,
-    invalid?: readonly string[],
-  ): Promise<{ id: string; number: number }> {
-    const { db, dialect } = this.options.store;
-    const id = randomUUID();
-    const now = Date.now();
-    // Numbers are per repository, taken one creator at a time: Postgres holds the repository
-    // row's lock until the run is in; SQLite has a single writer. (A retry on the unique key
-    // instead runs out of tries when many pushes land at once.)
-    return db.transaction().execute(async (trx) => {
-      if (dialect === "postgres")
-        await trx
-          .selectFrom("repositories")
-          .select("id")
-          .where("id", "=", repo.id)
-          .forUpdate()
-          .execute();
-      const last = await trx
-        .selectFrom("runs")
-        .select((eb) => eb.fn.max("number").as("n"))
-        .where("repository_id", "=", repo.id)
-        .executeTakeFirst();
-      const number = Number(last?.n ?? 0) + 1;
-      await trx
-        .insertInto("runs")
-        .values({
-          id,
-          repository_id: repo.id,
-          number,
-          attempt: 1,
-          workflow_file: workflow.file,
-          workflow_name: workflow.name,
-          event: event.name,
-          ref: event.ref,
-          sha: event.sha,
-          status: invalid ? "failure" : "queued",
-          created_at: now,
-          started_at: invalid ? now : null,
-          finished_at: invalid ? now : null,
-          payload: JSON.stringify(event.payload ?? {}),
-          trigger: JSON.stringify(event),
-          owner: invalid ? null : this.presence.id,
-        })
-        .execute();
-      if (invalid)
-        await trx
-          .insertInto("events")
-          .values({
-            run_id: id,
-            type: "workflow.invalid",
-            at: now,
-            data: JSON.stringify({
-              type: "workflow.invalid",
-              file: workflow.file,
-              problems: invalid,
-            }),
-          })
-          .execute();
-      return { id, number };
-    });
   }
 }
