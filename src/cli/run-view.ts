@@ -54,7 +54,9 @@ export class RunView {
         break;
       case "job.waiting":
         this.print(`${this.prefix(event.job)}${c.yellow("⏸")} ${event.detail}`);
-        if (event.until !== undefined) this.timers.set(event.job, event.until);
+        if (event.reason === "timer" && event.until !== undefined)
+          this.timers.set(event.job, event.until);
+        else this.timers.delete(event.job);
         break;
       case "job.started":
         this.timers.delete(event.job);

@@ -38,3 +38,11 @@ export interface RepoConfig {
 
 /** The config of a repository without a config file. */
 export const EMPTY_REPO_CONFIG: RepoConfig = Object.freeze({ environments: {}, variables: {} });
+
+/** The environment the config names `name`, if it names one (never an object's inherited member). */
+export function configuredEnvironment(
+  config: RepoConfig,
+  name: string,
+): EnvironmentConfig | undefined {
+  return Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { formatDiagnostic } from "../common/diagnostic.js";
 import { readRepoConfig } from "./repo-config.js";
+import { configuredEnvironment } from "./repo-config-model.js";
 
 describe("repository config", () => {
   test("environments with protection rules and variables", () => {
@@ -104,5 +105,26 @@ describe("repository config", () => {
     expect(readRepoConfig("c.yml", "- a\n").diagnostics.map(formatDiagnostic)).toEqual([
       "c.yml:1:1: the config must be a mapping with 'environments', 'variables' and 'platforms'",
     ]);
+  });
+
+  test("a wait timer of more than 30 days is refused, as on GitHub; roles admit several reviewers", () => {
+    const { config, diagnostics } = readRepoConfig(
+      "c.yml",
+      [
+        "environments:",
+        "  slow:",
+        "    wait-timer: 43201",
+        "  prod:",
+        "    reviewers: [Maintainer]",
+        "    required-approvals: 2",
+        "  constructor:",
+        "    wait-timer: 43200",
+      ].join("\n"),
+    );
+    expect(diagnostics.map(formatDiagnostic)).toEqual([
+      "c.yml:3:17: environments.slow.wait-timer must be at most 43200 minutes (30 days), as on GitHub",
+    ]);
+    expect(configuredEnvironment(config, "constructor")?.waitTimer).toBe(43_200);
+    expect(configuredEnvironment(config, "toString")).toBeUndefined();
   });
 });

@@ -65,7 +65,8 @@ export function readRepoConfig(file: string, content: string): ReadConfigResult 
     err(root, "the config must be a mapping with 'environments', 'variables' and 'platforms'");
     return { config: EMPTY_REPO_CONFIG, diagnostics: out };
   }
-  const environments: Record<string, EnvironmentConfig> = {};
+  // No prototype: an environment named `constructor` or `__proto__` is one like any other.
+  const environments: Record<string, EnvironmentConfig> = Object.create(null);
   let variables: Record<string, string> = {};
   let platforms: Record<string, string> | undefined;
   for (const pair of (root as YAMLMap<Node, Node>).items) {
@@ -142,6 +143,8 @@ export function readRepoConfig(file: string, content: string): ReadConfigResult 
             value ?? pair.key,
             `${field} must be a whole number of ${key === "wait-timer" ? "minutes" : "approvals"}`,
           );
+        } else if (key === "wait-timer" && n > 43_200) {
+          report(value, `${field} must be at most 43200 minutes (30 days), as on GitHub`);
         } else if (key === "wait-timer") env.waitTimer = n;
         else env.requiredApprovals = n;
       } else if (key === "deployment-branches" || key === "deployment-tags") {
@@ -159,7 +162,8 @@ export function readRepoConfig(file: string, content: string): ReadConfigResult 
     }
     if (env.reviewers.length > 0 && env.requiredApprovals === 0) env.requiredApprovals = 1;
     // A role admits many reviewers; named users are counted.
-    const named = env.reviewers.length > 0 && !env.reviewers.some(isRole);
+    const named =
+      env.reviewers.length > 0 && !env.reviewers.some((r) => isRole(r.trim().toLowerCase()));
     if (named && env.requiredApprovals > env.reviewers.length) {
       report(
         node,

@@ -13,13 +13,22 @@ export interface ReviewRecord extends Review {
 /**
  * Records reviews (one per environment) with their `approval.given` or `approval.rejected`
  * events, who and when, in one transaction: the event log is the audit trail of approvals.
+ * Records nothing and answers false when the run has gone on to another attempt meanwhile
+ * (a review is of what its reviewer saw).
  */
 export async function recordReviews(
   db: Kysely<Database>,
   reviews: readonly ReviewRecord[],
-): Promise<void> {
-  if (reviews.length === 0) return;
-  await db.transaction().execute(async (tx) => {
+): Promise<boolean> {
+  const [first] = reviews;
+  if (!first) return true;
+  return db.transaction().execute(async (tx) => {
+    const run = await tx
+      .selectFrom("runs")
+      .select("attempt")
+      .where("id", "=", first.runId)
+      .executeTakeFirst();
+    if (!run || Number(run.attempt) !== first.attempt) return false;
     await tx
       .insertInto("approvals")
       .values(
@@ -51,6 +60,7 @@ export async function recordReviews(
         },
       })),
     );
+    return true;
   });
 }
 

@@ -1,4 +1,5 @@
 import type { EnvironmentConfig } from "../config/repo-config.js";
+import { configuredEnvironment } from "../config/repo-config-model.js";
 import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
 import { checkEnvironmentGate } from "../planner/environment-gate.js";
 import type { JobStatus } from "../runner/runner-events.js";
@@ -55,12 +56,15 @@ export function gate(
   | { waitMinutes: number }
   | { awaiting: EnvironmentConfig }
   | undefined {
-  const verdict = checkEnvironmentGate(request.config.environments[envName], request.event.ref);
+  const verdict = checkEnvironmentGate(
+    configuredEnvironment(request.config, envName),
+    request.event.ref,
+  );
   switch (verdict.kind) {
     case "refused":
       return { status: "failure", reason: verdict.reason };
     case "approval": {
-      const env = request.config.environments[envName];
+      const env = configuredEnvironment(request.config, envName);
       // Where reviews can come while the run waits, the job waits for them.
       if (options.reviews && env) return { awaiting: env };
       if (!options.approved(envName))

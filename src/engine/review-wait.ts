@@ -2,7 +2,7 @@ import type { EnvironmentConfig } from "../config/repo-config.js";
 import { approvalDetail } from "../planner/approval-policy.js";
 import type { JobStatus } from "../runner/runner-events.js";
 import { timerDetail } from "./job-gates.js";
-import type { RunSink } from "./run-events.js";
+import type { RunEvent, RunSink } from "./run-events.js";
 import type { Instance, Node } from "./run-graph.js";
 import type { EngineOptions, ReviewSource } from "./run-request.js";
 
@@ -23,7 +23,7 @@ export const REVIEW_POLL_MS = 2_000;
 export function hold(
   instance: Instance,
   verdict: { awaiting: EnvironmentConfig } | { waitMinutes: number },
-  options: Pick<EngineOptions, "reviews" | "timerUntil">,
+  options: Pick<EngineOptions, "reviews" | "timerUntil" | "approvalDeadline">,
   at: number,
   sink: RunSink,
 ): void {
@@ -31,17 +31,11 @@ export function hold(
     const env = verdict.awaiting;
     const state = options.reviews?.state(env);
     const said = approvalDetail(env, state?.kind === "pending" ? state.have : 0);
-    instance.awaiting = { environment: env, deadline: at + APPROVAL_DAYS_MS, said };
-    sink({
-      type: "job.waiting",
-      job: instance.key,
-      reason: "approval",
-      detail: said,
-      environment: env.name,
-      at,
-    });
+    const deadline = options.approvalDeadline?.(instance.key) ?? at + APPROVAL_DAYS_MS;
+    instance.awaiting = { environment: env, deadline, said };
     if (env.waitTimer > 0)
       instance.notBefore = options.timerUntil?.(instance.key) ?? at + env.waitTimer * 60_000;
+    sink(approvalWaiting(instance, said, at));
     return;
   }
   const until = options.timerUntil?.(instance.key) ?? at + verdict.waitMinutes * 60_000;
@@ -104,14 +98,24 @@ export async function reviewPass(
       const detail = approvalDetail(env, state.have);
       if (awaiting.said === detail) continue;
       awaiting.said = detail;
-      sink({
-        type: "job.waiting",
-        job: instance.key,
-        reason: "approval",
-        detail,
-        environment: env.name,
-        at: now,
-      });
+      sink(approvalWaiting(instance, detail, now));
     }
   }
+}
+
+/**
+ * The event of a job waiting for reviews: with its deadline and, when its environment has a
+ * wait timer too, when that runs out, so a resumed run carries both on (`waitTimersOf`).
+ */
+function approvalWaiting(instance: Instance, detail: string, at: number): RunEvent {
+  const awaiting = instance.awaiting;
+  return {
+    type: "job.waiting",
+    job: instance.key,
+    reason: "approval",
+    detail,
+    ...(awaiting ? { environment: awaiting.environment.name, deadline: awaiting.deadline } : {}),
+    ...(instance.notBefore !== undefined ? { until: instance.notBefore } : {}),
+    at,
+  };
 }

@@ -1,5 +1,6 @@
 import { compileJob } from "../compiler/compile-job.js";
 import type { JobSpec } from "../compiler/job-spec.js";
+import { configuredEnvironment } from "../config/repo-config-model.js";
 import { isTruthy } from "../expressions/evaluate.js";
 import { evaluateTemplate } from "../expressions/evaluate-template.js";
 import type { JobResult } from "../runner/job-runner.js";
@@ -206,7 +207,7 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
       try {
         envName = environmentName(job, ctx);
         const environment = envName
-          ? { name: envName, vars: request.config.environments[envName]?.variables ?? {} }
+          ? { name: envName, vars: configuredEnvironment(request.config, envName)?.variables ?? {} }
           : undefined;
         spec = compileJob({
           runId: request.runId,
@@ -449,10 +450,11 @@ export async function executeRun(request: RunRequest, options: EngineOptions): P
     if (wake === undefined) await Promise.race(running.values());
     else {
       const woken = new AbortController();
-      await Promise.race([
-        ...running.values(),
-        sleep(wake, AbortSignal.any([options.cancel, woken.signal])),
-      ]);
+      // One listener per wait, taken off after it: not a signal per pass left on the run's.
+      const onCancel = () => woken.abort();
+      options.cancel.addEventListener("abort", onCancel, { once: true });
+      await Promise.race([...running.values(), sleep(wake, woken.signal)]);
+      options.cancel.removeEventListener("abort", onCancel);
       woken.abort();
     }
   }

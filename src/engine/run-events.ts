@@ -37,6 +37,8 @@ export type RunEvent =
       readonly until?: number;
       /** The environment whose rules hold the job (a wait timer, reviews). */
       readonly environment?: string;
+      /** When a job waiting for reviews fails unless approved (30 days after it began waiting). */
+      readonly deadline?: number;
       readonly at: number;
     }
   | {

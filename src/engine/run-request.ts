@@ -78,6 +78,8 @@ export interface EngineOptions {
    * from its event log): the timer goes on from there instead of starting again.
    */
   timerUntil?(job: string): number | undefined;
+  /** When a job's wait for reviews ends, if an earlier life of this run began it. */
+  approvalDeadline?(job: string): number | undefined;
   /**
    * Reviews of deployments, where they can be given while the run waits (the server): a job
    * whose environment needs approval then waits for them instead of being skipped.

@@ -36,7 +36,9 @@ async function run(
   options: {
     approved?: boolean;
     timerUntil?: (job: string) => number | undefined;
+    approvalDeadline?: (job: string) => number | undefined;
     cancelAt?: number;
+    workflow?: string;
     /** Reviews given as the clock passes each time (ms since T0); the engine then waits for them. */
     reviews?: readonly (Review & { givenAfter: number })[];
   } = {},
@@ -52,7 +54,9 @@ async function run(
     {
       runId: "r",
       event: { name: "push", ref: "refs/heads/main", sha: "a".repeat(40) },
-      workflows: [{ workflow: await workflowFrom(WORKFLOW, "ci.yml"), inputs: {} }],
+      workflows: [
+        { workflow: await workflowFrom(options.workflow ?? WORKFLOW, "ci.yml"), inputs: {} },
+      ],
       config: read.config,
       vars: {},
       secrets: {},
@@ -79,6 +83,7 @@ async function run(
         if (!signal.aborted) clock = Math.max(clock, until);
       },
       ...(options.timerUntil ? { timerUntil: options.timerUntil } : {}),
+      ...(options.approvalDeadline ? { approvalDeadline: options.approvalDeadline } : {}),
       ...(options.reviews
         ? {
             reviews: {
@@ -200,5 +205,26 @@ describe("reviews, where they can come while the run waits (the server)", () => 
     expect(finishReason(waited, "ci.yml / deploy")).toBe(
       "the deployment to 'staging' was not approved within 30 days",
     );
+  });
+
+  it("a resumed run keeps the deadline its first life set", async () => {
+    const deadline = T0 + 60_000;
+    const t = await run(config, {
+      reviews: [],
+      approvalDeadline: (job) => (job === "ci.yml / deploy" ? deadline : undefined),
+    });
+    expect(finishReason(t, "ci.yml / deploy")).toBe(
+      "the deployment to 'staging' was not approved within 30 days",
+    );
+    expect(t.sleeps.at(-1)).toBeLessThanOrEqual(deadline);
+  });
+});
+
+describe("environments named like an object's members", () => {
+  it("a job deploying to 'constructor' or '__proto__' runs as to any unprotected environment", async () => {
+    const workflow = WORKFLOW.replace("environment: staging", "environment: constructor");
+    const t = await run("environments:\n  __proto__:\n    wait-timer: 1\n", { workflow });
+    expect(statuses(t)).toEqual({ build: "success", deploy: "success" });
+    expect(t.sleeps).toEqual([]);
   });
 });

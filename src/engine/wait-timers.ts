@@ -27,7 +27,9 @@ export function nextWake(nodes: ReadonlyMap<string, Node>, now: number): number 
 export function sleepUntil(until: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(done, Math.max(0, until - Date.now()));
+    // setTimeout takes at most 2^31-1 ms (about 24.8 days); longer waits wake early, and the
+    // engine sleeps again.
+    const timer = setTimeout(done, Math.min(2 ** 31 - 1, Math.max(0, until - Date.now())));
     function done() {
       clearTimeout(timer);
       signal.removeEventListener("abort", done);

@@ -88,3 +88,31 @@ describe("what the reviews decide", () => {
     );
   });
 });
+
+describe("names are people, whatever their case", () => {
+  test("a trigger who writes their name otherwise is still refused under allow-self-review: false", () => {
+    const strict = env({ allowSelfReview: false, reviewers: ["Tech-Lead"] });
+    expect(reviewRefusal(strict, { name: "tech-lead", role: "viewer" }, " TECH-LEAD ")).toContain(
+      "prevents self-review",
+    );
+  });
+
+  test("two tokens of one name, in two cases, are one approval", () => {
+    const reviews: Review[] = ["alice", "Alice"].map((actor) => ({
+      environment: "production",
+      state: "approved",
+      actor,
+      comment: "",
+      at: 1,
+    }));
+    expect(reviewState(env(), reviews)).toEqual({ kind: "pending", have: 1, need: 2 });
+  });
+
+  test("a role entry written in capitals is the role, not a user of that name", () => {
+    const admins = env({ reviewers: ["Admin"], requiredApprovals: 1 });
+    expect(reviewRefusal(admins, { name: "admin", role: "viewer" }, undefined)).toContain(
+      "is not a reviewer",
+    );
+    expect(reviewRefusal(admins, { name: "root", role: "admin" }, undefined)).toBeUndefined();
+  });
+});

@@ -35,14 +35,14 @@ export function reviewRefusal(
   who: Reviewer,
   triggeredBy: string | undefined,
 ): string | undefined {
-  const named = env.reviewers.some((entry) =>
-    isRole(entry)
-      ? isRole(who.role) && allows(who.role, entry)
-      : entry.toLowerCase() === who.name.toLowerCase(),
-  );
+  const me = person(who.name);
+  const named = env.reviewers.some((entry) => {
+    const role = entry.trim().toLowerCase();
+    return isRole(role) ? isRole(who.role) && allows(who.role, role) : person(entry) === me;
+  });
   if (!named)
     return `${who.name} (${who.role}) is not a reviewer of environment '${env.name}'; its reviewers are ${env.reviewers.join(", ")}`;
-  if (!env.allowSelfReview && triggeredBy !== undefined && triggeredBy === who.name)
+  if (!env.allowSelfReview && triggeredBy !== undefined && person(triggeredBy) === me)
     return `${who.name} triggered this run, and environment '${env.name}' prevents self-review (allow-self-review: false)`;
   return undefined;
 }
@@ -55,7 +55,11 @@ export function reviewState(env: EnvironmentConfig, reviews: readonly Review[]):
   const mine = reviews.filter((r) => r.environment === env.name);
   const rejected = mine.find((r) => r.state === "rejected");
   if (rejected) return { kind: "rejected", by: rejected.actor, comment: rejected.comment };
-  const by = [...new Set(mine.filter((r) => r.state === "approved").map((r) => r.actor))];
+  const by = [
+    ...new Map(
+      mine.filter((r) => r.state === "approved").map((r) => [person(r.actor), r.actor]),
+    ).values(),
+  ];
   const need = Math.max(1, env.requiredApprovals);
   return by.length >= need ? { kind: "approved", by } : { kind: "pending", have: by.length, need };
 }
@@ -64,4 +68,9 @@ export function reviewState(env: EnvironmentConfig, reviews: readonly Review[]):
 export function approvalDetail(env: EnvironmentConfig, have: number): string {
   const need = Math.max(1, env.requiredApprovals);
   return `waiting for approval to deploy to '${env.name}' (${have} of ${need}: ${env.reviewers.join(", ")})`;
+}
+
+/** Who a name stands for: names are compared trimmed and ignoring case (`Alice` is `alice`). */
+function person(name: string): string {
+  return name.trim().toLowerCase();
 }

@@ -1,4 +1,8 @@
-import { EMPTY_REPO_CONFIG, type RepoConfig } from "../config/repo-config-model.js";
+import {
+  configuredEnvironment,
+  EMPTY_REPO_CONFIG,
+  type RepoConfig,
+} from "../config/repo-config-model.js";
 import { contextsUsed } from "../expressions/evaluate.js";
 import { coerceString, evaluateTemplate } from "../expressions/evaluate-template.js";
 import { githubContext, type TriggerEvent } from "../triggers/event.js";
@@ -136,7 +140,7 @@ function planJob(
     if (env.kind === "none")
       return { ...common, key, name, ...extra, state: JobPlanState.WillRun, reason: "will run" };
     const withEnv = { ...common, key, name, ...extra, environment: env.name };
-    const gate = checkEnvironmentGate(config.environments[env.name], event.ref);
+    const gate = checkEnvironmentGate(configuredEnvironment(config, env.name), event.ref);
     switch (gate.kind) {
       case "refused":
         return { ...withEnv, state: JobPlanState.Blocked, reason: gate.reason };

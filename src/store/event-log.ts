@@ -72,14 +72,15 @@ export async function readEvents(
 }
 
 /**
- * When each of a run's wait timers runs out, by job key, as the run's current life started
- * them: `job.waiting` events with an `until` after the run's last `run.started` (an attempt
- * begins with one, and so does each resume, which repeats the timers it carries on).
+ * When each of a run's wait timers runs out, and when each wait for reviews ends, by job
+ * key, as the run's current life started them: `job.waiting` events with an `until` or a
+ * `deadline` after the run's last `run.started` (an attempt begins with one, and so does
+ * each resume, which repeats the waits it carries on).
  */
 export async function waitTimersOf(
   db: Kysely<Database>,
   runId: string,
-): Promise<Map<string, number>> {
+): Promise<{ timers: Map<string, number>; deadlines: Map<string, number> }> {
   const started = await db
     .selectFrom("events")
     .select((eb) => eb.fn.max("id").as("id"))
@@ -95,10 +96,12 @@ export async function waitTimersOf(
     .orderBy("id")
     .execute();
   const timers = new Map<string, number>();
+  const deadlines = new Map<string, number>();
   for (const row of rows) {
-    const event = JSON.parse(row.data) as { job?: string; until?: number };
-    if (typeof event.job === "string" && typeof event.until === "number")
-      timers.set(event.job, event.until);
+    const event = JSON.parse(row.data) as { job?: string; until?: number; deadline?: number };
+    if (typeof event.job !== "string") continue;
+    if (typeof event.until === "number") timers.set(event.job, event.until);
+    if (typeof event.deadline === "number") deadlines.set(event.job, event.deadline);
   }
-  return timers;
+  return { timers, deadlines };
 }

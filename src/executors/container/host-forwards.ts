@@ -144,7 +144,12 @@ async function forward(
   server.unref();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "0.0.0.0", () => resolve());
+    server.listen(0, "0.0.0.0", () => {
+      server.off("error", reject);
+      // Accepting may fail later (out of file descriptors): that connection is lost, not the process.
+      server.on("error", () => undefined);
+      resolve();
+    });
   });
   const address = server.address();
   return typeof address === "object" && address ? address.port : 0;

@@ -91,7 +91,7 @@ export function registerReviewRoutes(
           properties: {
             environment_ids: {
               type: "array",
-              items: { type: ["string", "integer"] },
+              items: { anyOf: [{ type: "string", minLength: 1 }, { type: "integer" }] },
               description:
                 "the environments to review, by name (GitHub's field; ids are names here)",
             },
@@ -117,6 +117,7 @@ export function registerReviewRoutes(
           400: errorSchema,
           403: errorSchema,
           404: errorSchema,
+          409: errorSchema,
           422: errorSchema,
         },
       },

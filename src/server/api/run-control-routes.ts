@@ -75,7 +75,7 @@ export function registerRunControlRoutes(
         workflow: request.body.workflow,
         ref: request.body.ref ?? repo.default_branch,
         inputs: request.body.inputs ?? {},
-        ...(request.caller ? { actor: request.caller.name } : {}),
+        ...(request.caller ? { actor: await actorOf(db, request.caller) } : {}),
       });
       if ("errors" in result)
         return reply.code(422).send({ code: "cannot_dispatch", message: result.errors.join("; ") });
@@ -167,4 +167,23 @@ export function registerRunControlRoutes(
       return deps.runs ? deps.runs.schedules(repo.name, repo.default_branch) : [];
     },
   );
+}
+
+/**
+ * Who starts a run: the caller's token name; for a job's `GITHUB_TOKEN`, whoever triggered
+ * that job's run (so a workflow that dispatches another does not make its runs nobody's, and
+ * whoever pushed it cannot review them under `allow-self-review: false`).
+ */
+export async function actorOf(
+  db: Kysely<Database>,
+  caller: { readonly id: string; readonly name: string },
+): Promise<string> {
+  if (!caller.id.startsWith("job:")) return caller.name;
+  const run = await db
+    .selectFrom("runs")
+    .select("trigger")
+    .where("id", "=", caller.id.slice("job:".length))
+    .executeTakeFirst();
+  const actor = run ? (JSON.parse(run.trigger || "{}") as { actor?: unknown }).actor : undefined;
+  return typeof actor === "string" && actor !== "" ? actor : caller.name;
 }

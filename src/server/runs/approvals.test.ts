@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { runCli } from "../../../test/helpers/capture.js";
 import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers/databases.js";
@@ -94,7 +96,7 @@ describeOnEachDatabase("approvals on the server", postgres, (context) => {
         ? shown
         : undefined;
     });
-    return { id, jobs, waiting };
+    return { id, jobs, waiting, dir, url };
   }
 
   const review = (token: string, id: string, body: unknown) =>
@@ -232,6 +234,43 @@ describeOnEachDatabase("approvals on the server", postgres, (context) => {
         staging: ["failure", "the deployment to 'staging' was rejected by admin: not this week"],
         after: ["success", null],
       });
+    },
+    60_000,
+  );
+
+  test.runIf(context.available)(
+    "a push cannot loosen the rules its own deployments are held by: they are the default branch's",
+    async () => {
+      const { id, dir, url } = await pushAndWait("guarded-app");
+      writeFileSync(join(dir, ".trunkline", "config.yml"), "environments:\n  staging: {}\n");
+      await git(dir, "commit", "-qam", "no reviewers, please");
+      await git(dir, "push", "-q", url, "HEAD:refs/heads/loosen");
+      const loosened = await waitFor("the branch's deployment to wait too", async () => {
+        const runs = (await server.api("viewer", "GET", "/api/v1/repositories/guarded-app/runs"))
+          .body as { id: string; ref: string }[];
+        const run = runs.find((r) => r.ref === "refs/heads/loosen");
+        if (!run) return undefined;
+        const shown = (await server.api("viewer", "GET", `/api/v1/runs/${run.id}`)).body as {
+          jobs: Job[];
+        };
+        const staging = shown.jobs.find((j) => j.key.endsWith("/ staging"));
+        return staging?.status === "waiting" ? staging : undefined;
+      });
+      expect(loosened.reason).toBe(
+        "waiting for approval to deploy to 'staging' (0 of 1: maintainer, lead)",
+      );
+      // Turned down, so nothing is left waiting.
+      for (const run of (await server.api("viewer", "GET", "/api/v1/repositories/guarded-app/runs"))
+        .body as { id: string }[])
+        expect(
+          (
+            await review(server.tokens.admin, run.id, {
+              environments: ["staging"],
+              state: "rejected",
+            })
+          ).status,
+        ).toBe(200);
+      expect(id).not.toBe("");
     },
     60_000,
   );

@@ -62,7 +62,7 @@ export async function executeAttempt(
   const fromFork = event.fromFork === true;
   const scope = { repositoryId: attempt.repositoryId, fromFork };
   // A resumed attempt's wait timers go on from when they were started, not from now.
-  const timers = attempt.resume ? await waitTimersOf(db, attempt.runId) : undefined;
+  const waits = attempt.resume ? await waitTimersOf(db, attempt.runId) : undefined;
   let reviews = await reviewsOf(db, attempt.runId, attempt.attempt);
 
   try {
@@ -85,7 +85,12 @@ export async function executeAttempt(
         cancel,
         approved: () => false,
         unrunnable: () => undefined,
-        ...(timers ? { timerUntil: (job: string) => timers.get(job) } : {}),
+        ...(waits
+          ? {
+              timerUntil: (job: string) => waits.timers.get(job),
+              approvalDeadline: (job: string) => waits.deadlines.get(job),
+            }
+          : {}),
         // Deployments wait for their reviewers, who review through the API (any server).
         reviews: {
           state: (env) => reviewState(env, reviews),

@@ -163,8 +163,21 @@ export function calledWorkflowsAt(bare: string, sha: string): WorkflowLoader {
   };
 }
 
-/** The repository's `.trunkline/config.yml` at a commit, or the empty config. */
+/**
+ * The repository's `.trunkline/config.yml` for a run of a commit: its variables and platforms
+ * as the commit has them, its environments (protection rules, reviewers, their variables) as
+ * the default branch (HEAD) has them, as GitHub keeps environments in the repository's
+ * settings: a push cannot loosen the rules its own deployments are held by. Until the
+ * default branch exists, the commit's own. The empty config where there is none.
+ */
 export async function configAt(bare: string, sha: string): Promise<RepoConfig> {
+  const atCommit = await readConfigAt(bare, sha);
+  const head = await resolveCommit(bare, "HEAD");
+  if (!head || head === sha) return atCommit;
+  return { ...atCommit, environments: (await readConfigAt(bare, head)).environments };
+}
+
+async function readConfigAt(bare: string, sha: string): Promise<RepoConfig> {
   const text = await showFile(bare, sha, REPO_CONFIG_PATH);
   return text === undefined ? EMPTY_REPO_CONFIG : readRepoConfig(REPO_CONFIG_PATH, text).config;
 }

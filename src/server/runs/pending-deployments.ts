@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { EnvironmentConfig } from "../../config/repo-config.js";
+import { configuredEnvironment } from "../../config/repo-config-model.js";
 import { type ReviewRecord, recordReviews, reviewsOf } from "../../deploy/approvals.js";
 import { reviewRefusal, reviewState } from "../../planner/approval-policy.js";
 import type { Database } from "../../store/database.js";
@@ -25,7 +26,7 @@ export interface ReviewRequest {
 /** What a review request came to: recorded, or refused with an HTTP status and why. */
 export type ReviewOutcome =
   | { readonly recorded: readonly ReviewRecord[] }
-  | { readonly status: 403 | 404 | 422; readonly code: string; readonly message: string };
+  | { readonly status: 403 | 404 | 409 | 422; readonly code: string; readonly message: string };
 
 /**
  * The deployments of a run's current attempt that wait for reviews: environments a job is
@@ -39,6 +40,16 @@ export async function pendingDeployments(
   runId: string,
   who: { readonly name: string; readonly role: string },
 ): Promise<PendingDeployment[] | undefined> {
+  return (await pendingOf(db, dataDir, runId, who))?.pending;
+}
+
+/** {@link pendingDeployments}, with the attempt they are of. */
+async function pendingOf(
+  db: Kysely<Database>,
+  dataDir: string,
+  runId: string,
+  who: { readonly name: string; readonly role: string },
+): Promise<{ attempt: number; pending: PendingDeployment[] } | undefined> {
   const run = await db
     .selectFrom("runs")
     .innerJoin("repositories", "repositories.id", "runs.repository_id")
@@ -58,7 +69,7 @@ export async function pendingDeployments(
         .execute()
     ).map((j) => j.key),
   );
-  if (waiting.size === 0) return [];
+  if (waiting.size === 0) return { attempt, pending: [] };
   const started = await db
     .selectFrom("events")
     .select((eb) => eb.fn.max("id").as("id"))
@@ -77,18 +88,18 @@ export async function pendingDeployments(
     if (event.reason === "approval" && event.environment && waiting.has(event.job ?? ""))
       names.add(event.environment);
   }
-  if (names.size === 0) return [];
+  if (names.size === 0) return { attempt, pending: [] };
   const config = await configAt(repositoryPath(dataDir, run.repository), run.sha);
   const reviews = await reviewsOf(db, runId, attempt);
   const triggeredBy = (JSON.parse(run.trigger || "{}") as { actor?: string }).actor;
   const pending: PendingDeployment[] = [];
   for (const name of [...names].sort()) {
-    const environment = config.environments[name];
+    const environment = configuredEnvironment(config, name);
     if (!environment || reviewState(environment, reviews).kind !== "pending") continue;
     const refusal = reviewRefusal(environment, who, triggeredBy);
     pending.push({ environment, canReview: !refusal, ...(refusal ? { refusal } : {}) });
   }
-  return pending;
+  return { attempt, pending };
 }
 
 /**
@@ -105,8 +116,9 @@ export async function reviewDeployments(
   request: ReviewRequest,
   now = Date.now(),
 ): Promise<ReviewOutcome> {
-  const pending = await pendingDeployments(db, dataDir, runId, who);
-  if (!pending) return { status: 404, code: "not_found", message: `no run '${runId}'` };
+  const found = await pendingOf(db, dataDir, runId, who);
+  if (!found) return { status: 404, code: "not_found", message: `no run '${runId}'` };
+  const { attempt, pending } = found;
   const byName = new Map(pending.map((p) => [p.environment.name, p]));
   for (const name of request.environments) {
     const found = byName.get(name);
@@ -120,20 +132,20 @@ export async function reviewDeployments(
     }
     if (found.refusal) return { status: 403, code: "forbidden", message: found.refusal };
   }
-  const attempt = await db
-    .selectFrom("runs")
-    .select("attempt")
-    .where("id", "=", runId)
-    .executeTakeFirstOrThrow();
   const recorded: ReviewRecord[] = [...new Set(request.environments)].map((environment) => ({
     runId,
-    attempt: Number(attempt.attempt),
+    attempt,
     environment,
     state: request.state,
     actor: who.name,
     comment: request.comment,
     at: now,
   }));
-  await recordReviews(db, recorded);
+  if (!(await recordReviews(db, recorded)))
+    return {
+      status: 409,
+      code: "attempt_changed",
+      message: "the run started another attempt meanwhile: review what waits now",
+    };
   return { recorded };
 }
