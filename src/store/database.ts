@@ -70,9 +70,10 @@ export interface RepositoriesTable {
  */
 export const UNFINISHED_STATUSES: readonly string[] = ["queued", "waiting", "in_progress"];
 
-/** Every status a run can have: not ended yet, then how it ended. */
+/** Every status a run can have: not ended yet, then how it ended (`waiting` is a job's only). */
 export const RUN_STATUSES: readonly string[] = [
-  ...UNFINISHED_STATUSES,
+  "queued",
+  "in_progress",
   "success",
   "failure",
   "cancelled",

@@ -24,6 +24,7 @@ describeOnEachDatabase("store", postgres, (db) => {
         .sort(),
     ).toEqual([
       "annotations",
+      "approvals",
       "artifacts",
       "environments",
       "events",
