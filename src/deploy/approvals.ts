@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
+import { recordDomainEvents } from "../events/domain-events.js";
 import type { Review } from "../planner/approval-policy.js";
 import type { Database } from "../store/database.js";
-import { appendEvents } from "../store/event-log.js";
 
 /** A review to record: who decided what on one environment of one attempt of a run. */
 export interface ReviewRecord extends Review {
@@ -44,20 +44,16 @@ export async function recordReviews(
         })),
       )
       .execute();
-    await appendEvents(
+    await recordDomainEvents(
       tx,
       reviews.map((r) => ({
-        runId: r.runId,
         type: r.state === "approved" ? "approval.given" : "approval.rejected",
+        runId: r.runId,
+        attempt: r.attempt,
+        environment: r.environment,
+        comment: r.comment,
+        actor: { kind: "user", name: r.actor },
         at: r.at,
-        data: {
-          type: r.state === "approved" ? "approval.given" : "approval.rejected",
-          attempt: r.attempt,
-          environment: r.environment,
-          actor: r.actor,
-          comment: r.comment,
-          at: r.at,
-        },
       })),
     );
     return true;

@@ -67,9 +67,9 @@ export async function startTestServer(
     onWebhook: (repo, intent, payload) =>
       service.background(runWebhook(service, repo, intent, payload), "webhook failed"),
     runs: {
-      cancel: (id) => service.cancel(id),
+      cancel: (id, actor) => service.cancel(id, actor),
       dispatch: (repo, request) => service.dispatch(repo, request),
-      rerun: (id, failedOnly) => service.rerun(id, failedOnly),
+      rerun: (id, failedOnly, actor) => service.rerun(id, failedOnly, actor),
       schedules: (repo, branch) => scheduler.upcoming(repo, branch, new Date()),
     },
     jobs: service.jobs,

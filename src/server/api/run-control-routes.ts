@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
+import { type Actor, actorOfCaller } from "../../events/domain-events.js";
 import type { Database } from "../../store/database.js";
 import { found } from "../not-found.js";
 import type { UpcomingSchedule } from "../runs/scheduler.js";
@@ -10,7 +11,7 @@ import { errorSchema } from "./schemas.js";
 export interface RunControl {
   /** Cancels a run running here; false when it is not running here. */
   /** Cancels a run wherever it runs; false when it runs nowhere. */
-  cancel(runId: string): Promise<boolean>;
+  cancel(runId: string, actor?: Actor): Promise<boolean>;
   dispatch(
     repository: string,
     request: {
@@ -20,7 +21,7 @@ export interface RunControl {
       actor?: string;
     },
   ): Promise<StartResult>;
-  rerun(runId: string, failedOnly: boolean): Promise<RerunResult>;
+  rerun(runId: string, failedOnly: boolean, actor?: Actor): Promise<RerunResult>;
   /** The schedules of a repository's default branch and when each fires next. */
   schedules(repository: string, defaultBranch: string): Promise<UpcomingSchedule[]>;
 }
@@ -95,7 +96,8 @@ export function registerRunControlRoutes(
           .executeTakeFirst(),
         `run '${request.params.id}'`,
       );
-      if (!(await deps.runs?.cancel(run.id))) {
+      const actor = request.caller ? actorOfCaller(request.caller) : undefined;
+      if (!(await deps.runs?.cancel(run.id, actor))) {
         return reply
           .code(409)
           .send({ code: "not_running", message: `run '${run.id}' is not running (${run.status})` });
@@ -124,7 +126,11 @@ export function registerRunControlRoutes(
     },
     async (request, reply) => {
       if (!deps.runs) return reply.code(422).send(noRunner);
-      const result = await deps.runs.rerun(request.params.id, request.body?.failedOnly === true);
+      const result = await deps.runs.rerun(
+        request.params.id,
+        request.body?.failedOnly === true,
+        request.caller ? actorOfCaller(request.caller) : undefined,
+      );
       if ("attempt" in result) return reply.code(202).send({ attempt: result.attempt });
       const status = { not_found: 404, running: 409, gone: 422 }[result.error];
       return reply.code(status).send({

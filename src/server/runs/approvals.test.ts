@@ -189,9 +189,11 @@ describeOnEachDatabase("approvals on the server", postgres, (context) => {
       expect(events.map((e) => e.data)).toEqual([
         {
           type: "approval.given",
+          version: 1,
+          runId: id,
           attempt: 1,
           environment: "staging",
-          actor: "maintainer",
+          actor: { kind: "user", name: "maintainer" },
           comment: "release notes checked",
           at: expect.any(Number),
         },

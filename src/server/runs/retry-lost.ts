@@ -1,3 +1,7 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../store/database.js";
+import type { RerunResult } from "./start-result.js";
+
 /** The reason of a job whose runner stopped answering (its lease expired, or it was lost). */
 export const RUNNER_LOST = "runner_lost";
 
@@ -16,4 +20,34 @@ export function shouldRetryLost(
   if (run.status !== "failure" || run.attempt > retries) return false;
   const failed = jobs.filter((j) => j.status === "failure");
   return failed.length > 0 && failed.every((j) => j.reason === RUNNER_LOST);
+}
+
+/**
+ * Starts a run's next attempt through `rerun` when its only failures were lost runners and
+ * retries are left; resolves to what was retried (the attempt that failed, and the re-run's
+ * result), or undefined.
+ */
+export async function retryIfLost(
+  db: Kysely<Database>,
+  runId: string,
+  retries: number,
+  rerun: (failedOnly: boolean) => Promise<RerunResult>,
+): Promise<({ attempt: number } & Record<string, unknown>) | undefined> {
+  if (retries === 0) return undefined;
+  const run = await db
+    .selectFrom("runs")
+    .select(["status", "attempt"])
+    .where("id", "=", runId)
+    .executeTakeFirst();
+  if (!run) return undefined;
+  const jobs = await db
+    .selectFrom("jobs")
+    .select(["status", "reason"])
+    .where("run_id", "=", runId)
+    .where("attempt", "=", Number(run.attempt))
+    .execute();
+  if (!shouldRetryLost({ status: run.status, attempt: Number(run.attempt) }, jobs, retries))
+    return undefined;
+  const result = await rerun(true);
+  return { attempt: Number(run.attempt), ...result };
 }

@@ -3,6 +3,7 @@ import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers
 import { committed, git } from "../../../test/helpers/git.js";
 import { startTestServer, type TestServer } from "../../../test/helpers/server.js";
 import { setSecret } from "../../secrets/secret-store.js";
+import { readEvents } from "../../store/event-log.js";
 
 const WORKFLOW = `name: CI
 on:
@@ -288,6 +289,17 @@ jobs:
       const after = (await server.api("viewer", "GET", `/api/v1/runs/${run?.id}`)).body;
       expect(after.status).toBe("cancelled");
       expect(after.jobs.map((j: Job) => j.status)).toEqual(["cancelled"]);
+      // The log says who cancelled it, before it says cancelled.
+      const log = await readEvents(context.store.db, { runId: run?.id ?? "" });
+      const asked = log.findIndex((e) => e.type === "run.cancel_requested");
+      expect(log[asked]?.data).toEqual({
+        type: "run.cancel_requested",
+        version: 1,
+        runId: run?.id,
+        actor: { kind: "user", name: "developer" },
+        at: expect.any(Number),
+      });
+      expect(asked).toBeLessThan(log.findIndex((e) => e.type === "run.finished"));
       expect(
         (await server.api("developer", "POST", `/api/v1/runs/${run?.id}/cancel`)).body,
       ).toEqual({
@@ -455,6 +467,22 @@ jobs:
         ).toEqual({ attempt: 3 });
         await server.service.idle();
         const third = (await server.api("viewer", "GET", `/api/v1/runs/${run.id}`)).body;
+        // Each re-run is in the run's log with who asked for it.
+        const reruns = (await readEvents(context.store.db, { runId: run.id }))
+          .filter((e) => e.type === "run.rerun")
+          .map((e) => e.data);
+        expect(reruns).toEqual([
+          expect.objectContaining({
+            attempt: 2,
+            failedOnly: true,
+            actor: { kind: "user", name: "developer" },
+          }),
+          expect.objectContaining({
+            attempt: 3,
+            failedOnly: false,
+            actor: { kind: "user", name: "developer" },
+          }),
+        ]);
         expect(third.jobs.every((j: Job) => j.reason === null)).toBe(true);
         const report3 = third.jobs.find((j: Job) => j.key.endsWith("report"));
         const log3 = (await server.api("viewer", "GET", `/api/v1/jobs/${report3.id}/logs`)).body;

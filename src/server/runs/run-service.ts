@@ -5,6 +5,7 @@ import { StoreSource } from "../../actions/action-sources.js";
 import type { ActionStore } from "../../actions/action-store.js";
 import { JobAgent } from "../../agent/job-agent.js";
 import { formatDiagnostic } from "../../common/diagnostic.js";
+import { type Actor, recordDomainEvents } from "../../events/domain-events.js";
 import { DEFAULT_LABELS } from "../../executors/host/host-labels.js";
 import type { JobSandbox } from "../../executors/host/job-sandbox.js";
 import { defaultJobsDir, ensureOwnDir } from "../../executors/host/jobs-dir.js";
@@ -24,7 +25,7 @@ import { JobDispatch } from "./job-dispatch.js";
 import { recordRun } from "./record-run.js";
 import { rerunRun } from "./rerun-run.js";
 import { resumeUnfinished } from "./resume-runs.js";
-import { shouldRetryLost } from "./retry-lost.js";
+import { retryIfLost } from "./retry-lost.js";
 import { ServerPresence } from "./server-presence.js";
 import {
   pushLines,
@@ -371,8 +372,20 @@ export class RunService {
    * failed or were cancelled and those that need them, the others keeping their results.
    * The workflow and config are read again at the run's commit, as on GitHub.
    */
-  async rerun(runId: string, failedOnly: boolean): Promise<RerunResult> {
-    return rerunRun(this, this.options.store.db, runId, failedOnly);
+  async rerun(runId: string, failedOnly: boolean, actor?: Actor): Promise<RerunResult> {
+    const result = await rerunRun(this, this.options.store.db, runId, failedOnly);
+    if ("attempt" in result)
+      await recordDomainEvents(this.options.store.db, [
+        {
+          type: "run.rerun",
+          runId,
+          attempt: result.attempt,
+          failedOnly,
+          actor: actor ?? { kind: "system", server: this.presence.id },
+          at: Date.now(),
+        },
+      ]);
+    return result;
   }
 
   /**
@@ -407,10 +420,20 @@ export class RunService {
    * Cancels a run: at once when this process runs it, else by asking the process that does;
    * false when no process runs it.
    */
-  async cancel(runId: string): Promise<boolean> {
+  async cancel(runId: string, actor?: Actor): Promise<boolean> {
     const controller = this.cancels.get(runId);
-    if (!controller) return this.presence.requestCancel(runId);
-    controller.abort();
+    const cancelled = controller ? true : await this.presence.requestCancel(runId);
+    if (!cancelled) return false;
+    // Recorded before the run ends, so the log says who before it says cancelled.
+    await recordDomainEvents(this.options.store.db, [
+      {
+        type: "run.cancel_requested",
+        runId,
+        actor: actor ?? { kind: "system", server: this.presence.id },
+        at: Date.now(),
+      },
+    ]);
+    controller?.abort();
     return true;
   }
 
@@ -452,37 +475,22 @@ export class RunService {
         this.cancels.delete(runId);
         if (this.stopping.signal.aborted) return;
         await this.presence.release(runId);
-        await this.retryIfLost(runId);
+        await retryIfLost(
+          this.options.store.db,
+          runId,
+          this.options.retryRunnerLost ?? 0,
+          (failedOnly) => this.rerun(runId, failedOnly),
+        ).then((retried) => {
+          if (retried)
+            this.options.log.warn(
+              { runId, ...retried },
+              "a run whose runners were lost starts again",
+            );
+        });
         // Workflows listening to this one's runs (on: workflow_run) start once it has ended.
         await sendWorkflowRun(this, this.options.store.db, runId, "completed");
       }),
       `run ${runId} failed to execute`,
-    );
-  }
-
-  /** Starts a run's next attempt when its only failures were lost runners (and retries are left). */
-  private async retryIfLost(runId: string): Promise<void> {
-    const retries = this.options.retryRunnerLost ?? 0;
-    if (retries === 0) return;
-    const { db } = this.options.store;
-    const run = await db
-      .selectFrom("runs")
-      .select(["status", "attempt"])
-      .where("id", "=", runId)
-      .executeTakeFirst();
-    if (!run) return;
-    const jobs = await db
-      .selectFrom("jobs")
-      .select(["status", "reason"])
-      .where("run_id", "=", runId)
-      .where("attempt", "=", Number(run.attempt))
-      .execute();
-    if (!shouldRetryLost({ status: run.status, attempt: Number(run.attempt) }, jobs, retries))
-      return;
-    const result = await this.rerun(runId, true);
-    this.options.log.warn(
-      { runId, attempt: Number(run.attempt), ...result },
-      "a run whose runners were lost starts again",
     );
   }
 }

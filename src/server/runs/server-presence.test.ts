@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { beforeAll, expect, test, vi } from "vitest";
 import { describeOnEachDatabase, postgresAvailable } from "../../../test/helpers/databases.js";
 import { seedRun } from "../../../test/helpers/seed.js";
+import { readEvents } from "../../store/event-log.js";
 import { ServerPresence, thisMachine } from "./server-presence.js";
 
 const postgres = await postgresAvailable();
@@ -106,6 +107,18 @@ describeOnEachDatabase("server presence", postgres, (context) => {
       expect(await owner("run-b")).toBe(mine.id);
       expect(await owner("run-c")).toBe(mine.id);
       expect(await owner("run-d")).toBe("elsewhere"); // another machine's: alive for now
+      // Each taking is in the run's log: from whom, by which process.
+      const taken = await readEvents(context.store.db, { runId: "run-b" });
+      expect(taken.map((e) => e.data)).toEqual([
+        {
+          type: "run.taken_over",
+          version: 1,
+          runId: "run-b",
+          from: "dead",
+          actor: { kind: "system", server: mine.id },
+          at: clock,
+        },
+      ]);
     },
   );
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { sql } from "kysely";
+import { recordDomainEvents } from "../../events/domain-events.js";
 import { UNFINISHED_STATUSES } from "../../store/database.js";
 import type { Store } from "../../store/open-store.js";
 import { type Listener, listen } from "../../store/pg-listener.js";
@@ -185,14 +186,34 @@ export class ServerPresence {
       await db.deleteFrom("servers").where("id", "=", server.id).execute();
     }
     // Taken, not just released: were this process to die before carrying them on, they
-    // would be a gone process's runs again, never nobody's.
-    const released = await db
-      .updateTable("runs")
-      .set({ owner: this.id })
+    // would be a gone process's runs again, never nobody's. Each taking is in the run's log.
+    const orphans = await db
+      .selectFrom("runs")
+      .select(["id", "owner"])
       .where("status", "in", UNFINISHED_STATUSES)
       .where("owner", "is not", null)
       .where("owner", "not in", db.selectFrom("servers").select("id"))
-      .executeTakeFirst();
+      .execute();
+    let taken = 0;
+    for (const orphan of orphans) {
+      const took = await db
+        .updateTable("runs")
+        .set({ owner: this.id })
+        .where("id", "=", orphan.id)
+        .where("owner", "=", orphan.owner)
+        .executeTakeFirst();
+      if (Number(took.numUpdatedRows) !== 1) continue; // another process was first
+      taken++;
+      await recordDomainEvents(db, [
+        {
+          type: "run.taken_over",
+          runId: orphan.id,
+          from: orphan.owner ?? "",
+          actor: { kind: "system", server: this.id },
+          at: now,
+        },
+      ]);
+    }
     const cancels = await db
       .selectFrom("runs")
       .select("id")
@@ -200,7 +221,7 @@ export class ServerPresence {
       .where("cancel_requested", "=", 1)
       .execute();
     for (const run of cancels) this.options.handlers.onCancel(run.id);
-    return Number(released.numUpdatedRows);
+    return taken;
   }
 }
 
