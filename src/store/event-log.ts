@@ -81,6 +81,26 @@ export async function waitTimersOf(
   db: Kysely<Database>,
   runId: string,
 ): Promise<{ timers: Map<string, number>; deadlines: Map<string, number> }> {
+  const timers = new Map<string, number>();
+  const deadlines = new Map<string, number>();
+  for (const data of await eventsSinceStart(db, runId, "job.waiting")) {
+    const event = data as { job?: string; until?: number; deadline?: number };
+    if (typeof event.job !== "string") continue;
+    if (typeof event.until === "number") timers.set(event.job, event.until);
+    if (typeof event.deadline === "number") deadlines.set(event.job, event.deadline);
+  }
+  return { timers, deadlines };
+}
+
+/**
+ * The data of a run's events of one type since its last `run.started` (the current life of
+ * its current attempt: an attempt begins with one, and so does each resume), oldest first.
+ */
+export async function eventsSinceStart(
+  db: Kysely<Database>,
+  runId: string,
+  type: string,
+): Promise<unknown[]> {
   const started = await db
     .selectFrom("events")
     .select((eb) => eb.fn.max("id").as("id"))
@@ -91,17 +111,9 @@ export async function waitTimersOf(
     .selectFrom("events")
     .select("data")
     .where("run_id", "=", runId)
-    .where("type", "=", "job.waiting")
+    .where("type", "=", type)
     .where("id", ">", Number(started?.id ?? 0))
     .orderBy("id")
     .execute();
-  const timers = new Map<string, number>();
-  const deadlines = new Map<string, number>();
-  for (const row of rows) {
-    const event = JSON.parse(row.data) as { job?: string; until?: number; deadline?: number };
-    if (typeof event.job !== "string") continue;
-    if (typeof event.until === "number") timers.set(event.job, event.until);
-    if (typeof event.deadline === "number") deadlines.set(event.job, event.deadline);
-  }
-  return { timers, deadlines };
+  return rows.map((r) => JSON.parse(r.data) as unknown);
 }

@@ -198,11 +198,18 @@ describeOnEachDatabase("recording a run in the store", postgres, (db) => {
     "flushes that overlap (each batch of a run's jobs waits for one) lose and double no line",
     async () => {
       await seedRun(db.store.db, { run: "overlap" }, { number: 3 });
-      // Every statement answers a little later, in no fixed order, as over a busy network.
+      // Every statement answers a little later, in no fixed order, as over a busy network;
+      // the test goes on writing each time one of them has answered.
+      let answered: () => void = () => undefined;
+      const nextAnswer = () =>
+        new Promise<void>((resolve) => {
+          answered = resolve;
+        });
       const slow: KyselyPlugin = {
         transformQuery: (args) => args.node,
         transformResult: async (args) => {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+          answered();
           return args.result;
         },
       };
@@ -214,7 +221,7 @@ describeOnEachDatabase("recording a run in the store", postgres, (db) => {
         recorder.handle({ type: "log", job: "j", stream: "stdout", text: `line ${i}`, at });
         // Batches of other jobs, answered once stored, flush the same recorder meanwhile.
         if (i % 2 === 0) flushes.push(recorder.flush());
-        if (i % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        if (i % 3 === 0) await nextAnswer();
       }
       await Promise.all(flushes);
       await recorder.flush();

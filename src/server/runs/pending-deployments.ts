@@ -4,6 +4,7 @@ import { configuredEnvironment } from "../../config/repo-config-model.js";
 import { type ReviewRecord, recordReviews, reviewsOf } from "../../deploy/approvals.js";
 import { reviewRefusal, reviewState } from "../../planner/approval-policy.js";
 import type { Database } from "../../store/database.js";
+import { eventsSinceStart } from "../../store/event-log.js";
 import { repositoryPath } from "../git/bare-repository.js";
 import { configAt } from "./git-source.js";
 
@@ -70,21 +71,9 @@ async function pendingOf(
     ).map((j) => j.key),
   );
   if (waiting.size === 0) return { attempt, pending: [] };
-  const started = await db
-    .selectFrom("events")
-    .select((eb) => eb.fn.max("id").as("id"))
-    .where("run_id", "=", runId)
-    .where("type", "=", "run.started")
-    .executeTakeFirst();
   const names = new Set<string>();
-  for (const row of await db
-    .selectFrom("events")
-    .select("data")
-    .where("run_id", "=", runId)
-    .where("type", "=", "job.waiting")
-    .where("id", ">", Number(started?.id ?? 0))
-    .execute()) {
-    const event = JSON.parse(row.data) as { job?: string; reason?: string; environment?: string };
+  for (const data of await eventsSinceStart(db, runId, "job.waiting")) {
+    const event = data as { job?: string; reason?: string; environment?: string };
     if (event.reason === "approval" && event.environment && waiting.has(event.job ?? ""))
       names.add(event.environment);
   }
